@@ -1,0 +1,75 @@
+"""SQLAlchemy Core tables of the event store (one MetaData shared with the read side)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+# SQLite only gets 64-bit rowid aliases from INTEGER PRIMARY KEY, so positions use
+# BigInteger on PostgreSQL and Integer on SQLite.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=False),
+    Column("event_id", String(36), nullable=False),
+    Column("stream_id", String(80), nullable=False),
+    Column("stream_type", String(40), nullable=False),
+    Column("stream_version", Integer, nullable=False),
+    Column("event_type", String(80), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("actor_id", String(80)),
+    Column("correlation_id", String(80)),
+    Column("causation_id", String(80)),
+    Column("command_id", String(200)),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
+    UniqueConstraint("event_id", name="uq_events_event_id"),
+    Index("ix_events_type_position", "event_type", "position"),
+    Index("ix_events_stream_type_position", "stream_type", "position"),
+    Index("ix_events_stream_recorded", "stream_id", "recorded_at"),
+    Index("ix_events_recorded_at", "recorded_at"),
+)
+
+# One row (id = 1): the last position, its hash and recorded_at. Bumping it with
+# UPDATE … RETURNING takes a row lock that serialises writers, so positions are
+# gap-free and commit-ordered; keeping the last hash lets `verify` notice deleted tails.
+event_head = Table(
+    "event_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("position", Position, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Idempotency: a command id (client Idempotency-Key scoped by user, or a job id) and the
+# positions it produced. The primary key makes a repeated command append nothing.
+event_commands = Table(
+    "event_commands",
+    metadata,
+    Column("command_id", String(200), primary_key=True),
+    Column("first_position", Position, nullable=False),
+    Column("last_position", Position, nullable=False),
+)
+
+GENESIS_HASH = "0" * 64
