@@ -26,12 +26,10 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, **kwargs)
-    return create_engine(
-        url,
-        pool_pre_ping=True,
-        connect_args={"options": f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}"},
-        **kwargs,
-    )
+    # Keep any libpq options the URL carries (e.g. a search_path) and add the lock timeout.
+    options = parsed.query.get("options", "")
+    options = f"{options} -c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}".strip()
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": options}, **kwargs)
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: object) -> Engine:
