@@ -72,4 +72,33 @@ event_commands = Table(
     Column("last_position", Position, nullable=False),
 )
 
+# Write-side index: which stream owns an entity that has no stream of its own (a version,
+# comment, decision or pin lives in its asset's stream). Written in the append transaction.
+entity_streams = Table(
+    "entity_streams",
+    metadata,
+    Column("entity_id", String(80), primary_key=True),
+    Column("stream_id", String(80), nullable=False),
+)
+
 GENESIS_HASH = "0" * 64
+
+# A follower of the log (the relay, a projection) remembers how far it has read.
+subscription_checkpoints = Table(
+    "subscription_checkpoints",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("position", Position, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Step i of n of a running job: ephemeral, overwritten in place, never an event.
+job_progress = Table(
+    "job_progress",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("step", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("worker", String(120), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

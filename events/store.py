@@ -18,7 +18,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from events.chain import canonical_json, record_hash
 from events.db import write_transaction
 from events.errors import ConcurrencyError, DomainError
-from events.schema import GENESIS_HASH, event_commands, event_head, events
+from events.schema import GENESIS_HASH, entity_streams, event_commands, event_head, events
 from events.types import Event, decode, encode
 
 ANY = -1
@@ -68,6 +68,8 @@ class StreamAppend:
     stream_type: str
     expected_version: int
     events: Sequence[Event]
+    entity_ids: Sequence[str] = ()
+    """Ids of entities created in this stream (versions, comments…), for :meth:`locate`."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,6 +207,10 @@ class EventStore:
                     row["occurred_at"] = utc_naive(occurred_at)
                     row["recorded_at"] = utc_naive(recorded_at)
             conn.execute(insert(events), rows)
+            located = [{"entity_id": entity_id, "stream_id": pending.stream_id}
+                       for pending, _ in rows_by_stream for entity_id in pending.entity_ids]
+            if located:
+                conn.execute(insert(entity_streams), located)
             if meta.command_id is not None:
                 conn.execute(insert(event_commands).values(
                     command_id=meta.command_id, first_position=last - count + 1,
@@ -267,6 +273,12 @@ class EventStore:
             return conn.execute(
                 select(func.max(events.c.stream_version))
                 .where(events.c.stream_id == stream_id)).scalar() or 0
+
+    def locate(self, entity_id: str) -> str | None:
+        """The stream that owns an entity registered through ``StreamAppend.entity_ids``."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(entity_streams.c.stream_id)
+                                .where(entity_streams.c.entity_id == entity_id)).scalar()
 
     def head(self) -> Head:
         with self.engine.connect() as conn:

@@ -1,0 +1,11 @@
+"""HTTP API blueprints, one module per area (views stay thin; see STYLE.md)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import health
+
+    app.register_blueprint(health.blueprint, url_prefix="/api")

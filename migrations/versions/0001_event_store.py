@@ -1,4 +1,4 @@
-"""Event store: events, event_head, event_commands.
+"""Event store: events, event_head, event_commands, entity_streams.
 
 Revision ID: 0001
 Revises:
@@ -60,9 +60,15 @@ def upgrade() -> None:
         sa.Column("first_position", Position, nullable=False),
         sa.Column("last_position", Position, nullable=False),
     )
+    op.create_table(
+        "entity_streams",
+        sa.Column("entity_id", sa.String(80), primary_key=True),
+        sa.Column("stream_id", sa.String(80), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("entity_streams")
     op.drop_table("event_commands")
     op.drop_table("event_head")
     op.drop_index("ix_events_recorded_at", "events")

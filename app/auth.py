@@ -1,0 +1,70 @@
+"""Bearer-token authentication for requests, with a limit on repeated failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+from flask import g, request
+
+from app.context import services
+from commands.people import Principal, authenticate
+from events.errors import DomainError, Unauthorized
+
+FAILURES_ALLOWED = 20
+FAILURE_WINDOW_SECONDS = 60.0
+
+
+class TooManyFailures(DomainError):
+    status = 429
+    title = "Too many requests"
+
+
+class _FailureLimiter:
+    """At most FAILURES_ALLOWED failed authentications per client address per window."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures: dict[str, deque[float]] = {}
+
+    def check(self, client: str) -> None:
+        with self._lock:
+            recent = self._recent(client)
+            if len(recent) >= FAILURES_ALLOWED:
+                raise TooManyFailures(
+                    "too many failed authentications from this address; wait a minute")
+
+    def record(self, client: str) -> None:
+        with self._lock:
+            self._recent(client).append(time.monotonic())
+
+    def _recent(self, client: str) -> deque[float]:
+        recent = self._failures.setdefault(client, deque())
+        cutoff = time.monotonic() - FAILURE_WINDOW_SECONDS
+        while recent and recent[0] < cutoff:
+            recent.popleft()
+        return recent
+
+
+limiter = _FailureLimiter()
+
+
+def current_principal() -> Principal:
+    """The caller of this request; raises Unauthorized without a valid bearer token."""
+    cached = g.get("principal")
+    if cached is not None:
+        return cached
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    client = request.remote_addr or "unknown"
+    limiter.check(client)
+    try:
+        principal = authenticate(services().store, token.strip())
+    except Unauthorized:
+        limiter.record(client)
+        raise
+    g.principal = principal
+    return principal

@@ -1,0 +1,68 @@
+"""``lineage serve``: the embedded default in one process (SQLite, in-process workers)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.config import Settings
+from app.runtime import start_background, stop_background
+from app.services import Services, build_services
+from commands.people import any_user_exists, create_user
+from events.migrate import upgrade
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="start the Lineage server")
+    serve.add_argument("--host", default=os.environ.get("LINEAGE_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("LINEAGE_PORT", "8000")))
+    serve.set_defaults(func=_serve)
+
+
+def bootstrap(services: Services) -> str | None:
+    """Migrate an embedded database and create the first admin on an empty one.
+
+    Returns the admin's token (shown once) when one was created.
+    """
+    if services.engine.dialect.name == "sqlite":
+        upgrade(services.engine)
+    if any_user_exists(services.store):
+        return None
+    _, token = create_user(services.store, "admin", is_admin=True)
+    path = services.settings.data_dir / "admin-token"
+    _write_secret(path, token.token)
+    return token.token
+
+
+def _write_secret(path: Path, secret: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    os.chmod(path, 0o600)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    services = build_services(settings)
+    token = bootstrap(services)
+    if token:
+        print(f"Created the first admin. Token (shown once, also in "
+              f"{settings.data_dir / 'admin-token'}):\n  {token}")
+    app = create_app(services=services)
+    parts = start_background(services)
+    server = make_server(args.host, args.port, app, threaded=True)
+    mode = "RabbitMQ " + settings.broker_url if settings.broker_url else "embedded workers"
+    print(f"Lineage on http://{args.host}:{args.port}/api ({settings.database_url}, {mode})")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_background(parts)
+        services.close()
+    return 0

@@ -1,0 +1,69 @@
+"""Map every error to application/problem+json (RFC 9457); never leak a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json
+from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from events.errors import DomainError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+PROBLEM_BASE = "https://lineage.dev/problems/"
+
+
+def problem(status: int, title: str, detail: str, *, kind: str | None = None,
+            headers: dict[str, str] | None = None, **extra: object) -> Response:
+    body = {"type": PROBLEM_BASE + (kind or _slug(title)), "title": title, "status": status,
+            "detail": detail, **extra}
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _slug(title: str) -> str:
+    return title.lower().replace(" ", "-")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError) -> Response:
+        headers = {"Retry-After": "5"} if isinstance(error, ServiceUnavailable) else None
+        if error.status == 401:
+            headers = {"WWW-Authenticate": 'Bearer realm="lineage"'}
+        return problem(error.status, error.title, error.detail, headers=headers,
+                       **_jsonable(error.extra))
+
+    @app.errorhandler(ValidationError)
+    def _validation(error: ValidationError) -> Response:
+        messages = error.messages if isinstance(error.messages, dict) else {
+            "_schema": error.messages}
+        fields = ", ".join(sorted(str(k) for k in messages))
+        return problem(422, "Invalid request", f"invalid fields: {fields}",
+                       kind="validation", errors=messages)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        detail = error.description or error.name
+        return problem(error.code or 500, error.name, detail)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def _database_down(error: Exception) -> Response:
+        log.warning("database unavailable: %s", error.__class__.__name__)
+        return problem(503, "Service unavailable", "the database is unavailable; retry shortly",
+                       headers={"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+
+
+def _jsonable(extra: dict) -> dict:
+    reserved = {"type", "title", "status", "detail"}
+    return {k: v for k, v in extra.items() if k not in reserved}

@@ -1,0 +1,103 @@
+"""Small helpers views share: body and query loading, idempotency, If-Match, cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from flask import Response, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from app.auth import current_principal
+from events.errors import DomainError
+from events.store import ANY, Metadata
+
+MAX_IDEMPOTENCY_KEY = 120
+
+
+def json_body(schema: Schema) -> dict[str, Any]:
+    """The request's JSON body loaded through ``schema``; raises ValidationError (422)."""
+    if not request.is_json:
+        raise ValidationError({"_body": ["send a JSON object with Content-Type: application/json"]})
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ValidationError({"_body": ["the request body is not valid JSON"]})
+    if not isinstance(payload, dict):
+        raise ValidationError({"_body": ["the request body must be a JSON object"]})
+    return schema.load(payload)
+
+
+def query_args(schema: Schema) -> dict[str, Any]:
+    """The query string loaded through ``schema`` (unknown parameters are refused)."""
+    return schema.load(request.args.to_dict())
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise ValidationError({"Idempotency-Key": [
+            f"must be 1-{MAX_IDEMPOTENCY_KEY} printable characters"]})
+    return key
+
+
+def command_meta() -> Metadata:
+    """Metadata for a write: the authenticated actor, and the client's idempotency key
+    scoped to that actor (two users' keys never collide)."""
+    principal = current_principal()
+    key = idempotency_key()
+    return Metadata(
+        actor_id=principal.user_id,
+        command_id=f"http:{principal.user_id}:{key}" if key else None,
+        correlation_id=request.headers.get("X-Request-Id", "")[:80] or str(uuid.uuid4()),
+    )
+
+
+def expected_version() -> int:
+    """``If-Match: <stream version>`` (quotes and W/ allowed) or ANY when absent."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return ANY
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ValidationError({"If-Match": ["must be a stream version number, e.g. \"3\""]})
+    return int(value)
+
+
+def encode_cursor(state: dict[str, Any]) -> str:
+    raw = json.dumps(state, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """Raises DomainError (422) for a cursor this server did not produce."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        state = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise DomainError("the cursor is not one this server produced") from exc
+    if not isinstance(state, dict):
+        raise DomainError("the cursor is not one this server produced")
+    return state
+
+
+def respond(body: Any, status: int = 200, *, version: int | None = None,
+            position: int | None = None) -> Response:
+    """JSON response; ``version`` becomes the ETag, ``position`` lets clients read their
+    own writes (``?min_position=``)."""
+    if position is not None and isinstance(body, dict):
+        body = {**body, "position": position}
+    response = jsonify(body)
+    response.status_code = status
+    if version is not None:
+        response.headers["ETag"] = f'"{version}"'
+    if position is not None:
+        response.headers["Lineage-Position"] = str(position)
+    return response

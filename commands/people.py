@@ -1,0 +1,122 @@
+"""Users and API tokens: register, issue (secret shown once, stored hashed), revoke,
+authenticate. Tokens read ``lin_<token_id>.<secret>``; the token id names the stream, so
+authentication folds one short stream and compares hashes in constant time."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+
+from events.domain import stream_id
+from events.errors import NotFound, Unauthorized
+from events.people import TokenIssued, TokenRevoked, UserRegistered
+from events.store import NO_STREAM, EventStore, Metadata, StreamAppend
+
+TOKEN_PATTERN = re.compile(r"^lin_([0-9a-f]{32})\.([A-Za-z0-9_-]{20,100})$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    user_id: str
+    name: str
+    is_admin: bool
+    token_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class User:
+    user_id: str
+    name: str
+    is_admin: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuedToken:
+    token_id: str
+    user_id: str
+    token: str
+    """The full secret token: shown once, never stored."""
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def _new_token(user_id: str, label: str) -> tuple[StreamAppend, IssuedToken]:
+    token_id = uuid.uuid4().hex
+    secret = secrets.token_urlsafe(32)
+    issued = TokenIssued(token_id=token_id, user_id=user_id, secret_hash=_hash_secret(secret),
+                         label=label)
+    return (StreamAppend(stream_id("token", token_id), "token", NO_STREAM, [issued]),
+            IssuedToken(token_id, user_id, f"lin_{token_id}.{secret}"))
+
+
+def create_user(store: EventStore, name: str, *, is_admin: bool = False,
+                actor_id: str | None = None) -> tuple[User, IssuedToken]:
+    """Register a user and issue their first token, atomically."""
+    user_id = str(uuid.uuid4())
+    registered = UserRegistered(user_id=user_id, name=name, is_admin=is_admin)
+    token_append, token = _new_token(user_id, "first token")
+    store.append_streams(
+        [StreamAppend(stream_id("user", user_id), "user", NO_STREAM, [registered]),
+         token_append],
+        Metadata(actor_id=actor_id or user_id))
+    return User(user_id, name, is_admin), token
+
+
+def issue_token(store: EventStore, user_id: str, label: str = "", *,
+                actor_id: str | None = None) -> IssuedToken:
+    get_user(store, user_id)
+    token_append, token = _new_token(user_id, label)
+    store.append_streams([token_append], Metadata(actor_id=actor_id or user_id))
+    return token
+
+
+def revoke_token(store: EventStore, token_id: str, *, actor_id: str, reason: str = "") -> None:
+    history = store.read_stream(stream_id("token", token_id))
+    if not history:
+        raise NotFound(f"token {token_id} does not exist")
+    if any(isinstance(r.event, TokenRevoked) for r in history):
+        return
+    store.append(stream_id("token", token_id), len(history),
+                 [TokenRevoked(token_id=token_id, reason=reason)], Metadata(actor_id=actor_id),
+                 stream_type="token")
+
+
+def get_user(store: EventStore, user_id: str) -> User:
+    """Raises NotFound for an unknown user id."""
+    history = store.read_stream(stream_id("user", user_id))
+    if not history or not isinstance(history[0].event, UserRegistered):
+        raise NotFound(f"user {user_id} does not exist")
+    first = history[0].event
+    return User(first.user_id, first.name, first.is_admin)
+
+
+def authenticate(store: EventStore, token: str) -> Principal:
+    """The principal a bearer token belongs to; Unauthorized if unknown, wrong or revoked."""
+    match = TOKEN_PATTERN.match(token)
+    if not match:
+        raise Unauthorized("the bearer token is malformed")
+    token_id, secret = match.groups()
+    issued: TokenIssued | None = None
+    for recorded in store.read_stream(stream_id("token", token_id)):
+        if isinstance(recorded.event, TokenIssued):
+            issued = recorded.event
+        elif isinstance(recorded.event, TokenRevoked):
+            raise Unauthorized("the bearer token has been revoked")
+    # Compare even for unknown ids so timing does not tell which token ids exist.
+    expected = issued.secret_hash if issued else "0" * 64
+    if not hmac.compare_digest(expected, _hash_secret(secret)) or issued is None:
+        raise Unauthorized("the bearer token is not valid")
+    user = get_user(store, issued.user_id)
+    return Principal(user.user_id, user.name, user.is_admin, token_id)
+
+
+def any_user_exists(store: EventStore) -> bool:
+    return bool(store.read_all(limit=1, event_types=[UserRegistered.type_name]))
