@@ -1,0 +1,158 @@
+"""Import generation metadata from other tools' PNGs; export recipes in A1111 layout.
+
+Public API:
+
+- `read_text_chunks(png)` → (text values by keyword, warnings): bounded chunk reader.
+- `parse_generation_metadata(png)` → `ImportedMetadata` or None.
+- `format_a1111_parameters(recipe)` → AUTOMATIC1111 `parameters` text.
+
+Which chunks win when a file carries several formats (checked in this order):
+
+1. `invokeai_metadata` / `invokeai_graph` → InvokeAI 3+ (metadata first, graph fills gaps).
+2. `sd-metadata` / `Dream` → InvokeAI 1.x-2.x (sd-metadata first, Dream fills gaps).
+3. `prompt` / `workflow` → ComfyUI. The API graph (`prompt`) is authoritative, then the
+   UI `workflow`. A custom saver's A1111-style `parameters` chunk is used only when no
+   graph yields a sampler; otherwise disagreements with it are reported as warnings
+   (such savers are known to write placeholder values, e.g. prompt "unknown").
+4. `parameters` → AUTOMATIC1111 / Forge (told apart by the `Version` setting).
+
+Pure: no I/O, no framework imports; nothing here raises on hostile bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from commands.png_metadata_a1111 import (
+    detect_tool,
+    format_a1111_parameters,
+    parse_a1111_parameters,
+)
+from commands.png_metadata_chunks import read_text_chunks
+from commands.png_metadata_comfyui import (
+    extract_from_graph,
+    graph_from_prompt,
+    graph_from_workflow,
+)
+from commands.png_metadata_common import ImportedMetadata, RecipeBuilder, load_json
+from commands.png_metadata_invokeai import (
+    fill_from_invokeai_graph,
+    parse_dream,
+    parse_invokeai_metadata,
+    parse_sd_metadata,
+)
+
+__all__ = [
+    "ImportedMetadata",
+    "format_a1111_parameters",
+    "parse_generation_metadata",
+    "read_text_chunks",
+]
+
+_MAX_VERSION_CHARS = 64
+# Fields compared between a ComfyUI graph and a saver's `parameters` chunk.
+_CROSS_CHECKED = ("prompt", "negative_prompt", "seed", "steps", "guidance", "width", "height",
+                  "model_name")
+
+
+def parse_generation_metadata(png: bytes) -> ImportedMetadata | None:
+    """Recover the generation recipe another tool embedded in a PNG.
+
+    Takes the PNG file's bytes. Returns None when no known metadata key is present
+    (including for damaged or non-PNG input; `read_text_chunks` says why). Otherwise
+    returns an `ImportedMetadata` even when the metadata is malformed: fields that
+    could not be read are left out of the recipe and `warnings` explains each. The
+    chunk reader's warnings (truncation, CRC, oversized values) are included.
+    Never raises.
+    """
+    values, chunk_warnings = read_text_chunks(png)
+    builder = RecipeBuilder()
+    for warning in chunk_warnings:
+        builder.warn(warning)
+    if "invokeai_metadata" in values or "invokeai_graph" in values:
+        tool, version = "invokeai", _invokeai_v3(values, builder)
+    elif "sd-metadata" in values or "Dream" in values:
+        tool, version = "invokeai", _invokeai_legacy(values, builder)
+    elif "prompt" in values or "workflow" in values:
+        tool, version = "comfyui", _comfyui(values, builder)
+    elif "parameters" in values:
+        tool, version = detect_tool(parse_a1111_parameters(values["parameters"], builder))
+    else:
+        return None
+    recipe = builder.build()
+    if version is not None:
+        version = version[:_MAX_VERSION_CHARS]
+    return ImportedMetadata(tool=tool, tool_version=version, recipe=recipe,
+                            warnings=list(builder.warnings))
+
+
+def _invokeai_v3(values: dict[str, str], builder: RecipeBuilder) -> str | None:
+    version = None
+    builder.add_extra("invokeai_format", "invokeai_metadata")
+    if "invokeai_metadata" in values:
+        meta = load_json(values["invokeai_metadata"], "invokeai_metadata", builder)
+        version = parse_invokeai_metadata(meta, builder)
+    if "invokeai_graph" in values:
+        graph = load_json(values["invokeai_graph"], "invokeai_graph", builder)
+        fill_from_invokeai_graph(graph, builder)
+    if "invokeai_workflow" in values:
+        builder.add_extra("invokeai_workflow", "present")
+    return version
+
+
+def _invokeai_legacy(values: dict[str, str], builder: RecipeBuilder) -> str | None:
+    version = None
+    if "sd-metadata" in values:
+        builder.add_extra("invokeai_format", "sd-metadata")
+        meta = load_json(values["sd-metadata"], "sd-metadata", builder)
+        version = parse_sd_metadata(meta, builder)
+    else:
+        builder.add_extra("invokeai_format", "Dream")
+    if "Dream" in values:
+        parse_dream(values["Dream"], builder)
+    return version
+
+
+def _comfyui(values: dict[str, str], builder: RecipeBuilder) -> str | None:
+    workflow: Any = None
+    if "workflow" in values:
+        workflow = load_json(values["workflow"], "workflow", builder)
+    found = False
+    if "prompt" in values:
+        prompt = load_json(values["prompt"], "prompt", builder)
+        if prompt is not None:
+            found = extract_from_graph(graph_from_prompt(prompt, builder), builder, "prompt")
+    if not found and workflow is not None:
+        found = extract_from_graph(graph_from_workflow(workflow, builder), builder, "workflow")
+        if found:
+            builder.warn("recipe read from the UI workflow (no usable API prompt graph); "
+                         "widget values of custom nodes are not interpreted")
+    if "parameters" in values:
+        _cross_check_parameters(values["parameters"], builder, use_it=not found)
+    frontend = None
+    if isinstance(workflow, dict) and isinstance(workflow.get("extra"), dict):
+        frontend = workflow["extra"].get("frontendVersion")
+    return f"frontend {frontend}" if isinstance(frontend, str) else None
+
+
+def _cross_check_parameters(text: str, builder: RecipeBuilder, *, use_it: bool) -> None:
+    """Use a ComfyUI saver's `parameters` when the graph gave nothing, else compare."""
+    if use_it:
+        builder.warn("no sampler in the ComfyUI graph; recipe read from the `parameters` chunk")
+        parse_a1111_parameters(text, builder)
+        return
+    scratch = RecipeBuilder()
+    parse_a1111_parameters(text, scratch)
+    differing = [name for name in _CROSS_CHECKED
+                 if name in scratch.fields and name in builder.fields
+                 and _normalised(scratch.fields[name]) != _normalised(builder.fields[name])]
+    if differing:
+        builder.warn("`parameters` chunk disagrees with the ComfyUI graph on "
+                     f"{', '.join(differing)}; the graph was used")
+
+
+def _normalised(value: Any) -> Any:
+    # Model names differ by file extension only between the two (".safetensors").
+    if isinstance(value, str):
+        return value.strip().rsplit(".safetensors", 1)[0]
+    return value
