@@ -28,7 +28,7 @@ from commands.png_metadata_a1111 import (
     format_a1111_parameters,
     parse_a1111_parameters,
 )
-from commands.png_metadata_chunks import read_text_chunks
+from commands.png_metadata_chunks import read_text_chunks, read_text_chunks_detailed
 from commands.png_metadata_comfyui import (
     extract_from_graph,
     graph_from_prompt,
@@ -50,6 +50,9 @@ __all__ = [
 ]
 
 _MAX_VERSION_CHARS = 64
+_KEY_TOOLS = {"invokeai_metadata": "invokeai", "invokeai_graph": "invokeai",
+              "sd-metadata": "invokeai", "Dream": "invokeai", "prompt": "comfyui",
+              "workflow": "comfyui", "parameters": "automatic1111"}
 # Fields compared between a ComfyUI graph and a saver's `parameters` chunk.
 _CROSS_CHECKED = ("prompt", "negative_prompt", "seed", "steps", "guidance", "width", "height",
                   "model_name")
@@ -60,12 +63,13 @@ def parse_generation_metadata(png: bytes) -> ImportedMetadata | None:
 
     Takes the PNG file's bytes. Returns None when no known metadata key is present
     (including for damaged or non-PNG input; `read_text_chunks` says why). Otherwise
-    returns an `ImportedMetadata` even when the metadata is malformed: fields that
-    could not be read are left out of the recipe and `warnings` explains each. The
+    returns an `ImportedMetadata` even when the metadata is malformed or its chunk was
+    skipped as hostile: fields that could not be read are left out of the recipe and
+    `warnings` explains each. The
     chunk reader's warnings (truncation, CRC, oversized values) are included.
     Never raises.
     """
-    values, chunk_warnings = read_text_chunks(png)
+    values, chunk_warnings, skipped = read_text_chunks_detailed(png)
     builder = RecipeBuilder()
     for warning in chunk_warnings:
         builder.warn(warning)
@@ -78,7 +82,12 @@ def parse_generation_metadata(png: bytes) -> ImportedMetadata | None:
     elif "parameters" in values:
         tool, version = detect_tool(parse_a1111_parameters(values["parameters"], builder))
     else:
-        return None
+        # A known key whose chunk was unusable (oversized, zip bomb, bad zlib) still
+        # identifies the tool; the caller gets the warning rather than a silent None.
+        tool = next((_KEY_TOOLS[key] for key in _KEY_TOOLS if key in skipped), None)
+        if tool is None:
+            return None
+        version = None
     recipe = builder.build()
     if version is not None:
         version = version[:_MAX_VERSION_CHARS]

@@ -100,13 +100,14 @@ def split_settings(line: str, builder: RecipeBuilder) -> dict[str, tuple[str, st
 
     Quoted values are unescaped; JSON object/array values are kept as their text.
     A segment without `Key:` (a bare comma inside an unquoted value) is appended to
-    the previous value, which is what the writer meant.
+    the previous value, which is what the writer meant, unless that value is one of
+    the mapped settings (numbers, names), which never hold commas.
     """
     result: dict[str, tuple[str, str]] = {}
     if len(line) > _MAX_SETTINGS_LINE:
         builder.warn(f"{_SOURCE}: settings line of {len(line)} chars cut to {_MAX_SETTINGS_LINE}")
         line = line[:_MAX_SETTINGS_LINE]
-    position, last_key, segments = 0, None, 0
+    position, last_key, segments, dropped_fragment = 0, None, 0, False
     json_values = [True]  # switched off after one unbalanced value so scans stay linear
     while position < len(line) and len(result) < _MAX_SETTINGS and segments < _MAX_SEGMENTS:
         segments += 1
@@ -119,11 +120,13 @@ def split_settings(line: str, builder: RecipeBuilder) -> dict[str, tuple[str, st
         if match is None or colon >= len(line) or line[colon] != ":":
             segment_end = _find(line, ",", position)
             fragment = line[position:segment_end].strip()
-            if last_key is not None:
+            if last_key is not None and last_key not in _MAPPED:
                 name, value = result[last_key]
                 result[last_key] = (name, f"{value}, {fragment}")
-            else:
-                builder.warn(f"{_SOURCE}: settings fragment {fragment[:40]!r} has no key")
+            elif not dropped_fragment:
+                dropped_fragment = True
+                builder.warn(f"{_SOURCE}: settings fragment {fragment[:40]!r} has no key; "
+                             "ignored")
             position = segment_end
             continue
         key = match.group(0).strip()

@@ -28,13 +28,21 @@ def read_text_chunks(png: bytes) -> tuple[dict[str, str], list[str]]:
     Damage (not a PNG, truncation, bad CRC, bad chunk type) stops the scan and keeps
     what was read before it. Never raises.
     """
+    values, warnings, _ = read_text_chunks_detailed(png)
+    return values, warnings
+
+
+def read_text_chunks_detailed(png: bytes) -> tuple[dict[str, str], list[str], set[str]]:
+    """`read_text_chunks`, plus the keywords of text chunks that were skipped as unusable
+    (so a caller can tell "no metadata" from "metadata present but hostile")."""
     warnings: list[str] = []
     values: dict[str, str] = {}
+    skipped: set[str] = set()
     if not isinstance(png, bytes | bytearray | memoryview):
-        return values, [f"input is a {type(png).__name__}, not bytes"]
+        return values, [f"input is a {type(png).__name__}, not bytes"], skipped
     data = memoryview(png).cast("B")
     if bytes(data[:8]) != PNG_SIGNATURE:
-        return values, ["not a PNG file (signature mismatch)"]
+        return values, ["not a PNG file (signature mismatch)"], skipped
     position, total_text, text_chunks = 8, 0, 0
     while True:
         if position + 8 > len(data):
@@ -66,18 +74,22 @@ def read_text_chunks(png: bytes) -> tuple[dict[str, str], list[str]]:
             break
         decoded = _decode_text_chunk(name, body, warnings)
         if decoded is None:
+            keyword = bytes(body[:80]).partition(b"\0")[0]
+            if keyword:
+                skipped.add(keyword.decode("latin-1"))
             continue
         key, value = decoded
         total_text += len(value)
         if total_text > MAX_TOTAL_TEXT_BYTES:
             warnings.append(f"text chunks exceed {MAX_TOTAL_TEXT_BYTES} bytes in all; "
                             f"{key!r} and later text ignored")
+            skipped.add(key)
             break
         if key in values:
             warnings.append(f"duplicate text key {key!r} ({name}); first value kept")
             continue
         values[key] = value
-    return values, warnings
+    return values, warnings, skipped
 
 
 def _decode_text_chunk(name: str, body: memoryview, warnings: list[str]

@@ -251,7 +251,7 @@ def parse_dream(text: str, builder: RecipeBuilder) -> None:
         builder.add_extra("grid_seeds", ", ".join(grid.group(1).replace(",", " ").split()))
         text = text[: grid.start()]
     # -I can hold a whole data: URL; it is useless in a recipe and slow to tokenise.
-    text = re.sub(r"data:[^\s\"']{64,}", "data:<omitted>", text[: 4 * _MAX_DREAM_CHARS])
+    text = re.sub(r"data:[^\s\"']{64,}", "data:<omitted>", text)  # linear; text is <= 1 MiB
     if len(text) > _MAX_DREAM_CHARS:
         builder.warn(f"{source}: command cut to {_MAX_DREAM_CHARS} chars")
         text = text[:_MAX_DREAM_CHARS]
