@@ -1,0 +1,349 @@
+"""Model specs and the built-in tiny Stable-Diffusion-shaped model family.
+
+A model spec is one of:
+
+- ``"builtin:tiny"``: a tiny pipeline built here from configs, its weights drawn from a
+  seeded PCG64 stream so the files are byte-identical on every machine; built once under
+  ``<data_dir>/models/builtin-tiny/<family>`` and loaded from there ever after;
+- a local diffusers folder (``model_index.json`` inside);
+- a Hugging Face hub id (works only where a hub is reachable, never in tests).
+
+Families: ``txt2img`` (also serves img2img), ``inpaint`` (9-channel UNet) and ``upscale``
+(x4, 7-channel UNet with noise-level class embeddings). The safety checker is always off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from events.errors import DomainError
+
+BUILTIN_TINY = "builtin:tiny"
+FAMILIES = ("txt2img", "inpaint", "upscale")
+
+# Files that hold learned tensors. Configs and tokenizer files are left out on purpose:
+# libraries stamp their own version into them, and a diffusers upgrade must not make
+# identical weights look like a different model (the environment records versions).
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".ckpt", ".pt", ".pth", ".msgpack", ".onnx")
+
+TEXT_WIDTH = 32
+MAX_NOISE_LEVEL = 350
+UPSCALE_FACTOR = 4
+
+_build_lock = threading.Lock()
+
+
+class ModelUnavailable(DomainError):
+    """The model a step needs cannot be loaded here, or its weights differ from those
+    recorded (a rebuild must not silently run on other weights)."""
+
+    status = 503
+    title = "Model unavailable"
+
+
+def builtin_dir(data_dir: Path, family: str) -> Path:
+    """Return where the built-in model of `family` lives under `data_dir`."""
+    return Path(data_dir) / "models" / "builtin-tiny" / family
+
+
+def ensure_builtin(data_dir: Path, family: str) -> Path:
+    """Build the built-in `family` model under `data_dir` unless present; return its folder.
+
+    Safe under concurrency: a thread lock plus an exclusive file lock serialise builders,
+    and the model is written to a temporary folder that is renamed into place, so a
+    reader never sees a half-written model. Raises ValueError for an unknown family.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown built-in model family {family!r}; expected one of {FAMILIES}")
+    target = builtin_dir(data_dir, family)
+    if (target / "model_index.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _build_lock, _file_lock(target.parent / f".{family}.lock"):
+        if (target / "model_index.json").is_file():
+            return target
+        staging = Path(tempfile.mkdtemp(prefix=f".{family}-", dir=target.parent))
+        try:
+            build_pipeline(family).save_pretrained(staging, safe_serialization=True)
+            os.replace(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `path` (other processes building the same model)."""
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def weights_hash(path: Path) -> str:
+    """Return the SHA-256 over a model folder's weight files.
+
+    Takes the folder; hashes, in sorted order of their POSIX relative paths, each weight
+    file's relative path and bytes (length-prefixed, so boundaries cannot shift). Hidden
+    files and folders (hub caches, locks) are skipped. Raises FileNotFoundError when the
+    folder holds no weight file at all.
+    """
+    root = Path(path)
+    files = sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix in WEIGHT_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+    if not files:
+        raise FileNotFoundError(f"no weight files under {root}")
+    digest = hashlib.sha256()
+    for rel in files:
+        name = rel.encode()
+        digest.update(len(name).to_bytes(8, "big") + name)
+        digest.update((root / rel).stat().st_size.to_bytes(8, "big"))
+        with open(root / rel, "rb") as handle:
+            for chunk in iter(lambda h=handle: h.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def resolve_local(spec: str, data_dir: Path, family: str) -> Path | None:
+    """Return the local folder a spec names (building the built-in one), or None for a hub id."""
+    if spec == BUILTIN_TINY:
+        return ensure_builtin(data_dir, family)
+    if spec.startswith("builtin:"):
+        raise ValueError(f"unknown built-in model {spec!r}; only {BUILTIN_TINY!r} exists")
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return path
+    return None
+
+
+def hub_snapshot(spec: str) -> Path:
+    """Return the local snapshot folder of a hub model that from_pretrained fetched."""
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(spec, local_files_only=True))
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def build_pipeline(family: str) -> Any:
+    """Build the in-memory built-in pipeline of `family` with deterministic weights."""
+    from diffusers import (
+        DDIMScheduler,
+        DDPMScheduler,
+        StableDiffusionInpaintPipeline,
+        StableDiffusionPipeline,
+        StableDiffusionUpscalePipeline,
+    )
+
+    tokenizer = _tokenizer()
+    text_encoder = _text_encoder(len(tokenizer))
+    scheduler = DDIMScheduler(
+        num_train_timesteps=1000,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    if family == "upscale":
+        unet = _unet(in_channels=7, num_class_embeds=MAX_NOISE_LEVEL + 1)
+        vae = _vae(blocks=3, channels=(16, 32, 32), scaling_factor=0.08333)
+        pipe = StableDiffusionUpscalePipeline(
+            vae=vae,
+            text_encoder=text_encoder,
+            tokenizer=tokenizer,
+            unet=unet,
+            low_res_scheduler=DDPMScheduler(
+                num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02
+            ),
+            scheduler=scheduler,
+            safety_checker=None,
+            feature_extractor=None,
+            watermarker=None,
+            max_noise_level=MAX_NOISE_LEVEL,
+        )
+    else:
+        unet = _unet(in_channels=9 if family == "inpaint" else 4)
+        vae = _vae(blocks=4, channels=(16, 32, 32, 32), scaling_factor=0.18215)
+        cls = StableDiffusionInpaintPipeline if family == "inpaint" else StableDiffusionPipeline
+        pipe = cls(
+            vae=vae,
+            text_encoder=text_encoder,
+            tokenizer=tokenizer,
+            unet=unet,
+            scheduler=scheduler,
+            safety_checker=None,
+            feature_extractor=None,
+            requires_safety_checker=False,
+        )
+    for name, module in (("text_encoder", text_encoder), ("unet", unet), ("vae", vae)):
+        _seed_weights(module, f"{family}/{name}")
+    return pipe
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2/CLIP byte-to-printable-character map, so every byte is one vocabulary entry."""
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    mapping = {b: chr(b) for b in printable}
+    extra = 0
+    for b in range(256):
+        if b not in mapping:
+            mapping[b] = chr(256 + extra)
+            extra += 1
+    return mapping
+
+
+def _tokenizer() -> Any:
+    """A byte-level CLIP tokenizer with no merges: any text tokenizes, no files needed."""
+    from transformers import CLIPTokenizer
+
+    chars = [_bytes_to_unicode()[b] for b in range(256)]
+    vocab: dict[str, int] = {}
+    for token in chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]:
+        vocab[token] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+
+
+def _text_encoder(vocab_size: int) -> Any:
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    config = CLIPTextConfig(
+        vocab_size=vocab_size,
+        hidden_size=TEXT_WIDTH,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=77,
+        projection_dim=TEXT_WIDTH,
+        bos_token_id=vocab_size - 2,
+        eos_token_id=vocab_size - 1,
+        pad_token_id=vocab_size - 1,
+    )
+    return CLIPTextModel(config).eval()
+
+
+def _unet(in_channels: int, num_class_embeds: int | None = None) -> Any:
+    from diffusers import UNet2DConditionModel
+
+    if num_class_embeds is None:
+        blocks = (32, 64)
+        down = ("DownBlock2D", "CrossAttnDownBlock2D")
+        up = ("CrossAttnUpBlock2D", "UpBlock2D")
+    else:
+        # The upscaler's latents are as large as its input image, so attention runs only
+        # at the lowest resolution (4x cheaper than at half resolution).
+        blocks = (32, 32, 64)
+        down = ("DownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D")
+        up = ("CrossAttnUpBlock2D", "UpBlock2D", "UpBlock2D")
+    return UNet2DConditionModel(
+        sample_size=32,
+        in_channels=in_channels,
+        out_channels=4,
+        block_out_channels=blocks,
+        layers_per_block=1,
+        down_block_types=down,
+        up_block_types=up,
+        cross_attention_dim=TEXT_WIDTH,
+        attention_head_dim=8,
+        norm_num_groups=8,
+        num_class_embeds=num_class_embeds,
+    ).eval()
+
+
+def _vae(blocks: int, channels: tuple[int, ...], scaling_factor: float) -> Any:
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * blocks,
+        up_block_types=("UpDecoderBlock2D",) * blocks,
+        block_out_channels=channels,
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=64,
+        scaling_factor=scaling_factor,
+    ).eval()
+
+
+def _seed_weights(module: torch.nn.Module, scope: str) -> None:
+    """Overwrite every parameter from a PCG64 stream seeded by scope and parameter name.
+
+    torch's CPU initialisers are not used: their last bits depend on the instruction set,
+    and NumPy's distribution methods may change between releases. The raw PCG64 output is
+    fixed by its algorithm, and the arithmetic below is exact IEEE float64, so the weights
+    are bit-identical everywhere.
+    """
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            param.copy_(torch.from_numpy(_initial_value(f"{scope}/{name}", tuple(param.shape))))
+
+
+# A fixed low-pass 3x3 profile for the VAE decoder's kernels: with independent random taps
+# the decoder paints pixel noise; with smooth kernels it paints soft abstract blobs.
+_SMOOTH_KERNEL = np.array([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]])
+_SMOOTH_KERNEL /= np.sqrt((_SMOOTH_KERNEL**2).sum())
+# Damps the decoder's last layer so colours stay inside [0, 1] instead of saturating.
+_DECODER_OUT_GAIN = 0.4
+
+
+def _initial_value(key: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The initial float32 value of the parameter named `key` (scope/family/name)."""
+    param_name = key.rsplit("/", 1)[-1]
+    leaf = param_name.rsplit(".", 1)[-1]
+    is_norm = "norm" in param_name.lower()
+    if is_norm and leaf == "weight":
+        return np.ones(shape, dtype=np.float32)
+    if is_norm and leaf == "bias":
+        return np.zeros(shape, dtype=np.float32)
+    if "/vae/" in key and param_name.startswith("decoder.") and shape[2:] == (3, 3):
+        gains = _uniform(key, shape[:2] + (1, 1))
+        value = gains * _SMOOTH_KERNEL
+    else:
+        value = _uniform(key, shape)
+    if "/vae/" in key and param_name == "decoder.conv_out.weight":
+        value = value * _DECODER_OUT_GAIN
+    return value.astype(np.float32)
+
+
+def _uniform(key: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Uniform float64 values with variance 1/fan_in (biases: a tenth of that scale).
+
+    Variance 1/fan_in keeps activations at a usable scale through the network, so the
+    random model paints visible structure instead of flat grey.
+    """
+    fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else int(shape[0])
+    bound = np.sqrt(3.0 / max(fan_in, 1))
+    if len(shape) <= 1:
+        bound *= 0.1
+    seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+    count = int(np.prod(shape)) if shape else 1
+    raw = np.random.PCG64(seed).random_raw(count)
+    unit = (raw >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+    return ((unit * 2.0 - 1.0) * bound).reshape(shape)

@@ -1,0 +1,376 @@
+"""The generation engine's single entry point: run one recipe step, return PNG + recipe.
+
+`run_step` takes the recipe the API accepted (plus input/mask bytes for edits), runs it
+on a diffusers pipeline or Pillow, and returns deterministic PNG bytes together with the
+complete recipe as recorded: the input, every default filled in, the scheduler's full
+config, the model and the hash of its weights, the input hashes, the output size and the
+environment. Feeding a recorded recipe back in (a rebuild) runs the same model
+(`model_id`) with the same scheduler config and, in the same environment, gives the same
+bytes. Keys this module computes (hashes, sizes, environment) are always recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from events.errors import DomainError
+from workers import environment, pipelines
+from workers.adjustments import apply_adjustments
+from workers.edit_validation import (
+    MARGIN_SIDES,
+    check_generation_size,
+    check_outpaint_margins,
+    check_upscale,
+)
+from workers.models import ModelUnavailable
+from workers.png import decode_image, encode_png
+
+__all__ = ["ModelUnavailable", "StepResult", "run_step", "RECIPE_TEXT_KEY"]
+
+RECIPE_VERSION = 1
+RECIPE_TEXT_KEY = "lineage:recipe"
+# Hard engine limits (memory guards); projects set their own, smaller, limits in the API.
+ENGINE_MAX_SIDE = 8192
+MAX_INPUT_PIXELS = ENGINE_MAX_SIDE * ENGINE_MAX_SIDE
+MAX_STEPS = 200
+OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale", "adjust")
+DEFAULT_STEPS = {"draft": 20, "final": 30}
+DEFAULT_STRENGTH = {"img2img": 0.75, "inpaint": 1.0, "outpaint": 1.0}
+DEFAULT_GUIDANCE = 7.5
+DEFAULT_NOISE_LEVEL = 20
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One finished step: PNG bytes (recipe embedded, no timestamps), size, recipe, time."""
+
+    png: bytes
+    width: int
+    height: int
+    recipe: dict[str, Any]
+    seconds: float
+
+
+def run_step(
+    recipe: dict[str, Any],
+    *,
+    input_png: bytes | None = None,
+    mask_png: bytes | None = None,
+    progress: Progress | None = None,
+    expect_weights_hash: str | None = None,
+) -> StepResult:
+    """Run one generation or edit step.
+
+    Takes the recipe (operation, tier, prompt, negative_prompt, seed, steps, guidance,
+    scheduler, and per operation width/height, strength, margins, scale, adjustments,
+    model), the input image bytes (every operation but generate), the mask bytes
+    (inpaint), a progress callback called with (steps done, total steps), and the weights
+    hash the model must have (rebuilds). Returns a StepResult.
+
+    Raises DomainError for an invalid recipe or missing input, InvalidImage/ImageTooLarge
+    for undecodable input, and ModelUnavailable when the model cannot be loaded or its
+    weights hash differs from `expect_weights_hash`.
+    """
+    out = _normalise(recipe)
+    operation = out["operation"]
+    source = _decode_input(operation, input_png)
+    mask = _decode_mask(operation, mask_png, source)
+    if input_png is not None:
+        out["input_hash"] = hashlib.sha256(input_png).hexdigest()
+    if mask_png is not None:
+        out["mask_hash"] = hashlib.sha256(mask_png).hexdigest()
+
+    started = time.perf_counter()
+    if operation == "adjust":
+        image, out["adjustments"] = apply_adjustments(source, out["adjustments"], ENGINE_MAX_SIDE)
+        out["adjust_order"] = ["crop", "resize", "rotate", "brightness", "contrast", "saturation"]
+        if progress is not None:
+            progress(1, 1)
+    else:
+        image = _run_diffusion(out, source, mask, progress, expect_weights_hash)
+    seconds = time.perf_counter() - started
+
+    out["output_width"], out["output_height"] = image.size
+    out["torch_threads"] = pipelines.torch_threads()
+    out["environment"] = environment.fingerprint(out["torch_threads"])
+    out = _json_clean(out)
+    png = encode_png(image, {RECIPE_TEXT_KEY: canonical_json(out)})
+    return StepResult(png=png, width=image.width, height=image.height, recipe=out, seconds=seconds)
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise JSON with sorted keys and no spaces, so equal recipes give equal text."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+# --- recipe normalisation -------------------------------------------------------------
+
+
+def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(recipe, dict):
+        raise DomainError("recipe must be an object")
+    out = dict(recipe)
+    operation = out.get("operation")
+    if operation not in OPERATIONS:
+        raise DomainError(
+            f"unknown operation {operation!r}; expected one of {', '.join(OPERATIONS)}"
+        )
+    tier = out.setdefault("tier", "draft")
+    if tier not in DEFAULT_STEPS:
+        raise DomainError(f"unknown tier {tier!r}; expected draft or final")
+    out["recipe_version"] = RECIPE_VERSION
+    if operation == "adjust":
+        if not isinstance(out.get("adjustments"), dict) or not out["adjustments"]:
+            raise DomainError("adjust needs a non-empty 'adjustments' object")
+        return out
+    for key in ("prompt", "negative_prompt"):
+        out[key] = out.get(key) or ""
+        if not isinstance(out[key], str):
+            raise DomainError(f"{key} must be a string")
+    out["seed"] = _int(out, "seed", None, 0, 2**32 - 1)
+    out["steps"] = _int(out, "steps", DEFAULT_STEPS[tier], 1, MAX_STEPS)
+    out["guidance"] = _number(out, "guidance", DEFAULT_GUIDANCE, 0.0, 50.0)
+    if operation == "generate":
+        out["width"] = _int(out, "width", 512, 1, ENGINE_MAX_SIDE)
+        out["height"] = _int(out, "height", 512, 1, ENGINE_MAX_SIDE)
+        check_generation_size(out["width"], out["height"], ENGINE_MAX_SIDE)
+    if operation in DEFAULT_STRENGTH:
+        out["strength"] = _number(out, "strength", DEFAULT_STRENGTH[operation], 0.0, 1.0)
+        if int(out["steps"] * out["strength"]) < 1:
+            raise DomainError(
+                f"steps {out['steps']} x strength {out['strength']} leaves no denoising step; "
+                "raise steps or strength"
+            )
+    if operation in ("inpaint", "outpaint"):
+        out["keep_unmasked"] = bool(out.get("keep_unmasked", True))
+    if operation == "upscale":
+        out["scale"] = _int(out, "scale", 4, 1, 16)
+        out["noise_level"] = _int(out, "noise_level", DEFAULT_NOISE_LEVEL, 0, 1000)
+    return out
+
+
+def _int(recipe: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int:
+    value = recipe.get(key, default)
+    if value is None:
+        raise DomainError(f"recipe needs '{key}'")
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise DomainError(f"{key} must be an integer in {low}..{high}, not {value!r}")
+    return value
+
+
+def _number(recipe: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
+    value = recipe.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise DomainError(f"{key} must be a number in {low}..{high}, not {value!r}")
+    return float(value)
+
+
+def _decode_input(operation: str, input_png: bytes | None) -> Image.Image | None:
+    if operation == "generate":
+        if input_png is not None:
+            raise DomainError("generate takes no input image")
+        return None
+    if input_png is None:
+        raise DomainError(f"{operation} needs an input image")
+    image = decode_image(input_png, max_pixels=MAX_INPUT_PIXELS)
+    if operation != "adjust" and (image.width % 8 or image.height % 8):
+        # The VAE works in 8-pixel cells; silently cropping would change the picture.
+        raise DomainError(
+            f"{operation} needs an input whose sides are multiples of 8, not "
+            f"{image.width}x{image.height}; crop or resize it with adjust first"
+        )
+    return image
+
+
+def _decode_mask(operation: str, mask_png: bytes | None, source: Image.Image | None) -> Any:
+    if operation != "inpaint":
+        if mask_png is not None:
+            raise DomainError(f"{operation} takes no mask")
+        return None
+    if mask_png is None:
+        raise DomainError("inpaint needs a mask (white = repaint)")
+    assert source is not None
+    mask = decode_image(mask_png, max_pixels=MAX_INPUT_PIXELS, mode="L")
+    if mask.size != source.size:
+        raise DomainError(
+            f"mask is {mask.width}x{mask.height} but the input is {source.width}x{source.height}"
+        )
+    return mask
+
+
+# --- diffusion --------------------------------------------------------------------------
+
+
+def _run_diffusion(
+    out: dict[str, Any],
+    source: Image.Image | None,
+    mask: Image.Image | None,
+    progress: Progress | None,
+    expect_weights_hash: str | None,
+) -> Image.Image:
+    operation = out["operation"]
+    _check_sizes(out, source)
+    kind = pipelines.kind_for(operation)
+    spec = (
+        out.get("model") or out.get("model_id") or pipelines.model_spec_for(operation, out["tier"])
+    )
+    pipe, info = pipelines.get_pipeline(kind, spec)
+    if expect_weights_hash is not None and info["weights_hash"] != expect_weights_hash:
+        raise ModelUnavailable(
+            f"model {spec!r} has weights {info['weights_hash']}, but the recipe was made "
+            f"with weights {expect_weights_hash}",
+            model_id=spec,
+            expected_weights_hash=expect_weights_hash,
+            actual_weights_hash=info["weights_hash"],
+        )
+    out["model_id"] = info["model_id"]
+    out["model_weights_hash"] = info["weights_hash"]
+    try:
+        scheduler = pipelines.make_scheduler(
+            pipe, out.get("scheduler"), out.get("scheduler_config")
+        )
+    except ValueError as exc:
+        raise DomainError(str(exc)) from exc
+    out["scheduler"] = type(scheduler).__name__
+    out["scheduler_config"] = _scheduler_config(scheduler)
+    call_pipe = pipelines.pipeline_for_call(pipe, scheduler)
+
+    args: dict[str, Any] = {
+        "prompt": out["prompt"],
+        "negative_prompt": out["negative_prompt"],
+        "num_inference_steps": out["steps"],
+        "guidance_scale": out["guidance"],
+        # One CPU generator per image: CPU noise is the same on every machine and device.
+        "generator": torch.Generator(device="cpu").manual_seed(out["seed"]),
+        "output_type": "pil",
+        **_progress_args(call_pipe, progress),
+    }
+    if operation == "generate":
+        args.update(width=out["width"], height=out["height"])
+    elif operation == "img2img":
+        args.update(image=source, strength=out["strength"])
+    elif operation in ("inpaint", "outpaint"):
+        assert source is not None
+        if operation == "outpaint":
+            source, mask = _outpaint_canvas(out, source)
+        args.update(
+            image=source,
+            mask_image=mask,
+            strength=out["strength"],
+            width=source.width,
+            height=source.height,
+        )
+    elif operation == "upscale":
+        args.update(image=source, noise_level=out["noise_level"])
+    image = call_pipe(**args).images[0]
+
+    if operation in ("inpaint", "outpaint") and out["keep_unmasked"]:
+        # The VAE round trip alters every pixel; outside the mask the user asked for none
+        # of that, so the original pixels are put back exactly.
+        assert source is not None and mask is not None
+        image = Image.composite(image, source, mask.point(lambda v: 255 if v >= 128 else 0))
+    if operation == "upscale":
+        image = _finish_upscale(out, source, image)
+    return image
+
+
+def _check_sizes(out: dict[str, Any], source: Image.Image | None) -> None:
+    """Size checks that need the input image; done before any model is loaded."""
+    if out["operation"] == "outpaint":
+        assert source is not None
+        if not isinstance(out.get("margins"), dict):
+            raise DomainError("outpaint needs 'margins' {left, top, right, bottom} in pixels")
+        check_outpaint_margins(out["margins"], source.width, source.height, ENGINE_MAX_SIDE)
+        out["margins"] = {side: out["margins"].get(side, 0) for side in MARGIN_SIDES}
+        out["outpaint_fill"] = "edge"
+    elif out["operation"] == "upscale":
+        assert source is not None
+        check_upscale(source.width, source.height, out["scale"], ENGINE_MAX_SIDE)
+
+
+def _outpaint_canvas(out: dict[str, Any], source: Image.Image) -> tuple[Image.Image, Image.Image]:
+    """Extend the canvas by the margins (edge pixels repeated); mask = the new border."""
+    margins = out["margins"]
+    pixels = np.asarray(source)
+    pad = ((margins["top"], margins["bottom"]), (margins["left"], margins["right"]), (0, 0))
+    canvas = Image.fromarray(np.pad(pixels, pad, mode="edge"))
+    mask = Image.new("L", canvas.size, 255)
+    mask.paste(
+        0,
+        (
+            margins["left"],
+            margins["top"],
+            margins["left"] + source.width,
+            margins["top"] + source.height,
+        ),
+    )
+    return canvas, mask
+
+
+def _finish_upscale(
+    out: dict[str, Any], source: Image.Image | None, image: Image.Image
+) -> Image.Image:
+    """Record the model's native factor; resize with Pillow when another scale was asked."""
+    assert source is not None
+    out["native_scale"] = image.width // source.width
+    target = (source.width * out["scale"], source.height * out["scale"])
+    if image.size != target:
+        out["resized_after_upscale"] = {
+            "from": list(image.size),
+            "to": list(target),
+            "resample": "lanczos",
+        }
+        image = image.resize(target, Image.Resampling.LANCZOS)
+    return image
+
+
+def _progress_args(pipe: Any, progress: Progress | None) -> dict[str, Any]:
+    """Map our (done, total) callback onto whichever callback style the pipeline has."""
+    if progress is None:
+        return {}
+    params = inspect.signature(pipe.__call__).parameters
+    if "callback_on_step_end" in params:
+
+        def on_step_end(p: Any, i: int, t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            progress(i + 1, int(p.num_timesteps))
+            return kwargs
+
+        return {"callback_on_step_end": on_step_end}
+
+    def on_step(i: int, t: Any, latents: Any) -> None:  # legacy style (the upscaler)
+        progress(i + 1, len(pipe.scheduler.timesteps))
+
+    return {"callback": on_step, "callback_steps": 1}
+
+
+def _scheduler_config(scheduler: Any) -> dict[str, Any]:
+    # Private keys (_class_name, _diffusers_version) are not schedule parameters; the
+    # class goes in recipe["scheduler"] and versions in the environment.
+    return {k: v for k, v in dict(scheduler.config).items() if not k.startswith("_")}
+
+
+def _json_clean(value: Any) -> Any:
+    """Convert tuples and NumPy scalars to JSON primitives; reject anything else."""
+    if isinstance(value, dict):
+        return {str(k): _json_clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"recipe value {value!r} is not a JSON primitive")

@@ -1,0 +1,204 @@
+"""Per-process cache of diffusers pipelines, and the per-call copies that run them.
+
+Loading a pipeline is slow, so each (kind, model spec, data dir) is loaded once per
+process behind a lock. The cached pipeline is never run directly: `pipeline_for_call`
+makes a cheap copy that shares the weights but owns a fresh scheduler built from the
+recipe, so concurrent calls cannot disturb each other's scheduler state and no call's
+scheduler choice leaks into the next.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from workers import models
+from workers.models import ModelUnavailable
+
+KINDS = ("txt2img", "img2img", "inpaint", "upscale")
+DEFAULT_SPEC = models.BUILTIN_TINY
+
+# Which env var picks the model for an operation; generate/img2img use the tier's model.
+_TIER_ENV = {"draft": "LINEAGE_MODEL_DRAFT", "final": "LINEAGE_MODEL_FINAL"}
+_OPERATION_ENV = {
+    "inpaint": "LINEAGE_MODEL_INPAINT",
+    "outpaint": "LINEAGE_MODEL_INPAINT",
+    "upscale": "LINEAGE_MODEL_UPSCALE",
+}
+_FAMILY = {"txt2img": "txt2img", "img2img": "txt2img", "inpaint": "inpaint", "upscale": "upscale"}
+
+_cache: dict[tuple[str, str, str], tuple[Any, dict[str, str]]] = {}
+# Re-entrant: loading img2img fetches the cached txt2img pipeline under the same lock.
+_cache_lock = threading.RLock()
+_threads_lock = threading.Lock()
+_threads: int | None = None
+
+
+def data_dir() -> Path:
+    """Return the data folder from LINEAGE_DATA_DIR (default ./var)."""
+    return Path(os.environ.get("LINEAGE_DATA_DIR", "./var"))
+
+
+def model_spec_for(operation: str, tier: str) -> str:
+    """Return the model spec configured for an operation and tier.
+
+    inpaint/outpaint read LINEAGE_MODEL_INPAINT and upscale LINEAGE_MODEL_UPSCALE;
+    everything else LINEAGE_MODEL_DRAFT or LINEAGE_MODEL_FINAL by tier. All default to
+    "builtin:tiny". Raises ValueError for an unknown tier.
+    """
+    if tier not in _TIER_ENV:
+        raise ValueError(f"unknown tier {tier!r}; expected draft or final")
+    env = _OPERATION_ENV.get(operation, _TIER_ENV[tier])
+    return os.environ.get(env, "").strip() or DEFAULT_SPEC
+
+
+def kind_for(operation: str) -> str:
+    """Return the pipeline kind that runs a diffusion operation (ValueError otherwise)."""
+    kinds = {
+        "generate": "txt2img",
+        "img2img": "img2img",
+        "inpaint": "inpaint",
+        "outpaint": "inpaint",
+        "upscale": "upscale",
+    }
+    if operation not in kinds:
+        raise ValueError(f"operation {operation!r} does not run a diffusion pipeline")
+    return kinds[operation]
+
+
+def torch_threads() -> int:
+    """Apply LINEAGE_TORCH_THREADS (default 1) to torch once per process; return it.
+
+    One thread by default because float reductions can be split differently with more
+    threads, and the count is part of what makes a result reproducible.
+    """
+    global _threads
+    with _threads_lock:
+        if _threads is None:
+            raw = os.environ.get("LINEAGE_TORCH_THREADS", "1")
+            try:
+                wanted = int(raw)
+            except ValueError:
+                raise ValueError(f"LINEAGE_TORCH_THREADS must be an integer, not {raw!r}") from None
+            if wanted < 1:
+                raise ValueError(f"LINEAGE_TORCH_THREADS must be at least 1, not {wanted}")
+            torch.set_num_threads(wanted)
+            _threads = wanted
+        return _threads
+
+
+def get_pipeline(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
+    """Return the cached (pipeline, model_info) for `kind` and model `spec`, loading once.
+
+    model_info is {"model_id": spec, "weights_hash": sha256 of the weight files}.
+    Raises ValueError for an unknown kind and ModelUnavailable when the model cannot be
+    loaded (missing folder, unreachable hub, broken files).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown pipeline kind {kind!r}; expected one of {KINDS}")
+    torch_threads()
+    key = (kind, spec, str(data_dir().resolve()))
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = _load(kind, spec)
+        return _cache[key]
+
+
+def pipeline_for_call(pipe: Any, scheduler: Any) -> Any:
+    """Return a copy of `pipe` sharing its weights but running `scheduler`.
+
+    Built with the pipeline class's own constructor (components plus config options such
+    as max_noise_level) rather than `from_pipe`, which also re-casts the shared modules.
+    """
+    cls = type(pipe)
+    params = inspect.signature(cls.__init__).parameters
+    kwargs = {name: module for name, module in pipe.components.items() if name in params}
+    kwargs["scheduler"] = scheduler
+    for name in params:
+        if name not in kwargs and name != "self" and name in pipe.config:
+            kwargs[name] = pipe.config[name]
+    call_pipe = cls(**kwargs)
+    call_pipe.set_progress_bar_config(disable=True)
+    return call_pipe
+
+
+def make_scheduler(pipe: Any, name: str | None, config: dict[str, Any] | None) -> Any:
+    """Build a fresh scheduler: class `name` (default the pipeline's) from `config`.
+
+    `config` (a recorded scheduler config) wins over the pipeline's own, so a rebuild
+    runs exactly the recorded schedule. Raises ValueError for an unknown or incompatible
+    scheduler class.
+    """
+    import diffusers
+
+    base = type(pipe.scheduler)
+    name = name or base.__name__
+    allowed = {cls.__name__: cls for cls in [base, *getattr(pipe.scheduler, "compatibles", [])]}
+    cls = allowed.get(name)
+    if cls is None:
+        candidate = getattr(diffusers, name, None)
+        known = isinstance(candidate, type) and issubclass(candidate, diffusers.SchedulerMixin)
+        reason = "is not compatible with this pipeline" if known else "is not a diffusers scheduler"
+        raise ValueError(f"scheduler {name!r} {reason}; choose one of {', '.join(sorted(allowed))}")
+    return cls.from_config(config if config is not None else pipe.scheduler.config)
+
+
+def clear_cache() -> None:
+    """Forget every loaded pipeline (tests; a worker never needs this)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
+    from diffusers import (
+        AutoPipelineForImage2Image,
+        AutoPipelineForInpainting,
+        AutoPipelineForText2Image,
+        DiffusionPipeline,
+    )
+
+    family = _FAMILY[kind]
+    _quiet_loading()
+    if kind == "img2img":
+        # img2img shares the text-to-image weights instead of loading them twice.
+        base, info = get_pipeline("txt2img", spec)
+        pipe = AutoPipelineForImage2Image.from_pipe(base, dtype=base.dtype)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe, info
+    loader = {
+        "txt2img": AutoPipelineForText2Image,
+        "inpaint": AutoPipelineForInpainting,
+        "upscale": DiffusionPipeline,
+    }[kind]
+    try:
+        local = models.resolve_local(spec, data_dir(), family)
+        # low_cpu_mem_usage=False: the fast path needs `accelerate`, which is optional.
+        options: dict[str, Any] = {"safety_checker": None, "low_cpu_mem_usage": False}
+        if kind != "upscale":  # the upscaler takes no such argument
+            options["requires_safety_checker"] = False
+        if local is not None:
+            pipe = loader.from_pretrained(local, local_files_only=True, **options)
+            weights = models.weights_hash(local)
+        else:
+            pipe = loader.from_pretrained(spec, **options)
+            weights = models.weights_hash(models.hub_snapshot(spec))
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(
+            f"model {spec!r} for {kind} could not be loaded: {exc}", model_id=spec
+        ) from exc
+    pipe.set_progress_bar_config(disable=True)
+    return pipe, {"model_id": spec, "weights_hash": weights}
+
+
+def _quiet_loading() -> None:
+    """Turn off the libraries' download/loading progress bars: workers log, not draw."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
