@@ -1,0 +1,94 @@
+"""What GET /api/jobs/{id} shows, and who may see or retry a job.
+
+The status folds the job's own stream (small, and the authority on the job) and adds the
+ephemeral progress row while an attempt runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from commands.job_progress import read_progress
+from commands.jobs import STARTED, load_job
+from commands.people import Principal
+from events.domain import stream_id
+from events.errors import Forbidden, NotFound
+from events.jobs import JobCompleted, JobFailed, JobStarted
+from events.projects import ROLES, MemberRemoved, MemberRoleSet
+from events.store import EventStore
+
+
+def project_role(store: EventStore, project_id: str, user_id: str) -> str | None:
+    """The user's role in the project, or None for a non-member."""
+    role = None
+    for recorded in store.read_stream(stream_id("project", project_id)):
+        event = recorded.event
+        if isinstance(event, MemberRoleSet) and event.user_id == user_id:
+            role = event.role
+        elif isinstance(event, MemberRemoved) and event.user_id == user_id:
+            role = None
+    return role
+
+
+def require_job_access(store: EventStore, job_id: str, principal: Principal,
+                       minimum: str = "viewer") -> None:
+    """Raise NotFound when the caller is no member of the job's project (a stranger must
+    not learn the job exists) and Forbidden when their role is below ``minimum``."""
+    state, _, _ = load_job(store, job_id)
+    if principal.is_admin:
+        return
+    assert state.request is not None
+    role = project_role(store, state.request.project_id, principal.user_id)
+    if role is None:
+        raise NotFound(f"job {job_id} does not exist")
+    if ROLES.index(role) < ROLES.index(minimum):
+        raise Forbidden(f"retrying a job needs the {minimum} role in its project; you are "
+                        f"{role}", required_role=minimum, role=role)
+
+
+def job_status(store: EventStore, engine: Engine, job_id: str) -> tuple[dict[str, Any], int]:
+    """The job's status document and its stream version. Raises NotFound."""
+    state, version, history = load_job(store, job_id)
+    job = state.request
+    assert job is not None
+    started_at = finished_at = None
+    for recorded in history:
+        if isinstance(recorded.event, JobStarted):
+            started_at = recorded.recorded_at
+        elif isinstance(recorded.event, JobCompleted | JobFailed):
+            finished_at = recorded.recorded_at
+    progress = None
+    if state.status == STARTED:
+        row = read_progress(engine, job_id)
+        if row is not None:
+            progress = {"step": row.step, "total": row.total, "worker": row.worker,
+                        "updated_at": row.updated_at.isoformat()}
+    error = None
+    if state.error is not None:
+        error = {"kind": state.error.kind, "message": state.error.message,
+                 "retryable": state.error.retryable}
+    body = {
+        "job_id": job.job_id,
+        "kind": job.kind,
+        "status": state.status,
+        "project_id": job.project_id,
+        "asset_id": job.asset_id,
+        "tier": job.tier,
+        "requested_by": job.requested_by,
+        "requested_at": history[0].recorded_at.isoformat(),
+        "started_at": started_at.isoformat() if started_at else None,
+        "finished_at": finished_at.isoformat() if finished_at else None,
+        "input_version_id": job.input_version_id,
+        "recipe": job.recipe,
+        "requests": state.requests,
+        "attempts": state.attempts,
+        "worker": state.worker,
+        "progress": progress,
+        "cost_seconds": round(state.cost_seconds, 6),
+        "version_ids": list(state.version_ids),
+        "report": state.report,
+        "error": error,
+    }
+    return body, version

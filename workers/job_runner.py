@@ -1,0 +1,248 @@
+"""Run one job, idempotently: the logic behind the Dramatiq actors, testable without them.
+
+``run_job`` loads the job's stream and skips a finished job; otherwise it records the
+attempt (JobStarted), loads the input image and mask from the blob store, runs the
+pipeline step, stores the PNG and appends the completion (version + JobCompleted +
+ComputeUsed, atomically, once per job). A bad recipe or input ends the job as failed with
+a readable reason; an outage of the database or blob store is raised as transient so the
+actor retries it with backoff.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from commands.job_progress import clear_progress, write_progress
+from commands.jobs import (
+    JobState,
+    load_job,
+    output_version_id,
+    record_completion,
+    record_failure,
+    record_start,
+)
+from events.assets import VersionCreated
+from events.errors import ConcurrencyError, Conflict, DomainError, NotFound, ServiceUnavailable
+from events.store import EventStore
+from workers.blobs import BlobCorrupted, BlobStore
+from workers.operations import run_step
+
+log = logging.getLogger(__name__)
+
+COMPLETED, FAILED, SKIPPED = "completed", "failed", "skipped"
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ServiceUnavailable,
+    OperationalError,
+    InterfaceError,
+    ConcurrencyError,
+    ConnectionError,
+)
+"""Outages worth retrying later: the same job may well succeed once the service is back."""
+START_ATTEMPTS = 5
+PROGRESS_INTERVAL_SECONDS = 0.25
+
+
+@dataclasses.dataclass(frozen=True)
+class JobContext:
+    """What a worker needs to run jobs: the event store and the blob store."""
+
+    store: EventStore
+    blobs: BlobStore
+
+    @property
+    def engine(self) -> Engine:
+        return self.store.engine
+
+
+@dataclasses.dataclass(frozen=True)
+class JobOutput:
+    versions: Sequence[VersionCreated]
+    cost_seconds: float
+    report: dict[str, Any] | None = None
+
+
+class JobInputError(DomainError):
+    """The job's input version or mask cannot be found: the job cannot run as requested."""
+
+
+ProgressSink = Callable[[int, int], None]
+KindRunner = Callable[[JobContext, JobState, ProgressSink], JobOutput]
+
+
+def worker_identity() -> str:
+    """``host:pid:thread``: which worker ran an attempt (recorded in JobStarted)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+
+
+def run_job(context: JobContext, job_id: str, *, worker: str | None = None) -> str:
+    """Run the job unless it is finished; return COMPLETED, FAILED or SKIPPED.
+
+    Raises NotFound for an unknown job and one of TRANSIENT_ERRORS when a backing
+    service is down (the caller retries later; nothing half-done is recorded).
+    """
+    worker = worker or worker_identity()
+    state = _start(context.store, job_id, worker)
+    if state is None:
+        return SKIPPED
+    runner = KIND_RUNNERS.get(state.request.kind)  # type: ignore[union-attr]
+    try:
+        if runner is None:
+            raise DomainError(f"no worker can run jobs of kind {state.request.kind!r}")  # type: ignore[union-attr]
+        output = runner(context, state, _progress_writer(context.engine, job_id, worker))
+    except TRANSIENT_ERRORS:
+        raise
+    except DomainError as exc:
+        return _fail(context, job_id, error_kind(exc), exc.detail)
+    except Exception as exc:  # noqa: BLE001 - any pipeline crash ends the job, readably
+        log.exception("job %s: pipeline error", job_id)
+        return _fail(context, job_id, "pipeline_error", f"{type(exc).__name__}: {exc}")
+    try:
+        record_completion(
+            context.store, job_id, output.versions, output.cost_seconds, output.report
+        )
+    except Conflict:
+        log.info("job %s finished elsewhere while this attempt ran", job_id)
+        return SKIPPED
+    _clear_progress(context.engine, job_id)
+    return COMPLETED
+
+
+def _start(store: EventStore, job_id: str, worker: str) -> JobState | None:
+    """Record the attempt; the job's state, or None when it is already finished."""
+    for _ in range(START_ATTEMPTS):
+        state, version, _ = load_job(store, job_id)
+        if state.finished:
+            return None
+        try:
+            record_start(store, state, version, worker)
+        except ConcurrencyError:
+            continue  # another delivery moved the stream; look again
+        return state
+    raise ConcurrencyError(f"job-{job_id}", -1, -1)
+
+
+def _fail(context: JobContext, job_id: str, kind: str, message: str) -> str:
+    log.info("job %s failed (%s): %s", job_id, kind, message)
+    record_failure(context.store, job_id, kind, message, retryable=False)
+    _clear_progress(context.engine, job_id)
+    return FAILED
+
+
+def record_transient_failure(
+    context: JobContext,
+    job_id: str,
+    kind: str,
+    message: str,
+) -> None:
+    """Mark the job failed (retryable) when retries are exhausted; best effort, since the
+    service that failed may be the database itself (the relay re-sends such jobs)."""
+    try:
+        record_failure(context.store, job_id, kind, message, retryable=True)
+    except Exception:  # noqa: BLE001 - the database may be down; nothing more to do
+        log.warning("job %s: could not record its failure", job_id, exc_info=True)
+
+
+def error_kind(exc: DomainError) -> str:
+    """A stable snake_case name for the failure, e.g. ``model_unavailable``."""
+    if isinstance(exc, JobInputError | NotFound):
+        return "input_missing"
+    if isinstance(exc, BlobCorrupted):
+        return "input_corrupted"
+    name = type(exc).__name__
+    if name == "DomainError":
+        return "invalid_request"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _progress_writer(engine: Engine, job_id: str, worker: str) -> ProgressSink:
+    last = [0.0]
+
+    def report(step: int, total: int) -> None:
+        now = time.monotonic()
+        if step < total and now - last[0] < PROGRESS_INTERVAL_SECONDS:
+            return
+        last[0] = now
+        try:
+            write_progress(engine, job_id, step, total, worker)
+        except (OperationalError, InterfaceError):
+            log.debug("job %s: progress not written", job_id, exc_info=True)
+
+    return report
+
+
+def _clear_progress(engine: Engine, job_id: str) -> None:
+    try:
+        clear_progress(engine, job_id)
+    except (OperationalError, InterfaceError):
+        log.debug("job %s: progress not cleared", job_id, exc_info=True)
+
+
+# -- image steps (generate and edit jobs) ---------------------------------------------------
+
+
+def find_version(store: EventStore, version_id: str) -> VersionCreated:
+    """The VersionCreated event of ``version_id``; JobInputError when there is none."""
+    stream = store.locate(version_id)
+    if stream is not None:
+        for recorded in store.read_stream(stream):
+            event = recorded.event
+            if isinstance(event, VersionCreated) and event.version_id == version_id:
+                return event
+    raise JobInputError(f"input version {version_id} does not exist")
+
+
+def run_image_step(context: JobContext, state: JobState, progress: ProgressSink) -> JobOutput:
+    """One generation or edit step producing one version (variations are one job each)."""
+    job = state.request
+    assert job is not None
+    input_png = mask_png = None
+    if job.input_version_id:
+        source = find_version(context.store, job.input_version_id)
+        input_png = _blob(context.blobs, source.content_hash, "input image")
+    if job.mask_hash:
+        mask_png = _blob(context.blobs, job.mask_hash, "mask")
+    recipe = {**job.recipe}
+    recipe.setdefault("tier", job.tier)
+    result = run_step(recipe, input_png=input_png, mask_png=mask_png, progress=progress)
+    content_hash = context.blobs.put(result.png)
+    version = VersionCreated(
+        version_id=output_version_id(job.job_id),
+        asset_id=job.asset_id,
+        author_id=job.requested_by,
+        operation=result.recipe["operation"],
+        tier=job.tier,
+        content_hash=content_hash,
+        width=result.width,
+        height=result.height,
+        recipe=result.recipe,
+        parent_ids=[job.input_version_id] if job.input_version_id else [],
+        job_id=job.job_id,
+        cost_seconds=round(result.seconds, 6),
+    )
+    return JobOutput([version], round(result.seconds, 6))
+
+
+def _blob(blobs: BlobStore, key: str, what: str) -> bytes:
+    try:
+        return blobs.get(key)
+    except NotFound:
+        raise JobInputError(f"the job's {what} (blob {key}) is not in the blob store") from None
+
+
+KIND_RUNNERS: dict[str, KindRunner] = {"generate": run_image_step, "edit": run_image_step}
+"""Job kind → runner. Other areas (rebuild, re-bake) add theirs with :func:`register_kind`."""
+
+
+def register_kind(kind: str, runner: KindRunner) -> None:
+    KIND_RUNNERS[kind] = runner

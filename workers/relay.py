@@ -1,0 +1,249 @@
+"""The relay: the event store is the outbox; this sends its job requests to the broker.
+
+It follows the log after its own checkpoint (``subscription_checkpoints``, name
+``relay``) and sends one Dramatiq message per JobRequested / JobRetryRequested, with the
+request event's id as the message id, so a re-send is recognisable as the same request.
+The checkpoint moves only past messages the broker accepted, so a broker outage delays
+jobs but loses none. On start-up it re-sends every job requested but not finished (the
+in-process broker of a crashed server held some of them).
+
+Two relays at once: each round locks the checkpoint row (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; SQLite's write lock), so they do not both send a request; the actors'
+idempotency is what guarantees a job never completes twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import dramatiq
+from sqlalchemy import Connection, insert, select, update
+
+from events.db import write_transaction
+from events.domain import stream_id
+from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested
+from events.schema import subscription_checkpoints
+from events.store import EventStore, Recorded
+from workers.actors import actor_name
+from workers.broker import queue_name
+
+log = logging.getLogger(__name__)
+
+RELAY_NAME = "relay"
+BATCH = 500
+REQUEST_TYPES = (JobRequested.type_name, JobRetryRequested.type_name)
+_JOB_TYPES = REQUEST_TYPES + (JobCompleted.type_name, JobFailed.type_name)
+
+
+@dataclasses.dataclass(frozen=True)
+class PendingJob:
+    """A request to send: the job, its tier, and the request event (id and position)."""
+
+    job_id: str
+    tier: str
+    request_event_id: str
+    position: int
+
+
+def job_message(prefix: str, job: PendingJob) -> dramatiq.Message:
+    """The Dramatiq message for one request (message id = the request event's id)."""
+    return dramatiq.Message(
+        queue_name=queue_name(prefix, job.tier),
+        actor_name=actor_name(job.tier),
+        args=(job.job_id,),
+        kwargs={},
+        options={},
+        message_id=job.request_event_id,
+    )
+
+
+class Relay:
+    """Sends job requests from the event store to ``broker``'s queues ``<prefix>.<tier>``."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        broker: dramatiq.Broker,
+        prefix: str,
+        *,
+        name: str = RELAY_NAME,
+        batch: int = BATCH,
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self.prefix = prefix
+        self.name = name
+        self.batch = batch
+        self._postgres = store.engine.dialect.name == "postgresql"
+
+    # -- one round ----------------------------------------------------------------------
+
+    def relay_once(self) -> int:
+        """Send the requests after the checkpoint (up to one batch); return how many.
+
+        Returns 0 without sending when another relay holds the checkpoint. Raises the
+        broker's error when it is unreachable (the checkpoint then stays just past the
+        last request the broker accepted).
+        """
+        self._ensure_checkpoint()
+        with write_transaction(self.store.engine) as conn:
+            checkpoint = self._lock(conn)
+            if checkpoint is None:
+                return 0
+            head = self.store.head().position
+            if head <= checkpoint:
+                return 0
+            requests = self.store.read_all(
+                checkpoint, self.batch, event_types=REQUEST_TYPES, up_to=head
+            )
+            # A short page means nothing else up to the head is a request: skip past it all.
+            done_up_to = head if len(requests) < self.batch else requests[-1].position
+            sent = 0
+            failure: Exception | None = None
+            try:
+                for job in self._pending(requests):
+                    self.broker.enqueue(job_message(self.prefix, job))
+                    sent += 1
+            except Exception as exc:  # noqa: BLE001 - re-raised once progress is saved
+                failure = exc
+                done_up_to = requests[sent - 1].position if sent else checkpoint
+            if done_up_to > checkpoint:
+                self._save(conn, done_up_to)
+        if failure is not None:
+            raise failure
+        return sent
+
+    def resend_unfinished(self) -> int:
+        """Re-send every job requested up to the checkpoint and not finished; how many.
+
+        Unfinished: no JobCompleted and no non-retryable JobFailed after its latest
+        request. Returns 0 when another relay holds the checkpoint.
+        """
+        self._ensure_checkpoint()
+        with write_transaction(self.store.engine) as conn:
+            checkpoint = self._lock(conn)
+            if checkpoint is None or checkpoint == 0:
+                return 0
+            pending = unfinished_jobs(
+                self.store.iter_all(0, event_types=_JOB_TYPES, up_to=checkpoint)
+            )
+            for job in pending:
+                self.broker.enqueue(job_message(self.prefix, job))
+        if pending:
+            log.info("relay re-sent %d unfinished jobs", len(pending))
+        return len(pending)
+
+    def checkpoint(self) -> int:
+        with self.store.engine.connect() as conn:
+            return (
+                conn.execute(
+                    select(subscription_checkpoints.c.position).where(
+                        subscription_checkpoints.c.name == self.name
+                    )
+                ).scalar()
+                or 0
+            )
+
+    # -- following ----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        """Re-send unfinished jobs, then relay until ``stop`` is set.
+
+        Wakes as soon as this process appends (the server's own requests) and polls
+        every ``poll_seconds`` for other processes' appends. Broker or database outages
+        are logged and retried with backoff up to 10 s.
+        """
+        resent = False
+        backoff = 0.25
+        while not stop.is_set():
+            try:
+                head = self.store.head().position
+                if not resent:
+                    self.resend_unfinished()
+                    resent = True
+                sent = self.relay_once()
+                backoff = 0.25
+            except Exception as exc:  # noqa: BLE001 - outages must not kill the relay
+                log.warning("relay: %s: %s; retrying in %.1f s", type(exc).__name__, exc, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if sent < self.batch:
+                self.store.wait_for_append(head, poll_seconds)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _pending(self, requests: Iterable[Recorded]) -> Iterable[PendingJob]:
+        for recorded in requests:
+            event = recorded.event
+            tier = event.tier if isinstance(event, JobRequested) else self._tier_of(event.job_id)
+            yield PendingJob(event.job_id, tier, recorded.event_id, recorded.position)
+
+    def _tier_of(self, job_id: str) -> str:
+        history = self.store.read_stream(stream_id("job", job_id), up_to_version=1)
+        if history and isinstance(history[0].event, JobRequested):
+            return history[0].event.tier
+        return "draft"
+
+    def _ensure_checkpoint(self) -> None:
+        with self.store.engine.connect() as conn:
+            exists = conn.execute(
+                select(subscription_checkpoints.c.name).where(
+                    subscription_checkpoints.c.name == self.name
+                )
+            ).first()
+        if exists is not None:
+            return
+        try:
+            with write_transaction(self.store.engine) as conn:
+                conn.execute(
+                    insert(subscription_checkpoints).values(
+                        name=self.name, position=0, updated_at=self._now()
+                    )
+                )
+        except Exception:  # noqa: BLE001 - another relay inserted it first
+            log.debug("relay checkpoint row already created", exc_info=True)
+
+    def _lock(self, conn: Connection) -> int | None:
+        query = select(subscription_checkpoints.c.position).where(
+            subscription_checkpoints.c.name == self.name
+        )
+        if self._postgres:
+            query = query.with_for_update(skip_locked=True)
+        return conn.execute(query).scalar()
+
+    def _save(self, conn: Connection, position: int) -> None:
+        conn.execute(
+            update(subscription_checkpoints)
+            .where(subscription_checkpoints.c.name == self.name)
+            .values(position=position, updated_at=self._now())
+        )
+
+    def _now(self) -> datetime:
+        now = datetime.now(UTC)
+        return now if self._postgres else now.replace(tzinfo=None)
+
+
+def unfinished_jobs(job_events: Iterable[Recorded]) -> list[PendingJob]:
+    """From job events in log order: jobs whose latest request has no outcome yet
+    (a retryable failure counts as none), in the order of their latest request."""
+    tiers: dict[str, str] = {}
+    latest: dict[str, PendingJob | None] = {}
+    for recorded in job_events:
+        event = recorded.event
+        if isinstance(event, JobRequested):
+            tiers[event.job_id] = event.tier
+        if isinstance(event, JobRequested | JobRetryRequested):
+            latest[event.job_id] = PendingJob(
+                event.job_id, tiers.get(event.job_id, "draft"), recorded.event_id, recorded.position
+            )
+        elif isinstance(event, JobCompleted) or (
+            isinstance(event, JobFailed) and not event.retryable
+        ):
+            latest[event.job_id] = None
+    pending = [job for job in latest.values() if job is not None]
+    return sorted(pending, key=lambda job: job.position)
