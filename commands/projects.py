@@ -1,0 +1,255 @@
+"""Projects: creation, members and roles, policies, delivery channels.
+
+Pure part: :class:`ProjectState`, :func:`evolve`, ``decide_*``. Impure part: one handler
+per command (load, check access, decide, append) built on :func:`commands.state.execute`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from commands.access import ADMIN, VIEWER, require_role
+from commands.people import Principal, get_user
+from commands.state import ensure_stream, execute, expected, first_of, fold, new_id
+from events.domain import stream_id
+from events.errors import Conflict, DomainError, NotFound
+from events.projects import (
+    ROLES,
+    ChannelSet,
+    ComputeUsed,
+    MemberRemoved,
+    MemberRoleSet,
+    PoliciesSet,
+    ProjectCreated,
+)
+from events.store import ANY, NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
+from events.types import Event
+
+POLICY_NAMES = ("min_drafts_before_final", "final_render_cap", "compute_budget_seconds")
+
+
+@dataclasses.dataclass
+class ProjectState:
+    project_id: str | None = None
+    name: str = ""
+    description: str = ""
+    created_at: datetime | None = None
+    members: dict[str, str] = dataclasses.field(default_factory=dict)
+    policies: dict[str, Any] = dataclasses.field(
+        default_factory=lambda: dict.fromkeys(POLICY_NAMES))
+    channels: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    compute_used_seconds: float = 0.0
+
+    @property
+    def exists(self) -> bool:
+        return self.project_id is not None
+
+
+def apply(state: ProjectState, event: Event, at: datetime | None = None) -> None:
+    """Fold one event into ``state`` in place (fold's fast path; see :func:`evolve`)."""
+    match event:
+        case ProjectCreated():
+            state.project_id, state.name = event.project_id, event.name
+            state.description, state.created_at = event.description, at
+        case MemberRoleSet():
+            state.members[event.user_id] = event.role
+        case MemberRemoved():
+            state.members.pop(event.user_id, None)
+        case PoliciesSet():
+            state.policies = {name: getattr(event, name) for name in POLICY_NAMES}
+        case ChannelSet():
+            state.channels[event.name] = {"min_width": event.min_width,
+                                          "min_height": event.min_height}
+        case ComputeUsed():
+            state.compute_used_seconds += event.seconds
+
+
+def evolve(state: ProjectState, event: Event, at: datetime | None = None) -> ProjectState:
+    """The state after ``event``; ``state`` itself is left unchanged."""
+    after = copy.deepcopy(state)
+    apply(after, event, at)
+    return after
+
+
+# -- decisions (pure) ----------------------------------------------------------------
+
+
+def decide_create(project_id: str, name: str, description: str, creator_id: str,
+                  ) -> list[Event]:
+    """A new project whose creator is its first admin."""
+    return [ProjectCreated(project_id=project_id, name=name, description=description),
+            MemberRoleSet(user_id=creator_id, role=ADMIN)]
+
+
+def decide_set_member(state: ProjectState, user_id: str, role: str) -> list[Event]:
+    """Give ``user_id`` ``role``; nothing when they already hold it.
+
+    Raises DomainError for an unknown role, Conflict when it would leave no admin.
+    """
+    if role not in ROLES:
+        raise DomainError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if state.members.get(user_id) == role:
+        return []
+    if state.members.get(user_id) == ADMIN and role != ADMIN:
+        _keep_an_admin(state, user_id)
+    return [MemberRoleSet(user_id=user_id, role=role)]
+
+
+def decide_remove_member(state: ProjectState, user_id: str) -> list[Event]:
+    """Raises NotFound for a non-member, Conflict when removing the last admin."""
+    if user_id not in state.members:
+        raise NotFound(f"user {user_id} is not a member of project {state.project_id}")
+    if state.members[user_id] == ADMIN:
+        _keep_an_admin(state, user_id)
+    return [MemberRemoved(user_id=user_id)]
+
+
+def _keep_an_admin(state: ProjectState, leaving: str) -> None:
+    others = [u for u, r in state.members.items() if r == ADMIN and u != leaving]
+    if not others:
+        raise Conflict("a project must keep at least one admin; make someone else admin first")
+
+
+def decide_set_policies(state: ProjectState, changes: dict[str, Any]) -> list[Event]:
+    """Merge ``changes`` (None = no limit) into the current policies.
+
+    Raises DomainError for an unknown policy name.
+    """
+    unknown = sorted(set(changes) - set(POLICY_NAMES))
+    if unknown:
+        raise DomainError(f"unknown policies {', '.join(unknown)}")
+    merged = {**state.policies, **changes}
+    if merged == state.policies:
+        return []
+    return [PoliciesSet(**merged)]
+
+
+def decide_set_channel(state: ProjectState, name: str, min_width: int, min_height: int,
+                       ) -> list[Event]:
+    if state.channels.get(name) == {"min_width": min_width, "min_height": min_height}:
+        return []
+    return [ChannelSet(name=name, min_width=min_width, min_height=min_height)]
+
+
+# -- loading and handlers (impure) ---------------------------------------------------
+
+
+def load_project(store: EventStore, project_id: str, *, up_to_version: int | None = None,
+                 ) -> tuple[ProjectState, int]:
+    """The folded project and its stream version; NotFound when it does not exist."""
+    state, version = fold(store, stream_id("project", project_id), ProjectState(), apply,
+                          up_to_version=up_to_version)
+    if not state.exists:
+        raise NotFound(f"project {project_id} does not exist")
+    return state, version
+
+
+def hidden(project_id: str) -> str:
+    return f"project {project_id} does not exist"
+
+
+def view_project(store: EventStore, principal: Principal, project_id: str, *,
+                 up_to_version: int | None = None) -> tuple[dict[str, Any], int]:
+    """The project as a member sees it, and its stream version. NotFound for non-members."""
+    state, version = load_project(store, project_id, up_to_version=up_to_version)
+    role = require_role(state.members, principal, VIEWER, hidden=hidden(project_id))
+    return project_body(state, version, role), version
+
+
+def project_body(state: ProjectState, version: int, your_role: str) -> dict[str, Any]:
+    return {
+        "project_id": state.project_id, "name": state.name,
+        "description": state.description,
+        "created_at": state.created_at.isoformat() if state.created_at else None,
+        "your_role": your_role,
+        "members": [{"user_id": u, "role": r} for u, r in state.members.items()],
+        "policies": dict(state.policies),
+        "channels": [{"name": n, **size} for n, size in sorted(state.channels.items())],
+        "compute_used_seconds": state.compute_used_seconds,
+        "version": version,
+    }
+
+
+def create_project(store: EventStore, principal: Principal, meta: Metadata, *, name: str,
+                   description: str = "") -> tuple[dict[str, Any], Recorded]:
+    """Create a project with the caller as admin; return its body and the created event."""
+    project_id = new_id()
+
+    def plan() -> list[StreamAppend]:
+        events = decide_create(project_id, name, description, principal.user_id)
+        return [StreamAppend(stream_id("project", project_id), "project", NO_STREAM, events)]
+
+    recorded = execute(store, meta, plan)
+    created, event = first_of(recorded, ProjectCreated)
+    body, _ = view_project(store, principal, event.project_id,
+                           up_to_version=recorded[-1].stream_version)
+    return body, created
+
+
+def _admin_command(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
+                   decide, if_match: int) -> tuple[dict[str, Any], int, int | None]:  # noqa: ANN001
+    """Load the project, require admin, append ``decide(state)``; return the project body
+    at the resulting version, that version and the last position (None for a no-op)."""
+
+    def plan() -> list[StreamAppend]:
+        state, version = load_project(store, project_id)
+        require_role(state.members, principal, ADMIN, hidden=hidden(project_id))
+        return [StreamAppend(stream_id("project", project_id), "project",
+                             expected(if_match, version), decide(state))]
+
+    recorded = execute(store, meta, plan, if_match=if_match)
+    ensure_stream(recorded, stream_id("project", project_id))
+    at = recorded[-1].stream_version if recorded else None
+    body, version = view_project(store, principal, project_id, up_to_version=at)
+    return body, version, recorded[-1].position if recorded else None
+
+
+def set_member_role(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
+                    user_id: str, role: str, *, if_match: int = ANY):  # noqa: ANN201
+    """Admin only. Raises NotFound for an unknown user. Returns (body, version, position)."""
+    get_user(store, user_id)
+    return _admin_command(store, principal, meta, project_id,
+                          lambda state: decide_set_member(state, user_id, role), if_match)
+
+
+def remove_member(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
+                  user_id: str, *, if_match: int = ANY):  # noqa: ANN201
+    return _admin_command(store, principal, meta, project_id,
+                          lambda state: decide_remove_member(state, user_id), if_match)
+
+
+def set_policies(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
+                 changes: dict[str, Any], *, if_match: int = ANY):  # noqa: ANN201
+    return _admin_command(store, principal, meta, project_id,
+                          lambda state: decide_set_policies(state, changes), if_match)
+
+
+def set_channel(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
+                name: str, min_width: int, min_height: int, *, if_match: int = ANY):  # noqa: ANN201
+    return _admin_command(
+        store, principal, meta, project_id,
+        lambda state: decide_set_channel(state, name, min_width, min_height), if_match)
+
+
+def projects_of(store: EventStore, principal: Principal) -> list[tuple[int, str, str]]:
+    """(position created, project id, role) of every project the caller may see, oldest
+    first. Folds membership events across project streams (a catalog projection can
+    replace this scan)."""
+    created: dict[str, int] = {}
+    roles: dict[str, str] = {}
+    types = [ProjectCreated.type_name, MemberRoleSet.type_name, MemberRemoved.type_name]
+    for recorded in store.iter_all(event_types=types, stream_types=["project"]):
+        project_id = recorded.stream_id.removeprefix("project-")
+        event = recorded.event
+        if isinstance(event, ProjectCreated):
+            created[project_id] = recorded.position
+        elif isinstance(event, MemberRoleSet) and event.user_id == principal.user_id:
+            roles[project_id] = event.role
+        elif isinstance(event, MemberRemoved) and event.user_id == principal.user_id:
+            roles.pop(project_id, None)
+    visible = created if principal.is_admin else {p: created[p] for p in roles if p in created}
+    return sorted((pos, pid, ADMIN if principal.is_admin else roles[pid])
+                  for pid, pos in visible.items())
