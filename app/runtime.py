@@ -21,7 +21,10 @@ class Stoppable(Protocol):
 
 # (module, function): each takes Services and returns a Stoppable, or None when the
 # part does not run in this mode (e.g. embedded workers with a broker URL set).
-BACKGROUND_PARTS: tuple[tuple[str, str], ...] = ()
+BACKGROUND_PARTS: tuple[tuple[str, str], ...] = (
+    ("workers.runtime", "start_workers"),  # before the relay: it declares the queues
+    ("workers.runtime", "start_relay"),
+)
 
 
 def start_background(services: Services) -> list[Stoppable]:

@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.api import health
+    from app.api import health, jobs
 
     app.register_blueprint(health.blueprint, url_prefix="/api")
+    app.register_blueprint(jobs.blueprint, url_prefix="/api")

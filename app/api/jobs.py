@@ -1,0 +1,42 @@
+"""Jobs: GET /api/jobs/{id} (status, progress, attempts, cost, versions, error) and
+POST /api/jobs/{id}/retry (re-request a failed job; role creator in the job's project)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from app.auth import current_principal
+from app.context import services
+from app.http import command_meta, respond
+from commands.job_status import job_status, require_job_access
+from commands.jobs import retry_job
+from commands.state import parse_id
+
+blueprint = Blueprint("jobs", __name__)
+
+
+@blueprint.get("/jobs/<job_id>")
+def get_job(job_id: str) -> Response:
+    """The job's status; ETag is its stream version. 404 for strangers to its project."""
+    principal = current_principal()
+    lineage = services()
+    job_id = parse_id(job_id, "job")
+    require_job_access(lineage.store, job_id, principal, "viewer")
+    body, version = job_status(lineage.store, lineage.engine, job_id)
+    return respond(body, version=version)
+
+
+@blueprint.post("/jobs/<job_id>/retry")
+def retry(job_id: str) -> Response:
+    """202 with the job's status (now ``requested``); 409 unless the job had failed.
+
+    Honours Idempotency-Key: a repeated key answers like the first retry.
+    """
+    principal = current_principal()
+    lineage = services()
+    job_id = parse_id(job_id, "job")
+    require_job_access(lineage.store, job_id, principal, "creator")
+    recorded = retry_job(lineage.store, job_id, command_meta())
+    body, version = job_status(lineage.store, lineage.engine, job_id)
+    return respond(body, 202, version=version,
+                   position=recorded[-1].position if recorded else None)
