@@ -10,42 +10,23 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from commands.access import VIEWER, require_role
 from commands.job_progress import read_progress
 from commands.jobs import STARTED, load_job
 from commands.people import Principal
-from events.domain import stream_id
-from events.errors import Forbidden, NotFound
+from commands.projects import load_project
 from events.jobs import JobCompleted, JobFailed, JobStarted
-from events.projects import ROLES, MemberRemoved, MemberRoleSet
 from events.store import EventStore
 
 
-def project_role(store: EventStore, project_id: str, user_id: str) -> str | None:
-    """The user's role in the project, or None for a non-member."""
-    role = None
-    for recorded in store.read_stream(stream_id("project", project_id)):
-        event = recorded.event
-        if isinstance(event, MemberRoleSet) and event.user_id == user_id:
-            role = event.role
-        elif isinstance(event, MemberRemoved) and event.user_id == user_id:
-            role = None
-    return role
-
-
 def require_job_access(store: EventStore, job_id: str, principal: Principal,
-                       minimum: str = "viewer") -> None:
+                       minimum: str = VIEWER) -> None:
     """Raise NotFound when the caller is no member of the job's project (a stranger must
     not learn the job exists) and Forbidden when their role is below ``minimum``."""
     state, _, _ = load_job(store, job_id)
-    if principal.is_admin:
-        return
     assert state.request is not None
-    role = project_role(store, state.request.project_id, principal.user_id)
-    if role is None:
-        raise NotFound(f"job {job_id} does not exist")
-    if ROLES.index(role) < ROLES.index(minimum):
-        raise Forbidden(f"retrying a job needs the {minimum} role in its project; you are "
-                        f"{role}", required_role=minimum, role=role)
+    project, _ = load_project(store, state.request.project_id)
+    require_role(project.members, principal, minimum, hidden=f"job {job_id} does not exist")
 
 
 def job_status(store: EventStore, engine: Engine, job_id: str) -> tuple[dict[str, Any], int]:
