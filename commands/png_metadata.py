@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 _MAX_VERSION_CHARS = 64
+# In precedence order (dicts keep insertion order).
 _KEY_TOOLS = {"invokeai_metadata": "invokeai", "invokeai_graph": "invokeai",
               "sd-metadata": "invokeai", "Dream": "invokeai", "prompt": "comfyui",
               "workflow": "comfyui", "parameters": "automatic1111"}
@@ -65,34 +66,47 @@ def parse_generation_metadata(png: bytes) -> ImportedMetadata | None:
     (including for damaged or non-PNG input; `read_text_chunks` says why). Otherwise
     returns an `ImportedMetadata` even when the metadata is malformed or its chunk was
     skipped as hostile: fields that could not be read are left out of the recipe and
-    `warnings` explains each. The
-    chunk reader's warnings (truncation, CRC, oversized values) are included.
-    Never raises.
+    `warnings` explains each. The chunk reader's warnings (truncation, CRC, oversized
+    values) are included. Never raises.
     """
     values, chunk_warnings, skipped = read_text_chunks_detailed(png)
+    tool = _tool_for(values, skipped)
+    if tool is None:
+        return None
     builder = RecipeBuilder()
     for warning in chunk_warnings:
         builder.warn(warning)
-    if "invokeai_metadata" in values or "invokeai_graph" in values:
-        tool, version = "invokeai", _invokeai_v3(values, builder)
-    elif "sd-metadata" in values or "Dream" in values:
-        tool, version = "invokeai", _invokeai_legacy(values, builder)
-    elif "prompt" in values or "workflow" in values:
-        tool, version = "comfyui", _comfyui(values, builder)
-    elif "parameters" in values:
-        tool, version = detect_tool(parse_a1111_parameters(values["parameters"], builder))
-    else:
-        # A known key whose chunk was unusable (oversized, zip bomb, bad zlib) still
-        # identifies the tool; the caller gets the warning rather than a silent None.
-        tool = next((_KEY_TOOLS[key] for key in _KEY_TOOLS if key in skipped), None)
-        if tool is None:
-            return None
-        version = None
+    version = None
+    try:
+        if tool == "invokeai" and ("invokeai_metadata" in values or "invokeai_graph" in values):
+            version = _invokeai_v3(values, builder)
+        elif tool == "invokeai" and ("sd-metadata" in values or "Dream" in values):
+            version = _invokeai_legacy(values, builder)
+        elif tool == "comfyui" and ("prompt" in values or "workflow" in values):
+            version = _comfyui(values, builder)
+        elif "parameters" in values:
+            tool, version = detect_tool(parse_a1111_parameters(values["parameters"], builder))
+    except Exception as exc:  # noqa: BLE001 - see below
+        # Last resort: the parsers are written not to raise, and the tests fuzz them to
+        # check it, but importing an untrusted file must not take a request down with
+        # it. Whatever was read before the fault is kept.
+        builder.warn(f"importer error ({type(exc).__name__}); partial result")
     recipe = builder.build()
-    if version is not None:
-        version = version[:_MAX_VERSION_CHARS]
-    return ImportedMetadata(tool=tool, tool_version=version, recipe=recipe,
-                            warnings=list(builder.warnings))
+    return ImportedMetadata(tool=tool, tool_version=version[:_MAX_VERSION_CHARS] if version
+                            else None, recipe=recipe, warnings=list(builder.warnings))
+
+
+def _tool_for(values: dict[str, str], skipped: set[str]) -> str | None:
+    """The tool whose keys are present, in the precedence order of the module docstring.
+
+    A known key whose chunk was unusable (oversized, zip bomb, bad zlib) still names
+    the tool, so the caller gets the chunk reader's warning rather than a silent None.
+    """
+    for keys in (values, skipped):
+        for key, tool in _KEY_TOOLS.items():
+            if key in keys:
+                return tool
+    return None
 
 
 def _invokeai_v3(values: dict[str, str], builder: RecipeBuilder) -> str | None:

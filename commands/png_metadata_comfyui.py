@@ -21,6 +21,7 @@ from commands.png_metadata_common import (
     MAX_GUIDANCE,
     MAX_STEPS,
     RecipeBuilder,
+    scalar_text,
 )
 
 Graph = dict[str, tuple[str, dict[str, Any]]]  # node id → (class_type, inputs)
@@ -96,16 +97,22 @@ def graph_from_workflow(workflow: Any, builder: RecipeBuilder) -> Graph:
     if not isinstance(nodes, list):
         builder.warn("workflow: no node list")
         return graph
-    links: dict[Any, tuple[str, int]] = {}
+    links: dict[str, tuple[str, int]] = {}
     raw_links = workflow.get("links")
-    for link in raw_links if isinstance(raw_links, list) else []:
-        if isinstance(link, list) and len(link) >= 3 and isinstance(link[2], int):
-            links[link[0]] = (str(link[1]), link[2])
-        elif isinstance(link, dict) and isinstance(link.get("origin_slot"), int):
-            links[link.get("id")] = (str(link.get("origin_id")), link["origin_slot"])
+    for link in raw_links[: 4 * _MAX_NODES] if isinstance(raw_links, list) else []:
+        if isinstance(link, list) and len(link) >= 3:
+            link_id, origin, slot = scalar_text(link[0]), scalar_text(link[1]), link[2]
+        elif isinstance(link, dict):
+            link_id, origin = scalar_text(link.get("id")), scalar_text(link.get("origin_id"))
+            slot = link.get("origin_slot")
+        else:
+            continue
+        if link_id is not None and origin is not None and isinstance(slot, int):
+            links[link_id] = (origin, slot)
     unexpanded = 0
     for node in nodes[:_MAX_NODES]:
-        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+        node_id = scalar_text(node.get("id")) if isinstance(node, dict) else None
+        if node_id is None or not isinstance(node.get("type"), str):
             continue
         if node.get("mode") in (2, 4):
             continue
@@ -118,12 +125,13 @@ def graph_from_workflow(workflow: Any, builder: RecipeBuilder) -> Graph:
             inputs.update(zip(_WIDGETS.get(class_type, ()), widgets, strict=False))
         elif isinstance(widgets, dict):
             inputs.update({str(k): v for k, v in widgets.items()})
-        for slot in node.get("inputs") or []:
+        slots = node.get("inputs")
+        for slot in slots if isinstance(slots, list) else []:
             if isinstance(slot, dict) and isinstance(slot.get("name"), str):
-                source = links.get(slot.get("link"))
+                source = links.get(scalar_text(slot.get("link")) or "")
                 if source is not None:
                     inputs[slot["name"]] = [source[0], source[1]]
-        graph[str(node.get("id"))] = (class_type, inputs)
+        graph[node_id] = (class_type, inputs)
     if unexpanded:
         builder.warn(f"workflow: {unexpanded} group node(s)/subgraph(s) not expanded")
     return graph
@@ -220,7 +228,8 @@ def _extract_model(graph: Graph, link: Any, builder: RecipeBuilder, source: str)
             break
         _, inputs = graph[node_id]
         if isinstance(inputs.get("lora_name"), str):
-            loras.append(f"{inputs['lora_name']}:{inputs.get('strength_model', 1)}")
+            strength = scalar_text(inputs.get("strength_model", 1)) or "?"
+            loras.append(f"{inputs['lora_name']}:{strength}")
         name = next((inputs[key] for key in _MODEL_NAME_INPUTS if isinstance(inputs.get(key),
                                                                                str)), None)
         if name is not None:
@@ -282,7 +291,7 @@ def _link_target(value: Any, graph: Graph | None = None) -> str | None:
     """The source node id of a link input, or None (also for dangling links)."""
     if not _is_link(value):
         return None
-    target = str(value[0])
+    target = value[0] if isinstance(value[0], str) else repr(value[0])
     return target if graph is None or target in graph else None
 
 

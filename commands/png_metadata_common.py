@@ -236,6 +236,19 @@ def dump_json_text(value: Any) -> str | None:
         return None
 
 
+def scalar_text(value: Any) -> str | None:
+    """`value` as text when it is a string or a number, else None.
+
+    Used wherever a hostile file controls a value we turn into text (ids, names): str()
+    of a deeply nested list would recurse, and a list cannot be a dict key.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value) if abs(value) < 10**30 else None
+    return None
+
+
 def _preview(value: Any) -> str:
     """A short, safe rendering of a bad value for warning text."""
     try:

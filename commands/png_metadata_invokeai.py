@@ -17,6 +17,7 @@ from commands.png_metadata_common import (
     MAX_GUIDANCE,
     MAX_STEPS,
     RecipeBuilder,
+    scalar_text,
 )
 
 _MAX_EDGES = 20_000
@@ -102,9 +103,11 @@ def fill_from_invokeai_graph(graph: Any, builder: RecipeBuilder) -> None:
         src = edge.get("source") if isinstance(edge, dict) else None
         dst = edge.get("destination") if isinstance(edge, dict) else None
         if isinstance(src, dict) and isinstance(dst, dict):
-            key = (str(dst.get("node_id")), str(dst.get("field")))
-            incoming.setdefault(key, (str(src.get("node_id")), str(src.get("field"))))
-    nodes = {str(k): v for k, v in nodes.items() if isinstance(v, dict)}
+            ends = [scalar_text(end.get(part)) for end in (dst, src)
+                    for part in ("node_id", "field")]
+            if None not in ends:
+                incoming.setdefault((ends[0], ends[1]), (ends[2], ends[3]))
+    nodes = {k: v for k, v in nodes.items() if isinstance(v, dict)}
 
     def value_of(node_id: str, field: str) -> Any:
         for _ in range(_MAX_DEPTH):
@@ -118,7 +121,7 @@ def fill_from_invokeai_graph(graph: Any, builder: RecipeBuilder) -> None:
 
     by_type: dict[str, list[str]] = {}
     for node_id, node in nodes.items():
-        by_type.setdefault(str(node.get("type")), []).append(node_id)
+        by_type.setdefault(scalar_text(node.get("type")) or "", []).append(node_id)
     core = (by_type.get("core_metadata") or by_type.get("metadata_accumulator") or [None])[0]
     if core is not None:
         core_source = f"{source} {core}"
@@ -189,14 +192,15 @@ def parse_sd_metadata(meta: Any, builder: RecipeBuilder) -> str | None:
     if not isinstance(image, dict) and isinstance(images, list) and images:
         image = images[0]
         seeds = [entry.get("seed") for entry in images[:64] if isinstance(entry, dict)]
-        builder.add_extra("grid_seeds", ", ".join(str(seed) for seed in seeds))
+        builder.add_extra("grid_seeds", ", ".join(scalar_text(seed) or "?" for seed in seeds))
         builder.warn(f"{source}: grid of {len(images)} images; recipe from the first")
     if not isinstance(image, dict):
         builder.warn(f"{source}: no image entry")
         image = {}
     postprocessing = image.get("postprocessing")
     if isinstance(postprocessing, list) and postprocessing:
-        tools = [str(step.get("tool")) for step in postprocessing if isinstance(step, dict)]
+        tools = [scalar_text(step.get("tool")) or "?" for step in postprocessing[:64]
+                 if isinstance(step, dict)]
         builder.add_extra("postprocessing", postprocessing)
         if any(tool in ("outcrop", "outpaint") for tool in tools):
             builder.set_operation("outpaint")
@@ -231,7 +235,8 @@ def _joined_prompt(prompt: Any, builder: RecipeBuilder) -> str | None:
     parts = [p for p in prompt[:64] if isinstance(p, dict) and isinstance(p.get("prompt"), str)]
     if len(parts) == 1 and parts[0].get("weight", 1.0) == 1.0:
         return parts[0]["prompt"]
-    return " ".join(f"{p['prompt']}:{p.get('weight', 1.0)}" for p in parts) or None
+    return " ".join(f"{p['prompt']}:{scalar_text(p.get('weight', 1.0)) or 1.0}"
+                    for p in parts) or None
 
 
 # dream.py flags that take a value, by short and long name → recipe use.

@@ -720,3 +720,59 @@ def test_imported_a1111_recipe_exports_back_to_the_same_recipe(name):
     for key in ("prompt", "negative_prompt", "seed", "steps", "guidance", "width", "height",
                 "sampler", "scheduler", "model_name", "model_hash", "strength", "operation"):
         assert again.get(key) == first.get(key), key
+
+
+# --- fuzzing the real JSON chunks ------------------------------------------------------
+
+def deep(levels: int) -> list:
+    value: list = []
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+HOSTILE_VALUES = [deep(400), {"x": [1, {"y": None}]}, [1, "a"], float("nan"), 2**80, None,
+                  "é" * 20_000]
+
+
+def json_paths(document: object, limit: int) -> list[tuple]:
+    """Up to `limit` paths to values (containers included), spread over the document."""
+    paths: list[tuple] = []
+    stack: list[tuple[tuple, object]] = [((), document)]
+    while stack:
+        path, value = stack.pop()
+        if path:
+            paths.append(path)
+        children = (value.items() if isinstance(value, dict)
+                    else enumerate(value) if isinstance(value, list) else ())
+        stack.extend((path + (key,), child) for key, child in children)
+    step = max(1, len(paths) // limit)
+    return paths[::step][:limit]
+
+
+def replaced(document: object, path: tuple, new: object) -> object:
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    return copy
+
+
+JSON_CHUNKS = [(row["file"], entry.split(":", 1)[1]) for row in manifest()
+               for entry in row["text_chunks"].split(";")
+               if entry.split(":", 1)[1] not in ("parameters", "Dream")]
+
+
+@pytest.mark.parametrize(("name", "key"), JSON_CHUNKS, ids=[f"{n}:{k}" for n, k in JSON_CHUNKS])
+def test_hostile_values_anywhere_in_real_json_never_break_the_importer(name, key):
+    values, _ = read_text_chunks(corpus(name))
+    document = json.loads(values[key])
+    # Chunks that take precedence would shadow the one under test, so they are left out.
+    shadowing = {"workflow": {"prompt"}, "invokeai_graph": {"invokeai_metadata"}}.get(key, set())
+    others = [itxt(k, v) for k, v in values.items() if k != key and k not in shadowing]
+    for path in json_paths(document, 30):
+        for hostile in HOSTILE_VALUES:
+            mutated = json.dumps(replaced(document, path, hostile))  # NaN written bare
+            result = parse(raw_png(*others, itxt(key, mutated)))
+            assert not warned(result, "importer error"), (path, hostile, result.warnings)
