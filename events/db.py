@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     # Keep any libpq options the URL carries (e.g. a search_path) and add the lock timeout.
     options = parsed.query.get("options", "")
     options = f"{options} -c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}".strip()
-    return create_engine(url, pool_pre_ping=True, connect_args={"options": options}, **kwargs)
+    # No pre-ping (a round trip per checkout): the store invalidates a connection whose
+    # driver call failed, so the next checkout reconnects after an outage.
+    return create_engine(url, pool_recycle=1800, connect_args={"options": options}, **kwargs)
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: object) -> Engine:
@@ -46,7 +49,7 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: object) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={sqlite_synchronous()}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -58,6 +61,16 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: object) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def sqlite_synchronous() -> str:
+    """NORMAL by default: in WAL mode a committed transaction survives a crash of the
+    process (it is in the WAL), and the file is never corrupted; only a power cut or OS
+    crash may lose the newest commits. FULL also fsyncs every commit."""
+    value = os.environ.get("LINEAGE_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+    if value not in ("NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"LINEAGE_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {value}")
+    return value
 
 
 @contextlib.contextmanager

@@ -7,16 +7,18 @@ PostgreSQL), check expected versions, insert rows extending the hash chain, comm
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select
 
-from events.chain import canonical_json, record_hash
-from events.db import write_transaction
+from events.chain import canonical_json, iso, record_hash
 from events.errors import ConcurrencyError, DomainError
 from events.schema import GENESIS_HASH, entity_streams, event_commands, event_head, events
 from events.types import Event, decode, encode
@@ -38,9 +40,11 @@ class Metadata:
     occurred_at: datetime | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Recorded:
-    """An event as stored: its global position, stream version, metadata and hashes."""
+class Recorded(NamedTuple):
+    """An event as stored: its global position, stream version, metadata and hashes.
+
+    A named tuple rather than a dataclass: reads build hundreds of thousands per second.
+    """
 
     position: int
     event_id: str
@@ -91,19 +95,6 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def utc_naive(moment: datetime) -> datetime:
-    """The same instant as a naive UTC datetime, for binding parameters on SQLite."""
-    return utc(moment).replace(tzinfo=None)
-
-
-_COLUMNS = (
-    events.c.position, events.c.event_id, events.c.stream_id, events.c.stream_type,
-    events.c.stream_version, events.c.event_type, events.c.schema_version, events.c.payload,
-    events.c.actor_id, events.c.correlation_id, events.c.causation_id, events.c.command_id,
-    events.c.occurred_at, events.c.recorded_at, events.c.prev_hash, events.c.hash,
-)
-
-
 def ensure_head(conn) -> None:  # noqa: ANN001
     """Insert the head row of an empty store (migrations and test fixtures call this)."""
     if conn.execute(select(event_head.c.id)).first() is None:
@@ -117,6 +108,10 @@ class EventStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
+        self._sql = _Statements(self._sqlite)
+        # SQLite admits one writer at a time; queueing this process's writers on a lock is
+        # far cheaper than letting them poll SQLite's sleeping busy handler.
+        self._write_lock = threading.Lock() if self._sqlite else contextlib.nullcontext()
         self._appended = threading.Condition()
         self._local_head = 0
 
@@ -147,7 +142,7 @@ class EventStore:
         count = sum(len(rows) for _, rows in rows_by_stream)
         if count == 0:
             return []
-        occurred_at = utc(meta.occurred_at) if meta.occurred_at else datetime.now(UTC)
+        occurred_at = utc(meta.occurred_at) if meta.occurred_at else None
         try:
             recorded = self._append_locked(rows_by_stream, count, meta, occurred_at)
         except _Duplicate as dup:
@@ -158,35 +153,39 @@ class EventStore:
         return recorded
 
     @staticmethod
-    def _serialise(evt: Event) -> tuple[Event, dict]:
+    def _serialise(evt: Event) -> tuple[Event, dict, str]:
         payload = encode(evt)
         try:
-            canonical_json(payload)
+            payload_json = canonical_json(payload)
         except (TypeError, ValueError) as exc:
             raise DomainError(f"{evt.type_name} payload is not plain JSON: {exc}") from exc
-        return evt, payload
+        if "\\u0000" in payload_json and _has_nul(payload):
+            raise DomainError(f"{evt.type_name} payload contains a NUL character")
+        return evt, payload, payload_json
 
     def _append_locked(self, rows_by_stream, count, meta, occurred_at) -> list[Recorded]:
-        with write_transaction(self.engine) as conn:
-            last, prev_hash, last_recorded = conn.execute(
-                update(event_head).where(event_head.c.id == 1)
-                .values(position=event_head.c.position + count)
-                .returning(event_head.c.position, event_head.c.hash,
-                           event_head.c.recorded_at)
-            ).one()
+        sql = self._sql
+        with self._raw_write() as cursor:
+            cursor.execute(sql.bump_head, (count,))
+            last, prev_hash, last_recorded = cursor.fetchone()
             if meta.command_id is not None:
-                seen = conn.execute(
-                    select(event_commands.c.first_position, event_commands.c.last_position)
-                    .where(event_commands.c.command_id == meta.command_id)).first()
+                cursor.execute(sql.command_seen, (meta.command_id,))
+                seen = cursor.fetchone()
                 if seen is not None:
                     raise _Duplicate(seen[0], seen[1])
-            recorded_at = max(datetime.now(UTC), utc(last_recorded))
+            recorded_at = max(datetime.now(UTC), _parse_time(last_recorded))
+            # Without a client-given time, the event occurred when it was recorded.
+            occurred_at = occurred_at or recorded_at
+            db_occurred, db_recorded = self._db_time(occurred_at), self._db_time(recorded_at)
+            times = (iso(occurred_at), iso(recorded_at))
             position = last - count
-            rows: list[dict] = []
+            params: list[tuple] = []
             recorded: list[Recorded] = []
+            located: list[tuple[str, str]] = []
             for pending, serialised in rows_by_stream:
-                version = self._check_version(conn, pending)
-                for evt, payload in serialised:
+                version = self._check_version(cursor, pending)
+                located += [(entity_id, pending.stream_id) for entity_id in pending.entity_ids]
+                for evt, payload, payload_json in serialised:
                     position += 1
                     version += 1
                     row = {
@@ -199,64 +198,123 @@ class EventStore:
                         "occurred_at": occurred_at, "recorded_at": recorded_at,
                     }
                     row["prev_hash"] = prev_hash
-                    row["hash"] = prev_hash = record_hash(prev_hash, row)
-                    rows.append(row)
+                    row["hash"] = prev_hash = record_hash(prev_hash, row, payload_json, times)
+                    params.append((
+                        position, row["event_id"], pending.stream_id, pending.stream_type,
+                        version, evt.type_name, evt.schema_version, payload_json,
+                        meta.actor_id, meta.correlation_id, meta.causation_id,
+                        meta.command_id, db_occurred, db_recorded, row["prev_hash"],
+                        row["hash"]))
                     recorded.append(_recorded(row, evt))
-            if self._sqlite:
-                for row in rows:
-                    row["occurred_at"] = utc_naive(occurred_at)
-                    row["recorded_at"] = utc_naive(recorded_at)
-            conn.execute(insert(events), rows)
-            located = [{"entity_id": entity_id, "stream_id": pending.stream_id}
-                       for pending, _ in rows_by_stream for entity_id in pending.entity_ids]
+            cursor.executemany(sql.insert_event, params)
             if located:
-                conn.execute(insert(entity_streams), located)
+                cursor.executemany(sql.insert_entity, located)
             if meta.command_id is not None:
-                conn.execute(insert(event_commands).values(
-                    command_id=meta.command_id, first_position=last - count + 1,
-                    last_position=last))
-            conn.execute(update(event_head).where(event_head.c.id == 1)
-                         .values(hash=prev_hash, recorded_at=recorded_at))
+                cursor.execute(sql.insert_command, (meta.command_id, last - count + 1, last))
+            cursor.execute(sql.update_head, (prev_hash, db_recorded))
         return recorded
 
-    @staticmethod
-    def _check_version(conn, pending: StreamAppend) -> int:  # noqa: ANN001
-        current = conn.execute(
-            select(func.max(events.c.stream_version))
-            .where(events.c.stream_id == pending.stream_id)).scalar() or 0
+    def _check_version(self, cursor, pending: StreamAppend) -> int:  # noqa: ANN001
+        cursor.execute(self._sql.stream_version, (pending.stream_id,))
+        current = cursor.fetchone()[0] or 0
         expected = pending.expected_version
         if expected != ANY and expected != current:
             raise ConcurrencyError(pending.stream_id, expected, current)
         return current
+
+    @contextlib.contextmanager
+    def _raw_write(self) -> Iterator:
+        """A DBAPI cursor inside one write transaction (the append hot path skips the
+        SQL expression layer: building statements cost more than running them)."""
+        with self._write_lock, self._raw_connection() as connection:
+            cursor = connection.cursor()
+            if self._sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                if self._sqlite:
+                    cursor.execute("ROLLBACK")
+                else:
+                    connection.rollback()
+                raise
+            if self._sqlite:
+                cursor.execute("COMMIT")
+            else:
+                connection.commit()
+            cursor.close()
+
+    @contextlib.contextmanager
+    def _raw_connection(self) -> Iterator:
+        """A pooled DBAPI connection; one that failed at the driver level is discarded so
+        the next checkout reconnects (e.g. after a PostgreSQL restart)."""
+        connection = self.engine.raw_connection()
+        try:
+            yield connection
+        except self.engine.dialect.loaded_dbapi.OperationalError:
+            connection.invalidate()
+            raise
+        except self.engine.dialect.loaded_dbapi.InterfaceError:
+            connection.invalidate()
+            raise
+        finally:
+            connection.close()
+
+    def _raw_select(self, query: str, params: Sequence) -> list[tuple]:
+        with self._raw_connection() as connection:
+            cursor = connection.cursor()
+            cursor.execute(query, params)
+            rows = cursor.fetchall()
+            cursor.close()
+            if not self._sqlite:
+                connection.rollback()
+            return rows
+
+    def _db_time(self, moment: datetime):  # noqa: ANN202
+        # SQLite keeps SQLAlchemy's DateTime text form (naive UTC); PostgreSQL timestamptz.
+        return moment.astimezone(UTC).strftime(_SQLITE_TIME) if self._sqlite else moment
 
     # -- reading ----------------------------------------------------------------------
 
     def read_stream(self, stream_id: str, *, up_to_version: int | None = None,
                     as_of: datetime | None = None) -> list[Recorded]:
         """The stream's events in version order, optionally up to a version or a time."""
-        query = select(*_COLUMNS).where(events.c.stream_id == stream_id)
+        where, params = ["stream_id = ?"], [stream_id]
         if up_to_version is not None:
-            query = query.where(events.c.stream_version <= up_to_version)
+            where.append("stream_version <= ?")
+            params.append(up_to_version)
         if as_of is not None:
-            query = query.where(events.c.recorded_at <= self._bind_time(as_of))
-        with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(events.c.stream_version)).all()
-        return [_decode_row(row) for row in rows]
+            where.append("recorded_at <= ?")
+            params.append(self._db_time(utc(as_of)))
+        return self._select(where, params, "stream_version", None)
 
     def read_all(self, after: int = 0, limit: int = 1000, *,
                  event_types: Iterable[str] | None = None,
                  stream_types: Iterable[str] | None = None,
                  up_to: int | None = None) -> list[Recorded]:
         """Up to ``limit`` events with position > ``after`` in position order."""
-        query = select(*_COLUMNS).where(events.c.position > after)
+        where, params = ["position > ?"], [after]
         if up_to is not None:
-            query = query.where(events.c.position <= up_to)
-        if event_types is not None:
-            query = query.where(events.c.event_type.in_(list(event_types)))
-        if stream_types is not None:
-            query = query.where(events.c.stream_type.in_(list(stream_types)))
-        with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(events.c.position).limit(limit)).all()
+            where.append("position <= ?")
+            params.append(up_to)
+        for column, values in (("event_type", event_types), ("stream_type", stream_types)):
+            if values is not None:
+                values = list(values)
+                if not values:
+                    return []
+                where.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params += values
+        return self._select(where, params, "position", limit)
+
+    def _select(self, where: list[str], params: list, order: str,
+                limit: int | None) -> list[Recorded]:
+        query = f"SELECT {_COLUMN_LIST} FROM events WHERE {' AND '.join(where)} ORDER BY {order}"
+        if limit is not None:
+            query += " LIMIT ?"
+            params = [*params, limit]
+        rows = self._raw_select(self._sql.adapt(query), params)
+        if self._sqlite:
+            return _decode_sqlite_rows(rows)
         return [_decode_row(row) for row in rows]
 
     def iter_all(self, after: int = 0, page: int = 5000, **filters) -> Iterator[Recorded]:
@@ -298,15 +356,8 @@ class EventStore:
         return self._read_range(seen[0], seen[1], command_id)
 
     def _read_range(self, first: int, last: int, command_id: str | None) -> list[Recorded]:
-        query = select(*_COLUMNS).where(and_(events.c.position >= first,
-                                             events.c.position <= last,
-                                             events.c.command_id == command_id))
-        with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(events.c.position)).all()
-        return [_decode_row(row) for row in rows]
-
-    def _bind_time(self, moment: datetime) -> datetime:
-        return utc_naive(moment) if self._sqlite else utc(moment)
+        return self._select(["position >= ?", "position <= ?", "command_id = ?"],
+                            [first, last, command_id], "position", None)
 
     # -- following --------------------------------------------------------------------
 
@@ -327,6 +378,83 @@ def _recorded(row: dict, evt: Event) -> Recorded:
         row["actor_id"], row["correlation_id"], row["causation_id"], row["command_id"],
         row["occurred_at"], row["recorded_at"], row["prev_hash"], row["hash"],
     )
+
+
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+_COLUMN_LIST = (
+    "position, event_id, stream_id, stream_type, stream_version, event_type, schema_version,"
+    " payload, actor_id, correlation_id, causation_id, command_id, occurred_at, recorded_at,"
+    " prev_hash, hash"
+)
+
+
+class _Statements:
+    """The append/read SQL for one backend (qmark for sqlite3, format for psycopg)."""
+
+    def __init__(self, sqlite: bool) -> None:
+        self.sqlite = sqlite
+        payload = "?" if sqlite else "CAST(? AS jsonb)"
+        self.bump_head = self.adapt(
+            "UPDATE event_head SET position = position + ? WHERE id = 1 "
+            "RETURNING position, hash, recorded_at")
+        self.update_head = self.adapt(
+            "UPDATE event_head SET hash = ?, recorded_at = ? WHERE id = 1")
+        self.command_seen = self.adapt(
+            "SELECT first_position, last_position FROM event_commands WHERE command_id = ?")
+        self.stream_version = self.adapt(
+            "SELECT max(stream_version) FROM events WHERE stream_id = ?")
+        self.insert_event = self.adapt(
+            f"INSERT INTO events ({_COLUMN_LIST}) VALUES "
+            f"(?, ?, ?, ?, ?, ?, ?, {payload}, ?, ?, ?, ?, ?, ?, ?, ?)")
+        self.insert_entity = self.adapt(
+            "INSERT INTO entity_streams (entity_id, stream_id) VALUES (?, ?)")
+        self.insert_command = self.adapt(
+            "INSERT INTO event_commands (command_id, first_position, last_position) "
+            "VALUES (?, ?, ?)")
+
+    def adapt(self, query: str) -> str:
+        return query if self.sqlite else query.replace("?", "%s")
+
+
+def _parse_time(value) -> datetime:  # noqa: ANN001
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return utc(value)
+
+
+def _has_nul(value) -> bool:  # noqa: ANN001
+    """PostgreSQL cannot store U+0000 in JSONB text, so no backend accepts it."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+_fromisoformat = datetime.fromisoformat
+_scan_json = json.JSONDecoder().scan_once  # the C scanner; stored payloads have no padding
+
+
+def _decode_sqlite_rows(rows: list[tuple]) -> list[Recorded]:
+    """Decode SQLite rows; times repeat within an append, so each text is parsed once."""
+    out = []
+    last_text, last_time = None, None
+    for (position, event_id, stream_id, stream_type, stream_version, event_type,
+         schema_version, payload, actor_id, correlation_id, causation_id, command_id,
+         occurred_at, recorded_at, prev_hash, hash_) in rows:
+        if recorded_at != last_text:
+            last_text, last_time = recorded_at, _fromisoformat(recorded_at + "+00:00")
+        recorded = last_time
+        occurred = recorded if occurred_at == recorded_at else _fromisoformat(
+            occurred_at + "+00:00")
+        out.append(Recorded(
+            position, event_id, stream_id, stream_type, stream_version, event_type,
+            schema_version, decode(event_type, schema_version, _scan_json(payload, 0)[0]),
+            actor_id, correlation_id, causation_id, command_id, occurred, recorded,
+            prev_hash, hash_))
+    return out
 
 
 def _decode_row(row) -> Recorded:  # noqa: ANN001

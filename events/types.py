@@ -34,6 +34,7 @@ class UnknownEvent(Event):
 _registry: dict[str, type[Event]] = {}
 _upcasters: dict[tuple[str, int], Upcaster] = {}
 _field_names: dict[type[Event], tuple[str, ...]] = {}
+_field_sets: dict[type[Event], frozenset[str]] = {}
 
 E = TypeVar("E", bound=type[Event])
 
@@ -48,6 +49,7 @@ def event(name: str, version: int = 1) -> Callable[[E], E]:
         cls.schema_version = version
         _registry[name] = cls
         _field_names[cls] = tuple(f.name for f in dataclasses.fields(cls))
+        _field_sets[cls] = frozenset(_field_names[cls])
         return cls
 
     return register
@@ -98,4 +100,10 @@ def decode(name: str, schema_version: int, payload: Payload) -> Event:
         return UnknownEvent(stored_type=name, payload=payload)
     if schema_version != cls.schema_version:
         payload = upcast(name, schema_version, payload)
+    if payload.keys() == _field_sets[cls]:
+        # Every field present: fill the instance directly. Frozen dataclasses' __init__
+        # sets fields one by one through object.__setattr__, which dominates log reads.
+        instance = object.__new__(cls)
+        object.__setattr__(instance, "__dict__", payload)
+        return instance
     return cls(**payload)

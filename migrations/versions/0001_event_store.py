@@ -43,8 +43,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_events_type_position", "events", ["event_type", "position"])
     op.create_index("ix_events_stream_type_position", "events", ["stream_type", "position"])
-    op.create_index("ix_events_stream_recorded", "events", ["stream_id", "recorded_at"])
-    op.create_index("ix_events_recorded_at", "events", ["recorded_at"])
     head = op.create_table(
         "event_head",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
@@ -71,8 +69,6 @@ def downgrade() -> None:
     op.drop_table("entity_streams")
     op.drop_table("event_commands")
     op.drop_table("event_head")
-    op.drop_index("ix_events_recorded_at", "events")
-    op.drop_index("ix_events_stream_recorded", "events")
     op.drop_index("ix_events_stream_type_position", "events")
     op.drop_index("ix_events_type_position", "events")
     op.drop_table("events")

@@ -229,3 +229,20 @@ class TestHashChain:
             conn.execute(text("UPDATE events SET payload = :p WHERE position = 4"),
                          {"p": '{"text": "1"}'})
         assert verify_chain(engine).first_bad_position == 2
+
+
+def test_entities_created_in_a_stream_can_be_located(store):
+    store.append_streams([StreamAppend("asset-1", "asset", NO_STREAM, [note("v")],
+                                       entity_ids=("version-a", "comment-b"))])
+    assert store.locate("version-a") == "asset-1"
+    assert store.locate("comment-b") == "asset-1"
+    assert store.locate("nothing") is None
+
+
+def test_nul_characters_are_refused_on_every_backend_but_escaped_text_is_kept(store):
+    from events.errors import DomainError
+
+    with pytest.raises(DomainError, match="NUL"):
+        append(store, "s-1", NO_STREAM, "bad\x00text")
+    append(store, "s-1", NO_STREAM, "literal \\u0000 is fine")
+    assert store.read_stream("s-1")[0].event.text == "literal \\u0000 is fine"

@@ -1,0 +1,24 @@
+"""The fast record hash equals the documented definition: sha256(prev || canonical(record))."""
+
+import hashlib
+from datetime import UTC, datetime
+
+from events.chain import canonical_json, iso, record_hash
+
+
+def test_record_hash_is_sha256_of_prev_hash_and_canonical_record():
+    row = {
+        "position": 7, "event_id": "e", "stream_id": "asset-1", "stream_type": "asset",
+        "stream_version": 3, "event_type": "comment.added", "schema_version": 1,
+        "payload": {"body": "Ünïcode ✓", "region": {"y": 0.5, "x": 0.25}, "n": [1, None]},
+        "actor_id": "u-1", "correlation_id": None, "causation_id": "c", "command_id": None,
+        "occurred_at": datetime(2026, 11, 25, 14, 5, tzinfo=UTC),
+        "recorded_at": datetime(2026, 11, 25, 14, 5, 0, 12, tzinfo=UTC),
+    }
+    prev = "ab" * 32
+    record = {**row, "prev_hash": prev, "occurred_at": iso(row["occurred_at"]),
+              "recorded_at": iso(row["recorded_at"])}
+    expected = hashlib.sha256((prev + canonical_json(record)).encode()).hexdigest()
+
+    assert record_hash(prev, row) == expected
+    assert record_hash(prev, {**row, "actor_id": "u-2"}) != expected
