@@ -1,0 +1,132 @@
+"""Job lifecycle decisions, Given events / When command / Then events (no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from commands.jobs import (
+    COMPLETED,
+    FAILED,
+    REQUESTED,
+    decide_complete,
+    decide_fail,
+    decide_retry,
+    decide_start,
+    fold_job,
+    output_version_id,
+)
+from events.assets import VersionCreated
+from events.errors import Conflict, NotFound
+from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested, JobStarted
+from events.projects import ComputeUsed
+
+JOB, PROJECT, ASSET, USER = "job-1", "project-1", "asset-1", "user-1"
+REQUEST = JobRequested(job_id=JOB, kind="generate", project_id=PROJECT, asset_id=ASSET,
+                       requested_by=USER, recipe={"operation": "generate", "seed": 7})
+
+
+def version(job_id: str = JOB) -> VersionCreated:
+    return VersionCreated(version_id=output_version_id(job_id), asset_id=ASSET, author_id=USER,
+                          operation="generate", tier="draft", content_hash="ab" * 32,
+                          width=64, height=64, recipe={"seed": 7}, job_id=job_id)
+
+
+def started(attempt: int, worker: str = "host:1:t") -> JobStarted:
+    return JobStarted(job_id=JOB, worker=worker, attempt=attempt)
+
+
+def test_given_requested_job_when_started_then_first_attempt():
+    state = fold_job([REQUEST])
+
+    assert decide_start(state, "host:1:t") == [started(1)]
+
+
+def test_given_attempt_whose_worker_died_when_started_again_then_second_attempt():
+    state = fold_job([REQUEST, started(1, "host:1:a")])
+
+    assert decide_start(state, "host:2:b") == [started(2, "host:2:b")]
+
+
+def test_given_completed_job_when_started_then_nothing_happens():
+    state = fold_job([REQUEST, started(1), JobCompleted(job_id=JOB, cost_seconds=1.0)])
+
+    assert decide_start(state, "host:1:t") == []
+
+
+def test_given_no_request_when_started_then_not_found():
+    with pytest.raises(NotFound):
+        decide_start(fold_job([]), "host:1:t")
+
+
+def test_given_started_job_when_completed_then_version_job_and_compute_in_one_append():
+    state = fold_job([REQUEST, started(1)])
+
+    appends = decide_complete(state, [version()], 0.5)
+
+    by_type = {a.stream_type: a for a in appends}
+    assert by_type["asset"].stream_id == f"asset-{ASSET}"
+    assert by_type["asset"].events == [version()]
+    assert list(by_type["asset"].entity_ids) == [output_version_id(JOB)]
+    assert by_type["job"].events == [JobCompleted(job_id=JOB, cost_seconds=0.5,
+                                                  version_ids=[output_version_id(JOB)])]
+    assert by_type["project"].stream_id == f"project-{PROJECT}"
+    assert by_type["project"].events == [ComputeUsed(job_id=JOB, asset_id=ASSET, seconds=0.5)]
+
+
+def test_given_completed_job_when_completed_again_then_conflict():
+    state = fold_job([REQUEST, started(1), JobCompleted(job_id=JOB, cost_seconds=1.0)])
+
+    with pytest.raises(Conflict):
+        decide_complete(state, [version()], 0.5)
+
+
+def test_given_started_job_when_failed_then_failure_names_kind_and_attempt():
+    state = fold_job([REQUEST, started(1), started(2)])
+
+    assert decide_fail(state, "model_unavailable", "no such model", False) == [
+        JobFailed(job_id=JOB, error_kind="model_unavailable", message="no such model",
+                  retryable=False, attempt=2)]
+
+
+def test_given_failed_job_when_failed_again_then_nothing_happens():
+    failed = JobFailed(job_id=JOB, error_kind="x", message="y", retryable=False)
+    state = fold_job([REQUEST, started(1), failed])
+
+    assert state.status == FAILED
+    assert decide_fail(state, "x", "y", False) == []
+
+
+def test_given_failed_job_when_retried_then_requested_again():
+    failed = JobFailed(job_id=JOB, error_kind="input_missing", message="mask", retryable=False)
+    state = fold_job([REQUEST, started(1), failed])
+
+    events = decide_retry(state, "user-2")
+
+    assert events == [JobRetryRequested(job_id=JOB, requested_by="user-2")]
+    after = fold_job(events, state)
+    assert (after.status, after.requests, after.error) == (REQUESTED, 2, None)
+    assert decide_start(after, "host:1:t") == [started(2, "host:1:t")]
+
+
+@pytest.mark.parametrize("history", [
+    [REQUEST],
+    [REQUEST, started(1)],
+    [REQUEST, started(1), JobCompleted(job_id=JOB, cost_seconds=1.0)],
+])
+def test_given_job_not_failed_when_retried_then_conflict(history):
+    with pytest.raises(Conflict):
+        decide_retry(fold_job(history), USER)
+
+
+def test_completed_job_state_keeps_versions_cost_and_attempts():
+    state = fold_job([REQUEST, started(1), started(2), JobCompleted(
+        job_id=JOB, cost_seconds=1.25, version_ids=["v-1"])])
+
+    assert (state.status, state.attempts, state.version_ids, state.cost_seconds) == (
+        COMPLETED, 2, ("v-1",), 1.25)
+
+
+def test_output_version_ids_are_stable_per_job_and_distinct_between_jobs():
+    assert output_version_id("job-a") == output_version_id("job-a")
+    assert output_version_id("job-a") != output_version_id("job-b")
+    assert output_version_id("job-a", 0) != output_version_id("job-a", 1)
