@@ -143,7 +143,8 @@ def extract_from_graph(graph: Graph, builder: RecipeBuilder, label: str) -> bool
     if not samplers:
         builder.warn(f"{label}: no sampler node found")
         return False
-    samplers = samplers[:_MAX_SAMPLERS]
+    total = len(samplers)
+    samplers = samplers[:_MAX_SAMPLERS]  # each costs a walk of the graph
     upstream = {node_id: _upstream(graph, node_id) for node_id in samplers}
     chosen = min(samplers, key=lambda node_id: (
         not _is_wired(graph[node_id][1]),
@@ -151,11 +152,13 @@ def extract_from_graph(graph: Graph, builder: RecipeBuilder, label: str) -> bool
         _natural_key(node_id)))
     class_type, inputs = graph[chosen]
     builder.add_extra("comfyui_sampler_node", f"{chosen} ({class_type})")
-    if len(samplers) > 1:
+    if total > 1:
         others = ", ".join(sorted((s for s in samplers if s != chosen), key=_natural_key))
         builder.add_extra("comfyui_other_samplers", others)
-        builder.warn(f"{label}: {len(samplers)} sampler nodes; recipe taken from node {chosen} "
-                     "(first pass: no other sampler upstream), others in extra")
+        builder.warn(f"{label}: {total} sampler nodes; recipe taken from node {chosen} "
+                     "(first pass: no other sampler upstream), others in extra"
+                     + (f"; only the first {_MAX_SAMPLERS} were considered"
+                        if total > _MAX_SAMPLERS else ""))
     source = f"{label} node {chosen}"
     seed_link = _lookup(graph, inputs, ("seed", "noise_seed"))
     seed = _resolve_scalar(graph, seed_link, _SEED_INPUTS)

@@ -15,6 +15,7 @@ from typing import Any
 
 from commands.png_metadata_common import (
     MAX_GUIDANCE,
+    MAX_SIDE,
     MAX_STEPS,
     RecipeBuilder,
     scalar_text,
@@ -159,7 +160,7 @@ def _set_graph_field(builder: RecipeBuilder, field: str, value: Any, source: str
     elif field == "cfg_scale":
         builder.set_float("guidance", value, source, low=-MAX_GUIDANCE, high=MAX_GUIDANCE)
     elif field in ("width", "height"):
-        builder.set_int(field, value, source, low=1, high=65_535)
+        builder.set_int(field, value, source, low=1, high=MAX_SIDE)
     elif field == "scheduler":
         builder.set_text("scheduler", value, source)
 

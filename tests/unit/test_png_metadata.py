@@ -394,6 +394,13 @@ def test_huge_text_chunk_is_skipped_with_a_warning():
     assert result.recipe == {"extra": {}}
 
 
+def test_total_text_is_capped():
+    chunks = [text(f"k{i}", "v" * (MIB - 16)) for i in range(9)]
+    values, warnings = read_text_chunks(raw_png(*chunks, text("parameters", "late\nSteps: 1")))
+    assert len(values) == 8 and "parameters" not in values
+    assert warned(warnings, "exceed")
+
+
 @pytest.mark.parametrize("make", [
     lambda data: ztxt("parameters", data),
     lambda data: itxt("prompt", "", compressed=data),
