@@ -1,0 +1,176 @@
+"""Requesting an edit of a version: img2img, inpaint, outpaint, upscale or adjust.
+
+Inputs are validated before any job is requested (sizes, margins, scale, the mask), so a
+job that cannot succeed is never queued. Masks are stored as blobs; the job names the
+mask's hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from commands.access import CREATOR
+from commands.asset_state import AssetState, load_entity_asset
+from commands.generation import (
+    check_seed_range,
+    draw_seed,
+    job_appends,
+    jobs_result,
+    pending_finals,
+)
+from commands.people import Principal
+from commands.policies import check_policies
+from commands.projects import ProjectState
+from commands.state import execute, expected, new_id
+from events.assets import JobsRequested
+from events.errors import DomainError, NotFound
+from events.jobs import JobRequested
+from events.store import ANY, EventStore, Metadata
+from workers.edit_validation import check_mask, check_outpaint_margins, check_upscale
+from workers.png import encode_png
+
+EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
+_CARRIED = ("prompt", "negative_prompt", "strength", "steps", "guidance", "scheduler")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Edit:
+    """An edit request with its job id and seed chosen and its mask stored."""
+
+    version_id: str
+    requested_by: str
+    operation: str
+    job_id: str
+    seed: int
+    max_side: int
+    params: dict[str, Any]
+    """prompt, negative_prompt, strength, steps, guidance, scheduler, margins, scale,
+    adjustments, tier: only those the client sent."""
+    mask_hash: str | None = None
+
+
+def decide_edit(project: ProjectState, asset: AssetState, cmd: Edit, pending: int,
+                ) -> tuple[list[JobRequested], JobsRequested]:
+    """The edit's job and the asset's JobsRequested. The output tier is the source's
+    unless ``params["tier"]`` says otherwise. Raises DomainError for inputs the operation
+    cannot take, PolicyViolation, NotFound for an unknown version."""
+    info = asset.versions.get(cmd.version_id)
+    if info is None:
+        raise NotFound(f"version {cmd.version_id} does not exist")
+    source = info.event
+    params = cmd.params
+    tier = params.get("tier") or source.tier
+    if cmd.operation not in EDIT_OPERATIONS:
+        raise DomainError(f"unknown operation {cmd.operation!r}; use {', '.join(EDIT_OPERATIONS)}")
+    if cmd.operation != "adjust" and (source.width % 8 or source.height % 8):
+        raise DomainError(
+            f"{cmd.operation} needs a source whose sides are multiples of 8, not "
+            f"{source.width}x{source.height}; crop or resize it with adjust first")
+    recipe: dict[str, Any] = {"operation": cmd.operation, "tier": tier}
+    if cmd.operation == "adjust":
+        if not params.get("adjustments"):
+            raise DomainError("adjust needs a non-empty 'adjustments' object", field="adjustments")
+        recipe["adjustments"] = params["adjustments"]
+    else:
+        check_seed_range(cmd.seed, 1)
+        recipe["seed"] = cmd.seed
+        for key in _CARRIED:
+            if params.get(key) is not None:
+                recipe[key] = params[key]
+        # Without a prompt the edit keeps the source's, so "same idea, new pixels" is the
+        # default rather than an unprompted diffusion.
+        for key in ("prompt", "negative_prompt"):
+            if key not in recipe and isinstance(source.recipe.get(key), str):
+                recipe[key] = source.recipe[key]
+    if cmd.operation == "inpaint":
+        if cmd.mask_hash is None:
+            raise DomainError("inpaint needs a mask (base64 PNG, mask_blob) or a region",
+                              field="mask")
+    elif cmd.mask_hash is not None:
+        raise DomainError(f"{cmd.operation} takes no mask", field="mask")
+    if cmd.operation == "outpaint":
+        if not params.get("margins"):
+            raise DomainError("outpaint needs margins {left, top, right, bottom}",
+                              field="margins")
+        check_outpaint_margins(params["margins"], source.width, source.height, cmd.max_side)
+        recipe["margins"] = params["margins"]
+    if cmd.operation == "upscale":
+        scale = params.get("scale", 2)
+        check_upscale(source.width, source.height, scale, cmd.max_side)
+        recipe["scale"] = scale
+    check_policies(project, asset, tier, 1, pending)
+    job = JobRequested(job_id=cmd.job_id, kind="edit", project_id=asset.project_id,
+                       asset_id=asset.asset_id, requested_by=cmd.requested_by, recipe=recipe,
+                       input_version_id=cmd.version_id, mask_hash=cmd.mask_hash, tier=tier)
+    return [job], JobsRequested(job_ids=[cmd.job_id], operation=cmd.operation, tier=tier)
+
+
+def region_mask(region: dict[str, float], width: int, height: int) -> bytes:
+    """A white-on-black PNG mask of a normalised box {x, y, w, h} over width x height."""
+    left, top = round(region["x"] * width), round(region["y"] * height)
+    right = min(width, left + max(1, round(region["w"] * width)))
+    bottom = min(height, top + max(1, round(region["h"] * height)))
+    mask = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(mask).rectangle((left, top, right - 1, bottom - 1), fill=255)
+    return encode_png(mask)
+
+
+def mask_bytes(blobs, params: dict[str, Any], width: int, height: int) -> bytes | None:  # noqa: ANN001
+    """The mask PNG from ``mask`` (base64), ``mask_blob`` (a stored blob) or ``region``;
+    None when none was sent. Raises DomainError for undecodable or unknown masks."""
+    if params.get("mask") is not None:
+        try:
+            return base64.b64decode(params["mask"], validate=True)
+        except (binascii.Error, ValueError):
+            raise DomainError("mask is not valid base64", field="mask") from None
+    if params.get("mask_blob") is not None:
+        try:
+            return blobs.get(params["mask_blob"])
+        except NotFound:
+            raise DomainError(f"mask blob {params['mask_blob']} is not stored; upload it or "
+                              "send the PNG as base64 in 'mask'", field="mask_blob") from None
+    if params.get("region") is not None:
+        return region_mask(params["region"], width, height)
+    return None
+
+
+def request_edit(store: EventStore, blobs, principal: Principal, meta: Metadata,  # noqa: ANN001
+                 version_id: str, params: dict[str, Any], *, max_side: int,
+                 if_match: int = ANY) -> dict[str, Any]:
+    """Request an edit of a version (creator role); returns the jobs body.
+
+    ``params``: operation and the operation's inputs (see :class:`Edit`), mask /
+    mask_blob / region, seed (None: drawn). Raises NotFound, Forbidden, DomainError,
+    PolicyViolation.
+    """
+    seed = params.get("seed")
+    seed = draw_seed() if seed is None else seed
+    job_id = new_id()
+    if meta.command_id is not None and store.recorded_for_command(meta.command_id):
+        # A repeat: answer from the first run without storing the mask again.
+        return jobs_result(execute(store, meta, lambda: []))
+    mask_hash: dict[str, str | None] = {}
+
+    def plan():  # noqa: ANN202
+        asset, version, project, _ = load_entity_asset(store, principal, version_id, "version",
+                                                       CREATOR)
+        source = asset.versions[version_id].event
+        if "hash" not in mask_hash:
+            png = mask_bytes(blobs, params, source.width, source.height)
+            if png is not None:
+                if params["operation"] != "inpaint":
+                    raise DomainError(f"{params['operation']} takes no mask", field="mask")
+                check_mask(png, source.width, source.height)
+            mask_hash["hash"] = blobs.put(png) if png is not None else None
+        cmd = Edit(version_id=version_id, requested_by=principal.user_id,
+                   operation=params["operation"], job_id=job_id, seed=seed, max_side=max_side,
+                   params=params, mask_hash=mask_hash["hash"])
+        jobs, asset_event = decide_edit(project, asset, cmd, pending_finals(store, asset))
+        return job_appends(asset.asset_id, expected(if_match, version), jobs, asset_event)
+
+    return jobs_result(execute(store, meta, plan, if_match=if_match))

@@ -1,0 +1,249 @@
+"""Requesting generations (from a prompt, a template or a draft to promote).
+
+A request appends one JobRequested per variation on its own ``job-<id>`` stream and one
+JobsRequested on the asset stream, atomically; the asset append carries the expected
+version, so concurrent requests cannot both slip under the final-render cap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from typing import Any
+
+from commands.access import CREATOR
+from commands.asset_state import AssetState, load_asset_as, load_entity_asset
+from commands.jobs import COMPLETED, FAILED, load_job
+from commands.people import Principal
+from commands.policies import check_policies
+from commands.projects import ProjectState
+from commands.state import all_of, execute, expected, first_of, new_id
+from commands.templates import load_template_as, render
+from events.assets import JobsRequested
+from events.domain import stream_id
+from events.errors import DomainError, NotFound
+from events.jobs import JobRequested
+from events.store import ANY, NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
+
+MAX_SEED = 2**32 - 1
+MAX_VARIATIONS = 16
+DIFFUSION_OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Generate:
+    """A generation request with its job ids and first seed already chosen."""
+
+    asset_id: str
+    requested_by: str
+    prompt: str
+    tier: str
+    width: int
+    height: int
+    seed: int
+    job_ids: tuple[str, ...]
+    negative_prompt: str = ""
+    steps: int | None = None
+    guidance: float | None = None
+    scheduler: str | None = None
+    template_id: str | None = None
+    template_version: int | None = None
+    input_version_id: str | None = None
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def draw_seed(variations: int = 1) -> int:
+    """A random first seed leaving room for ``variations`` consecutive seeds."""
+    return secrets.randbelow(MAX_SEED + 2 - variations)
+
+
+def check_seed_range(seed: int, variations: int) -> None:
+    """Raise DomainError when consecutive seeds from ``seed`` would pass 2^32 - 1."""
+    last = seed + variations - 1
+    if last > MAX_SEED:
+        raise DomainError(f"seeds {seed}..{last} for {variations} variations pass the "
+                          f"largest seed {MAX_SEED}; choose a seed <= {MAX_SEED - variations + 1}",
+                          field="seed")
+
+
+def generation_recipe(cmd: Generate, seed: int) -> dict[str, Any]:
+    """The recipe one variation's worker runs (unset optional parameters are left to the
+    worker's defaults, which it records in the version)."""
+    recipe: dict[str, Any] = {
+        "operation": "generate", "tier": cmd.tier, "prompt": cmd.prompt,
+        "negative_prompt": cmd.negative_prompt, "seed": seed,
+        "width": cmd.width, "height": cmd.height,
+    }
+    for key in ("steps", "guidance", "scheduler", "template_id", "template_version"):
+        value = getattr(cmd, key)
+        if value is not None:
+            recipe[key] = value
+    return recipe
+
+
+def decide_generation(project: ProjectState, asset: AssetState, cmd: Generate,
+                      pending_finals: int) -> tuple[list[JobRequested], JobsRequested]:
+    """One JobRequested per job id (seeds consecutive from ``cmd.seed``) and the
+    asset's JobsRequested. Raises PolicyViolation, DomainError for a bad seed range."""
+    count = len(cmd.job_ids)
+    check_seed_range(cmd.seed, count)
+    check_policies(project, asset, cmd.tier, count, pending_finals)
+    jobs = [JobRequested(job_id=job_id, kind="generate", project_id=asset.project_id,
+                         asset_id=asset.asset_id, requested_by=cmd.requested_by,
+                         recipe=generation_recipe(cmd, cmd.seed + index),
+                         input_version_id=cmd.input_version_id, tier=cmd.tier,
+                         options=dict(cmd.options))
+            for index, job_id in enumerate(cmd.job_ids)]
+    return jobs, JobsRequested(job_ids=list(cmd.job_ids), operation="generate", tier=cmd.tier)
+
+
+def pending_finals(store: EventStore, asset: AssetState) -> int:
+    """Final-tier jobs of the asset still queued or running (failed ones do not count:
+    they free their place under the cap until retried)."""
+    live = 0
+    for job_id, tier in asset.pending_jobs.items():
+        if tier != "final":
+            continue
+        state, _, _ = load_job(store, job_id)
+        if state.status not in (FAILED, COMPLETED):
+            live += 1
+    return live
+
+
+def job_appends(asset_id: str, asset_version: int, jobs: list[JobRequested],
+                asset_event: JobsRequested) -> list[StreamAppend]:
+    return [StreamAppend(stream_id("asset", asset_id), "asset", asset_version, [asset_event]),
+            *[StreamAppend(stream_id("job", job.job_id), "job", NO_STREAM, [job])
+              for job in jobs]]
+
+
+def jobs_result(recorded: list[Recorded]) -> dict[str, Any]:
+    """The 202 body, built from the recorded events (a repeat gives the same body)."""
+    _, asset_event = first_of(recorded, JobsRequested)
+    jobs = all_of(recorded, JobRequested)
+    first = jobs[0]
+    return {
+        "asset_id": first.asset_id, "tier": first.tier, "kind": first.kind,
+        "input_version_id": first.input_version_id,
+        "jobs": [{"job_id": job.job_id, "status": "requested", "seed": job.recipe.get("seed"),
+                  "operation": job.recipe.get("operation"), "recipe": job.recipe,
+                  "url": f"/api/jobs/{job.job_id}"} for job in jobs],
+        "position": recorded[-1].position,
+    }
+
+
+def _run(store: EventStore, meta: Metadata, if_match: int, load, build):  # noqa: ANN001, ANN202
+    """Shared plan: load (asset, version, project), build a Generate, decide, append."""
+
+    def plan() -> list[StreamAppend]:
+        asset, version, project = load()
+        cmd = build(asset, project)
+        jobs, asset_event = decide_generation(project, asset, cmd, pending_finals(store, asset))
+        return job_appends(asset.asset_id, expected(if_match, version), jobs, asset_event)
+
+    return jobs_result(execute(store, meta, plan, if_match=if_match))
+
+
+def request_generation(store: EventStore, principal: Principal, meta: Metadata, asset_id: str,
+                       params: dict[str, Any], *, if_match: int = ANY) -> dict[str, Any]:
+    """Request ``params["variations"]`` generations for an asset (creator role).
+
+    ``params``: prompt, negative_prompt, seed (None: drawn), variations, tier, width,
+    height, steps, guidance, scheduler. Returns the jobs body. Raises NotFound,
+    Forbidden, PolicyViolation, DomainError.
+    """
+    variations = params.get("variations", 1)
+    seed = params.get("seed")
+    seed = draw_seed(variations) if seed is None else seed
+
+    def load():  # noqa: ANN202
+        asset, version, project, _ = load_asset_as(store, principal, asset_id, CREATOR)
+        return asset, version, project
+
+    def build(asset: AssetState, _project: ProjectState) -> Generate:
+        return Generate(
+            asset_id=asset.asset_id, requested_by=principal.user_id,
+            prompt=params["prompt"], negative_prompt=params.get("negative_prompt") or "",
+            tier=params.get("tier", "draft"), width=params["width"], height=params["height"],
+            seed=seed, job_ids=tuple(new_id() for _ in range(variations)),
+            steps=params.get("steps"), guidance=params.get("guidance"),
+            scheduler=params.get("scheduler"))
+
+    return _run(store, meta, if_match, load, build)
+
+
+def request_template_generation(store: EventStore, principal: Principal, meta: Metadata,
+                                template_id: str, params: dict[str, Any], *,
+                                max_prompt_chars: int, if_match: int = ANY) -> dict[str, Any]:
+    """A generation from a template: its prompt filled with ``params["variables"]``, its
+    parameters as defaults under ``params``; the recipe records the template id and
+    version. The asset must be in the template's project (NotFound otherwise)."""
+    asset_id = params["asset_id"]
+    loaded: dict[str, Any] = {}
+
+    def load():  # noqa: ANN202
+        template, template_version = load_template_as(store, principal, template_id, CREATOR)
+        asset, version, project, _ = load_asset_as(store, principal, asset_id, CREATOR)
+        if asset.project_id != template.project_id:
+            # Another project's asset: the same answer as an unknown id, no leak.
+            raise NotFound(f"asset {asset_id} does not exist")
+        loaded["template"] = (template, template_version)
+        return asset, version, project
+
+    def build(asset: AssetState, _project: ProjectState) -> Generate:
+        template, template_version = loaded["template"]
+        merged = {**template.parameters, **{k: v for k, v in params.items() if v is not None}}
+        prompt = render(template.prompt, params.get("variables", {}))
+        if not prompt.strip() or len(prompt) > max_prompt_chars:
+            raise DomainError(f"the filled-in prompt is {len(prompt)} characters; it must be "
+                              f"1..{max_prompt_chars}", field="variables")
+        variations = merged.get("variations", 1)
+        seed = merged.get("seed")
+        if "width" not in merged or "height" not in merged:
+            raise DomainError("width and height are needed: neither the request nor the "
+                              "template sets them", field="width")
+        return Generate(
+            asset_id=asset.asset_id, requested_by=principal.user_id, prompt=prompt,
+            negative_prompt=merged.get("negative_prompt") or template.negative_prompt,
+            tier=merged.get("tier", "draft"), width=merged["width"], height=merged["height"],
+            seed=draw_seed(variations) if seed is None else seed,
+            job_ids=tuple(new_id() for _ in range(variations)),
+            steps=merged.get("steps"), guidance=merged.get("guidance"),
+            scheduler=merged.get("scheduler"), template_id=template.template_id,
+            template_version=template_version)
+
+    return _run(store, meta, if_match, load, build)
+
+
+def request_promotion(store: EventStore, principal: Principal, meta: Metadata, version_id: str,
+                      overrides: dict[str, Any], *, if_match: int = ANY) -> dict[str, Any]:
+    """A final-tier generation carrying a draft's prompt, seed and parameters, linked to
+    the draft (creator role). ``overrides``: width, height, steps. Raises DomainError for
+    a version that is not a generated draft, and what request_generation raises."""
+
+    def load():  # noqa: ANN202
+        asset, version, project, _ = load_entity_asset(store, principal, version_id, "version",
+                                                       CREATOR)
+        return asset, version, project
+
+    def build(asset: AssetState, _project: ProjectState) -> Generate:
+        draft = asset.versions[version_id].event
+        if draft.tier != "draft":
+            raise DomainError(f"version {version_id} is already {draft.tier}; only drafts "
+                              "are promoted")
+        recipe = draft.recipe
+        if draft.operation not in DIFFUSION_OPERATIONS or "seed" not in recipe:
+            raise DomainError(f"version {version_id} was made by {draft.operation!r} and has "
+                              "no prompt and seed to promote; request a generation instead")
+        return Generate(
+            asset_id=asset.asset_id, requested_by=principal.user_id,
+            prompt=recipe.get("prompt", ""), negative_prompt=recipe.get("negative_prompt", ""),
+            tier="final", width=overrides.get("width") or draft.width,
+            height=overrides.get("height") or draft.height, seed=recipe["seed"],
+            job_ids=(new_id(),), steps=overrides.get("steps") or recipe.get("steps"),
+            guidance=recipe.get("guidance"),
+            scheduler=recipe.get("scheduler") if isinstance(recipe.get("scheduler"), str)
+            else None,
+            input_version_id=version_id, options={"promoted_from": version_id})
+
+    return _run(store, meta, if_match, load, build)
