@@ -33,21 +33,32 @@ def write_progress(engine: Engine, job_id: str, step: int, total: int, worker: s
         insert = sqlite.insert
     else:
         insert = postgresql.insert
-    values = {"job_id": job_id, "step": step, "total": total, "worker": worker[:120],
-              "updated_at": now}
+    values = {
+        "job_id": job_id,
+        "step": step,
+        "total": total,
+        "worker": worker[:120],
+        "updated_at": now,
+    }
     statement = insert(job_progress).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[job_progress.c.job_id],
-        set_={k: v for k, v in values.items() if k != "job_id"})
+        set_={k: v for k, v in values.items() if k != "job_id"},
+    )
     with write_transaction(engine) as conn:
         conn.execute(statement)
 
 
 def read_progress(engine: Engine, job_id: str) -> Progress | None:
     with engine.connect() as conn:
-        row = conn.execute(select(job_progress.c.step, job_progress.c.total,
-                                  job_progress.c.worker, job_progress.c.updated_at)
-                           .where(job_progress.c.job_id == job_id)).first()
+        row = conn.execute(
+            select(
+                job_progress.c.step,
+                job_progress.c.total,
+                job_progress.c.worker,
+                job_progress.c.updated_at,
+            ).where(job_progress.c.job_id == job_id)
+        ).first()
     if row is None:
         return None
     return Progress(row.step, row.total, row.worker, utc(row.updated_at))

@@ -19,8 +19,9 @@ from events.jobs import JobCompleted, JobFailed, JobStarted
 from events.store import EventStore
 
 
-def require_job_access(store: EventStore, job_id: str, principal: Principal,
-                       minimum: str = VIEWER) -> None:
+def require_job_access(
+    store: EventStore, job_id: str, principal: Principal, minimum: str = VIEWER
+) -> None:
     """Raise NotFound when the caller is no member of the job's project (a stranger must
     not learn the job exists) and Forbidden when their role is below ``minimum``."""
     state, _, _ = load_job(store, job_id)
@@ -44,12 +45,19 @@ def job_status(store: EventStore, engine: Engine, job_id: str) -> tuple[dict[str
     if state.status == STARTED:
         row = read_progress(engine, job_id)
         if row is not None:
-            progress = {"step": row.step, "total": row.total, "worker": row.worker,
-                        "updated_at": row.updated_at.isoformat()}
+            progress = {
+                "step": row.step,
+                "total": row.total,
+                "worker": row.worker,
+                "updated_at": row.updated_at.isoformat(),
+            }
     error = None
     if state.error is not None:
-        error = {"kind": state.error.kind, "message": state.error.message,
-                 "retryable": state.error.retryable}
+        error = {
+            "kind": state.error.kind,
+            "message": state.error.message,
+            "retryable": state.error.retryable,
+        }
     body = {
         "job_id": job.job_id,
         "kind": job.kind,

@@ -71,15 +71,22 @@ def evolve(state: JobState, event: Event) -> JobState:
     if isinstance(event, JobRetryRequested):
         return replace(state, status=REQUESTED, requests=state.requests + 1, error=None)
     if isinstance(event, JobStarted):
-        return replace(state, status=STARTED, attempts=max(state.attempts, event.attempt),
-                       worker=event.worker)
+        return replace(
+            state, status=STARTED, attempts=max(state.attempts, event.attempt), worker=event.worker
+        )
     if isinstance(event, JobCompleted):
-        return replace(state, status=COMPLETED, version_ids=tuple(event.version_ids),
-                       cost_seconds=state.cost_seconds + event.cost_seconds,
-                       report=event.report, error=None)
+        return replace(
+            state,
+            status=COMPLETED,
+            version_ids=tuple(event.version_ids),
+            cost_seconds=state.cost_seconds + event.cost_seconds,
+            report=event.report,
+            error=None,
+        )
     if isinstance(event, JobFailed):
-        return replace(state, status=FAILED, error=JobError(
-            event.error_kind, event.message, event.retryable))
+        return replace(
+            state, status=FAILED, error=JobError(event.error_kind, event.message, event.retryable)
+        )
     return state
 
 
@@ -110,8 +117,12 @@ def output_version_id(job_id: str, index: int = 0) -> str:
     return str(uuid.uuid5(VERSION_NAMESPACE, f"{job_id}:{index}"))
 
 
-def decide_complete(state: JobState, versions: Sequence[VersionCreated], cost_seconds: float,
-                    report: dict | None = None) -> list[StreamAppend]:
+def decide_complete(
+    state: JobState,
+    versions: Sequence[VersionCreated],
+    cost_seconds: float,
+    report: dict | None = None,
+) -> list[StreamAppend]:
     """The atomic completion: versions on the asset stream, JobCompleted on the job
     stream and ComputeUsed on the project stream.
 
@@ -126,15 +137,38 @@ def decide_complete(state: JobState, versions: Sequence[VersionCreated], cost_se
     version_ids = [v.version_id for v in versions]
     appends = []
     if versions:
-        appends.append(StreamAppend(stream_id("asset", job.asset_id), "asset", -1,
-                                    list(versions), entity_ids=version_ids))
-    appends.append(StreamAppend(
-        stream_id("job", job.job_id), "job", -1,
-        [JobCompleted(job_id=job.job_id, cost_seconds=cost_seconds, version_ids=version_ids,
-                      report=report)]))
-    appends.append(StreamAppend(
-        stream_id("project", job.project_id), "project", -1,
-        [ComputeUsed(job_id=job.job_id, asset_id=job.asset_id, seconds=cost_seconds)]))
+        appends.append(
+            StreamAppend(
+                stream_id("asset", job.asset_id),
+                "asset",
+                -1,
+                list(versions),
+                entity_ids=version_ids,
+            )
+        )
+    appends.append(
+        StreamAppend(
+            stream_id("job", job.job_id),
+            "job",
+            -1,
+            [
+                JobCompleted(
+                    job_id=job.job_id,
+                    cost_seconds=cost_seconds,
+                    version_ids=version_ids,
+                    report=report,
+                )
+            ],
+        )
+    )
+    appends.append(
+        StreamAppend(
+            stream_id("project", job.project_id),
+            "project",
+            -1,
+            [ComputeUsed(job_id=job.job_id, asset_id=job.asset_id, seconds=cost_seconds)],
+        )
+    )
     return appends
 
 
@@ -143,16 +177,24 @@ def decide_fail(state: JobState, error_kind: str, message: str, retryable: bool)
     job_id = state.job_id
     if state.finished:
         return []
-    return [JobFailed(job_id=job_id, error_kind=error_kind, message=message[:2000],
-                      retryable=retryable, attempt=max(state.attempts, 1))]
+    return [
+        JobFailed(
+            job_id=job_id,
+            error_kind=error_kind,
+            message=message[:2000],
+            retryable=retryable,
+            attempt=max(state.attempts, 1),
+        )
+    ]
 
 
 def decide_retry(state: JobState, requested_by: str) -> list[Event]:
     """JobRetryRequested for a failed job; Conflict for any other status."""
     job_id = state.job_id
     if state.status != FAILED:
-        raise Conflict(f"only a failed job can be retried; job {job_id} is {state.status}",
-                       status=state.status)
+        raise Conflict(
+            f"only a failed job can be retried; job {job_id} is {state.status}", status=state.status
+        )
     return [JobRetryRequested(job_id=job_id, requested_by=requested_by)]
 
 
@@ -178,18 +220,28 @@ def _job_meta(state: JobState, command_id: str | None = None) -> Metadata:
     return Metadata(actor_id=job.requested_by, correlation_id=job.job_id, command_id=command_id)
 
 
-def record_start(store: EventStore, state: JobState, version: int, worker: str,
-                 ) -> list[Recorded]:
+def record_start(
+    store: EventStore,
+    state: JobState,
+    version: int,
+    worker: str,
+) -> list[Recorded]:
     """Append JobStarted at ``version``; [] when finished. Raises ConcurrencyError."""
     started = decide_start(state, worker)
     if not started:
         return []
-    return store.append(stream_id("job", state.job_id), version, started, _job_meta(state),
-                        stream_type="job")
+    return store.append(
+        stream_id("job", state.job_id), version, started, _job_meta(state), stream_type="job"
+    )
 
 
-def record_completion(store: EventStore, job_id: str, versions: Sequence[VersionCreated],
-                      cost_seconds: float, report: dict | None = None) -> list[Recorded]:
+def record_completion(
+    store: EventStore,
+    job_id: str,
+    versions: Sequence[VersionCreated],
+    cost_seconds: float,
+    report: dict | None = None,
+) -> list[Recorded]:
     """Append the completion once per job, whatever the number of deliveries.
 
     Returns the recorded events (the first completion's when it was already recorded).
@@ -201,23 +253,32 @@ def record_completion(store: EventStore, job_id: str, versions: Sequence[Version
         state, version, _ = load_job(store, job_id)
         appends = decide_complete(state, versions, cost_seconds, report)
         job_stream = stream_id("job", job_id)
-        return [dataclasses.replace(a, expected_version=version) if a.stream_id == job_stream
-                else a for a in appends]
+        return [
+            dataclasses.replace(a, expected_version=version) if a.stream_id == job_stream else a
+            for a in appends
+        ]
 
     state, _, _ = load_job(store, job_id)
     return execute(store, _job_meta(state, command_id), plan)
 
 
-def record_failure(store: EventStore, job_id: str, error_kind: str, message: str,
-                   retryable: bool) -> list[Recorded]:
+def record_failure(
+    store: EventStore, job_id: str, error_kind: str, message: str, retryable: bool
+) -> list[Recorded]:
     """Append JobFailed once per request; [] when the job is already finished."""
     state, _, _ = load_job(store, job_id)
     command_id = f"job:{job_id}:failed:{state.requests}"
 
     def plan() -> list[StreamAppend]:
         current, version, _ = load_job(store, job_id)
-        return [StreamAppend(stream_id("job", job_id), "job", version,
-                             decide_fail(current, error_kind, message, retryable))]
+        return [
+            StreamAppend(
+                stream_id("job", job_id),
+                "job",
+                version,
+                decide_fail(current, error_kind, message, retryable),
+            )
+        ]
 
     return execute(store, _job_meta(state, command_id), plan)
 
@@ -227,9 +288,13 @@ def retry_job(store: EventStore, job_id: str, meta: Metadata) -> list[Recorded]:
 
     A repeated ``meta.command_id`` returns the first retry's events.
     """
+
     def plan() -> list[StreamAppend]:
         state, version, _ = load_job(store, job_id)
-        return [StreamAppend(stream_id("job", job_id), "job", version,
-                             decide_retry(state, meta.actor_id or ""))]
+        return [
+            StreamAppend(
+                stream_id("job", job_id), "job", version, decide_retry(state, meta.actor_id or "")
+            )
+        ]
 
     return execute(store, dataclasses.replace(meta, correlation_id=job_id), plan)

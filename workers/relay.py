@@ -128,9 +128,16 @@ class Relay:
             checkpoint = self._lock(conn)
             if checkpoint is None or checkpoint == 0:
                 return 0
-            pending = unfinished_jobs(
-                self.store.iter_all(0, event_types=_JOB_TYPES, up_to=checkpoint)
-            )
+            # Outcomes count up to the head; requests after the checkpoint are not
+            # re-sent (relay_once sends them for the first time).
+            head = self.store.head().position
+            pending = [
+                job
+                for job in unfinished_jobs(
+                    self.store.iter_all(0, event_types=_JOB_TYPES, up_to=head)
+                )
+                if job.position <= checkpoint
+            ]
             for job in pending:
                 self.broker.enqueue(job_message(self.prefix, job))
         if pending:

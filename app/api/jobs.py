@@ -38,5 +38,4 @@ def retry(job_id: str) -> Response:
     require_job_access(lineage.store, job_id, principal, "creator")
     recorded = retry_job(lineage.store, job_id, command_meta())
     body, version = job_status(lineage.store, lineage.engine, job_id)
-    return respond(body, 202, version=version,
-                   position=recorded[-1].position if recorded else None)
+    return respond(body, 202, version=version, position=recorded[-1].position if recorded else None)

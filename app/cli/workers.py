@@ -25,27 +25,37 @@ RESTART_DELAY_SECONDS = 1.0
 
 def register(sub: argparse._SubParsersAction) -> None:
     worker = sub.add_parser("worker", help="run job worker processes (needs LINEAGE_BROKER_URL)")
-    worker.add_argument("--processes", type=int, default=1,
-                        help="worker processes (default 1)")
-    worker.add_argument("--threads", type=int, default=1,
-                        help="job threads per process (default 1)")
-    worker.add_argument("--queues", nargs="+", metavar="QUEUE",
-                        help="queues or tiers to take, e.g. 'final' or 'lineage.final' "
-                             "(default: all)")
-    worker.add_argument("--with-relay", action="store_true",
-                        help="also run a relay in this worker (the server normally does)")
+    worker.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
+    worker.add_argument(
+        "--threads", type=int, default=1, help="job threads per process (default 1)"
+    )
+    worker.add_argument(
+        "--queues",
+        nargs="+",
+        metavar="QUEUE",
+        help="queues or tiers to take, e.g. 'final' or 'lineage.final' (default: all)",
+    )
+    worker.add_argument(
+        "--with-relay",
+        action="store_true",
+        help="also run a relay in this worker (the server normally does)",
+    )
     worker.set_defaults(func=_worker)
     relay = sub.add_parser("relay", help="relay job requests from the event store to RabbitMQ")
-    relay.add_argument("--poll", type=float, default=0.2,
-                       help="seconds between looks at the log (default 0.2)")
+    relay.add_argument(
+        "--poll", type=float, default=0.2, help="seconds between looks at the log (default 0.2)"
+    )
     relay.set_defaults(func=_relay)
 
 
 def _worker(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if not settings.broker_url:
-        print("lineage worker needs LINEAGE_BROKER_URL (amqp://…); without it jobs run "
-              "inside `lineage serve`.", file=sys.stderr)
+        print(
+            "lineage worker needs LINEAGE_BROKER_URL (amqp://…); without it jobs run "
+            "inside `lineage serve`.",
+            file=sys.stderr,
+        )
         return 2
     if args.processes < 1 or args.threads < 1:
         print("--processes and --threads must be at least 1", file=sys.stderr)
@@ -68,15 +78,17 @@ def run_worker_process(threads: int, queues: list[str] | None, with_relay: bool)
     prefix = queue_prefix()
     wanted = [queue_name(prefix, q) if q in TIERS else q for q in queues or []]
     broker = make_broker(settings.broker_url)
-    workers = JobWorkers(broker, job_context(services), prefix, threads=threads,
-                         queues=wanted or None).start()
+    workers = JobWorkers(
+        broker, job_context(services), prefix, threads=threads, queues=wanted or None
+    ).start()
     relay = None
     if with_relay:
-        relay_broker = make_broker(settings.broker_url, confirm_delivery=True,
-                                   set_global=False)
+        relay_broker = make_broker(settings.broker_url, confirm_delivery=True, set_global=False)
         relay = RelayThread(Relay(services.store, relay_broker, prefix)).start()
-    print(f"lineage worker ready: {threads} thread(s) on "
-          f"{', '.join(wanted) or prefix + '.*'}", flush=True)
+    print(
+        f"lineage worker ready: {threads} thread(s) on {', '.join(wanted) or prefix + '.*'}",
+        flush=True,
+    )
     _wait_for_signal()
     if relay is not None:
         relay.stop()
@@ -93,8 +105,10 @@ def _relay(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     if not settings.broker_url:
-        print("lineage relay needs LINEAGE_BROKER_URL; the embedded server relays itself.",
-              file=sys.stderr)
+        print(
+            "lineage relay needs LINEAGE_BROKER_URL; the embedded server relays itself.",
+            file=sys.stderr,
+        )
         return 2
     services = build_services(settings)
     broker = make_broker(settings.broker_url, confirm_delivery=True, set_global=False)
@@ -120,8 +134,9 @@ def _supervise(args: argparse.Namespace) -> int:
     context = multiprocessing.get_context("spawn")
 
     def spawn() -> multiprocessing.Process:
-        process = context.Process(target=_child, args=(args.threads, args.queues,
-                                                       args.with_relay), daemon=False)
+        process = context.Process(
+            target=_child, args=(args.threads, args.queues, args.with_relay), daemon=False
+        )
         process.start()
         return process
 
@@ -132,8 +147,7 @@ def _supervise(args: argparse.Namespace) -> int:
     while not stopping.wait(RESTART_DELAY_SECONDS):
         for index, child in enumerate(children):
             if not child.is_alive():
-                log.warning("worker process %s exited (%s); restarting", child.pid,
-                            child.exitcode)
+                log.warning("worker process %s exited (%s); restarting", child.pid, child.exitcode)
                 children[index] = spawn()
     for child in children:
         child.terminate()  # SIGTERM: each finishes its running jobs
@@ -144,6 +158,7 @@ def _supervise(args: argparse.Namespace) -> int:
 
 
 def _child(threads: int, queues: list[str] | None, with_relay: bool) -> None:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
+    )
     sys.exit(run_worker_process(threads, queues, with_relay))

@@ -17,41 +17,98 @@ from events.store import NO_STREAM, EventStore, Metadata, StreamAppend
 
 def tiny_recipe(seed: int = 1, **overrides: Any) -> dict[str, Any]:
     """A 64x64, 2-step generation: fast on any machine."""
-    return {"operation": "generate", "prompt": "a red fox", "seed": seed, "steps": 2,
-            "width": 64, "height": 64, **overrides}
+    return {
+        "operation": "generate",
+        "prompt": "a red fox",
+        "seed": seed,
+        "steps": 2,
+        "width": 64,
+        "height": 64,
+        **overrides,
+    }
 
 
 def new_project(store: EventStore, user_id: str, role: str = "admin") -> tuple[str, str]:
     """(project id, asset id): a project where ``user_id`` has ``role``, with one asset."""
     project_id, asset_id = str(uuid.uuid4()), str(uuid.uuid4())
-    store.append_streams([
-        StreamAppend(stream_id("project", project_id), "project", NO_STREAM, [
-            ProjectCreated(project_id=project_id, name="Spring campaign"),
-            MemberRoleSet(user_id=user_id, role=role)]),
-        StreamAppend(stream_id("asset", asset_id), "asset", NO_STREAM, [
-            AssetCreated(asset_id=asset_id, project_id=project_id, name="Hero banner")]),
-    ], Metadata(actor_id=user_id))
+    store.append_streams(
+        [
+            StreamAppend(
+                stream_id("project", project_id),
+                "project",
+                NO_STREAM,
+                [
+                    ProjectCreated(project_id=project_id, name="Spring campaign"),
+                    MemberRoleSet(user_id=user_id, role=role),
+                ],
+            ),
+            StreamAppend(
+                stream_id("asset", asset_id),
+                "asset",
+                NO_STREAM,
+                [AssetCreated(asset_id=asset_id, project_id=project_id, name="Hero banner")],
+            ),
+        ],
+        Metadata(actor_id=user_id),
+    )
     return project_id, asset_id
 
 
-def request_job(store: EventStore, project_id: str, asset_id: str, user_id: str,
-                recipe: dict[str, Any], *, tier: str = "draft", kind: str = "generate",
-                input_version_id: str | None = None, mask_hash: str | None = None) -> str:
+def request_job(
+    store: EventStore,
+    project_id: str,
+    asset_id: str,
+    user_id: str,
+    recipe: dict[str, Any],
+    *,
+    tier: str = "draft",
+    kind: str = "generate",
+    input_version_id: str | None = None,
+    mask_hash: str | None = None,
+) -> str:
     """Append a JobRequested (and the asset's JobsRequested) like the API does; job id."""
     job_id = str(uuid.uuid4())
-    store.append_streams([
-        StreamAppend(stream_id("job", job_id), "job", NO_STREAM, [JobRequested(
-            job_id=job_id, kind=kind, project_id=project_id, asset_id=asset_id,
-            requested_by=user_id, recipe=recipe, input_version_id=input_version_id,
-            mask_hash=mask_hash, tier=tier)]),
-        StreamAppend(stream_id("asset", asset_id), "asset", -1, [JobsRequested(
-            job_ids=[job_id], operation=recipe.get("operation", "generate"), tier=tier)]),
-    ], Metadata(actor_id=user_id))
+    store.append_streams(
+        [
+            StreamAppend(
+                stream_id("job", job_id),
+                "job",
+                NO_STREAM,
+                [
+                    JobRequested(
+                        job_id=job_id,
+                        kind=kind,
+                        project_id=project_id,
+                        asset_id=asset_id,
+                        requested_by=user_id,
+                        recipe=recipe,
+                        input_version_id=input_version_id,
+                        mask_hash=mask_hash,
+                        tier=tier,
+                    )
+                ],
+            ),
+            StreamAppend(
+                stream_id("asset", asset_id),
+                "asset",
+                -1,
+                [
+                    JobsRequested(
+                        job_ids=[job_id], operation=recipe.get("operation", "generate"), tier=tier
+                    )
+                ],
+            ),
+        ],
+        Metadata(actor_id=user_id),
+    )
     return job_id
 
 
-def wait_finished(store: EventStore, job_ids: list[str], timeout: float = 120.0,
-                  ) -> dict[str, JobState]:
+def wait_finished(
+    store: EventStore,
+    job_ids: list[str],
+    timeout: float = 120.0,
+) -> dict[str, JobState]:
     """Poll until every job is completed or failed; their states. AssertionError on timeout."""
     deadline = time.monotonic() + timeout
     states: dict[str, JobState] = {}
@@ -66,5 +123,8 @@ def wait_finished(store: EventStore, job_ids: list[str], timeout: float = 120.0,
 
 
 def versions_of(store: EventStore, asset_id: str) -> list[VersionCreated]:
-    return [r.event for r in store.read_stream(stream_id("asset", asset_id))
-            if isinstance(r.event, VersionCreated)]
+    return [
+        r.event
+        for r in store.read_stream(stream_id("asset", asset_id))
+        if isinstance(r.event, VersionCreated)
+    ]

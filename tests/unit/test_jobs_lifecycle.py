@@ -21,14 +21,29 @@ from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested
 from events.projects import ComputeUsed
 
 JOB, PROJECT, ASSET, USER = "job-1", "project-1", "asset-1", "user-1"
-REQUEST = JobRequested(job_id=JOB, kind="generate", project_id=PROJECT, asset_id=ASSET,
-                       requested_by=USER, recipe={"operation": "generate", "seed": 7})
+REQUEST = JobRequested(
+    job_id=JOB,
+    kind="generate",
+    project_id=PROJECT,
+    asset_id=ASSET,
+    requested_by=USER,
+    recipe={"operation": "generate", "seed": 7},
+)
 
 
 def version(job_id: str = JOB) -> VersionCreated:
-    return VersionCreated(version_id=output_version_id(job_id), asset_id=ASSET, author_id=USER,
-                          operation="generate", tier="draft", content_hash="ab" * 32,
-                          width=64, height=64, recipe={"seed": 7}, job_id=job_id)
+    return VersionCreated(
+        version_id=output_version_id(job_id),
+        asset_id=ASSET,
+        author_id=USER,
+        operation="generate",
+        tier="draft",
+        content_hash="ab" * 32,
+        width=64,
+        height=64,
+        recipe={"seed": 7},
+        job_id=job_id,
+    )
 
 
 def started(attempt: int, worker: str = "host:1:t") -> JobStarted:
@@ -67,8 +82,9 @@ def test_given_started_job_when_completed_then_version_job_and_compute_in_one_ap
     assert by_type["asset"].stream_id == f"asset-{ASSET}"
     assert by_type["asset"].events == [version()]
     assert list(by_type["asset"].entity_ids) == [output_version_id(JOB)]
-    assert by_type["job"].events == [JobCompleted(job_id=JOB, cost_seconds=0.5,
-                                                  version_ids=[output_version_id(JOB)])]
+    assert by_type["job"].events == [
+        JobCompleted(job_id=JOB, cost_seconds=0.5, version_ids=[output_version_id(JOB)])
+    ]
     assert by_type["project"].stream_id == f"project-{PROJECT}"
     assert by_type["project"].events == [ComputeUsed(job_id=JOB, asset_id=ASSET, seconds=0.5)]
 
@@ -84,8 +100,14 @@ def test_given_started_job_when_failed_then_failure_names_kind_and_attempt():
     state = fold_job([REQUEST, started(1), started(2)])
 
     assert decide_fail(state, "model_unavailable", "no such model", False) == [
-        JobFailed(job_id=JOB, error_kind="model_unavailable", message="no such model",
-                  retryable=False, attempt=2)]
+        JobFailed(
+            job_id=JOB,
+            error_kind="model_unavailable",
+            message="no such model",
+            retryable=False,
+            attempt=2,
+        )
+    ]
 
 
 def test_given_failed_job_when_failed_again_then_nothing_happens():
@@ -108,22 +130,35 @@ def test_given_failed_job_when_retried_then_requested_again():
     assert decide_start(after, "host:1:t") == [started(2, "host:1:t")]
 
 
-@pytest.mark.parametrize("history", [
-    [REQUEST],
-    [REQUEST, started(1)],
-    [REQUEST, started(1), JobCompleted(job_id=JOB, cost_seconds=1.0)],
-])
+@pytest.mark.parametrize(
+    "history",
+    [
+        [REQUEST],
+        [REQUEST, started(1)],
+        [REQUEST, started(1), JobCompleted(job_id=JOB, cost_seconds=1.0)],
+    ],
+)
 def test_given_job_not_failed_when_retried_then_conflict(history):
     with pytest.raises(Conflict):
         decide_retry(fold_job(history), USER)
 
 
 def test_completed_job_state_keeps_versions_cost_and_attempts():
-    state = fold_job([REQUEST, started(1), started(2), JobCompleted(
-        job_id=JOB, cost_seconds=1.25, version_ids=["v-1"])])
+    state = fold_job(
+        [
+            REQUEST,
+            started(1),
+            started(2),
+            JobCompleted(job_id=JOB, cost_seconds=1.25, version_ids=["v-1"]),
+        ]
+    )
 
     assert (state.status, state.attempts, state.version_ids, state.cost_seconds) == (
-        COMPLETED, 2, ("v-1",), 1.25)
+        COMPLETED,
+        2,
+        ("v-1",),
+        1.25,
+    )
 
 
 def test_output_version_ids_are_stable_per_job_and_distinct_between_jobs():

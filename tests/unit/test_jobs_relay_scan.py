@@ -15,13 +15,30 @@ def recorded(event, event_id: str) -> Recorded:
     global _position
     _position += 1
     now = datetime.now(UTC)
-    return Recorded(_position, event_id, f"job-{event.job_id}", "job", 1, event.type_name, 1,
-                    event, None, None, None, None, now, now, "0" * 64, "0" * 64)
+    return Recorded(
+        _position,
+        event_id,
+        f"job-{event.job_id}",
+        "job",
+        1,
+        event.type_name,
+        1,
+        event,
+        None,
+        None,
+        None,
+        None,
+        now,
+        now,
+        "0" * 64,
+        "0" * 64,
+    )
 
 
 def requested(job_id: str, tier: str = "draft") -> JobRequested:
-    return JobRequested(job_id=job_id, kind="generate", project_id="p", asset_id="a",
-                        requested_by="u", tier=tier)
+    return JobRequested(
+        job_id=job_id, kind="generate", project_id="p", asset_id="a", requested_by="u", tier=tier
+    )
 
 
 def failed(job_id: str, retryable: bool) -> JobFailed:

@@ -1,0 +1,149 @@
+"""The relay on SQLite and PostgreSQL: one message per request, checkpointed, no request
+lost or sent twice by two relays, re-sends of unfinished jobs on start-up."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.message import Message
+
+from commands.jobs import load_job, record_failure, retry_job
+from events.domain import stream_id
+from events.jobs import JobCompleted
+from events.store import Metadata
+from tests.integration.jobs_support import new_project, request_job, tiny_recipe
+from workers.broker import all_queue_names, make_broker
+from workers.relay import Relay
+
+PREFIX = "relaytest"
+
+
+@pytest.fixture
+def broker() -> StubBroker:
+    broker = make_broker(None, set_global=False)
+    for name in all_queue_names(PREFIX):
+        broker.declare_queue(name)
+    return broker
+
+
+def queued(broker: StubBroker, tier: str = "draft") -> list[Message]:
+    """The messages waiting on a tier's queue, in order (drained)."""
+    queue = broker.queues[f"{PREFIX}.{tier}"]
+    messages = []
+    while not queue.empty():
+        messages.append(Message.decode(queue.get_nowait()))
+        queue.task_done()
+    return messages
+
+
+@pytest.fixture
+def project(store):
+    user = str(uuid.uuid4())
+    project_id, asset_id = new_project(store, user)
+    return user, project_id, asset_id
+
+
+def test_each_request_is_sent_once_with_the_request_event_id_as_message_id(store, broker, project):
+    user, project_id, asset_id = project
+    jobs = [request_job(store, project_id, asset_id, user, tiny_recipe(seed=i)) for i in range(3)]
+    final = request_job(store, project_id, asset_id, user, tiny_recipe(), tier="final")
+    relay = Relay(store, broker, PREFIX)
+
+    assert relay.relay_once() == 4
+    assert relay.relay_once() == 0
+
+    drafts = queued(broker, "draft")
+    assert [m.args for m in drafts] == [(job,) for job in jobs]
+    request_ids = [load_job(store, job)[2][0].event_id for job in jobs]
+    assert [m.message_id for m in drafts] == request_ids
+    assert [m.args for m in queued(broker, "final")] == [(final,)]
+    assert relay.checkpoint() == store.head().position
+
+
+def test_a_retry_request_is_sent_to_the_queue_of_the_jobs_tier(store, broker, project):
+    user, project_id, asset_id = project
+    job = request_job(store, project_id, asset_id, user, tiny_recipe(), tier="final")
+    relay = Relay(store, broker, PREFIX)
+    relay.relay_once()
+    queued(broker, "final")
+    record_failure(store, job, "input_missing", "mask not stored", retryable=False)
+    retry = retry_job(store, job, Metadata(actor_id=user))
+
+    assert relay.relay_once() == 1
+
+    [message] = queued(broker, "final")
+    assert (message.args, message.message_id) == ((job,), retry[0].event_id)
+
+
+def test_two_relays_at_once_send_every_request_exactly_once(store, broker, project):
+    user, project_id, asset_id = project
+    jobs = [request_job(store, project_id, asset_id, user, tiny_recipe(seed=i)) for i in range(60)]
+    relays = [Relay(store, broker, PREFIX, batch=7) for _ in range(2)]
+    head = store.head().position
+
+    def drain(relay: Relay) -> None:
+        while relay.checkpoint() < head:
+            relay.relay_once()
+
+    threads = [threading.Thread(target=drain, args=(relay,)) for relay in relays]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    sent = [m.args[0] for m in queued(broker)]
+    assert sorted(sent) == sorted(jobs)
+
+
+class FlakyBroker(StubBroker):
+    """A broker that refuses every message after the first ``accept`` (an outage)."""
+
+    def __init__(self, accept: int) -> None:
+        super().__init__()
+        self.accept = accept
+
+    def enqueue(self, message, *, delay=None):  # noqa: ANN001, ANN201
+        if self.accept <= 0:
+            raise ConnectionError("broker unreachable")
+        self.accept -= 1
+        return super().enqueue(message, delay=delay)
+
+
+def test_an_outage_mid_batch_loses_and_doubles_nothing(store, project):
+    user, project_id, asset_id = project
+    jobs = [request_job(store, project_id, asset_id, user, tiny_recipe(seed=i)) for i in range(5)]
+    broker = FlakyBroker(accept=2)
+    for name in all_queue_names(PREFIX):
+        broker.declare_queue(name)
+    relay = Relay(store, broker, PREFIX)
+
+    with pytest.raises(ConnectionError):
+        relay.relay_once()
+    assert relay.checkpoint() == load_job(store, jobs[1])[2][0].position
+    broker.accept = 100
+    assert relay.relay_once() == 3
+
+    assert [m.args[0] for m in queued(broker)] == jobs
+
+
+def test_on_start_up_unfinished_jobs_are_sent_again(store, broker, project):
+    user, project_id, asset_id = project
+    done, running, waiting = (
+        request_job(store, project_id, asset_id, user, tiny_recipe(seed=i)) for i in range(3)
+    )
+    relay = Relay(store, broker, PREFIX)
+    relay.relay_once()
+    queued(broker)  # the in-process broker of a server that then crashed
+    store.append(
+        stream_id("job", done), -1, [JobCompleted(job_id=done, cost_seconds=0.1)], stream_type="job"
+    )
+
+    restarted = Relay(store, broker, PREFIX)
+    assert restarted.resend_unfinished() == 2
+
+    messages = queued(broker)
+    assert [m.args[0] for m in messages] == [running, waiting]
+    assert messages[0].message_id == load_job(store, running)[2][0].event_id
