@@ -1,0 +1,82 @@
+"""Full-text search over ``rm_catalog_docs``: SQLite FTS5 or PostgreSQL tsvector + GIN.
+
+One API for both: :func:`create_index` (DDL for one generation of the docs table),
+:func:`add_document` (index one document), :func:`matching_docs` (a selectable of
+``doc_no, score`` for a free-text query, higher score = better match).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import Connection, Table, column, func, literal_column, select, table, text
+from sqlalchemy.sql import Select
+
+WORD = re.compile(r"\w+", re.UNICODE)
+CONFIG = "english"
+MAX_TERMS = 16
+
+
+def fts_table_name(docs: Table) -> str:
+    """The FTS5 table that indexes one generation of the docs table."""
+    return docs.name.replace("rm_catalog_docs", "rm_catalog_fts", 1)
+
+
+def create_index(conn: Connection, docs: Table) -> None:
+    """Create the full-text index for ``docs`` (after the table itself exists)."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text(
+            f'CREATE VIRTUAL TABLE "{fts_table_name(docs)}" USING fts5('
+            "body, tokenize = 'porter unicode61')"))
+    else:
+        conn.execute(text(f'ALTER TABLE "{docs.name}" ADD COLUMN tsv tsvector'))
+        conn.execute(text(f'CREATE INDEX "ix_rm_catalog_docs_tsv_{uuid.uuid4().hex[:8]}" '
+                          f'ON "{docs.name}" USING gin (tsv)'))
+
+
+def drop_index(conn: Connection, docs: Table) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.execute(text(f'DROP TABLE IF EXISTS "{fts_table_name(docs)}"'))
+
+
+def rename_index(conn: Connection, old_docs: Table, new_docs: Table) -> None:
+    """Follow a rename of the docs table (PostgreSQL's column moves with its table)."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text(f'ALTER TABLE "{fts_table_name(old_docs)}" '
+                          f'RENAME TO "{fts_table_name(new_docs)}"'))
+
+
+def add_document(conn: Connection, docs: Table, doc_no: int, body: str) -> None:
+    """Index the text of a row already inserted into ``docs``."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text(f'INSERT INTO "{fts_table_name(docs)}" (rowid, body) '
+                          "VALUES (:doc_no, :body)"), {"doc_no": doc_no, "body": body})
+    else:
+        conn.execute(text(f'UPDATE "{docs.name}" SET tsv = to_tsvector(\'{CONFIG}\', :body) '
+                          "WHERE doc_no = :doc_no"), {"doc_no": doc_no, "body": body})
+
+
+def terms(query: str) -> list[str]:
+    """The words of a free-text query (punctuation and operators are not syntax here)."""
+    return WORD.findall(query.lower())[:MAX_TERMS]
+
+
+def matching_docs(dialect: str, docs: Table, query: str) -> Select | None:
+    """``doc_no, score`` of documents containing every word of ``query``; None when the
+    query has no words."""
+    words = terms(query)
+    if not words:
+        return None
+    if dialect == "sqlite":
+        fts = table(fts_table_name(docs), column("rowid"), column("body"))
+        expression = " ".join('"' + word + '"' for word in words)
+        name = f'"{fts.name}"'
+        return (select(literal_column("rowid").label("doc_no"),
+                       (-func.bm25(literal_column(name))).label("score"))
+                .select_from(fts)
+                .where(literal_column(name).op("MATCH")(expression)))
+    tsquery = func.plainto_tsquery(CONFIG, " ".join(words))
+    tsv = literal_column(f'"{docs.name}".tsv')
+    return (select(docs.c.doc_no, func.ts_rank(tsv, tsquery).label("score"))
+            .where(tsv.op("@@")(tsquery)))

@@ -1,0 +1,160 @@
+"""Production metrics per project: drafts vs finals, time to first approval, compute
+seconds per approved asset (discarded drafts included), approvals per day, rounds of
+changes requested before approval."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from events.store import Recorded, utc
+from projections.common import iso
+from projections.runner import ApplyContext, Projection
+from projections.scopes import entity_id
+from projections.tables import metric_assets, metric_decisions
+
+
+def _asset_created(ctx: ApplyContext, rec: Recorded) -> None:
+    e = rec.event
+    ctx.conn.execute(insert(ctx.t("rm_metric_assets")).values(
+        asset_id=e.asset_id, project_id=e.project_id, name=e.name,
+        created_at=rec.recorded_at, drafts=0, finals=0, version_cost_seconds=0.0,
+        compute_used_seconds=0.0, compute_used_jobs=0, first_approved_at=None,
+        changes_before_approval=0, changes_requested=0, active_approvals=0))
+
+
+def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
+    e = rec.event
+    table = ctx.t("rm_metric_assets")
+    counter = table.c.finals if e.tier == "final" else table.c.drafts
+    ctx.conn.execute(update(table).where(table.c.asset_id == e.asset_id).values({
+        counter: counter + 1,
+        table.c.version_cost_seconds: table.c.version_cost_seconds + float(e.cost_seconds)}))
+
+
+def _compute_used(ctx: ApplyContext, rec: Recorded) -> None:
+    table = ctx.t("rm_metric_assets")
+    ctx.conn.execute(update(table).where(table.c.asset_id == rec.event.asset_id).values(
+        compute_used_seconds=table.c.compute_used_seconds + float(rec.event.seconds),
+        compute_used_jobs=table.c.compute_used_jobs + 1))
+
+
+def _decision_recorded(ctx: ApplyContext, rec: Recorded) -> None:
+    e = rec.event
+    asset_id = entity_id(rec.stream_id)
+    ctx.conn.execute(insert(ctx.t("rm_metric_decisions")).values(
+        decision_id=e.decision_id, asset_id=asset_id, decision=e.decision, revoked=False))
+    table = ctx.t("rm_metric_assets")
+    row = table.c
+    if e.decision == "approved":
+        ctx.conn.execute(update(table).where(row.asset_id == asset_id,
+                                             row.first_approved_at.is_(None))
+                         .values(first_approved_at=rec.recorded_at,
+                                 changes_before_approval=row.changes_requested))
+        ctx.conn.execute(update(table).where(row.asset_id == asset_id)
+                         .values(active_approvals=row.active_approvals + 1))
+    elif e.decision == "changes_requested":
+        ctx.conn.execute(update(table).where(row.asset_id == asset_id)
+                         .values(changes_requested=row.changes_requested + 1))
+
+
+def _decision_revoked(ctx: ApplyContext, rec: Recorded) -> None:
+    decisions = ctx.t("rm_metric_decisions")
+    found = ctx.conn.execute(select(decisions.c.asset_id, decisions.c.decision).where(
+        decisions.c.decision_id == rec.event.decision_id,
+        decisions.c.revoked.is_(False))).first()
+    if found is None:
+        return
+    ctx.conn.execute(update(decisions).where(decisions.c.decision_id == rec.event.decision_id)
+                     .values(revoked=True))
+    if found.decision == "approved":
+        table = ctx.t("rm_metric_assets")
+        ctx.conn.execute(update(table).where(table.c.asset_id == found.asset_id)
+                         .values(active_approvals=table.c.active_approvals - 1))
+
+
+PROJECTION = Projection(
+    name="metrics",
+    tables=(metric_assets, metric_decisions),
+    handlers={
+        "asset.created": _asset_created,
+        "version.created": _version_created,
+        "project.compute_used": _compute_used,
+        "decision.recorded": _decision_recorded,
+        "decision.revoked": _decision_revoked,
+    },
+)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Linear-interpolated percentile (``fraction`` in 0..1); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * fraction
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _ratio(drafts: int, finals: int) -> float | None:
+    return round(drafts / finals, 4) if finals else None
+
+
+def project_metrics(conn: Connection, project_id: str) -> dict[str, Any]:
+    """Per asset and overall figures for one project.
+
+    An asset counts as approved while one of its approvals stands (not revoked); time to
+    first approval and approvals per day use the first approval ever recorded. Compute
+    seconds are the project's recorded compute for the asset's jobs when there is any,
+    else the sum of its versions' costs; either way every draft counts, kept or not.
+    """
+    rows = conn.execute(select(metric_assets).where(metric_assets.c.project_id == project_id)
+                        .order_by(metric_assets.c.created_at)).mappings().all()
+    per_asset, waits, rounds, approved_compute = [], [], [], []
+    per_day: dict[str, int] = {}
+    total_compute = 0.0
+    for row in rows:
+        compute = (row["compute_used_seconds"] if row["compute_used_jobs"]
+                   else row["version_cost_seconds"])
+        total_compute += compute
+        approved = row["active_approvals"] > 0
+        first = row["first_approved_at"]
+        wait = (utc(first) - utc(row["created_at"])).total_seconds() if first else None
+        if first is not None:
+            waits.append(wait)
+            rounds.append(row["changes_before_approval"])
+            day = utc(first).date().isoformat()
+            per_day[day] = per_day.get(day, 0) + 1
+        if approved:
+            approved_compute.append(compute)
+        per_asset.append({
+            "asset_id": row["asset_id"], "name": row["name"], "drafts": row["drafts"],
+            "finals": row["finals"], "draft_to_final_ratio": _ratio(row["drafts"],
+                                                                   row["finals"]),
+            "compute_seconds": round(compute, 3), "approved": approved,
+            "first_approved_at": iso(first), "seconds_to_first_approval": wait,
+            "changes_requested_before_approval": row["changes_before_approval"]
+            if first else None,
+            "changes_requested": row["changes_requested"]})
+    drafts = sum(a["drafts"] for a in per_asset)
+    finals = sum(a["finals"] for a in per_asset)
+    overall = {
+        "assets": len(per_asset), "approved_assets": len(approved_compute),
+        "drafts": drafts, "finals": finals, "draft_to_final_ratio": _ratio(drafts, finals),
+        "seconds_to_first_approval": {"median": percentile(waits, 0.5),
+                                      "p90": percentile(waits, 0.9), "count": len(waits)},
+        "compute_seconds_total": round(total_compute, 3),
+        "compute_seconds_per_approved_asset":
+            round(sum(approved_compute) / len(approved_compute), 3) if approved_compute
+            else None,
+        "project_compute_seconds_per_approved_asset":
+            round(total_compute / len(approved_compute), 3) if approved_compute else None,
+        "approved_assets_per_day": dict(sorted(per_day.items())),
+        "changes_requested_before_approval": {
+            "mean": round(sum(rounds) / len(rounds), 3) if rounds else None,
+            "median": percentile([float(r) for r in rounds], 0.5),
+            "max": max(rounds) if rounds else None},
+    }
+    return {"project_id": project_id, "overall": overall, "assets": per_asset}

@@ -1,0 +1,139 @@
+"""Review state: comments, decisions and pins per version; the approved version per channel.
+
+Rows keep their whole history (resolved, revoked, unpinned are columns, not deletes), so
+the audit trail and "as of" answers need nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from events.store import Recorded
+from projections.common import channel_key, current_approvals, iso
+from projections.runner import ApplyContext, Projection
+from projections.scopes import entity_id
+from projections.tables import comments, decisions, pins, versions
+from projections.version_tree import asset_row
+
+
+def _comment_added(ctx: ApplyContext, rec: Recorded) -> None:
+    e = rec.event
+    ctx.conn.execute(insert(ctx.t("rm_review_comments")).values(
+        comment_id=e.comment_id, version_id=e.version_id, asset_id=entity_id(rec.stream_id),
+        author_id=e.author_id, body=e.body, region=e.region,
+        parent_comment_id=e.parent_comment_id, created_at=rec.recorded_at,
+        position=rec.position))
+
+
+def _comment_resolved(ctx: ApplyContext, rec: Recorded) -> None:
+    table = ctx.t("rm_review_comments")
+    ctx.conn.execute(update(table).where(table.c.comment_id == rec.event.comment_id,
+                                         table.c.resolved_at.is_(None))
+                     .values(resolved_at=rec.recorded_at, resolved_by=rec.actor_id))
+
+
+def _decision_recorded(ctx: ApplyContext, rec: Recorded) -> None:
+    e = rec.event
+    ctx.conn.execute(insert(ctx.t("rm_review_decisions")).values(
+        decision_id=e.decision_id, version_id=e.version_id, asset_id=entity_id(rec.stream_id),
+        decision=e.decision, content_hash=e.content_hash, reviewer_id=e.reviewer_id,
+        role=e.role, channel=e.channel, note=e.note, decided_at=rec.recorded_at,
+        position=rec.position))
+
+
+def _decision_revoked(ctx: ApplyContext, rec: Recorded) -> None:
+    table = ctx.t("rm_review_decisions")
+    ctx.conn.execute(update(table).where(table.c.decision_id == rec.event.decision_id,
+                                         table.c.revoked_at.is_(None))
+                     .values(revoked_at=rec.recorded_at, revoked_by=rec.event.revoked_by,
+                             revoke_reason=rec.event.reason))
+
+
+def _version_pinned(ctx: ApplyContext, rec: Recorded) -> None:
+    e = rec.event
+    ctx.conn.execute(insert(ctx.t("rm_review_pins")).values(
+        pin_id=e.pin_id, version_id=e.version_id, asset_id=entity_id(rec.stream_id),
+        label=e.label, pinned_by=e.pinned_by, pinned_at=rec.recorded_at,
+        position=rec.position))
+
+
+def _version_unpinned(ctx: ApplyContext, rec: Recorded) -> None:
+    table = ctx.t("rm_review_pins")
+    ctx.conn.execute(update(table).where(table.c.pin_id == rec.event.pin_id,
+                                         table.c.unpinned_at.is_(None))
+                     .values(unpinned_at=rec.recorded_at, unpinned_by=rec.actor_id))
+
+
+PROJECTION = Projection(
+    name="review_state",
+    tables=(comments, decisions, pins),
+    handlers={
+        "comment.added": _comment_added,
+        "comment.resolved": _comment_resolved,
+        "decision.recorded": _decision_recorded,
+        "decision.revoked": _decision_revoked,
+        "version.pinned": _version_pinned,
+        "version.unpinned": _version_unpinned,
+    },
+)
+
+
+# -- queries ---------------------------------------------------------------------------
+
+def active_pins(conn: Connection, asset_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(pins).where(pins.c.asset_id == asset_id,
+                                           pins.c.unpinned_at.is_(None))
+                        .order_by(pins.c.position)).mappings()
+    return [{"pin_id": r["pin_id"], "version_id": r["version_id"], "label": r["label"],
+             "pinned_by": r["pinned_by"], "pinned_at": iso(r["pinned_at"])} for r in rows]
+
+
+def asset_review(conn: Connection, asset_id: str) -> dict[str, Any]:
+    """Per version: comments (open/resolved), decisions and current state; per asset:
+    the approved version per channel and the active pins. Raises NotFound."""
+    asset = asset_row(conn, asset_id)
+    by_version: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(select(versions.c.version_id, versions.c.content_hash,
+                                   versions.c.tier, versions.c.created_at)
+                            .where(versions.c.asset_id == asset_id)
+                            .order_by(versions.c.position)):
+        by_version[row.version_id] = {
+            "version_id": row.version_id, "content_hash": row.content_hash,
+            "tier": row.tier, "created_at": iso(row.created_at), "state": "in_review",
+            "open_comments": 0, "resolved_comments": 0, "comments": [], "decisions": []}
+    for row in conn.execute(select(comments).where(comments.c.asset_id == asset_id)
+                            .order_by(comments.c.position)).mappings():
+        entry = by_version.get(row["version_id"])
+        if entry is None:
+            continue
+        resolved = row["resolved_at"] is not None
+        entry["resolved_comments" if resolved else "open_comments"] += 1
+        entry["comments"].append({
+            "comment_id": row["comment_id"], "author_id": row["author_id"],
+            "body": row["body"], "region": row["region"],
+            "parent_comment_id": row["parent_comment_id"],
+            "created_at": iso(row["created_at"]), "resolved": resolved,
+            "resolved_at": iso(row["resolved_at"]), "resolved_by": row["resolved_by"]})
+    for row in conn.execute(select(decisions).where(decisions.c.asset_id == asset_id)
+                            .order_by(decisions.c.position)).mappings():
+        entry = by_version.get(row["version_id"])
+        if entry is None:
+            continue
+        revoked = row["revoked_at"] is not None
+        entry["decisions"].append({
+            "decision_id": row["decision_id"], "decision": row["decision"],
+            "channel": channel_key(row["channel"]), "content_hash": row["content_hash"],
+            "reviewer_id": row["reviewer_id"], "role": row["role"], "note": row["note"],
+            "decided_at": iso(row["decided_at"]), "revoked": revoked,
+            "revoked_at": iso(row["revoked_at"]), "revoked_by": row["revoked_by"],
+            "revoke_reason": row["revoke_reason"]})
+        if not revoked:
+            entry["state"] = row["decision"]
+    approvals = current_approvals(conn, asset_id)
+    approved = {channel: {"version_id": version_id,
+                          "content_hash": by_version.get(version_id, {}).get("content_hash")}
+                for channel, version_id in sorted(approvals.items())}
+    return {"asset": asset, "approved": approved, "pins": active_pins(conn, asset_id),
+            "versions": list(by_version.values())}

@@ -1,0 +1,342 @@
+"""The projection runner: checkpoints, catch-up and blue/green rebuild.
+
+A projection is a name, the tables it owns and one apply function per event type it
+cares about (other types are skipped). The runner reads events after the projection's
+checkpoint, applies a batch and moves the checkpoint in the SAME transaction, so a
+crash anywhere before the commit leaves neither the table changes nor the checkpoint.
+The checkpoint row is locked for the batch (``SELECT … FOR UPDATE`` on PostgreSQL; the
+``BEGIN IMMEDIATE`` write lock on SQLite), so several runners never apply an event
+twice. Catch-up and rebuild are one code path: a rebuild is a catch-up from position 0
+into ``<table>__next`` copies, swapped in by one transaction at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from events.db import write_transaction
+from events.schema import event_head, events, subscription_checkpoints
+from events.store import Recorded, utc
+from events.types import decode
+from projections.tables import (
+    NEXT_SUFFIX,
+    create_tables,
+    drop_tables,
+    physical_tables,
+    rename_table,
+)
+
+log = logging.getLogger(__name__)
+DEFAULT_BATCH = 500
+
+
+@dataclasses.dataclass
+class ApplyContext:
+    """What an apply function gets: the open transaction and the tables to write.
+
+    ``tables`` maps logical table names to the physical generation being written (live,
+    or ``__next`` during a rebuild); ``cache`` holds immutable facts (which project owns
+    a stream) remembered across batches.
+    """
+
+    conn: Connection
+    tables: Mapping[str, Table]
+    cache: dict[str, Any]
+
+    def t(self, name: str) -> Table:
+        return self.tables[name]
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+
+Handler = Callable[[ApplyContext, Recorded], None]
+StorageHook = Callable[[Connection, Mapping[str, Table]], None]
+RenameHook = Callable[[Connection, Mapping[str, Table], Mapping[str, Table]], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Projection:
+    """A read model: its name, its tables, and apply functions by stored event type.
+
+    The optional hooks manage storage SQLAlchemy cannot describe (a full-text index):
+    created after the tables, dropped before them, renamed along with them.
+    """
+
+    name: str
+    tables: tuple[Table, ...]
+    handlers: Mapping[str, Handler]
+    create_extra: StorageHook | None = None
+    drop_extra: StorageHook | None = None
+    rename_extra: RenameHook | None = None
+
+    @property
+    def live_tables(self) -> dict[str, Table]:
+        return physical_tables(self.tables)
+
+
+@dataclasses.dataclass(frozen=True)
+class Status:
+    name: str
+    position: int
+    head: int
+    behind: int
+    lag_seconds: float
+    updated_at: datetime | None
+
+
+_COLUMNS = (
+    events.c.position, events.c.event_id, events.c.stream_id, events.c.stream_type,
+    events.c.stream_version, events.c.event_type, events.c.schema_version, events.c.payload,
+    events.c.actor_id, events.c.correlation_id, events.c.causation_id, events.c.command_id,
+    events.c.occurred_at, events.c.recorded_at, events.c.prev_hash, events.c.hash,
+)
+
+
+def decode_row(row: Any) -> Recorded:
+    """A row of ``events`` (selected in :data:`_COLUMNS` order) as a Recorded event."""
+    (position, event_id, stream_id, stream_type, stream_version, event_type, schema_version,
+     payload, actor_id, correlation_id, causation_id, command_id, occurred_at, recorded_at,
+     prev_hash, hash_) = row
+    return Recorded(
+        position, event_id, stream_id, stream_type, stream_version, event_type,
+        schema_version, decode(event_type, schema_version, payload), actor_id,
+        correlation_id, causation_id, command_id, utc(occurred_at), utc(recorded_at),
+        prev_hash, hash_)
+
+
+def apply_events(ctx: ApplyContext, projection: Projection, batch: Iterable[Recorded]) -> None:
+    """Apply events through the projection's handlers; unknown types are skipped."""
+    handlers = projection.handlers
+    for recorded in batch:
+        handler = handlers.get(recorded.event_type)
+        if handler is not None:
+            handler(ctx, recorded)
+
+
+class ProjectionRunner:
+    """Runs projections against one database.
+
+    ``before_commit`` is a test hook called inside each batch's transaction after the
+    events were applied and the checkpoint written, just before the commit.
+    """
+
+    def __init__(self, engine: Engine, projections: Iterable[Projection], *,
+                 batch_size: int = DEFAULT_BATCH,
+                 before_commit: Callable[[str, int], None] | None = None) -> None:
+        self.engine = engine
+        self.projections = {p.name: p for p in projections}
+        self.batch_size = batch_size
+        self.before_commit = before_commit
+        self._cache: dict[str, Any] = {}
+
+    def projection(self, name: str) -> Projection:
+        """Raises KeyError naming the known projections for an unknown name."""
+        try:
+            return self.projections[name]
+        except KeyError:
+            raise KeyError(f"no projection {name!r}; known: "
+                           f"{', '.join(sorted(self.projections))}") from None
+
+    # -- catch-up ---------------------------------------------------------------------
+
+    def step(self, name: str) -> int:
+        """Apply one batch to the live tables of ``name``; returns the events read."""
+        projection = self.projection(name)
+        return self._step(projection, projection.live_tables, name)[0]
+
+    def catch_up(self, names: Iterable[str] | None = None, *, max_batches: int | None = None,
+                 ) -> int:
+        """Apply batches until every named projection (default: all) reaches the head
+        seen at its last batch; returns the number of events read."""
+        total = 0
+        for name in list(names or self.projections):
+            projection = self.projection(name)
+            tables = projection.live_tables
+            batches = 0
+            while max_batches is None or batches < max_batches:
+                read, caught_up = self._step(projection, tables, name)
+                total += read
+                batches += 1
+                if caught_up:
+                    break
+        return total
+
+    def _step(self, projection: Projection, tables: Mapping[str, Table],
+              checkpoint: str) -> tuple[int, bool]:
+        with write_transaction(self.engine) as conn:
+            read, caught_up, position = self._apply_batch(conn, projection, tables, checkpoint)
+            if self.before_commit is not None:
+                self.before_commit(checkpoint, position)
+        return read, caught_up
+
+    def _apply_batch(self, conn: Connection, projection: Projection,
+                     tables: Mapping[str, Table], checkpoint: str) -> tuple[int, bool, int]:
+        """Inside ``conn``'s transaction: lock the checkpoint, apply the next batch, move
+        the checkpoint. Returns (events read, caught up with the head, new position)."""
+        after = lock_checkpoint(conn, checkpoint)
+        # The head is read first: everything at or below it is committed, so a filtered
+        # read that comes back short proves there is nothing relevant up to the head.
+        head = conn.execute(select(event_head.c.position)).scalar_one()
+        if head <= after:
+            return 0, True, after
+        query = (select(*_COLUMNS)
+                 .where(events.c.position > after, events.c.position <= head)
+                 .where(events.c.event_type.in_(list(projection.handlers)))
+                 .order_by(events.c.position).limit(self.batch_size))
+        batch = [decode_row(row) for row in conn.execute(query)]
+        apply_events(ApplyContext(conn, tables, self._cache), projection, batch)
+        caught_up = len(batch) < self.batch_size
+        position = head if caught_up else batch[-1].position
+        _write_checkpoint(conn, checkpoint, position)
+        return len(batch), caught_up, position
+
+    # -- rebuild ----------------------------------------------------------------------
+
+    def rebuild(self, name: str) -> int:
+        """Blue/green rebuild of ``name`` from position 0; returns the events read.
+
+        The live tables keep serving (and keep being caught up by other runners) while
+        ``__next`` copies are filled; one transaction then finishes the copies up to the
+        head, drops the live tables and renames the copies into their place.
+        """
+        projection = self.projection(name)
+        fresh = physical_tables(projection.tables, NEXT_SUFFIX)
+        checkpoint = name + NEXT_SUFFIX
+        with write_transaction(self.engine) as conn:
+            drop_storage(conn, projection, fresh)  # leftovers of an interrupted rebuild
+            create_storage(conn, projection, fresh)
+            conn.execute(delete(subscription_checkpoints)
+                         .where(subscription_checkpoints.c.name == checkpoint))
+        total = 0
+        caught_up = False
+        while not caught_up:
+            read, caught_up = self._step(projection, fresh, checkpoint)
+            total += read
+        with write_transaction(self.engine) as conn:
+            lock_checkpoint(conn, name)
+            caught_up = False
+            while not caught_up:
+                read, caught_up, position = self._apply_batch(conn, projection, fresh,
+                                                              checkpoint)
+                total += read
+            live = projection.live_tables
+            drop_storage(conn, projection, live)
+            for logical, table in fresh.items():
+                rename_table(conn, table.name, live[logical].name)
+            if projection.rename_extra is not None:
+                projection.rename_extra(conn, fresh, live)
+            _write_checkpoint(conn, name, position)
+            conn.execute(delete(subscription_checkpoints)
+                         .where(subscription_checkpoints.c.name == checkpoint))
+        log.info("rebuilt projection %s from %d events", name, total)
+        return total
+
+    def create_missing(self) -> None:
+        """Create the live tables of projections that have none yet (a new projection
+        added after the migrations ran); existing tables are left alone."""
+        with write_transaction(self.engine) as conn:
+            for projection in self.projections.values():
+                live = projection.live_tables
+                missing = [t for t in live.values()
+                           if not conn.dialect.has_table(conn, t.name)]
+                if len(missing) == len(live):
+                    create_storage(conn, projection, live)
+
+    # -- observing --------------------------------------------------------------------
+
+    def status(self) -> list[Status]:
+        """Checkpoint, head and lag (events, and age of the oldest unapplied event)."""
+        now = datetime.now(UTC)
+        with self.engine.connect() as conn:
+            head = conn.execute(select(event_head.c.position)).scalar_one()
+            rows = {row.name: row for row in conn.execute(select(subscription_checkpoints))}
+            result = []
+            for name in self.projections:
+                row = rows.get(name)
+                position = row.position if row else 0
+                lag = 0.0
+                if position < head:
+                    oldest = conn.execute(select(events.c.recorded_at)
+                                          .where(events.c.position == position + 1)).scalar()
+                    lag = (now - utc(oldest)).total_seconds() if oldest else 0.0
+                result.append(Status(name, position, head, head - position, max(lag, 0.0),
+                                     utc(row.updated_at) if row else None))
+        return result
+
+    def positions(self, names: Iterable[str] | None = None) -> dict[str, int]:
+        wanted = list(names or self.projections)
+        with self.engine.connect() as conn:
+            rows = dict(conn.execute(
+                select(subscription_checkpoints.c.name, subscription_checkpoints.c.position)
+                .where(subscription_checkpoints.c.name.in_(wanted))).all())
+        return {name: rows.get(name, 0) for name in wanted}
+
+    def wait_for(self, position: int, names: Iterable[str], timeout: float) -> int:
+        """Catch ``names`` up until all reach ``position`` or ``timeout`` seconds pass.
+
+        Returns the lowest checkpoint reached (compare it with ``position``).
+        """
+        names = list(names)
+        deadline = time.monotonic() + timeout
+        while True:
+            reached = min(self.positions(names).values())
+            if reached >= position or time.monotonic() >= deadline:
+                return reached
+            self.catch_up(names, max_batches=4)
+            reached = min(self.positions(names).values())
+            if reached >= position:
+                return reached
+            # Behind a head we cannot see yet (another process is still committing).
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+def lock_checkpoint(conn: Connection, name: str) -> int:
+    """The checkpoint of ``name``, its row created at 0 if missing and locked until
+    the transaction ends."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(pg_insert(subscription_checkpoints)
+                     .values(name=name, position=0, updated_at=datetime.now(UTC))
+                     .on_conflict_do_nothing(index_elements=["name"]))
+        return conn.execute(select(subscription_checkpoints.c.position)
+                            .where(subscription_checkpoints.c.name == name)
+                            .with_for_update()).scalar_one()
+    # SQLite: the caller's BEGIN IMMEDIATE already holds the database write lock.
+    position = conn.execute(select(subscription_checkpoints.c.position)
+                            .where(subscription_checkpoints.c.name == name)).scalar()
+    if position is None:
+        conn.execute(insert(subscription_checkpoints)
+                     .values(name=name, position=0, updated_at=datetime.now(UTC)))
+        return 0
+    return position
+
+
+def _write_checkpoint(conn: Connection, name: str, position: int) -> None:
+    conn.execute(update(subscription_checkpoints)
+                 .where(subscription_checkpoints.c.name == name)
+                 .values(position=position, updated_at=datetime.now(UTC)))
+
+
+def create_storage(conn: Connection, projection: Projection, tables: Mapping[str, Table],
+                   ) -> None:
+    """Create one generation of a projection's tables (and its extra storage)."""
+    create_tables(conn, dict(tables))
+    if projection.create_extra is not None:
+        projection.create_extra(conn, tables)
+
+
+def drop_storage(conn: Connection, projection: Projection, tables: Mapping[str, Table],
+                 ) -> None:
+    """Drop one generation of a projection's tables if they exist."""
+    if projection.drop_extra is not None:
+        projection.drop_extra(conn, tables)
+    drop_tables(conn, dict(tables))

@@ -1,0 +1,45 @@
+"""Which project a stream belongs to, read from the stream's first event.
+
+The first event of an asset, job or template stream names its project and never changes,
+so the answer is cached for good. User and token streams belong to no project.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from events.schema import events
+
+_PROJECT_OF_FIRST_EVENT = ("asset", "job", "template")
+CACHE_LIMIT = 200_000
+
+
+def entity_id(stream_id: str) -> str:
+    """``asset-<uuid>`` → ``<uuid>``."""
+    return stream_id.split("-", 1)[1] if "-" in stream_id else stream_id
+
+
+def stream_kind(stream_id: str) -> str:
+    return stream_id.split("-", 1)[0]
+
+
+def project_of_stream(conn: Connection, stream_id: str, cache: dict[str, Any]) -> str | None:
+    """The project id owning ``stream_id``, or None (users, tokens, unknown streams)."""
+    kind = stream_kind(stream_id)
+    if kind == "project":
+        return entity_id(stream_id)
+    if kind not in _PROJECT_OF_FIRST_EVENT:
+        return None
+    key = "project-of:" + stream_id
+    if key not in cache:
+        payload = conn.execute(select(events.c.payload).where(
+            events.c.stream_id == stream_id, events.c.stream_version == 1)).scalar()
+        project = payload.get("project_id") if isinstance(payload, dict) else None
+        if project is None:
+            return None  # not written yet: do not cache a miss
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()  # crude bound: misses only cost a lookup
+        cache[key] = project
+    return cache[key]

@@ -1,0 +1,217 @@
+"""Catalog search: free text with ranking, filters, facets, seed collapsing, as-of.
+
+One query builder for SQLite (FTS5) and PostgreSQL (tsvector); the full-text part is
+:mod:`projections.fulltext`. Every filter can be evaluated "as of" a time because the
+catalog rows carry the times they became and stopped being true.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.sql import ColumnElement, Select
+
+from events.store import utc
+from projections import fulltext
+from projections.catalog import normalise_tag
+from projections.common import iso
+from projections.tables import catalog_decisions, catalog_docs, catalog_tags, catalog_versions
+
+v = catalog_versions
+ASSET_MATCH_WEIGHT = 0.5
+"""A match on an asset's name or brief ranks its versions below a match on their own text."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SearchQuery:
+    """``projects`` None means every project (an admin without a project filter)."""
+
+    projects: list[str] | None
+    q: str | None = None
+    tags: tuple[str, ...] = ()
+    operation: str | None = None
+    tier: str | None = None
+    model: str | None = None
+    author: str | None = None
+    status: str | None = None
+    approved: bool | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    as_of: datetime | None = None
+    collapse_seed: bool = False
+    facets: bool = False
+    limit: int = 50
+    offset: int = 0
+
+
+def _valid_at(table: Any, as_of: datetime | None, start: str, end: str) -> ColumnElement:
+    if as_of is None:
+        return table.c[end].is_(None)
+    return and_(table.c[start] <= as_of,
+                or_(table.c[end].is_(None), table.c[end] > as_of))
+
+
+def status_expression(as_of: datetime | None) -> ColumnElement:
+    """The version's state: its latest decision not revoked (as of the time), or none."""
+    d = catalog_decisions
+    latest = (select(d.c.decision)
+              .where(d.c.version_id == v.c.version_id,
+                     _valid_at(d, as_of, "decided_at", "revoked_at"))
+              .order_by(d.c.position.desc()).limit(1).correlate(v).scalar_subquery())
+    return func.coalesce(latest, "none")
+
+
+def approved_expression(as_of: datetime | None) -> ColumnElement:
+    """Whether an approval of the version stands (any channel)."""
+    d = catalog_decisions
+    return exists(select(d.c.decision_id).where(
+        d.c.version_id == v.c.version_id, d.c.decision == "approved",
+        _valid_at(d, as_of, "decided_at", "revoked_at")).correlate(v))
+
+
+def _tag_filter(tag: str, as_of: datetime | None) -> ColumnElement:
+    t = catalog_tags
+    return exists(select(t.c.row_id).where(
+        t.c.asset_id == v.c.asset_id, t.c.prefix == normalise_tag(tag),
+        _valid_at(t, as_of, "added_at", "removed_at")).correlate(v))
+
+
+def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
+    """version_id, score for versions whose text, comments or asset match ``q``."""
+    hits = fulltext.matching_docs(dialect, catalog_docs, q)
+    if hits is None:
+        return None
+    hits = hits.subquery("hits")
+    docs = catalog_docs
+    conditions = [docs.c.doc_no == hits.c.doc_no]
+    if query.as_of is not None:
+        conditions.append(docs.c.created_at <= query.as_of)
+    own = (select(docs.c.version_id.label("version_id"), hits.c.score.label("score"))
+           .select_from(hits.join(docs, and_(*conditions)))
+           .where(docs.c.version_id.is_not(None)))
+    by_asset = (select(v.c.version_id.label("version_id"),
+                       (hits.c.score * ASSET_MATCH_WEIGHT).label("score"))
+                .select_from(hits.join(docs, and_(*conditions))
+                             .join(v, v.c.asset_id == docs.c.asset_id))
+                .where(docs.c.kind == "asset"))
+    scores = union_all(own, by_asset).subquery("scores")
+    return (select(scores.c.version_id, func.max(scores.c.score).label("score"))
+            .group_by(scores.c.version_id))
+
+
+def _conditions(query: SearchQuery) -> list[ColumnElement]:
+    as_of = query.as_of
+    where: list[ColumnElement] = []
+    if query.projects is not None:
+        where.append(v.c.project_id.in_(query.projects) if query.projects else false())
+    if as_of is not None:
+        where.append(v.c.created_at <= as_of)
+    for column, value in ((v.c.operation, query.operation), (v.c.tier, query.tier),
+                          (v.c.model_id, query.model), (v.c.author_id, query.author)):
+        if value is not None:
+            where.append(column == value)
+    if query.created_from is not None:
+        where.append(v.c.created_at >= query.created_from)
+    if query.created_to is not None:
+        where.append(v.c.created_at <= query.created_to)
+    where.extend(_tag_filter(tag, as_of) for tag in query.tags)
+    if query.status is not None:
+        where.append(status_expression(as_of) == query.status)
+    if query.approved is not None:
+        approved = approved_expression(as_of)
+        where.append(approved if query.approved else ~approved)
+    return where
+
+
+def search(conn: Connection, query: SearchQuery) -> dict[str, Any]:
+    """Matching versions (best first, or newest first without ``q``), total, facets."""
+    query = dataclasses.replace(query, as_of=utc(query.as_of) if query.as_of else None)
+    dialect = conn.dialect.name
+    score: ColumnElement = literal(0.0)
+    base = select(v.c.version_id).where(*_conditions(query))
+    if query.q:
+        scores = _text_scores(dialect, query.q, query)
+        if scores is None:
+            return {"total": 0, "results": [], "facets": {} if query.facets else None}
+        scored = scores.subquery("scored")
+        base = base.join_from(v, scored, scored.c.version_id == v.c.version_id)
+        score = scored.c.score
+    status = status_expression(query.as_of).label("status")
+    approved = approved_expression(query.as_of).label("approved")
+    order = [score.desc(), v.c.position.desc()] if query.q else [v.c.position.desc()]
+    rows_query = base.with_only_columns(
+        *v.c, score.label("score"), status, approved)
+    if query.collapse_seed:
+        ranked = rows_query.add_columns(
+            func.row_number().over(partition_by=v.c.variation_key, order_by=order)
+            .label("variant_rank"),
+            func.count().over(partition_by=v.c.variation_key).label("variations"),
+        ).subquery("ranked")
+        page_query = (select(ranked).where(ranked.c.variant_rank == 1)
+                      .order_by(*([ranked.c.score.desc()] if query.q else []),
+                                ranked.c.position.desc()))
+        total = conn.execute(select(func.count()).select_from(
+            select(ranked.c.version_id).where(ranked.c.variant_rank == 1).subquery())
+        ).scalar_one()
+    else:
+        page_query = rows_query.order_by(*order)
+        total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    rows = conn.execute(page_query.limit(query.limit).offset(query.offset)).mappings().all()
+    result: dict[str, Any] = {"total": total, "results": [_result(r, query) for r in rows]}
+    if query.facets:
+        result["facets"] = facets(conn, base, query.as_of)
+    return result
+
+
+def _result(row: Any, query: SearchQuery) -> dict[str, Any]:
+    item = {
+        "version_id": row["version_id"], "asset_id": row["asset_id"],
+        "asset_name": row["asset_name"], "project_id": row["project_id"],
+        "operation": row["operation"], "tier": row["tier"], "model_id": row["model_id"],
+        "author_id": row["author_id"], "seed": row["seed"], "prompt": row["prompt"],
+        "content_hash": row["content_hash"], "created_at": iso(row["created_at"]),
+        "status": row["status"], "approved": bool(row["approved"]),
+        "thumbnail": f"/api/versions/{row['version_id']}/image?size=thumbnail",
+    }
+    if query.q:
+        item["score"] = round(float(row["score"]), 6)
+    if query.collapse_seed:
+        item["variations"] = row["variations"]
+    return item
+
+
+def facets(conn: Connection, base: Select, as_of: datetime | None) -> dict[str, Any]:
+    """Counts over the whole filtered set: by tier, operation, status and (full) tag."""
+    ids = base.subquery("facet_ids")
+    joined = v.join(ids, ids.c.version_id == v.c.version_id)
+    result: dict[str, Any] = {}
+    for name, column in (("tier", v.c.tier), ("operation", v.c.operation),
+                         ("status", status_expression(as_of))):
+        values = select(column.label("value")).select_from(joined).subquery("values")
+        rows = conn.execute(select(values.c.value, func.count().label("n"))
+                            .group_by(values.c.value))
+        result[name] = {row.value: row.n for row in rows}
+    t = catalog_tags
+    tag_rows = conn.execute(
+        select(t.c.tag, func.count(func.distinct(v.c.version_id)))
+        .select_from(joined.join(t, t.c.asset_id == v.c.asset_id))
+        .where(t.c.is_leaf.is_(True), _valid_at(t, as_of, "added_at", "removed_at"))
+        .group_by(t.c.tag))
+    result["tag"] = dict(sorted((tag, n) for tag, n in tag_rows))
+    return result
+
+
+__all__ = ["SearchQuery", "search", "facets"]

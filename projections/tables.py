@@ -1,0 +1,308 @@
+"""Read-model tables: logical definitions, and their physical copies for blue/green rebuilds.
+
+Every table is defined once here under its live name. A rebuild creates copies named
+``<table>__next`` (:func:`physical_tables`), fills them from position 0 while the live
+ones keep serving, then swaps them in one transaction (:func:`swap_tables`). Indexes are
+created separately with a per-build token in their names, because index names are
+schema-global on both databases and the old and new generation briefly coexist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from events.schema import Position
+
+metadata = MetaData()
+NEXT_SUFFIX = "__next"
+
+
+def _time(name: str, nullable: bool = True) -> Column:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+# -- access: projects, members, users --------------------------------------------------
+
+projects = Table(
+    "rm_projects", metadata,
+    Column("project_id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    _time("created_at", False),
+)
+members = Table(
+    "rm_members", metadata,
+    Column("project_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("role", String(20), nullable=False),
+)
+users = Table(
+    "rm_users", metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("is_admin", Boolean, nullable=False),
+)
+
+# -- version trees ---------------------------------------------------------------------
+
+assets = Table(
+    "rm_assets", metadata,
+    Column("asset_id", String(36), primary_key=True),
+    Column("project_id", String(36), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("brief", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("created_by", String(80)),
+    _time("created_at", False),
+    Column("position", Position, nullable=False),
+    Column("version_count", Integer, nullable=False),
+)
+versions = Table(
+    "rm_versions", metadata,
+    Column("version_id", String(36), primary_key=True),
+    Column("asset_id", String(36), nullable=False),
+    Column("project_id", String(36), nullable=False),
+    Column("parent_ids", JSON, nullable=False),
+    Column("operation", String(20), nullable=False),
+    Column("tier", String(10), nullable=False),
+    Column("author_id", String(80), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("recipe", JSON, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("job_id", String(36)),
+    Column("cost_seconds", Float, nullable=False),
+    Column("derived_from", String(36)),
+    _time("created_at", False),
+    Column("position", Position, nullable=False),
+    Column("depth", Integer, nullable=False),
+)
+
+# -- review state ----------------------------------------------------------------------
+
+comments = Table(
+    "rm_review_comments", metadata,
+    Column("comment_id", String(36), primary_key=True),
+    Column("version_id", String(36), nullable=False),
+    Column("asset_id", String(36), nullable=False),
+    Column("author_id", String(80), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("region", JSON),
+    Column("parent_comment_id", String(36)),
+    _time("created_at", False),
+    Column("position", Position, nullable=False),
+    _time("resolved_at"),
+    Column("resolved_by", String(80)),
+)
+decisions = Table(
+    "rm_review_decisions", metadata,
+    Column("decision_id", String(36), primary_key=True),
+    Column("version_id", String(36), nullable=False),
+    Column("asset_id", String(36), nullable=False),
+    Column("decision", String(30), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("reviewer_id", String(80), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("channel", String(80)),
+    Column("note", Text, nullable=False),
+    _time("decided_at", False),
+    Column("position", Position, nullable=False),
+    _time("revoked_at"),
+    Column("revoked_by", String(80)),
+    Column("revoke_reason", Text),
+)
+pins = Table(
+    "rm_review_pins", metadata,
+    Column("pin_id", String(36), primary_key=True),
+    Column("version_id", String(36), nullable=False),
+    Column("asset_id", String(36), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("pinned_by", String(80), nullable=False),
+    _time("pinned_at", False),
+    Column("position", Position, nullable=False),
+    _time("unpinned_at"),
+    Column("unpinned_by", String(80)),
+)
+
+# -- catalog (search, taxonomy) --------------------------------------------------------
+# Rows carry the times they became true and stopped being true, so a search "as of" a
+# moment filters rows instead of re-folding the whole log.
+
+catalog_versions = Table(
+    "rm_catalog_versions", metadata,
+    Column("version_id", String(36), primary_key=True),
+    Column("asset_id", String(36), nullable=False),
+    Column("project_id", String(36), nullable=False),
+    Column("asset_name", String(200), nullable=False),
+    Column("operation", String(20), nullable=False),
+    Column("tier", String(10), nullable=False),
+    Column("model_id", String(200)),
+    Column("author_id", String(80), nullable=False),
+    Column("seed", String(40)),
+    Column("prompt", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("variation_key", String(64), nullable=False),
+    _time("created_at", False),
+    Column("position", Position, nullable=False),
+)
+catalog_assets = Table(
+    "rm_catalog_assets", metadata,
+    Column("asset_id", String(36), primary_key=True),
+    Column("project_id", String(36), nullable=False),
+    Column("name", String(200), nullable=False),
+)
+catalog_tags = Table(
+    "rm_catalog_tags", metadata,
+    Column("row_id", String(60), primary_key=True),
+    Column("asset_id", String(36), nullable=False),
+    Column("project_id", String(36), nullable=False),
+    Column("tag", String(200), nullable=False),
+    Column("prefix", String(200), nullable=False),
+    Column("depth", Integer, nullable=False),
+    Column("is_leaf", Boolean, nullable=False),
+    _time("added_at", False),
+    _time("removed_at"),
+)
+catalog_decisions = Table(
+    "rm_catalog_decisions", metadata,
+    Column("decision_id", String(36), primary_key=True),
+    Column("version_id", String(36), nullable=False),
+    Column("decision", String(30), nullable=False),
+    _time("decided_at", False),
+    Column("position", Position, nullable=False),
+    _time("revoked_at"),
+)
+# Free-text documents (a version's prompt and note, an asset's name and brief, a comment);
+# ``doc_no`` is the position of the event that wrote it, and the full-text index keys on it.
+catalog_docs = Table(
+    "rm_catalog_docs", metadata,
+    Column("doc_no", Position, primary_key=True, autoincrement=False),
+    Column("kind", String(10), nullable=False),
+    Column("version_id", String(36)),
+    Column("asset_id", String(36), nullable=False),
+    Column("project_id", String(36), nullable=False),
+    Column("body", Text, nullable=False),
+    _time("created_at", False),
+)
+
+# -- audit -----------------------------------------------------------------------------
+
+audit_log = Table(
+    "rm_audit_log", metadata,
+    Column("position", Position, primary_key=True, autoincrement=False),
+    _time("recorded_at", False),
+    Column("project_id", String(36)),
+    Column("asset_id", String(36)),
+    Column("stream_id", String(80), nullable=False),
+    Column("event_type", String(80), nullable=False),
+    Column("actor_id", String(80)),
+    Column("actor_role", String(20)),
+    Column("subject_id", String(80)),
+    Column("version_id", String(36)),
+    Column("content_hash", String(64)),
+    Column("channel", String(80)),
+    Column("decision", String(30)),
+    Column("summary", Text, nullable=False),
+    Column("details", JSON, nullable=False),
+    _time("revoked_at"),
+    Column("revoked_by", String(80)),
+    Column("revoke_reason", Text),
+)
+audit_members = Table(
+    "rm_audit_members", metadata,
+    Column("project_id", String(36), primary_key=True),
+    Column("user_id", String(80), primary_key=True),
+    Column("role", String(20), nullable=False),
+)
+
+# -- metrics ---------------------------------------------------------------------------
+
+metric_assets = Table(
+    "rm_metric_assets", metadata,
+    Column("asset_id", String(36), primary_key=True),
+    Column("project_id", String(36), nullable=False),
+    Column("name", String(200), nullable=False),
+    _time("created_at", False),
+    Column("drafts", Integer, nullable=False),
+    Column("finals", Integer, nullable=False),
+    Column("version_cost_seconds", Float, nullable=False),
+    Column("compute_used_seconds", Float, nullable=False),
+    Column("compute_used_jobs", Integer, nullable=False),
+    _time("first_approved_at"),
+    Column("changes_before_approval", Integer, nullable=False),
+    Column("changes_requested", Integer, nullable=False),
+    Column("active_approvals", Integer, nullable=False),
+)
+metric_decisions = Table(
+    "rm_metric_decisions", metadata,
+    Column("decision_id", String(36), primary_key=True),
+    Column("asset_id", String(36), nullable=False),
+    Column("decision", String(30), nullable=False),
+    Column("revoked", Boolean, nullable=False),
+)
+
+# Secondary indexes: created per build with a token in their names (see module docstring).
+INDEXES: dict[str, Sequence[Sequence[str]]] = {
+    "rm_members": [("user_id",)],
+    "rm_assets": [("project_id", "position")],
+    "rm_versions": [("asset_id", "position")],
+    "rm_review_comments": [("asset_id", "position")],
+    "rm_review_decisions": [("asset_id", "position")],
+    "rm_review_pins": [("asset_id", "position")],
+    "rm_catalog_versions": [("project_id", "created_at"), ("asset_id",), ("created_at",)],
+    "rm_catalog_tags": [("project_id", "prefix"), ("asset_id",), ("prefix",)],
+    "rm_catalog_decisions": [("version_id", "position")],
+    "rm_catalog_docs": [("version_id",), ("asset_id",)],
+    "rm_audit_log": [("project_id", "position"), ("asset_id", "position"),
+                     ("actor_id", "position"), ("event_type", "position")],
+    "rm_metric_assets": [("project_id",)],
+}
+
+
+def physical_tables(logical: Iterable[Table], suffix: str = "") -> dict[str, Table]:
+    """Tables to read and write, by logical name: the live ones, or copies named
+    ``<name><suffix>`` (with their own MetaData so the two generations never mix)."""
+    if not suffix:
+        return {table.name: table for table in logical}
+    copies = MetaData()
+    return {table.name: table.to_metadata(copies, name=table.name + suffix)
+            for table in logical}
+
+
+def create_tables(conn: Connection, tables: dict[str, Table]) -> None:
+    """Create ``tables`` (logical name → physical table) and their secondary indexes."""
+    token = uuid.uuid4().hex[:8]
+    for logical, table in tables.items():
+        table.create(conn)
+        for number, columns in enumerate(INDEXES.get(logical, ())):
+            # Plain DDL: an Index object would attach itself to the shared Table and be
+            # copied, name and all, into the next generation.
+            listed = ", ".join(f'"{table.c[column].name}"' for column in columns)
+            conn.execute(text(f'CREATE INDEX "ix_{logical}_{number}_{token}" '
+                              f'ON "{table.name}" ({listed})'))
+
+
+def drop_tables(conn: Connection, tables: dict[str, Table]) -> None:
+    for table in tables.values():
+        conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}"'))
+
+
+def rename_table(conn: Connection, old: str, new: str) -> None:
+    conn.execute(text(f'ALTER TABLE "{old}" RENAME TO "{new}"'))

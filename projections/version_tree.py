@@ -1,0 +1,172 @@
+"""Version trees: assets, their versions and parent links; tree and lineage queries.
+
+Query functions take a connection so the same code answers from the live tables and
+from an in-memory fold of one asset's stream "as of" a time (projections/timetravel.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from events.errors import NotFound
+from events.store import Recorded
+from projections.common import current_approvals, iso
+from projections.runner import ApplyContext, Projection
+from projections.scopes import entity_id
+from projections.tables import assets, pins, versions
+
+THUMBNAIL_LINK = "/api/versions/{version_id}/image?size=thumbnail"
+IMAGE_LINK = "/api/versions/{version_id}/image"
+
+
+def _asset_created(ctx: ApplyContext, rec: Recorded) -> None:
+    e = rec.event
+    ctx.conn.execute(insert(ctx.t("rm_assets")).values(
+        asset_id=e.asset_id, project_id=e.project_id, name=e.name, brief=e.brief,
+        tags=sorted(set(e.tags)), created_by=rec.actor_id, created_at=rec.recorded_at,
+        position=rec.position, version_count=0))
+
+
+def _retag(ctx: ApplyContext, rec: Recorded, add: bool) -> None:
+    table = ctx.t("rm_assets")
+    asset_id = entity_id(rec.stream_id)
+    current = ctx.conn.execute(select(table.c.tags)
+                               .where(table.c.asset_id == asset_id)).scalar()
+    if current is None:
+        return
+    tags = set(current) | {rec.event.tag} if add else set(current) - {rec.event.tag}
+    ctx.conn.execute(update(table).where(table.c.asset_id == asset_id)
+                     .values(tags=sorted(tags)))
+
+
+def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
+    e = rec.event
+    table = ctx.t("rm_versions")
+    depth = 0
+    if e.parent_ids:
+        deepest = ctx.conn.execute(select(func.max(table.c.depth))
+                                   .where(table.c.version_id.in_(e.parent_ids))).scalar()
+        depth = (deepest or 0) + 1
+    asset_table = ctx.t("rm_assets")
+    project_id = ctx.conn.execute(select(asset_table.c.project_id)
+                                  .where(asset_table.c.asset_id == e.asset_id)).scalar()
+    ctx.conn.execute(insert(table).values(
+        version_id=e.version_id, asset_id=e.asset_id, project_id=project_id or "",
+        parent_ids=list(e.parent_ids), operation=e.operation, tier=e.tier,
+        author_id=e.author_id, content_hash=e.content_hash, width=e.width, height=e.height,
+        recipe=e.recipe, note=e.note, job_id=e.job_id, cost_seconds=e.cost_seconds,
+        derived_from=e.derived_from, created_at=rec.recorded_at, position=rec.position,
+        depth=depth))
+    ctx.conn.execute(update(asset_table).where(asset_table.c.asset_id == e.asset_id)
+                     .values(version_count=asset_table.c.version_count + 1))
+
+
+PROJECTION = Projection(
+    name="version_tree",
+    tables=(assets, versions),
+    handlers={
+        "asset.created": _asset_created,
+        "asset.tag_added": lambda ctx, rec: _retag(ctx, rec, True),
+        "asset.tag_removed": lambda ctx, rec: _retag(ctx, rec, False),
+        "version.created": _version_created,
+    },
+)
+
+
+# -- queries ---------------------------------------------------------------------------
+
+def asset_row(conn: Connection, asset_id: str) -> dict[str, Any]:
+    """The asset's summary; raises NotFound."""
+    row = conn.execute(select(assets).where(assets.c.asset_id == asset_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"asset {asset_id} does not exist")
+    return {"asset_id": row["asset_id"], "project_id": row["project_id"],
+            "name": row["name"], "brief": row["brief"], "tags": list(row["tags"]),
+            "created_by": row["created_by"], "created_at": iso(row["created_at"]),
+            "version_count": row["version_count"]}
+
+
+def asset_tree(conn: Connection, asset_id: str) -> dict[str, Any]:
+    """The asset's version tree: nodes (with children), roots, branch heads, and the
+    versions currently approved (per channel) and pinned. Raises NotFound."""
+    asset = asset_row(conn, asset_id)
+    rows = conn.execute(select(versions).where(versions.c.asset_id == asset_id)
+                        .order_by(versions.c.position)).mappings().all()
+    approved: dict[str, list[str]] = {}
+    for channel, version_id in sorted(current_approvals(conn, asset_id).items()):
+        approved.setdefault(version_id, []).append(channel)
+    pinned = _active_pins(conn, asset_id)
+    nodes: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        node = _node(row)
+        node["approved_channels"] = approved.get(row["version_id"], [])
+        node["pins"] = pinned.get(row["version_id"], [])
+        nodes[row["version_id"]] = node
+    for node in nodes.values():
+        for parent in node["parent_ids"]:
+            if parent in nodes:
+                nodes[parent]["children"].append(node["version_id"])
+    roots = [v for v, n in nodes.items() if not any(p in nodes for p in n["parent_ids"])]
+    heads = [v for v, n in nodes.items() if not n["children"]]
+    return {"asset": asset, "nodes": list(nodes.values()), "roots": roots,
+            "branch_heads": heads,
+            "approved": sorted({v for v, chans in approved.items() if chans}),
+            "pinned": sorted(pinned)}
+
+
+def lineage(conn: Connection, version_id: str) -> dict[str, Any]:
+    """The chain from the root to ``version_id`` (first parent at each merge), each step
+    with its full recipe. Raises NotFound."""
+    row = conn.execute(select(versions).where(versions.c.version_id == version_id)
+                       ).mappings().first()
+    if row is None:
+        raise NotFound(f"version {version_id} does not exist")
+    siblings = {r["version_id"]: r for r in conn.execute(
+        select(versions).where(versions.c.asset_id == row["asset_id"])).mappings()}
+    chain = []
+    seen: set[str] = set()
+    current: Any = row
+    while current is not None and current["version_id"] not in seen:
+        seen.add(current["version_id"])
+        step = _node(current)
+        step.pop("children")
+        step["recipe"] = current["recipe"]
+        step["note"] = current["note"]
+        step["job_id"] = current["job_id"]
+        step["derived_from"] = current["derived_from"]
+        step["cost_seconds"] = current["cost_seconds"]
+        chain.append(step)
+        parents = current["parent_ids"]
+        if not parents:
+            break
+        current = siblings.get(parents[0]) or conn.execute(
+            select(versions).where(versions.c.version_id == parents[0])).mappings().first()
+    chain.reverse()
+    return {"version_id": version_id, "asset_id": row["asset_id"],
+            "project_id": row["project_id"], "depth": len(chain) - 1, "chain": chain}
+
+
+def _node(row: Any) -> dict[str, Any]:
+    recipe = row["recipe"] or {}
+    return {
+        "version_id": row["version_id"], "parent_ids": list(row["parent_ids"]),
+        "children": [], "operation": row["operation"], "tier": row["tier"],
+        "author_id": row["author_id"], "created_at": iso(row["created_at"]),
+        "content_hash": row["content_hash"], "width": row["width"], "height": row["height"],
+        "prompt": recipe.get("prompt"), "seed": recipe.get("seed"),
+        "model_id": recipe.get("model_id"), "depth": row["depth"],
+        "image": IMAGE_LINK.format(version_id=row["version_id"]),
+        "thumbnail": THUMBNAIL_LINK.format(version_id=row["version_id"]),
+    }
+
+
+def _active_pins(conn: Connection, asset_id: str) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    rows = conn.execute(select(pins.c.version_id, pins.c.label)
+                        .where(pins.c.asset_id == asset_id, pins.c.unpinned_at.is_(None))
+                        .order_by(pins.c.position))
+    for version_id, label in rows:
+        result.setdefault(version_id, []).append(label)
+    return result
