@@ -1,0 +1,266 @@
+"""Given these events, when projected, then the read-model queries answer… (both DBs)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from projections.audit_queries import AuditQuery, audit_entries
+from projections.metrics import project_metrics
+from projections.registry import make_runner
+from projections.review_state import asset_review
+from projections.search import SearchQuery, search
+from projections.taxonomy import project_taxonomy
+from projections.timetravel import asset_as_of
+from projections.version_tree import asset_tree, lineage
+from tests.read_history import History
+
+
+@pytest.fixture
+def history(store) -> History:
+    return History(store)
+
+
+def project_once(store):
+    make_runner(store.engine).catch_up()
+
+
+def tick() -> datetime:
+    """A moment strictly between two appends (recorded_at has microsecond resolution)."""
+    time.sleep(0.002)
+    moment = datetime.now(UTC)
+    time.sleep(0.002)
+    return moment
+
+
+def test_tree_marks_children_heads_approved_and_pinned(store, history):
+    ada, _ = history.user("ada")
+    project = history.project("p", {ada: "admin"})
+    asset = history.asset(project, "hero")
+    root = history.version(asset, ada)
+    left = history.version(asset, ada, parents=(root,), operation="img2img")
+    right = history.version(asset, ada, parents=(root,), operation="inpaint")
+    history.decide(right, ada, channel="social")
+    history.pin(left, ada, "plan B")
+    project_once(store)
+
+    with store.engine.connect() as conn:
+        tree = asset_tree(conn, asset)
+
+    nodes = {n["version_id"]: n for n in tree["nodes"]}
+    assert sorted(nodes[root]["children"]) == sorted([left, right])
+    assert tree["roots"] == [root]
+    assert sorted(tree["branch_heads"]) == sorted([left, right])
+    assert nodes[right]["approved_channels"] == ["social"]
+    assert nodes[left]["pins"] == ["plan B"]
+    assert tree["approved"] == [right] and tree["pinned"] == [left]
+    assert nodes[left]["operation"] == "img2img" and nodes[left]["depth"] == 1
+
+
+def test_lineage_walks_root_to_version_with_recipes(store, history):
+    ada, _ = history.user("ada")
+    asset = history.asset(history.project("p", {ada: "admin"}), "hero")
+    chain = [history.version(asset, ada, prompt="step 0")]
+    for step in range(1, 6):
+        chain.append(history.version(asset, ada, parents=(chain[-1],), prompt=f"step {step}",
+                                     operation="img2img"))
+    project_once(store)
+
+    with store.engine.connect() as conn:
+        answer = lineage(conn, chain[3])
+
+    assert [s["version_id"] for s in answer["chain"]] == chain[:4]
+    assert [s["recipe"]["prompt"] for s in answer["chain"]] == [f"step {i}" for i in range(4)]
+    assert answer["depth"] == 3
+
+
+def test_review_state_as_of_before_and_after_approval_and_revocation(store, history):
+    ada, _ = history.user("ada")
+    bob, _ = history.user("bob")
+    asset = history.asset(history.project("p", {ada: "admin", bob: "reviewer"}), "hero")
+    first = history.version(asset, ada)
+    second = history.version(asset, ada, parents=(first,))
+    comment = history.comment(second, bob, "warmer light please")
+    before_approval = tick()
+    approval = history.decide(second, bob, channel="social")
+    after_approval = tick()
+    history.revoke(second, approval, ada, "client changed brief")
+    after_revocation = tick()
+    history.decide(first, bob, channel="social")
+    project_once(store)
+
+    def review(moment):
+        with asset_as_of(store, asset, moment) as conn:
+            return asset_review(conn, asset)
+
+    assert review(before_approval)["approved"] == {}
+    then = review(after_approval)
+    assert then["approved"]["social"]["version_id"] == second
+    states = {v["version_id"]: v for v in then["versions"]}
+    assert states[second]["state"] == "approved"
+    assert states[second]["open_comments"] == 1
+    assert states[second]["comments"][0]["comment_id"] == comment
+    revoked = review(after_revocation)
+    assert revoked["approved"] == {}
+    assert {v["version_id"]: v for v in revoked["versions"]}[second]["decisions"][0][
+        "revoked_by"] == ada
+    with store.engine.connect() as conn:
+        now = asset_review(conn, asset)
+    assert now["approved"]["social"]["version_id"] == first
+    # Folding the whole stream "as of now" gives exactly what the live tables say.
+    assert review(datetime.now(UTC)) == now
+
+
+def test_tree_as_of_shows_only_versions_that_existed(store, history):
+    ada, _ = history.user("ada")
+    asset = history.asset(history.project("p", {ada: "admin"}), "hero")
+    root = history.version(asset, ada)
+    moment = tick()
+    history.version(asset, ada, parents=(root,))
+    project_once(store)
+
+    with asset_as_of(store, asset, moment) as conn:
+        then = asset_tree(conn, asset)
+    assert [n["version_id"] for n in then["nodes"]] == [root]
+    assert then["nodes"][0]["children"] == []
+
+
+def search_setup(history: History) -> dict:
+    ada, _ = history.user("ada")
+    bob, _ = history.user("bob")
+    project = history.project("p", {ada: "admin", bob: "reviewer"})
+    other = history.project("q", {bob: "admin"})
+    fox = history.asset(project, "fox banner", ["campaign/summer-26/social"])
+    owl = history.asset(project, "owl poster", ["campaign/summer-26/print", "print"])
+    hidden = history.asset(other, "secret fox", ["campaign/summer-26/social"])
+    ids = {"ada": ada, "bob": bob, "project": project, "other": other, "fox": fox,
+           "owl": owl}
+    ids["fox1"] = history.version(fox, ada, prompt="a red fox jumping over snow", seed=1)
+    ids["fox2"] = history.version(fox, ada, prompt="a red fox jumping over snow", seed=2)
+    ids["fox3"] = history.version(fox, ada, prompt="a red fox jumping over snow", seed=3)
+    ids["owl1"] = history.version(owl, bob, prompt="an owl at night", model="big-sd",
+                                  tier="final")
+    ids["hidden"] = history.version(hidden, bob, prompt="a red fox secret")
+    history.comment(ids["owl1"], bob, "the moon needs more glow")
+    ids["before_approval"] = tick()
+    history.decide(ids["fox2"], bob)
+    return ids
+
+
+def run_search(store, **kwargs):
+    with store.engine.connect() as conn:
+        return search(conn, SearchQuery(**kwargs))
+
+
+def test_search_free_text_ranks_and_respects_visible_projects(store, history):
+    ids = search_setup(history)
+    project_once(store)
+
+    found = run_search(store, projects=[ids["project"]], q="red FOXES!")
+    assert {r["version_id"] for r in found["results"]} == {ids["fox1"], ids["fox2"],
+                                                          ids["fox3"]}
+    assert found["total"] == 3
+    by_comment = run_search(store, projects=[ids["project"]], q="moon glow")
+    assert [r["version_id"] for r in by_comment["results"]] == [ids["owl1"]]
+    everything = run_search(store, projects=None, q="fox")
+    assert ids["hidden"] in {r["version_id"] for r in everything["results"]}
+    assert run_search(store, projects=[], q="fox")["total"] == 0
+    assert run_search(store, projects=[ids["project"]], q='"; DROP --')["total"] == 0
+
+
+def test_search_filters_facets_collapse_and_as_of(store, history):
+    ids = search_setup(history)
+    project_once(store)
+    mine = [ids["project"]]
+
+    by_tag = run_search(store, projects=mine, tags=("campaign/summer-26",), facets=True)
+    assert by_tag["total"] == 4
+    assert by_tag["facets"]["tier"] == {"draft": 3, "final": 1}
+    assert by_tag["facets"]["status"] == {"approved": 1, "none": 3}
+    assert by_tag["facets"]["tag"]["campaign/summer-26/social"] == 3
+    assert run_search(store, projects=mine, tags=("campaign/summer-26/print",),
+                      model="big-sd")["results"][0]["version_id"] == ids["owl1"]
+    assert run_search(store, projects=mine, approved=True)["results"][0][
+        "version_id"] == ids["fox2"]
+    assert run_search(store, projects=mine, status="none", tier="draft")["total"] == 2
+    collapsed = run_search(store, projects=mine, q="fox", collapse_seed=True)
+    assert collapsed["total"] == 1 and collapsed["results"][0]["variations"] == 3
+    then = run_search(store, projects=mine, approved=True, as_of=ids["before_approval"])
+    assert then["total"] == 0
+    paged = run_search(store, projects=mine, limit=2, offset=2)
+    assert paged["total"] == 4 and len(paged["results"]) == 2
+
+
+def test_taxonomy_counts_every_level(store, history):
+    ids = search_setup(history)
+    history.tag(ids["owl"], "print", remove=True)
+    project_once(store)
+
+    with store.engine.connect() as conn:
+        tree = project_taxonomy(conn, ids["project"])
+
+    (campaign,) = tree["tags"]
+    assert (campaign["path"], campaign["assets"], campaign["versions"]) == (
+        "campaign", 2, 4)
+    (summer,) = campaign["children"]
+    assert {c["path"]: (c["assets"], c["versions"]) for c in summer["children"]} == {
+        "campaign/summer-26/print": (1, 1), "campaign/summer-26/social": (1, 3)}
+
+
+def test_audit_shows_role_hash_and_revocation(store, history):
+    ada, _ = history.user("ada")
+    bob, _ = history.user("bob")
+    project = history.project("p", {ada: "admin", bob: "reviewer"})
+    asset = history.asset(project, "hero", actor=ada)
+    version = history.version(asset, ada)
+    approval = history.decide(version, bob, channel="print")
+    history.revoke(version, approval, ada, "wrong file")
+    project_once(store)
+
+    with store.engine.connect() as conn:
+        page = audit_entries(conn, AuditQuery(projects=[project], event_type="decision"))
+        by_actor = audit_entries(conn, AuditQuery(projects=[project], actor=ada))
+        elsewhere = audit_entries(conn, AuditQuery(projects=["nope"]))
+
+    approved = page["entries"][0]
+    assert approved["decision"] == "approved" and approved["actor_id"] == bob
+    assert approved["actor_role"] == "reviewer"
+    assert approved["content_hash"] == history.version_hash[version]
+    assert (approved["revoked"], approved["revoked_by"]) == (True, ada)
+    assert [e["event_type"] for e in page["entries"]] == ["decision.recorded",
+                                                          "decision.revoked"]
+    assert {e["actor_role"] for e in by_actor["entries"]} == {"admin"}
+    assert elsewhere["entries"] == []
+
+
+def test_metrics_for_a_project(store, history):
+    ada, _ = history.user("ada")
+    project = history.project("p", {ada: "admin"})
+    fast = history.asset(project, "fast")
+    slow = history.asset(project, "slow")
+    for asset in (fast, slow):
+        drafts = [history.version(asset, ada, seed=n, cost=2.0) for n in range(3)]
+        final = history.version(asset, ada, parents=(drafts[0],), tier="final", cost=4.0)
+        if asset == slow:
+            history.decide(final, ada, "changes_requested")
+            history.decide(final, ada, "changes_requested")
+        history.decide(final, ada)
+    history.compute_used(slow, 30.0)
+    project_once(store)
+
+    with store.engine.connect() as conn:
+        figures = project_metrics(conn, project)
+
+    overall = figures["overall"]
+    assert (overall["drafts"], overall["finals"]) == (6, 2)
+    assert overall["draft_to_final_ratio"] == 3.0
+    assert overall["approved_assets"] == 2
+    assert overall["seconds_to_first_approval"]["count"] == 2
+    assert overall["compute_seconds_per_approved_asset"] == (10.0 + 30.0) / 2
+    assert overall["changes_requested_before_approval"]["max"] == 2
+    assert sum(overall["approved_assets_per_day"].values()) == 2
+    per_asset = {a["name"]: a for a in figures["assets"]}
+    assert per_asset["slow"]["changes_requested_before_approval"] == 2
+    assert per_asset["fast"]["compute_seconds"] == 10.0
