@@ -77,6 +77,9 @@ def ensure_builtin(data_dir: Path, family: str) -> Path:
         staging = Path(tempfile.mkdtemp(prefix=f".{family}-", dir=target.parent))
         try:
             build_pipeline(family).save_pretrained(staging, safe_serialization=True)
+            if target.exists():
+                # No model_index.json: a damaged folder (files deleted by hand); replace it.
+                shutil.rmtree(target)
             os.replace(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

@@ -54,7 +54,9 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class StepResult:
-    """One finished step: PNG bytes (recipe embedded, no timestamps), size, recipe, time."""
+    """One finished step: PNG bytes (recipe embedded, no timestamps), output size, the
+    recipe as recorded, and the seconds spent computing (diffusers or Pillow; model
+    loading and waiting for another run are excluded)."""
 
     png: bytes
     width: int
@@ -92,15 +94,15 @@ def run_step(
     if mask_png is not None:
         out["mask_hash"] = hashlib.sha256(mask_png).hexdigest()
 
-    started = time.perf_counter()
     if operation == "adjust":
+        started = time.perf_counter()
         image, out["adjustments"] = apply_adjustments(source, out["adjustments"], ENGINE_MAX_SIDE)
+        seconds = time.perf_counter() - started
         out["adjust_order"] = ["crop", "resize", "rotate", "brightness", "contrast", "saturation"]
         if progress is not None:
             progress(1, 1)
     else:
-        image = _run_diffusion(out, source, mask, progress, expect_weights_hash)
-    seconds = time.perf_counter() - started
+        image, seconds = _run_diffusion(out, source, mask, progress, expect_weights_hash)
 
     out["output_width"], out["output_height"] = image.size
     out["torch_threads"] = pipelines.torch_threads()
@@ -221,7 +223,9 @@ def _run_diffusion(
     mask: Image.Image | None,
     progress: Progress | None,
     expect_weights_hash: str | None,
-) -> Image.Image:
+) -> tuple[Image.Image, float]:
+    """Run a diffusion step; return the image and the seconds spent inside the pipeline
+    (not loading the model, not waiting for another run: that is not this step's cost)."""
     operation = out["operation"]
     _check_sizes(out, source)
     kind = pipelines.kind_for(operation)
@@ -276,7 +280,10 @@ def _run_diffusion(
         )
     elif operation == "upscale":
         args.update(image=source, noise_level=out["noise_level"])
-    image = call_pipe(**args).images[0]
+    with pipelines.run_lock(kind, spec):
+        started = time.perf_counter()
+        image = call_pipe(**args).images[0]
+        seconds = time.perf_counter() - started
 
     if operation in ("inpaint", "outpaint") and out["keep_unmasked"]:
         # The VAE round trip alters every pixel; outside the mask the user asked for none
@@ -285,7 +292,7 @@ def _run_diffusion(
         image = Image.composite(image, source, mask.point(lambda v: 255 if v >= 128 else 0))
     if operation == "upscale":
         image = _finish_upscale(out, source, image)
-    return image
+    return image, seconds
 
 
 def _check_sizes(out: dict[str, Any], source: Image.Image | None) -> None:

@@ -35,6 +35,11 @@ _FAMILY = {"txt2img": "txt2img", "img2img": "txt2img", "inpaint": "inpaint", "up
 _cache: dict[tuple[str, str, str], tuple[Any, dict[str, str]]] = {}
 # Re-entrant: loading img2img fetches the cached txt2img pipeline under the same lock.
 _cache_lock = threading.RLock()
+# One lock per loaded set of weights, held while a pipeline runs. Runs that share
+# components cannot overlap: the fast tokenizer keeps its padding/truncation settings in
+# shared state that each call rewrites, so two concurrent prompts can get each other's
+# padding (seen as a wrong-length embedding or silently different pixels).
+_run_locks: dict[tuple[str, str, str], threading.Lock] = {}
 _threads_lock = threading.Lock()
 _threads: int | None = None
 
@@ -107,6 +112,16 @@ def get_pipeline(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
         if key not in _cache:
             _cache[key] = _load(kind, spec)
         return _cache[key]
+
+
+def run_lock(kind: str, spec: str) -> threading.Lock:
+    """Return the lock to hold while running a pipeline of `kind` and `spec`.
+
+    img2img and txt2img share weights and tokenizer, hence one lock.
+    """
+    key = (_FAMILY[kind], spec, str(data_dir().resolve()))
+    with _cache_lock:
+        return _run_locks.setdefault(key, threading.Lock())
 
 
 def pipeline_for_call(pipe: Any, scheduler: Any) -> Any:

@@ -194,6 +194,18 @@ def test_same_recipe_gives_the_same_bytes_in_another_process(
     assert completed.stdout.split()[-1] == hashlib.sha256(generated.png).hexdigest()
 
 
+def test_concurrent_calls_give_the_same_bytes_as_one_call(generated: StepResult) -> None:
+    recipe = {"operation": "generate", "width": 64, "height": 64, **BASE}
+    results: list[bytes] = []
+    threads = [threading.Thread(target=lambda: results.append(run_step(recipe).png))
+               for _ in range(3)]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [generated.png] * 3
+
+
 def test_different_seeds_give_different_pixels(generated: StepResult) -> None:
     other = run_step({"operation": "generate", "width": 64, "height": 64, **BASE, "seed": 1235})
     assert other.png != generated.png
@@ -239,6 +251,13 @@ def test_concurrent_builds_produce_one_complete_model(tmp_path: Path) -> None:
     assert results == [target] * 3
     leftovers = [p.name for p in target.parent.iterdir() if p.name != "upscale"]
     assert leftovers == [".upscale.lock"]
+
+
+def test_damaged_builtin_folder_is_rebuilt(tmp_path: Path) -> None:
+    target = models.ensure_builtin(tmp_path, "txt2img")
+    (target / "model_index.json").unlink()
+    assert models.ensure_builtin(tmp_path, "txt2img") == target
+    assert models.weights_hash(target) == PINNED_TXT2IMG_WEIGHTS
 
 
 def test_weights_hash_mismatch_is_model_unavailable(generated: StepResult) -> None:
