@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from events.chain import canonical_json, iso, record_hash
-from events.errors import ConcurrencyError, DomainError
+from events.errors import ConcurrencyError, DomainError, ServiceUnavailable
 from events.schema import GENESIS_HASH, entity_streams, event_commands, event_head, events
 from events.types import Event, decode, encode
 
@@ -246,17 +247,21 @@ class EventStore:
 
     @contextlib.contextmanager
     def _raw_connection(self) -> Iterator:
-        """A pooled DBAPI connection; one that failed at the driver level is discarded so
-        the next checkout reconnects (e.g. after a PostgreSQL restart)."""
-        connection = self.engine.raw_connection()
+        """A pooled DBAPI connection. A driver-level failure (server down, restarted,
+        connection lost) discards the pool so the next call reconnects, and is raised as
+        ServiceUnavailable: the HTTP layer answers 503 with Retry-After, workers retry."""
+        dbapi = self.engine.dialect.loaded_dbapi
+        try:
+            connection = self.engine.raw_connection()
+        except DBAPIError as exc:
+            raise ServiceUnavailable(f"the database is unavailable ({_first_line(exc)})") from exc
         try:
             yield connection
-        except self.engine.dialect.loaded_dbapi.OperationalError:
+        except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
             connection.invalidate()
-            raise
-        except self.engine.dialect.loaded_dbapi.InterfaceError:
-            connection.invalidate()
-            raise
+            if not self._sqlite:
+                self.engine.dispose(close=False)
+            raise ServiceUnavailable(f"the database is unavailable ({_first_line(exc)})") from exc
         finally:
             connection.close()
 
@@ -420,6 +425,11 @@ def _parse_time(value) -> datetime:  # noqa: ANN001
     if isinstance(value, str):
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
     return utc(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
 
 
 def _has_nul(value) -> bool:  # noqa: ANN001
