@@ -25,6 +25,7 @@ from PIL import Image
 
 from events.errors import DomainError
 from workers import environment, pipelines
+from workers.adjustments import ORDER as ADJUST_ORDER
 from workers.adjustments import apply_adjustments
 from workers.edit_validation import (
     MARGIN_SIDES,
@@ -48,6 +49,25 @@ DEFAULT_STEPS = {"draft": 20, "final": 30}
 DEFAULT_STRENGTH = {"img2img": 0.75, "inpaint": 1.0, "outpaint": 1.0}
 DEFAULT_GUIDANCE = 7.5
 DEFAULT_NOISE_LEVEL = 20
+
+# Keys run_step computes; any in the input are dropped and recomputed. `model_id` and
+# `scheduler_config` are not among them: fed back, they pin the model and the schedule.
+DERIVED_KEYS = frozenset(
+    {
+        "recipe_version",
+        "input_hash",
+        "mask_hash",
+        "output_width",
+        "output_height",
+        "torch_threads",
+        "environment",
+        "model_weights_hash",
+        "native_scale",
+        "resized_after_upscale",
+        "outpaint_fill",
+        "adjust_order",
+    }
+)
 
 Progress = Callable[[int, int], None]
 
@@ -98,7 +118,7 @@ def run_step(
         started = time.perf_counter()
         image, out["adjustments"] = apply_adjustments(source, out["adjustments"], ENGINE_MAX_SIDE)
         seconds = time.perf_counter() - started
-        out["adjust_order"] = ["crop", "resize", "rotate", "brightness", "contrast", "saturation"]
+        out["adjust_order"] = list(ADJUST_ORDER)
         if progress is not None:
             progress(1, 1)
     else:
@@ -125,7 +145,9 @@ def canonical_json(value: Any) -> str:
 def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(recipe, dict):
         raise DomainError("recipe must be an object")
-    out = dict(recipe)
+    # A recorded recipe fed back in (a rebuild, maybe with an override) must not carry
+    # stale results of its previous run, e.g. a resize note from a different scale.
+    out = {key: value for key, value in recipe.items() if key not in DERIVED_KEYS}
     operation = out.get("operation")
     if operation not in OPERATIONS:
         raise DomainError(

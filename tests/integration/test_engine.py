@@ -169,6 +169,16 @@ def test_recorded_recipe_fed_back_gives_the_same_bytes(generated: StepResult) ->
         assert rebuilt.recipe == result.recipe
 
 
+def test_recorded_recipe_with_an_override_drops_stale_results(generated: StepResult) -> None:
+    halved = run_step(
+        {"operation": "upscale", "scale": 2, **BASE, "steps": 2}, input_png=generated.png
+    )
+    assert "resized_after_upscale" in halved.recipe
+    overridden = run_step({**halved.recipe, "scale": 4}, input_png=generated.png)
+    assert overridden.width == 256
+    assert "resized_after_upscale" not in overridden.recipe
+
+
 def test_same_recipe_gives_the_same_bytes_in_another_process(
     generated: StepResult, engine_data_dir: Path
 ) -> None:
