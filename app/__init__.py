@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api import register_blueprints
 from app.config import Settings
@@ -26,6 +27,16 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.extensions["lineage"] = services or build_services(settings)
     register_error_handlers(app)
     register_blueprints(app)
+
+    @app.before_request
+    def _refuse_oversized_bodies() -> None:
+        # Refuse by the declared length before any view runs (Werkzeug alone only checks
+        # when a view reads the body, and bodies without a length when they are read).
+        length = request.content_length
+        if length is not None and length > settings.max_upload_bytes:
+            raise RequestEntityTooLarge(
+                f"the request body is {length} bytes; the limit is "
+                f"{settings.max_upload_bytes} bytes (LINEAGE_MAX_UPLOAD_BYTES)")
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

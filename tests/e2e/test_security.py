@@ -1,0 +1,118 @@
+"""Security basics every response shares: problem+json errors without stack traces,
+security headers, token checks, a limit on authentication failures, request size limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from app.auth import FAILURES_ALLOWED, current_principal, limiter
+from app.config import Settings
+from app.services import Services
+from commands.people import create_user, revoke_token
+from events.store import EventStore
+
+
+@pytest.fixture
+def app(engine, tmp_path):
+    settings = Settings.from_env(data_dir=tmp_path, database_url=str(engine.url),
+                                 broker_url=None, max_upload_bytes=4096)
+    app = create_app(services=Services(settings=settings, engine=engine,
+                                       store=EventStore(engine)))
+
+    @app.get("/api/_boom")
+    def boom():  # noqa: ANN202
+        raise RuntimeError("secret internals: password=hunter2")
+
+    @app.get("/api/_whoami")
+    def whoami():  # noqa: ANN202
+        return {"name": current_principal().name}
+
+    limiter._failures.clear()
+    yield app
+    limiter._failures.clear()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def test_unexpected_error_is_problem_json_without_stack_trace(client):
+    response = client.get("/api/_boom")
+
+    assert response.status_code == 500
+    assert response.mimetype == "application/problem+json"
+    body = response.get_data(as_text=True)
+    assert "hunter2" not in body and "Traceback" not in body
+    assert response.json["status"] == 500
+
+
+@pytest.mark.parametrize("path", ["/api/health", "/api/nowhere", "/api/_boom"])
+def test_security_headers_on_every_response(client, path):
+    response = client.get(path)
+
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_unknown_route_is_problem_json(client):
+    response = client.get("/api/nowhere")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.json["title"] == "Not Found"
+
+
+def test_request_over_the_size_limit_is_refused_with_413(client):
+    response = client.post("/api/_boom", data=b"x" * 10_000,
+                           headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_valid_token_authenticates_and_a_revoked_one_does_not(client, store):
+    user, token = create_user(store, "ann")
+    assert client.get("/api/_whoami", headers=bearer(token.token)).json == {"name": "ann"}
+
+    revoke_token(store, token.token_id, actor_id=user.user_id, reason="left the studio")
+    response = client.get("/api/_whoami", headers=bearer(token.token))
+
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert "revoked" in response.json["detail"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("header", [
+    None, "Basic abc", "Bearer ", "Bearer not-a-token",
+    "Bearer lin_" + "0" * 32 + "." + "x" * 30,
+])
+def test_missing_or_wrong_tokens_are_401(client, store, header):
+    _, token = create_user(store, "ann")
+    headers = {"Authorization": header} if header else {}
+    response = client.get("/api/_whoami", headers=headers)
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+
+
+def test_right_token_id_with_wrong_secret_is_401(client, store):
+    _, token = create_user(store, "ann")
+    forged = token.token[: token.token.index(".") + 1] + "y" * 43
+    assert client.get("/api/_whoami", headers=bearer(forged)).status_code == 401
+
+
+def test_repeated_authentication_failures_are_rate_limited(client, store):
+    _, token = create_user(store, "ann")
+    for _ in range(FAILURES_ALLOWED):
+        assert client.get("/api/_whoami", headers=bearer("lin_bad")).status_code == 401
+
+    blocked = client.get("/api/_whoami", headers=bearer("lin_bad"))
+    assert blocked.status_code == 429
+    assert blocked.mimetype == "application/problem+json"
+    # Even the right token waits out the window from that address.
+    assert client.get("/api/_whoami", headers=bearer(token.token)).status_code == 429
