@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, delete, insert, select
 
+from commands.access import VIEWER, require_role
+from commands.people import Principal
 from events.domain import stream_id
 from events.errors import NotFound
 from events.store import EventStore, Recorded
@@ -57,23 +59,6 @@ PROJECTION = Projection(
 )
 
 
-def role_in_project(store: EventStore, project_id: str, user_id: str) -> str | None:
-    """The user's current role in the project (folded from the project's stream), or None
-    when they are not a member; raises NotFound for an unknown project."""
-    history = store.read_stream(stream_id("project", project_id))
-    if not history:
-        raise NotFound(f"project {project_id} does not exist")
-    role = None
-    for recorded in history:
-        if recorded.event_type == "project.member_role_set" \
-                and recorded.event.user_id == user_id:
-            role = recorded.event.role
-        elif recorded.event_type == "project.member_removed" \
-                and recorded.event.user_id == user_id:
-            role = None
-    return role
-
-
 def visible_projects(engine: Engine, user_id: str, is_admin: bool) -> list[str] | None:
     """Ids of the projects a user belongs to; None means every project (an admin)."""
     if is_admin:
@@ -92,4 +77,62 @@ def user_names(engine: Engine, user_ids: set[str]) -> dict[str, str]:
                                  .where(users.c.user_id.in_(sorted(user_ids)))).all())
 
 
-__all__ = ["PROJECTION", "role_in_project", "visible_projects", "user_names"]
+
+
+def project_members(store: EventStore, project_id: str) -> dict[str, str]:
+    """user id → role, folded from the project's stream; NotFound for an unknown project."""
+    history = store.read_stream(stream_id("project", project_id))
+    if not history:
+        raise NotFound(f"project {project_id} does not exist")
+    current: dict[str, str] = {}
+    for recorded in history:
+        if recorded.event_type == "project.member_role_set":
+            current[recorded.event.user_id] = recorded.event.role
+        elif recorded.event_type == "project.member_removed":
+            current.pop(recorded.event.user_id, None)
+    return current
+
+
+def require_member(store: EventStore, principal: Principal, project_id: str, *,
+                   hidden: str | None = None) -> str:
+    """The caller's role in the project (``admin`` for global admins). Non-members and
+    unknown projects both get NotFound with ``hidden`` (nothing about the project leaks)."""
+    message = hidden or f"project {project_id} does not exist"
+    try:
+        members = project_members(store, project_id)
+    except NotFound:
+        raise NotFound(message) from None
+    return require_role(members, principal, VIEWER, hidden=message)
+
+
+def project_of_asset(store: EventStore, asset_id: str) -> str:
+    """The project an asset belongs to (from its first event); NotFound if none."""
+    first = store.read_stream(stream_id("asset", asset_id), up_to_version=1)
+    if not first or first[0].event_type != "asset.created":
+        raise NotFound(f"asset {asset_id} does not exist")
+    return first[0].event.project_id
+
+
+def require_asset_member(store: EventStore, principal: Principal, asset_id: str, *,
+                         hidden: str | None = None) -> str:
+    """The project id of the asset, after checking the caller may see it (NotFound
+    otherwise, with ``hidden`` as the message)."""
+    message = hidden or f"asset {asset_id} does not exist"
+    try:
+        project_id = project_of_asset(store, asset_id)
+    except NotFound:
+        raise NotFound(message) from None
+    require_member(store, principal, project_id, hidden=message)
+    return project_id
+
+
+def require_version_member(store: EventStore, principal: Principal, version_id: str,
+                           ) -> str:
+    """The asset id owning the version, after checking the caller may see it."""
+    message = f"version {version_id} does not exist"
+    located = store.locate(version_id)
+    if located is None or not located.startswith("asset-"):
+        raise NotFound(message)
+    asset_id = entity_id(located)
+    require_asset_member(store, principal, asset_id, hidden=message)
+    return asset_id

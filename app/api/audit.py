@@ -1,0 +1,87 @@
+"""The audit trail: GET /api/audit?project=&asset=&actor=&type=&from=&to=&limit=&cursor=
+and GET /api/audit/export?format=csv|json (same filters, every entry, streamed).
+
+Entries say who did what, when, with which role, on which content hash; approvals say
+whether and by whom they were revoked. Callers see only their projects' entries; global
+admins see everything, including entries outside projects (users, tokens).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, stream_with_context
+from marshmallow import fields, validate
+
+from app.api.reading import ReadQuery, UtcDateTime, read_response, wait_for_projections
+from app.auth import current_principal
+from app.context import services
+from app.http import decode_cursor, encode_cursor, query_args
+from projections import queries
+from projections.access import require_asset_member, require_member, visible_projects
+from projections.audit_queries import AuditQuery
+from projections.registry import AUDIT
+
+blueprint = Blueprint("audit", __name__)
+
+
+class AuditArgs(ReadQuery):
+    project = fields.UUID(load_default=None)
+    asset = fields.UUID(load_default=None)
+    actor = fields.String(load_default=None, validate=validate.Length(max=80))
+    type = fields.String(load_default=None, validate=validate.Length(max=80))
+    since = UtcDateTime(load_default=None, data_key="from")
+    until = UtcDateTime(load_default=None, data_key="to")
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class ExportArgs(AuditArgs):
+    format = fields.String(load_default="json", validate=validate.OneOf(("csv", "json")))
+
+
+def _query(args: dict[str, Any]) -> AuditQuery:
+    """The caller's query, limited to what they may see (NotFound for foreign ids)."""
+    principal = current_principal()
+    lineage = services()
+    projects: list[str] | None
+    if args["asset"] is not None:
+        projects = [require_asset_member(lineage.store, principal, str(args["asset"]))]
+        if args["project"] is not None and str(args["project"]) != projects[0]:
+            projects = []
+    elif args["project"] is not None:
+        require_member(lineage.store, principal, str(args["project"]))
+        projects = [str(args["project"])]
+    else:
+        projects = visible_projects(lineage.engine, principal.user_id, principal.is_admin)
+    after = (decode_cursor(args["cursor"]) or {}).get("after", 0)
+    return AuditQuery(
+        projects=projects, asset=str(args["asset"]) if args["asset"] else None,
+        actor=args["actor"], event_type=args["type"], since=args["since"],
+        until=args["until"], after=after if isinstance(after, int) else 0,
+        limit=args["limit"])
+
+
+@blueprint.get("/audit")
+def audit() -> Response:
+    args = query_args(AuditArgs())
+    freshness = wait_for_projections((*AUDIT, "access"), args["min_position"])
+    page = queries.audit(services().engine, _query(args))
+    after = page.pop("next_after")
+    page["next_cursor"] = encode_cursor({"after": after}) if after is not None else None
+    return read_response(page, freshness)
+
+
+@blueprint.get("/audit/export")
+def export() -> Response:
+    args = query_args(ExportArgs())
+    freshness = wait_for_projections((*AUDIT, "access"), args["min_position"])
+    query = _query(args)
+    chunks = queries.audit_export(services().engine, query, args["format"])
+    mimetype = "text/csv" if args["format"] == "csv" else "application/json"
+    response = Response(stream_with_context(chunks), mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="lineage-audit.{args["format"]}"')
+    response.headers["Lineage-Projection-Position"] = str(freshness.position)
+    response.headers["Lineage-Projection-Behind"] = str(freshness.behind)
+    return response

@@ -1,0 +1,97 @@
+"""What the read-side views share: query schemas, ``?min_position=`` waits (read your
+own writes), ``?as_of=`` times, and responses that say how far the projections lag."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import UTC
+from typing import Any
+
+from flask import Response, current_app
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from app.context import services
+from app.http import respond
+from projections.registry import make_runner
+from projections.runner import ProjectionRunner
+
+MIN_POSITION_WAIT_SECONDS = 2.0
+_RUNNER_KEY = "lineage.projection_runner"
+
+
+class UtcDateTime(fields.DateTime):
+    """An ISO 8601 time; one without an offset is taken as UTC."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class ReadQuery(Schema):
+    """Query parameters every read view accepts; unknown parameters are refused."""
+
+    class Meta:
+        unknown = RAISE
+
+    min_position = fields.Integer(load_default=None, validate=validate.Range(min=0))
+
+
+class AsOfQuery(ReadQuery):
+    as_of = UtcDateTime(load_default=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Freshness:
+    """How far the projections a view read had got: ``behind`` events of the head."""
+
+    position: int
+    head: int
+
+    @property
+    def behind(self) -> int:
+        return max(self.head - self.position, 0)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"position": self.position, "head": self.head, "behind": self.behind}
+
+
+def runner() -> ProjectionRunner:
+    """This app's projection runner (created on first use, shared by its threads)."""
+    found = current_app.extensions.get(_RUNNER_KEY)
+    if found is None:
+        found = current_app.extensions[_RUNNER_KEY] = make_runner(services().engine)
+    return found
+
+
+def wait_for_projections(names: Iterable[str], min_position: int | None) -> Freshness:
+    """Catch the named projections up to ``min_position`` (bounded wait), then report
+    where they are. Without ``min_position`` nothing waits."""
+    names = list(names)
+    projections = runner()
+    if min_position is not None:
+        reached = projections.wait_for(min_position, names, MIN_POSITION_WAIT_SECONDS)
+    else:
+        reached = min(projections.positions(names).values())
+    return Freshness(reached, services().store.head().position)
+
+
+def read_response(body: Any, freshness: Freshness) -> Response:
+    """JSON with a ``projection`` member and ``Lineage-Projection-*`` headers."""
+    if isinstance(body, dict):
+        body = {**body, "projection": freshness.as_dict()}
+    response = respond(body)
+    response.headers["Lineage-Projection-Position"] = str(freshness.position)
+    response.headers["Lineage-Projection-Behind"] = str(freshness.behind)
+    return response
+
+
+def parse_bool(value: str | None, name: str) -> bool | None:
+    if value is None:
+        return None
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ValidationError({name: ["must be true or false"]})

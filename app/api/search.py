@@ -1,0 +1,103 @@
+"""Catalog search and the tag tree.
+
+GET /api/search?q=&tag=&operation=&tier=&model=&author=&status=&approved=&from=&to=
+&project=&collapse=seed&facets=true&as_of=&limit=&cursor= over the versions of the
+projects the caller belongs to; GET /api/projects/{id}/taxonomy.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+from marshmallow import ValidationError, fields, validate
+
+from app.api.reading import (
+    AsOfQuery,
+    ReadQuery,
+    UtcDateTime,
+    read_response,
+    wait_for_projections,
+)
+from app.auth import current_principal
+from app.context import services
+from app.http import decode_cursor, encode_cursor, query_args
+from commands.state import parse_id
+from events.assets import OPERATIONS, TIERS
+from events.reviews import DECISIONS
+from projections import queries
+from projections.access import require_member, visible_projects
+from projections.registry import SEARCH
+from projections.search import SearchQuery
+
+blueprint = Blueprint("search", __name__)
+MAX_OFFSET = 10_000
+
+
+class SearchArgs(AsOfQuery):
+    q = fields.String(load_default=None, validate=validate.Length(max=500))
+    tag = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    operation = fields.String(load_default=None, validate=validate.OneOf(OPERATIONS))
+    tier = fields.String(load_default=None, validate=validate.OneOf(TIERS))
+    model = fields.String(load_default=None, validate=validate.Length(max=200))
+    author = fields.String(load_default=None, validate=validate.Length(max=80))
+    status = fields.String(load_default=None,
+                           validate=validate.OneOf(("none", *DECISIONS)))
+    approved = fields.Boolean(load_default=None)
+    created_from = UtcDateTime(load_default=None, data_key="from")
+    created_to = UtcDateTime(load_default=None, data_key="to")
+    project = fields.UUID(load_default=None)
+    collapse = fields.String(load_default=None, validate=validate.OneOf(("seed",)))
+    facets = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+@blueprint.get("/search")
+def search() -> Response:
+    """Versions matching every given filter, best match first (newest first without
+    ``q``); ``next_cursor`` pages on. Only projects the caller belongs to are searched;
+    naming another project answers 404."""
+    principal = current_principal()
+    lineage = services()
+    args = query_args(SearchArgs())
+    if args["project"] is not None:
+        project_id = str(args["project"])
+        require_member(lineage.store, principal, project_id)
+        projects: list[str] | None = [project_id]
+        names = SEARCH
+    else:
+        projects = None
+        names = (*SEARCH, "access")
+    freshness = wait_for_projections(names, args["min_position"])
+    if args["project"] is None:
+        projects = visible_projects(lineage.engine, principal.user_id, principal.is_admin)
+    offset = _offset(args["cursor"])
+    result = queries.find(lineage.engine, SearchQuery(
+        projects=projects, q=args["q"], tags=(args["tag"],) if args["tag"] else (),
+        operation=args["operation"], tier=args["tier"], model=args["model"],
+        author=args["author"], status=args["status"], approved=args["approved"],
+        created_from=args["created_from"], created_to=args["created_to"],
+        as_of=args["as_of"], collapse_seed=args["collapse"] == "seed",
+        facets=args["facets"], limit=args["limit"], offset=offset))
+    end = offset + len(result["results"])
+    result["next_cursor"] = encode_cursor({"o": end}) if end < result["total"] else None
+    return read_response(result, freshness)
+
+
+def _offset(cursor: str | None) -> int:
+    state = decode_cursor(cursor) or {"o": 0}
+    offset = state.get("o")
+    if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise ValidationError({"cursor": ["is not one this server produced"]})
+    return offset
+
+
+@blueprint.get("/projects/<project_id>/taxonomy")
+def taxonomy(project_id: str) -> Response:
+    """The project's tag tree with asset and version counts at every level."""
+    principal = current_principal()
+    lineage = services()
+    project_id = parse_id(project_id, "project")
+    args = query_args(ReadQuery())
+    require_member(lineage.store, principal, project_id)
+    freshness = wait_for_projections(SEARCH, args["min_position"])
+    return read_response(queries.tag_tree(lineage.engine, project_id), freshness)

@@ -1,0 +1,45 @@
+"""Version trees: GET /api/assets/{id}/tree (optionally ``?as_of=``) and
+GET /api/versions/{id}/lineage (the chain root → version with each step's recipe)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from app.api.reading import AsOfQuery, ReadQuery, read_response, wait_for_projections
+from app.auth import current_principal
+from app.context import services
+from app.http import query_args
+from commands.state import parse_id
+from projections import queries
+from projections.access import require_asset_member, require_version_member
+from projections.registry import TREE
+
+blueprint = Blueprint("trees", __name__)
+
+
+@blueprint.get("/assets/<asset_id>/tree")
+def asset_tree(asset_id: str) -> Response:
+    """Nodes (operation, tier, author, time, thumbnail, children), roots, branch heads,
+    approved and pinned versions. 404 for unknown assets and non-members."""
+    principal = current_principal()
+    lineage = services()
+    asset_id = parse_id(asset_id, "asset")
+    args = query_args(AsOfQuery())
+    require_asset_member(lineage.store, principal, asset_id)
+    freshness = wait_for_projections(TREE, args["min_position"])
+    body = queries.tree(lineage.engine, lineage.store, asset_id, args["as_of"])
+    if args["as_of"] is not None:
+        body["as_of"] = args["as_of"].isoformat()
+    return read_response(body, freshness)
+
+
+@blueprint.get("/versions/<version_id>/lineage")
+def version_lineage(version_id: str) -> Response:
+    """The chain from the root to this version; 404 for unknown versions and strangers."""
+    principal = current_principal()
+    lineage = services()
+    version_id = parse_id(version_id, "version")
+    args = query_args(ReadQuery())
+    require_version_member(lineage.store, principal, version_id)
+    freshness = wait_for_projections(TREE, args["min_position"])
+    return read_response(queries.lineage(lineage.engine, version_id), freshness)

@@ -1,0 +1,68 @@
+"""Engine-level entry points for the HTTP views (which never touch SQLAlchemy): each
+opens a read connection, or folds the asset "as of" a time, and calls one query."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from events.store import EventStore
+from projections import audit_queries, metrics, review_state, search, taxonomy, version_tree
+from projections.timetravel import asset_as_of
+
+
+def tree(engine: Engine, store: EventStore, asset_id: str, as_of: datetime | None = None,
+         ) -> dict[str, Any]:
+    """The asset's version tree, now or as of a time; raises NotFound."""
+    if as_of is not None:
+        with asset_as_of(store, asset_id, as_of) as conn:
+            return version_tree.asset_tree(conn, asset_id)
+    with engine.connect() as conn:
+        return version_tree.asset_tree(conn, asset_id)
+
+
+def review(engine: Engine, store: EventStore, asset_id: str, as_of: datetime | None = None,
+           ) -> dict[str, Any]:
+    """The asset's review state, now or as of a time; raises NotFound."""
+    if as_of is not None:
+        with asset_as_of(store, asset_id, as_of) as conn:
+            return review_state.asset_review(conn, asset_id)
+    with engine.connect() as conn:
+        return review_state.asset_review(conn, asset_id)
+
+
+def lineage(engine: Engine, version_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return version_tree.lineage(conn, version_id)
+
+
+def find(engine: Engine, query: search.SearchQuery) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return search.search(conn, query)
+
+
+def tag_tree(engine: Engine, project_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return taxonomy.project_taxonomy(conn, project_id)
+
+
+def project_metrics(engine: Engine, project_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return metrics.project_metrics(conn, project_id)
+
+
+def audit(engine: Engine, query: audit_queries.AuditQuery) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return audit_queries.audit_entries(conn, query)
+
+
+def audit_export(engine: Engine, query: audit_queries.AuditQuery, fmt: str,
+                 ) -> Iterator[str]:
+    """Text chunks of every matching entry as ``csv`` or ``json`` (streamed; the
+    connection stays open until the last chunk)."""
+    render = audit_queries.export_csv if fmt == "csv" else audit_queries.export_json
+    with engine.connect() as conn:
+        yield from render(audit_queries.iter_entries(conn, query))
