@@ -10,3 +10,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health.blueprint, url_prefix="/api")
     app.register_blueprint(jobs.blueprint, url_prefix="/api")
+    # The read side (projections): trees, review state, search, audit, metrics, SSE.
+    from app.api import audit, metrics, review, search, stream, trees
+
+    for read_side in (trees, review, search, audit, metrics, stream):
+        app.register_blueprint(read_side.blueprint, url_prefix="/api")
