@@ -24,6 +24,7 @@ from events.domain import stream_id
 from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
 from events.store import ANY, NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
+from workers.edit_validation import check_generation_size
 
 MAX_SEED = 2**32 - 1
 MAX_VARIATIONS = 16
@@ -174,7 +175,8 @@ def request_generation(store: EventStore, principal: Principal, meta: Metadata, 
 
 def request_template_generation(store: EventStore, principal: Principal, meta: Metadata,
                                 template_id: str, params: dict[str, Any], *,
-                                max_prompt_chars: int, if_match: int = ANY) -> dict[str, Any]:
+                                max_prompt_chars: int, max_side: int, if_match: int = ANY,
+                                ) -> dict[str, Any]:
     """A generation from a template: its prompt filled with ``params["variables"]``, its
     parameters as defaults under ``params``; the recipe records the template id and
     version. The asset must be in the template's project (NotFound otherwise)."""
@@ -202,6 +204,7 @@ def request_template_generation(store: EventStore, principal: Principal, meta: M
         if "width" not in merged or "height" not in merged:
             raise DomainError("width and height are needed: neither the request nor the "
                               "template sets them", field="width")
+        check_generation_size(merged["width"], merged["height"], max_side)
         return Generate(
             asset_id=asset.asset_id, requested_by=principal.user_id, prompt=prompt,
             negative_prompt=merged.get("negative_prompt") or template.negative_prompt,

@@ -210,9 +210,12 @@ def _admin_command(store: EventStore, principal: Principal, meta: Metadata, proj
 def set_member_role(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
                     user_id: str, role: str, *, if_match: int = ANY):  # noqa: ANN201
     """Admin only. Raises NotFound for an unknown user. Returns (body, version, position)."""
-    get_user(store, user_id)
-    return _admin_command(store, principal, meta, project_id,
-                          lambda state: decide_set_member(state, user_id, role), if_match)
+
+    def decide(state: ProjectState) -> list[Event]:
+        get_user(store, user_id)  # after the admin check: strangers learn nothing
+        return decide_set_member(state, user_id, role)
+
+    return _admin_command(store, principal, meta, project_id, decide, if_match)
 
 
 def remove_member(store: EventStore, principal: Principal, meta: Metadata, project_id: str,

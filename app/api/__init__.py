@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.api import health, jobs
+    from app.api import health, jobs, routes
 
     app.register_blueprint(health.blueprint, url_prefix="/api")
     app.register_blueprint(jobs.blueprint, url_prefix="/api")
@@ -15,3 +15,4 @@ def register_blueprints(app: Flask) -> None:
 
     for read_side in (trees, review, search, audit, metrics, stream):
         app.register_blueprint(read_side.blueprint, url_prefix="/api")
+    routes.register(app)

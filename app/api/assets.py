@@ -1,0 +1,96 @@
+"""Assets: create, read (also as of a time), tags, versions list, generations."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from app.api.openapi import documented
+from app.api.views import body, cursor_int, page, page_args, path_id, query, written
+from app.auth import current_principal
+from app.context import services
+from app.http import command_meta, expected_version, respond
+from app.schemas.assets import AsOfQuery, AssetCreateSchema, GenerationSchema, TagSchema
+from app.schemas.common import ListQuery
+from commands import assets, generation
+
+blueprint = Blueprint("assets", __name__)
+TAGS = ("assets",)
+WRITE = {"idempotent_key": True, "if_match": True, "tags": TAGS,
+         "errors": (401, 403, 404, 409, 422)}
+
+
+@blueprint.post("/projects/<project_id>/assets")
+@documented("Create an asset in a project (creator)", body=AssetCreateSchema, status=201,
+            tags=TAGS, idempotent_key=True, errors=(401, 403, 404, 409, 422))
+def create_asset(project_id: str) -> Response:
+    project_id = path_id(project_id, "project")
+    data = body(AssetCreateSchema)
+    asset, version, position = assets.create_asset(
+        services().store, current_principal(), command_meta(), project_id, **data)
+    return written(asset, 201, version=version, position=position,
+                   location=f"/api/assets/{asset['asset_id']}")
+
+
+@blueprint.get("/projects/<project_id>/assets")
+@documented("The project's assets, oldest first", query=ListQuery, tags=TAGS)
+def list_assets(project_id: str) -> Response:
+    project_id = path_id(project_id, "project")
+    limit, cursor = page_args()
+    items, last = assets.assets_of_project(services().store, current_principal(), project_id,
+                                           after=cursor_int(cursor, "after"), limit=limit)
+    return page(items, {"after": last} if last is not None else None)
+
+
+@blueprint.get("/assets/<asset_id>")
+@documented("An asset with its version tree, pins and decisions; ?as_of= shows it as it "
+            "was at that time", query=AsOfQuery, tags=TAGS)
+def get_asset(asset_id: str) -> Response:
+    asset_id = path_id(asset_id, "asset")
+    as_of = query(AsOfQuery)["as_of"]
+    asset, version = assets.view_asset(services().store, current_principal(), asset_id,
+                                       as_of=as_of)
+    return respond(asset, version=version)
+
+
+@blueprint.get("/assets/<asset_id>/versions")
+@documented("The asset's versions in creation order", query=ListQuery, tags=TAGS)
+def list_versions(asset_id: str) -> Response:
+    asset_id = path_id(asset_id, "asset")
+    limit, cursor = page_args()
+    items, next_index = assets.list_versions(services().store, current_principal(), asset_id,
+                                             after=cursor_int(cursor, "index"), limit=limit)
+    return page(items, {"index": next_index} if next_index is not None else None)
+
+
+@blueprint.post("/assets/<asset_id>/tags")
+@documented("Add a tag (creator)", body=TagSchema, **WRITE)
+def add_tag(asset_id: str) -> Response:
+    asset_id = path_id(asset_id, "asset")
+    tag = body(TagSchema)["tag"]
+    asset, version, position = assets.change_tag(
+        services().store, current_principal(), command_meta(), asset_id, tag, add=True,
+        if_match=expected_version())
+    return written(asset, version=version, position=position)
+
+
+@blueprint.delete("/assets/<asset_id>/tags/<tag>")
+@documented("Remove a tag (creator)", **WRITE)
+def remove_tag(asset_id: str, tag: str) -> Response:
+    asset_id = path_id(asset_id, "asset")
+    asset, version, position = assets.change_tag(
+        services().store, current_principal(), command_meta(), asset_id, tag, add=False,
+        if_match=expected_version())
+    return written(asset, version=version, position=position)
+
+
+@blueprint.post("/assets/<asset_id>/generations")
+@documented("Request 1-16 generations (creator); policies apply to final renders",
+            body=GenerationSchema, status=202, **WRITE)
+def request_generation(asset_id: str) -> Response:
+    asset_id = path_id(asset_id, "asset")
+    data = body(GenerationSchema)
+    result = generation.request_generation(services().store, current_principal(),
+                                           command_meta(), asset_id, data,
+                                           if_match=expected_version())
+    return written(result, 202, position=result["position"],
+                   location=result["jobs"][0]["url"])

@@ -1,0 +1,109 @@
+"""Projects, members, policies and delivery channels."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response
+
+from app.api.openapi import documented
+from app.api.views import body, cursor_int, page, page_args, path_id, written
+from app.auth import current_principal
+from app.context import services
+from app.http import command_meta, expected_version, respond
+from app.schemas.common import ListQuery
+from app.schemas.projects import (
+    CHANNEL_NAME,
+    ChannelSchema,
+    MemberSchema,
+    PoliciesSchema,
+    ProjectCreateSchema,
+)
+from commands import projects
+from events.errors import DomainError
+
+blueprint = Blueprint("projects", __name__)
+TAGS = ("projects",)
+WRITE = {"idempotent_key": True, "if_match": True, "tags": TAGS,
+         "errors": (401, 403, 404, 409, 422)}
+
+
+@blueprint.post("/projects")
+@documented("Create a project (you become its admin)", body=ProjectCreateSchema, status=201,
+            tags=TAGS, idempotent_key=True, errors=(401, 409, 422))
+def create_project() -> Response:
+    data = body(ProjectCreateSchema)
+    project, created = projects.create_project(services().store, current_principal(),
+                                               command_meta(), **data)
+    return written(project, 201, version=project["version"], position=created.position,
+                   location=f"/api/projects/{project['project_id']}")
+
+
+@blueprint.get("/projects")
+@documented("Projects you are a member of (all, for global admins)", query=ListQuery,
+            tags=TAGS, errors=(401, 422))
+def list_projects() -> Response:
+    limit, cursor = page_args()
+    after = cursor_int(cursor, "after")
+    visible = [item for item in projects.projects_of(services().store, current_principal())
+               if item[0] > after]
+    chosen = visible[:limit]
+    items = [{"project_id": pid, "your_role": role} for _, pid, role in chosen]
+    more = len(visible) > limit
+    return page(items, {"after": chosen[-1][0]} if more else None)
+
+
+@blueprint.get("/projects/<project_id>")
+@documented("A project: members, policies, channels, compute used", tags=TAGS)
+def get_project(project_id: str) -> Response:
+    project_id = path_id(project_id, "project")
+    project, version = projects.view_project(services().store, current_principal(), project_id)
+    return respond(project, version=version)
+
+
+def _answer(result) -> Response:  # noqa: ANN001
+    project, version, position = result
+    return written(project, version=version, position=position)
+
+
+@blueprint.patch("/projects/<project_id>/policies")
+@documented("Set policies (admin); null removes a limit", body=PoliciesSchema, **WRITE)
+def set_policies(project_id: str) -> Response:
+    project_id = path_id(project_id, "project")
+    data = body(PoliciesSchema)
+    return _answer(projects.set_policies(services().store, current_principal(), command_meta(),
+                                         project_id, data, if_match=expected_version()))
+
+
+@blueprint.put("/projects/<project_id>/channels/<name>")
+@documented("Create or change a delivery channel's minimum size (admin)", body=ChannelSchema,
+            **WRITE)
+def set_channel(project_id: str, name: str) -> Response:
+    project_id = path_id(project_id, "project")
+    if not re.fullmatch(CHANNEL_NAME, name):
+        raise DomainError(f"channel name {name[:80]!r} must be 1-40 lowercase letters, digits, "
+                          "'-' or '_', starting with a letter or digit", field="name")
+    data = body(ChannelSchema)
+    return _answer(projects.set_channel(services().store, current_principal(), command_meta(),
+                                        project_id, name, data["min_width"], data["min_height"],
+                                        if_match=expected_version()))
+
+
+@blueprint.put("/projects/<project_id>/members/<user_id>")
+@documented("Give a user a role in the project (admin)", body=MemberSchema, **WRITE)
+def set_member(project_id: str, user_id: str) -> Response:
+    project_id = path_id(project_id, "project")
+    user_id = path_id(user_id, "user")
+    data = body(MemberSchema)
+    return _answer(projects.set_member_role(services().store, current_principal(),
+                                            command_meta(), project_id, user_id, data["role"],
+                                            if_match=expected_version()))
+
+
+@blueprint.delete("/projects/<project_id>/members/<user_id>")
+@documented("Remove a member (admin); the last admin cannot leave", **WRITE)
+def remove_member(project_id: str, user_id: str) -> Response:
+    project_id = path_id(project_id, "project")
+    user_id = path_id(user_id, "user")
+    return _answer(projects.remove_member(services().store, current_principal(), command_meta(),
+                                          project_id, user_id, if_match=expected_version()))

@@ -1,0 +1,58 @@
+"""Users and API tokens: admins create users; callers issue and revoke their own tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from app.api.openapi import documented
+from app.api.views import body, written
+from app.auth import current_principal
+from app.context import services
+from app.http import respond
+from app.schemas.users import RevokeTokenSchema, TokenCreateSchema, UserCreateSchema
+from commands import accounts
+
+blueprint = Blueprint("users", __name__)
+TAGS = ("people",)
+
+
+@blueprint.post("/users")
+@documented("Create a user and their first token, shown once (global admins)",
+            body=UserCreateSchema, status=201, tags=TAGS, errors=(401, 403, 422))
+def create_user() -> Response:
+    data = body(UserCreateSchema)
+    user, token = accounts.create_user_as(services().store, current_principal(), data["name"],
+                                          is_admin=data["is_admin"])
+    return written({"user_id": user.user_id, "name": user.name, "is_admin": user.is_admin,
+                    **accounts.token_body(token)}, 201)
+
+
+@blueprint.get("/users/me")
+@documented("Who the token belongs to", tags=TAGS, errors=(401,))
+def me() -> Response:
+    principal = current_principal()
+    return respond({"user_id": principal.user_id, "name": principal.name,
+                    "is_admin": principal.is_admin, "token_id": principal.token_id})
+
+
+@blueprint.post("/tokens")
+@documented("Issue yourself another token (shown once)", body=TokenCreateSchema, status=201,
+            tags=TAGS, errors=(401, 422))
+def issue_token() -> Response:
+    data = body(TokenCreateSchema)
+    token = accounts.issue_own_token(services().store, current_principal(), data["label"])
+    return written(accounts.token_body(token), 201)
+
+
+@blueprint.delete("/tokens/<token_id>")
+@documented("Revoke one of your tokens (any token, for global admins); optional JSON "
+            "{reason}", status=204, tags=TAGS, errors=(401, 404, 422))
+def revoke_token(token_id: str) -> Response:
+    principal = current_principal()
+    reason = body(RevokeTokenSchema)["reason"] if _has_body() else ""
+    accounts.revoke_token_as(services().store, principal, token_id, reason)
+    return Response(status=204)
+
+
+def _has_body() -> bool:
+    return bool(request.get_data(cache=True))

@@ -1,0 +1,74 @@
+"""Versions: read one, fetch its bytes, request edits and promotions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from app.api.openapi import documented
+from app.api.views import body, path_id, written
+from app.auth import current_principal
+from app.context import services
+from app.http import command_meta, expected_version, respond
+from app.schemas.assets import EditSchema, PromoteSchema
+from commands import assets, edits, generation
+from commands.uploads import media_type
+
+blueprint = Blueprint("versions", __name__)
+TAGS = ("versions",)
+WRITE = {"idempotent_key": True, "if_match": True, "tags": TAGS,
+         "errors": (401, 403, 404, 409, 413, 422)}
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@blueprint.get("/versions/<version_id>")
+@documented("A version: recipe, environment, parents, content hash, tier, author, time, "
+            "and its comments, decisions and pins", tags=TAGS)
+def get_version(version_id: str) -> Response:
+    version_id = path_id(version_id, "version")
+    version, stream_version = assets.view_version(services().store, current_principal(),
+                                                  version_id)
+    return respond(version, version=stream_version)
+
+
+@blueprint.get("/versions/<version_id>/image")
+@documented("The version's image bytes; ETag is their SHA-256, 304 on If-None-Match",
+            tags=TAGS, media_type="image/png")
+def get_image(version_id: str) -> Response:
+    version_id = path_id(version_id, "version")
+    content_hash = assets.version_image_hash(services().store, current_principal(), version_id)
+    etag = f'"{content_hash}"'
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+    if _matches(request.headers.get("If-None-Match", ""), content_hash):
+        return Response(status=304, headers=headers)
+    data = services().blobs.get(content_hash)
+    return Response(data, mimetype=media_type(data), headers=headers)
+
+
+def _matches(header: str, content_hash: str) -> bool:
+    tags = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
+    return "*" in tags or content_hash in tags
+
+
+@blueprint.post("/versions/<version_id>/edits")
+@documented("Request an edit: img2img, inpaint (mask or region), outpaint (margins), "
+            "upscale (scale), adjust (creator)", body=EditSchema, status=202, **WRITE)
+def request_edit(version_id: str) -> Response:
+    version_id = path_id(version_id, "version")
+    data = body(EditSchema)
+    lineage = services()
+    result = edits.request_edit(lineage.store, lineage.blobs, current_principal(), command_meta(),
+                                version_id, data, max_side=lineage.settings.max_side,
+                                if_match=expected_version())
+    return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])
+
+
+@blueprint.post("/versions/<version_id>/promote")
+@documented("Promote a draft: a final render with the draft's prompt, seed and parameters "
+            "(creator)", body=PromoteSchema, status=202, **WRITE)
+def promote(version_id: str) -> Response:
+    version_id = path_id(version_id, "version")
+    data = body(PromoteSchema)
+    result = generation.request_promotion(services().store, current_principal(),
+                                          command_meta(), version_id, data,
+                                          if_match=expected_version())
+    return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])

@@ -1,0 +1,57 @@
+"""Helpers the write-side views share: configured limits, loading bodies and path ids,
+the answer of a write (status, ETag, Location, position)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from marshmallow import Schema, ValidationError
+
+from app.context import services
+from app.http import decode_cursor, encode_cursor, json_body, query_args, respond
+from app.schemas.common import Limits, ListQuery
+from commands.state import parse_id
+
+
+def body(schema: type[Schema]) -> dict[str, Any]:
+    """The JSON body loaded through ``schema`` with the configured limits."""
+    return json_body(schema(limits=Limits.from_settings(services().settings)))
+
+
+def query(schema: type[Schema]) -> dict[str, Any]:
+    return query_args(schema())
+
+
+def path_id(value: str, what: str) -> str:
+    """A UUID path segment in canonical form; 404 for anything else."""
+    return parse_id(value, what)
+
+
+def written(payload: dict[str, Any], status: int = 200, *, version: int | None = None,
+            position: int | None = None, location: str | None = None) -> Response:
+    response = respond(payload, status, version=version, position=position)
+    if location:
+        response.headers["Location"] = location
+    return response
+
+
+def page_args() -> tuple[int, dict[str, Any] | None]:
+    """``limit`` and the decoded ``cursor`` of a list request."""
+    args = query(ListQuery)
+    return args["limit"], decode_cursor(args["cursor"])
+
+
+def cursor_int(state: dict[str, Any] | None, key: str) -> int:
+    """An integer the cursor carries (0 without a cursor); ValidationError if forged."""
+    if state is None:
+        return 0
+    value = state.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError({"cursor": ["the cursor is not one this server produced"]})
+    return value
+
+
+def page(items: list[dict[str, Any]], next_state: dict[str, Any] | None) -> Response:
+    return respond({"items": items,
+                    "next_cursor": encode_cursor(next_state) if next_state else None})

@@ -1,0 +1,1 @@
+"""Marshmallow schemas of the HTTP API: request bodies refuse unknown fields (RAISE)."""

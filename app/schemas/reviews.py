@@ -1,0 +1,31 @@
+"""Request bodies of comments, decisions, revocations and pins."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from app.schemas.assets import RegionSchema
+from app.schemas.common import Id, StrictSchema, Text
+from app.schemas.projects import CHANNEL_NAME
+from events.reviews import DECISIONS
+
+
+class CommentSchema(StrictSchema):
+    body = Text(required=True, strip=True, validate=validate.Length(1, 10_000))
+    region = fields.Nested(RegionSchema, load_default=None, allow_none=True)
+    parent_comment_id = Id(load_default=None, allow_none=True)
+
+
+class DecisionSchema(StrictSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    channel = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Regexp(CHANNEL_NAME))
+    note = Text(load_default="", validate=validate.Length(max=5000))
+
+
+class RevokeSchema(StrictSchema):
+    reason = Text(required=True, strip=True, validate=validate.Length(1, 2000))
+
+
+class PinSchema(StrictSchema):
+    label = Text(required=True, strip=True, validate=validate.Length(1, 200))
