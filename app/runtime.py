@@ -24,6 +24,7 @@ class Stoppable(Protocol):
 BACKGROUND_PARTS: tuple[tuple[str, str], ...] = (
     ("workers.runtime", "start_workers"),  # before the relay: it declares the queues
     ("workers.runtime", "start_relay"),
+    ("projections.service", "start"),
 )
 
 

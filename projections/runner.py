@@ -159,7 +159,14 @@ class ProjectionRunner:
         """Apply batches until every named projection (default: all) reaches the head
         seen at its last batch; returns the number of events read."""
         total = 0
-        for name in list(names or self.projections):
+        names = list(names or self.projections)
+        # A read-only look first: an idle runner must not queue for the write lock.
+        with self.engine.connect() as conn:
+            head = conn.execute(select(event_head.c.position)).scalar_one()
+        positions = self.positions(names)
+        for name in names:
+            if positions[name] >= head:
+                continue
             projection = self.projection(name)
             tables = projection.live_tables
             batches = 0

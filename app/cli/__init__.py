@@ -11,6 +11,7 @@ AREAS = (
     "app.cli.serve",
     "app.cli.db",
     "app.cli.users",
+    "app.cli.projections",
     "app.cli.backup",
     "app.cli.workers",
 )
