@@ -1,0 +1,245 @@
+"""Requesting a rebuild (re-make a version from its recorded chain and compare) and a
+re-bake (re-make it with some steps' parameters changed, as a new branch).
+
+A rebuild job creates no version: its JobCompleted carries the report. A re-bake job
+creates one version per re-made step. Both need the creator role in the version's
+project. Override fields are checked here, before anything is queued, so a job that
+cannot run as asked is never requested.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from commands.access import CREATOR
+from commands.asset_state import load_entity_asset
+from commands.generation import pending_finals
+from commands.lineage_chain import is_source_step, load_chain
+from commands.people import Principal
+from commands.policies import check_policies
+from commands.state import execute, first_of, new_id
+from events.assets import JobsRequested, VersionCreated
+from events.domain import stream_id
+from events.errors import DomainError
+from events.jobs import JobRequested
+from events.store import NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
+from workers.edit_validation import check_mask
+
+_COMMON = frozenset({"prompt", "negative_prompt", "seed", "steps", "guidance"})
+OVERRIDE_FIELDS: dict[str, frozenset[str]] = {
+    "generate": _COMMON,
+    "img2img": _COMMON | {"strength"},
+    "inpaint": _COMMON | {"strength", "mask"},
+    "outpaint": _COMMON | {"strength", "margins"},
+    "upscale": _COMMON | {"scale"},
+    "adjust": frozenset({"adjustments"}),
+}
+"""The fields a re-bake may change, per operation of the overridden step."""
+ALL_OVERRIDE_FIELDS = frozenset().union(*OVERRIDE_FIELDS.values())
+_BLOB_KEY = re.compile(r"[0-9a-f]{64}")
+MAX_PROMPT_CHARS = 2000
+
+
+# -- pure checks and the recipe change -----------------------------------------------------
+
+
+def check_override(version: VersionCreated, override: Any, *,
+                   max_prompt_chars: int = MAX_PROMPT_CHARS) -> None:
+    """Raise DomainError (with ``field``) unless ``override`` is an object of fields the
+    version's operation takes, each of a sensible type. Deeper checks (sizes, margins
+    against the input) are the engine's, when the job runs."""
+    where = f"overrides.{version.version_id}"
+    if is_source_step(version):
+        raise DomainError(f"version {version.version_id} was uploaded or imported; it has no "
+                          "recipe to re-run, so it cannot be overridden", field=where)
+    if not isinstance(override, dict) or not override:
+        raise DomainError("an override is a non-empty object of fields to change", field=where)
+    allowed = OVERRIDE_FIELDS.get(version.operation, frozenset())
+    for key, value in override.items():
+        if key not in allowed:
+            raise DomainError(
+                f"{key!r} cannot be overridden on a {version.operation} step; allowed: "
+                f"{', '.join(sorted(allowed))}", field=f"{where}.{key}")
+        _check_value(key, value, f"{where}.{key}", max_prompt_chars)
+
+
+def _check_value(key: str, value: Any, field: str, max_prompt_chars: int) -> None:
+    def fail(expected: str) -> None:
+        raise DomainError(f"{key} must be {expected}, not {value!r}"[:300], field=field)
+
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if key in ("prompt", "negative_prompt"):
+        if not isinstance(value, str) or len(value) > max_prompt_chars:
+            fail(f"a string of at most {max_prompt_chars} characters")
+    elif key == "seed" and not (whole and 0 <= value <= 2**32 - 1):
+        fail("an integer in 0..4294967295")
+    elif key == "steps" and not (whole and 1 <= value <= 200):
+        fail("an integer in 1..200")
+    elif key == "strength" and not (number and 0 <= value <= 1):
+        fail("a number in 0..1")
+    elif key == "guidance" and not (number and 0 <= value <= 50):
+        fail("a number in 0..50")
+    elif key == "scale" and not (whole and 1 <= value <= 16):
+        fail("an integer in 1..16")
+    elif key == "margins" and not (isinstance(value, dict) and value and all(
+            side in ("left", "top", "right", "bottom") and isinstance(px, int)
+            and not isinstance(px, bool) and px >= 0 for side, px in value.items())):
+        fail("an object of left/top/right/bottom pixel counts")
+    elif key == "adjustments" and not (isinstance(value, dict) and value):
+        fail("a non-empty object")
+    elif key == "mask" and not (isinstance(value, str) and value):
+        fail("a stored blob hash or a base64 PNG")
+
+
+def apply_override(recipe: dict[str, Any], override: dict[str, Any], *,
+                   derived_from: str) -> dict[str, Any]:
+    """The recipe a re-baked step runs: the recorded one with the override's fields set
+    (``mask`` becomes ``mask_hash``; it must already be a blob key) and ``derived_from``
+    naming the version it re-makes. Pure."""
+    changed = {**recipe, "derived_from": derived_from}
+    for key, value in override.items():
+        if key == "mask":
+            changed["mask_hash"] = value
+        else:
+            changed[key] = value
+    return changed
+
+
+def first_overridden(chain: list[VersionCreated], overrides: dict[str, Any]) -> int:
+    """The index in ``chain`` of the first overridden step; DomainError when an override
+    names a version outside the chain (or none is given)."""
+    if not isinstance(overrides, dict) or not overrides:
+        raise DomainError("give at least one override: {version id: {field: value}}",
+                          field="overrides")
+    index = {version.version_id: i for i, version in enumerate(chain)}
+    for version_id in overrides:
+        if version_id not in index:
+            raise DomainError(
+                f"version {version_id} is not in the chain of {chain[-1].version_id}; "
+                "override a step of that chain (see its lineage)",
+                field=f"overrides.{version_id}")
+    return min(index[version_id] for version_id in overrides)
+
+
+def decide_rebake(chain: list[VersionCreated], overrides: dict[str, Any], *,
+                  max_prompt_chars: int = MAX_PROMPT_CHARS) -> int:
+    """Check a re-bake of ``chain`` with ``overrides``; return the first re-made index.
+
+    Raises DomainError for overrides outside the chain, bad fields, or an upload after
+    the first overridden step (its manual retouch cannot be re-made on new pixels).
+    """
+    start = first_overridden(chain, overrides)
+    for version in chain:
+        if version.version_id in overrides:
+            check_override(version, overrides[version.version_id],
+                           max_prompt_chars=max_prompt_chars)
+    for version in chain[start:]:
+        if is_source_step(version):
+            raise DomainError(
+                f"version {version.version_id} after the first overridden step was uploaded, "
+                "not made by a recipe; it cannot be re-made on changed pixels. Re-bake up to "
+                "its parent instead", field="overrides")
+    return start
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+def request_rebuild(store: EventStore, principal: Principal, meta: Metadata, version_id: str,
+                    options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Request a rebuild job of ``version_id`` (creator role); returns the job body.
+
+    ``options``: ``tolerance`` {max_channel_difference, min_psnr}. Raises NotFound,
+    Forbidden. A repeated ``meta.command_id`` returns the first request's body.
+    """
+    job_id = new_id()
+
+    def plan() -> list[StreamAppend]:
+        asset, _, _, _ = load_entity_asset(store, principal, version_id, "version", CREATOR)
+        version = asset.versions[version_id].event
+        job = JobRequested(job_id=job_id, kind="rebuild", project_id=asset.project_id,
+                           asset_id=asset.asset_id, requested_by=principal.user_id,
+                           input_version_id=version_id, tier=version.tier,
+                           options=dict(options or {}))
+        return [StreamAppend(stream_id("job", job_id), "job", NO_STREAM, [job])]
+
+    return job_body(execute(store, meta, plan))
+
+
+def request_rebake(store: EventStore, blobs, principal: Principal, meta: Metadata,  # noqa: ANN001
+                   version_id: str, overrides: dict[str, Any], *,
+                   max_prompt_chars: int = MAX_PROMPT_CHARS) -> dict[str, Any]:
+    """Request a re-bake of ``version_id`` with ``overrides`` {version id in its chain:
+    {field: value}} (creator role); returns the job body.
+
+    A ``mask`` given as base64 PNG is stored as a blob first and the job names its hash.
+    Project policies apply to the versions the re-bake will create. Raises NotFound,
+    Forbidden, DomainError, PolicyViolation.
+    """
+    if meta.command_id is not None and store.recorded_for_command(meta.command_id):
+        return job_body(execute(store, meta, list))
+    job_id = new_id()
+    stored: dict[str, Any] = {}
+
+    def plan() -> list[StreamAppend]:
+        asset, version, project, _ = load_entity_asset(store, principal, version_id, "version",
+                                                       CREATOR)
+        chain = load_chain(store, version_id)
+        start = decide_rebake(chain, overrides, max_prompt_chars=max_prompt_chars)
+        if not stored:
+            stored["overrides"] = _store_masks(blobs, chain, overrides)
+        remade = chain[start:]
+        for tier in sorted({v.tier for v in remade}):
+            count = sum(1 for v in remade if v.tier == tier)
+            check_policies(project, asset, tier, count, pending_finals(store, asset))
+        target = chain[-1]
+        job = JobRequested(job_id=job_id, kind="rebake", project_id=asset.project_id,
+                           asset_id=asset.asset_id, requested_by=principal.user_id,
+                           input_version_id=version_id, tier=target.tier,
+                           options={"overrides": stored["overrides"]})
+        requested = JobsRequested(job_ids=[job_id], operation="rebake", tier=target.tier)
+        return [StreamAppend(stream_id("asset", asset.asset_id), "asset", version, [requested]),
+                StreamAppend(stream_id("job", job_id), "job", NO_STREAM, [job])]
+
+    return job_body(execute(store, meta, plan))
+
+
+def _store_masks(blobs, chain: list[VersionCreated],  # noqa: ANN001
+                 overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides with every ``mask`` as a stored blob's key (base64 PNGs are checked
+    against the step's input size and stored; keys must name a stored blob)."""
+    by_id = {v.version_id: i for i, v in enumerate(chain)}
+    result: dict[str, Any] = {}
+    for version_id, override in overrides.items():
+        override = dict(override)
+        mask = override.get("mask")
+        if mask is not None:
+            field = f"overrides.{version_id}.mask"
+            if _BLOB_KEY.fullmatch(mask):
+                if not blobs.exists(mask):
+                    raise DomainError(f"mask blob {mask} is not stored", field=field)
+            else:
+                try:
+                    png = base64.b64decode(mask, validate=True)
+                except (binascii.Error, ValueError):
+                    raise DomainError("mask is neither a blob hash nor valid base64",
+                                      field=field) from None
+                parent = chain[by_id[version_id] - 1] if by_id[version_id] else None
+                if parent is not None:
+                    check_mask(png, parent.width, parent.height)
+                override["mask"] = blobs.put(png)
+        result[version_id] = override
+    return result
+
+
+def job_body(recorded: list[Recorded]) -> dict[str, Any]:
+    """The 202 body of a rebuild or re-bake request (a repeat gives the same body)."""
+    _, job = first_of(recorded, JobRequested)
+    return {"job_id": job.job_id, "kind": job.kind, "status": "requested",
+            "version_id": job.input_version_id, "asset_id": job.asset_id,
+            "options": job.options, "url": f"/api/jobs/{job.job_id}",
+            "position": recorded[-1].position}
