@@ -1,0 +1,240 @@
+"""Jobs over RabbitMQ and PostgreSQL: worker threads and `lineage worker` processes.
+
+Each test run uses queues of its own (a unique prefix), deleted afterwards, so runs
+sharing a RabbitMQ never take each other's messages.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pika
+import pytest
+
+from commands.job_progress import read_progress
+from commands.jobs import load_job
+from events.db import make_engine
+from events.domain import stream_id
+from events.jobs import JobCompleted, JobStarted
+from events.store import EventStore
+from tests.conftest import RABBITMQ_URL, _truncate_all, service_missing
+from tests.integration.jobs_support import (
+    new_project,
+    request_job,
+    tiny_recipe,
+    versions_of,
+    wait_finished,
+)
+from workers.blobs import BlobStore
+from workers.broker import all_queue_names, make_broker, ping_broker
+from workers.job_runner import JobContext
+from workers.relay import Relay, job_message, unfinished_jobs
+from workers.runtime import JobWorkers, RelayThread
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def rabbitmq_url() -> str:
+    ok, detail = ping_broker(RABBITMQ_URL)
+    if not ok:
+        service_missing("RabbitMQ", detail)
+    return RABBITMQ_URL
+
+
+@pytest.fixture
+def prefix(rabbitmq_url):
+    prefix = f"lineage_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    yield prefix
+    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    channel = connection.channel()
+    for name in all_queue_names(prefix):
+        for queue in (name, f"{name}.DQ", f"{name}.XQ"):
+            channel.queue_delete(queue)
+    connection.close()
+
+
+@pytest.fixture
+def pg_url(request) -> str:
+    url = request.getfixturevalue("postgres_schema_url")
+    if isinstance(url, Exception):
+        service_missing("PostgreSQL", url)
+    engine = make_engine(url)
+    try:
+        _truncate_all(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("rabbit-data")
+
+
+@pytest.fixture
+def context(pg_url, data_dir, monkeypatch):
+    monkeypatch.setenv("LINEAGE_DATA_DIR", str(data_dir))
+    engine = make_engine(pg_url)
+    yield JobContext(store=EventStore(engine), blobs=BlobStore(data_dir / "blobs"))
+    engine.dispose()
+
+
+@pytest.fixture
+def relay(context, rabbitmq_url, prefix):
+    broker = make_broker(rabbitmq_url, confirm_delivery=True, set_global=False)
+    thread = RelayThread(Relay(context.store, broker, prefix), poll_seconds=0.1).start()
+    yield thread
+    thread.stop()
+    broker.close()
+
+
+@pytest.fixture
+def workers(context, rabbitmq_url, prefix):
+    broker = make_broker(rabbitmq_url, set_global=False)
+    workers = JobWorkers(broker, context, prefix, threads=2).start()
+    yield workers
+    workers.stop()
+    broker.close()
+
+
+@pytest.fixture
+def project(context):
+    user = str(uuid.uuid4())
+    project_id, asset_id = new_project(context.store, user)
+    return user, project_id, asset_id
+
+
+def job_history(store: EventStore, job_id: str) -> list:
+    return [r.event for r in store.read_stream(stream_id("job", job_id))]
+
+
+def test_sixteen_variations_over_rabbitmq_give_sixteen_versions(context, relay, workers, project):
+    user, project_id, asset_id = project
+    job_ids = [
+        request_job(context.store, project_id, asset_id, user, tiny_recipe(seed=i))
+        for i in range(16)
+    ]
+
+    states = wait_finished(context.store, job_ids)
+
+    assert {s.status for s in states.values()} == {"completed"}
+    versions = versions_of(context.store, asset_id)
+    assert sorted(v.recipe["seed"] for v in versions) == list(range(16))
+    for version in versions:
+        assert context.blobs.get(version.content_hash)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_duplicate_delivery_over_rabbitmq_gives_one_version(context, relay, workers, project):
+    user, project_id, asset_id = project
+    job_id = request_job(context.store, project_id, asset_id, user, tiny_recipe(seed=1))
+    wait_finished(context.store, [job_id])
+    [pending] = unfinished_jobs(load_job(context.store, job_id)[2][:1])
+
+    for _ in range(2):
+        workers.broker.enqueue(job_message(workers.prefix, pending))
+    deadline = time.monotonic() + 60
+    while sum(isinstance(e, JobStarted) for e in job_history(context.store, job_id)) < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    workers.broker.join(f"{workers.prefix}.draft", min_successes=5, timeout=60_000)
+
+    assert len(versions_of(context.store, asset_id)) == 1
+    assert sum(isinstance(e, JobCompleted) for e in job_history(context.store, job_id)) == 1
+
+
+def start_worker_process(pg_url: str, data_dir: Path, prefix: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "LINEAGE_DATABASE_URL": pg_url,
+        "LINEAGE_BROKER_URL": RABBITMQ_URL,
+        "LINEAGE_QUEUE_PREFIX": prefix,
+        "LINEAGE_DATA_DIR": str(data_dir),
+    }
+    code = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "worker", "--threads", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_job_leaves_it_to_another_which_completes_it_once(
+    context, relay, project, pg_url, data_dir, prefix
+):
+    user, project_id, asset_id = project
+    job_id = request_job(context.store, project_id, asset_id, user, tiny_recipe(seed=11, steps=200))
+    first = start_worker_process(pg_url, data_dir, prefix)
+    second = None
+    try:
+        deadline = time.monotonic() + 120
+        while (progress := read_progress(context.engine, job_id)) is None or progress.step < 2:
+            assert time.monotonic() < deadline, "the first worker never got going"
+            assert first.poll() is None, "the first worker exited"
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert load_job(context.store, job_id)[0].status == "started"
+
+        second = start_worker_process(pg_url, data_dir, prefix)
+        state = wait_finished(context.store, [job_id], timeout=180)[job_id]
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(30)
+
+    assert state.status == "completed", state.error
+    history = job_history(context.store, job_id)
+    workers_started = [e.worker for e in history if isinstance(e, JobStarted)]
+    assert len(workers_started) == 2 and workers_started[0] != workers_started[1]
+    assert sum(isinstance(e, JobCompleted) for e in history) == 1
+    assert len(versions_of(context.store, asset_id)) == 1
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(
+        ["rabbitmqctl", *args],
+        check=True,
+        timeout=120,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.slow
+def test_requests_made_while_rabbitmq_is_stopped_complete_after_it_restarts(
+    context, relay, workers, project
+):
+    user, project_id, asset_id = project
+    try:
+        rabbitmqctl("stop_app")
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"cannot stop RabbitMQ here: {exc}")
+    try:
+        job_ids = [
+            request_job(context.store, project_id, asset_id, user, tiny_recipe(seed=i))
+            for i in range(4)
+        ]
+        time.sleep(1.5)  # the relay tries, and fails, to send them
+        assert {load_job(context.store, j)[0].status for j in job_ids} == {"requested"}
+    finally:
+        rabbitmqctl("start_app")
+
+    states = wait_finished(context.store, job_ids, timeout=180)
+
+    assert {s.status for s in states.values()} == {"completed"}
+    versions = versions_of(context.store, asset_id)
+    assert sorted(v.job_id for v in versions) == sorted(job_ids)
+    for job_id in job_ids:
+        assert sum(isinstance(e, JobCompleted) for e in job_history(context.store, job_id)) == 1
