@@ -4,6 +4,7 @@ own writes), ``?as_of=`` times, and responses that say how far the projections l
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
@@ -18,12 +19,16 @@ from projections.runner import ProjectionRunner
 
 MIN_POSITION_WAIT_SECONDS = 2.0
 _RUNNER_KEY = "lineage.projection_runner"
+_SPACED_OFFSET = re.compile(r"(?<=\d) (\d\d:?\d\d)$")
 
 
 class UtcDateTime(fields.DateTime):
     """An ISO 8601 time; one without an offset is taken as UTC."""
 
     def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
+        if isinstance(value, str):
+            # An unescaped "+01:00" in a query string arrives as " 01:00".
+            value = _SPACED_OFFSET.sub(r"+\1", value.strip())
         moment = super()._deserialize(value, attr, data, **kwargs)
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
