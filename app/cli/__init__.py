@@ -14,6 +14,7 @@ AREAS = (
     "app.cli.projections",
     "app.cli.backup",
     "app.cli.workers",
+    "app.cli.rebuild",
 )
 
 
