@@ -22,7 +22,7 @@ from commands.asset_state import (
 from commands.people import Principal
 from commands.projects import hidden, load_project
 from commands.reviews import comment_body, decision_body, pin_body
-from commands.state import ensure_stream, execute, expected, first_of, new_id
+from commands.state import ensure_same_request, execute, expected, first_of, new_id
 from events.assets import AssetCreated, TagAdded, TagRemoved
 from events.domain import stream_id
 from events.errors import NotFound
@@ -85,7 +85,7 @@ def change_tag(store: EventStore, principal: Principal, meta: Metadata, asset_id
         return [StreamAppend(stream, "asset", expected(if_match, version), events)]
 
     recorded = execute(store, meta, plan, if_match=if_match)
-    ensure_stream(recorded, stream)
+    ensure_same_request(recorded, stream, TagAdded, TagRemoved)
     at = recorded[-1].stream_version if recorded else None
     body, version = view_asset(store, principal, asset_id, up_to_version=at)
     return body, version, recorded[-1].position if recorded else None

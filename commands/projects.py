@@ -13,7 +13,7 @@ from typing import Any
 
 from commands.access import ADMIN, VIEWER, require_role
 from commands.people import Principal, get_user
-from commands.state import ensure_stream, execute, expected, first_of, fold, new_id
+from commands.state import ensure_same_request, execute, expected, first_of, fold, new_id
 from events.domain import stream_id
 from events.errors import Conflict, DomainError, NotFound
 from events.projects import (
@@ -28,6 +28,7 @@ from events.projects import (
 from events.store import ANY, NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
 from events.types import Event
 
+ADMIN_EVENTS = (MemberRoleSet, MemberRemoved, PoliciesSet, ChannelSet)
 POLICY_NAMES = ("min_drafts_before_final", "final_render_cap", "compute_budget_seconds")
 
 
@@ -201,7 +202,7 @@ def _admin_command(store: EventStore, principal: Principal, meta: Metadata, proj
                              expected(if_match, version), decide(state))]
 
     recorded = execute(store, meta, plan, if_match=if_match)
-    ensure_stream(recorded, stream_id("project", project_id))
+    ensure_same_request(recorded, stream_id("project", project_id), *ADMIN_EVENTS)
     at = recorded[-1].stream_version if recorded else None
     body, version = view_project(store, principal, project_id, up_to_version=at)
     return body, version, recorded[-1].position if recorded else None

@@ -84,9 +84,12 @@ def first_of(recorded: Sequence[Recorded], event_type: type[E]) -> tuple[Recorde
                    "use a new key for each distinct request")
 
 
-def ensure_stream(recorded: Sequence[Recorded], stream: str) -> None:
-    """Raise Conflict unless ``recorded`` (possibly a repeat's events) touched ``stream``."""
-    if recorded and not any(r.stream_id == stream for r in recorded):
+def ensure_same_request(recorded: Sequence[Recorded], stream: str,
+                        *event_types: type[Event]) -> None:
+    """Raise Conflict unless ``recorded`` (possibly a repeat's events) is empty or holds an
+    event of one of ``event_types`` on ``stream``: a reused Idempotency-Key."""
+    if recorded and not any(r.stream_id == stream and isinstance(r.event, event_types)
+                            for r in recorded):
         raise Conflict("this Idempotency-Key was already used for a different request; "
                        "use a new key for each distinct request")
 

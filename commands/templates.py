@@ -13,7 +13,7 @@ from commands.access import CREATOR, VIEWER, require_role
 from commands.asset_state import iso
 from commands.people import Principal
 from commands.projects import hidden, load_project
-from commands.state import ensure_stream, execute, expected, first_of, fold, new_id
+from commands.state import ensure_same_request, execute, expected, first_of, fold, new_id
 from events.domain import stream_id
 from events.errors import DomainError, NotFound
 from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend
@@ -177,7 +177,7 @@ def revise_template(store: EventStore, principal: Principal, meta: Metadata, tem
                              decide_revise(state, changes))]
 
     recorded = execute(store, meta, plan, if_match=if_match)
-    ensure_stream(recorded, stream)
+    ensure_same_request(recorded, stream, TemplateRevised)
     at = recorded[-1].stream_version if recorded else None
     state, version = load_template(store, template_id, up_to_version=at)
     return template_body(state, version), version, recorded[-1].position if recorded else None
