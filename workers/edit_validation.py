@@ -63,6 +63,8 @@ def check_outpaint_margins(
     at least one must be positive, and the extended canvas must fit within max_side.
     Unknown keys are refused. Raises DomainError.
     """
+    if not isinstance(margins, Mapping):
+        raise DomainError("margins must be an object with left, top, right, bottom in pixels")
     unknown = sorted(set(margins) - set(MARGIN_SIDES))
     if unknown:
         raise DomainError(f"unknown margin(s) {', '.join(unknown)}; use {', '.join(MARGIN_SIDES)}")

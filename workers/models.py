@@ -71,6 +71,7 @@ def ensure_builtin(data_dir: Path, family: str) -> Path:
     if (target / "model_index.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    quiet_progress_bars()
     with _build_lock, _file_lock(target.parent / f".{family}.lock"):
         if (target / "model_index.json").is_file():
             return target
@@ -95,6 +96,15 @@ def _file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def quiet_progress_bars() -> None:
+    """Turn off diffusers/transformers progress bars (saving, loading): workers log."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
 
 
 def weights_hash(path: Path) -> str:

@@ -98,8 +98,9 @@ def run_step(
     Takes the recipe (operation, tier, prompt, negative_prompt, seed, steps, guidance,
     scheduler, and per operation width/height, strength, margins, scale, adjustments,
     model), the input image bytes (every operation but generate), the mask bytes
-    (inpaint), a progress callback called with (steps done, total steps), and the weights
-    hash the model must have (rebuilds). Returns a StepResult.
+    (inpaint), a progress callback called with (steps done, total steps) after each
+    denoising step (it may raise to abort the run), and the weights hash the model must
+    have (rebuilds). Returns a StepResult.
 
     Raises DomainError for an invalid recipe or missing input, InvalidImage/ImageTooLarge
     for undecodable input, and ModelUnavailable when the model cannot be loaded or its

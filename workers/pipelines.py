@@ -3,8 +3,8 @@
 Loading a pipeline is slow, so each (kind, model spec, data dir) is loaded once per
 process behind a lock. The cached pipeline is never run directly: `pipeline_for_call`
 makes a cheap copy that shares the weights but owns a fresh scheduler built from the
-recipe, so concurrent calls cannot disturb each other's scheduler state and no call's
-scheduler choice leaks into the next.
+recipe, so no call's scheduler choice leaks into the next. Runs on the same weights
+still take turns (`run_lock`): the tokenizer they share is not safe to use concurrently.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
     )
 
     family = _FAMILY[kind]
-    _quiet_loading()
+    models.quiet_progress_bars()
     if kind == "img2img":
         # img2img shares the text-to-image weights instead of loading them twice.
         base, info = get_pipeline("txt2img", spec)
@@ -198,10 +198,10 @@ def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
             options["requires_safety_checker"] = False
         if local is not None:
             pipe = loader.from_pretrained(local, local_files_only=True, **options)
-            weights = models.weights_hash(local)
+            weights = _weights_hash(local)
         else:
             pipe = loader.from_pretrained(spec, **options)
-            weights = models.weights_hash(models.hub_snapshot(spec))
+            weights = _weights_hash(models.hub_snapshot(spec))
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(
             f"model {spec!r} for {kind} could not be loaded: {exc}", model_id=spec
@@ -210,10 +210,13 @@ def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
     return pipe, {"model_id": spec, "weights_hash": weights}
 
 
-def _quiet_loading() -> None:
-    """Turn off the libraries' download/loading progress bars: workers log, not draw."""
-    from diffusers.utils import logging as diffusers_logging
-    from transformers.utils import logging as transformers_logging
+_hashes: dict[str, str] = {}
 
-    diffusers_logging.disable_progress_bar()
-    transformers_logging.disable_progress_bar()
+
+def _weights_hash(path: Path) -> str:
+    # Real models are gigabytes; txt2img, inpaint and upscale often name the same folder,
+    # so hash each folder once per process (called under _cache_lock).
+    key = str(path.resolve())
+    if key not in _hashes:
+        _hashes[key] = models.weights_hash(path)
+    return _hashes[key]

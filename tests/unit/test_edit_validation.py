@@ -93,6 +93,7 @@ def test_missing_sides_count_as_zero() -> None:
         ({"bottom": 2048}, r"margin bottom=2048 is outside 0\.\.1024"),
         ({"right": 8.0}, "margins.right must be an integer"),
         ({"middle": 8}, "unknown margin"),
+        ([8, 8, 8, 8], "margins must be an object"),
         ({"left": 256, "right": 264}, "outpainted canvas 1032x512 exceeds the maximum side 1024"),
     ],
 )
