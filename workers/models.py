@@ -40,7 +40,6 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".ckpt", ".pt", ".pth", ".msgpack", "
 
 TEXT_WIDTH = 32
 MAX_NOISE_LEVEL = 350
-UPSCALE_FACTOR = 4
 
 _build_lock = threading.Lock()
 
