@@ -12,6 +12,7 @@ a RabbitMQ apart.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import dramatiq
@@ -84,3 +85,79 @@ def ping_broker(url: str) -> tuple[bool, str]:
     finally:
         connection.close()
     return True, f"RabbitMQ {version}".strip()
+
+
+class PublishFailed(Exception):
+    """The broker did not take a whole batch; ``sent`` first messages it surely holds."""
+
+    def __init__(self, sent: int, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.sent = sent
+        self.cause = cause
+
+
+class BatchPublisher:
+    """Publishes a batch of messages and returns once the broker holds all of them.
+
+    On RabbitMQ the batch goes through one AMQP transaction: one round trip and one
+    disk sync per batch instead of one publisher confirm per message (about 200/s with
+    durable queues). In-process brokers just enqueue. Raises the broker's connection
+    error when it is unreachable; then none of the batch may be counted as sent.
+    """
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+        self._rabbit = isinstance(broker, RabbitmqBroker)
+        self._connection: pika.BlockingConnection | None = None
+        self._channel = None
+
+    def publish(self, messages: list[dramatiq.Message]) -> None:
+        """Send ``messages`` in order; PublishFailed (with how many of the first ones the
+        broker surely holds) when the broker is unreachable."""
+        if not self._rabbit:
+            for sent, message in enumerate(messages):
+                try:
+                    self.broker.enqueue(message)
+                except Exception as exc:
+                    raise PublishFailed(sent, exc) from exc
+            return
+        if not messages:
+            return
+        try:
+            try:
+                self._publish_transaction(messages)
+            except pika.exceptions.AMQPError:
+                # A connection left idle past its heartbeat is closed by the server:
+                # retry once on a fresh one before reporting an outage.
+                self.close()
+                self._publish_transaction(messages)
+        except Exception as exc:
+            self.close()
+            raise PublishFailed(0, exc) from exc
+
+    def _publish_transaction(self, messages: list[dramatiq.Message]) -> None:
+        channel = self._open()
+        for queue in {m.queue_name for m in messages}:
+            self.broker.declare_queue(queue, ensure=True)
+        for message in messages:
+            channel.basic_publish(
+                exchange="",
+                routing_key=message.queue_name,
+                body=message.encode(),
+                properties=pika.BasicProperties(delivery_mode=2),
+            )
+        channel.tx_commit()
+
+    def _open(self):  # noqa: ANN202 - a pika BlockingChannel
+        if self._channel is None or not self._channel.is_open:
+            self.close()
+            self._connection = pika.BlockingConnection(self.broker.parameters)
+            self._channel = self._connection.channel()
+            self._channel.tx_select()
+        return self._channel
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            with contextlib.suppress(pika.exceptions.AMQPError):
+                connection.close()

@@ -29,7 +29,7 @@ from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested
 from events.schema import subscription_checkpoints
 from events.store import EventStore, Recorded
 from workers.actors import actor_name
-from workers.broker import queue_name
+from workers.broker import BatchPublisher, PublishFailed, queue_name
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ class Relay:
     ) -> None:
         self.store = store
         self.broker = broker
+        self.publisher = BatchPublisher(broker)
         self.prefix = prefix
         self.name = name
         self.batch = batch
@@ -102,20 +103,18 @@ class Relay:
             )
             # A short page means nothing else up to the head is a request: skip past it all.
             done_up_to = head if len(requests) < self.batch else requests[-1].position
-            sent = 0
-            failure: Exception | None = None
+            messages = [job_message(self.prefix, job) for job in self._pending(requests)]
+            failure: PublishFailed | None = None
             try:
-                for job in self._pending(requests):
-                    self.broker.enqueue(job_message(self.prefix, job))
-                    sent += 1
-            except Exception as exc:  # noqa: BLE001 - re-raised once progress is saved
+                self.publisher.publish(messages)
+            except PublishFailed as exc:
                 failure = exc
-                done_up_to = requests[sent - 1].position if sent else checkpoint
+                done_up_to = requests[exc.sent - 1].position if exc.sent else checkpoint
             if done_up_to > checkpoint:
                 self._save(conn, done_up_to)
         if failure is not None:
             raise failure
-        return sent
+        return len(messages)
 
     def resend_unfinished(self) -> int:
         """Re-send every job requested up to the checkpoint and not finished; how many.
@@ -138,11 +137,14 @@ class Relay:
                 )
                 if job.position <= checkpoint
             ]
-            for job in pending:
-                self.broker.enqueue(job_message(self.prefix, job))
+            self.publisher.publish([job_message(self.prefix, job) for job in pending])
         if pending:
             log.info("relay re-sent %d unfinished jobs", len(pending))
         return len(pending)
+
+    def close(self) -> None:
+        """Close the relay's own broker connection (the broker itself stays open)."""
+        self.publisher.close()
 
     def checkpoint(self) -> int:
         with self.store.engine.connect() as conn:

@@ -74,6 +74,7 @@ class RelayThread:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=15)
+        self.relay.close()
 
 
 # The embedded broker is shared by the two background parts of one server process.
