@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from events import assets, jobs, people, projects, reviews, templates
 from events.store import Recorded
@@ -45,28 +45,34 @@ def _summary(rec: Recorded, payload: dict[str, Any]) -> str:
     return f"{kind} {subject}" if subject else kind
 
 
-def _role_of(ctx: ApplyContext, project_id: str | None, actor_id: str | None) -> str | None:
-    if project_id is None or actor_id is None:
-        return None
-    table = ctx.t("rm_audit_members")
-    return ctx.conn.execute(select(table.c.role).where(
-        table.c.project_id == project_id, table.c.user_id == actor_id)).scalar()
+def _roles(ctx: ApplyContext) -> dict[tuple[str, str], str]:
+    """(project, user) → role, loaded once per batch (members are few; reading them one
+    by one would break up the batched inserts)."""
+    roles = ctx.batch.get("audit-roles")
+    if roles is None:
+        table = ctx.t("rm_audit_members")
+        rows = ctx.conn.execute(select(table.c.project_id, table.c.user_id, table.c.role))
+        roles = ctx.batch["audit-roles"] = {(p, u): r for p, u, r in rows}
+    return roles
 
 
 def _record(ctx: ApplyContext, rec: Recorded) -> None:
     payload = _payload(rec.event)
-    project_id = project_of_stream(ctx.conn, rec.stream_id, ctx.cache)
+    project_id = project_of_stream(ctx, rec.stream_id)
     kind = stream_kind(rec.stream_id)
     asset_id = entity_id(rec.stream_id) if kind == "asset" else payload.get("asset_id")
     role = payload.get("role") if rec.event_type == "decision.recorded" else None
-    ctx.conn.execute(insert(ctx.t("rm_audit_log")).values(
-        position=rec.position, recorded_at=rec.recorded_at, project_id=project_id,
-        asset_id=asset_id, stream_id=rec.stream_id, event_type=rec.event_type,
-        actor_id=rec.actor_id, actor_role=role or _role_of(ctx, project_id, rec.actor_id),
-        subject_id=next((payload[f] for f in SUBJECT_FIELDS if payload.get(f)), None),
-        version_id=payload.get("version_id"), content_hash=payload.get("content_hash"),
-        channel=payload.get("channel"), decision=payload.get("decision"),
-        summary=_summary(rec, payload)[:2000], details=payload))
+    if role is None and project_id is not None and rec.actor_id is not None:
+        role = _roles(ctx).get((project_id, rec.actor_id))
+    ctx.insert("rm_audit_log", {
+        "position": rec.position, "recorded_at": rec.recorded_at, "project_id": project_id,
+        "asset_id": asset_id, "stream_id": rec.stream_id, "event_type": rec.event_type,
+        "actor_id": rec.actor_id, "actor_role": role,
+        "subject_id": next((payload[f] for f in SUBJECT_FIELDS if payload.get(f)), None),
+        "version_id": payload.get("version_id"), "content_hash": payload.get("content_hash"),
+        "channel": payload.get("channel"), "decision": payload.get("decision"),
+        "summary": _summary(rec, payload)[:2000], "details": payload, "revoked_at": None,
+        "revoked_by": None, "revoke_reason": None})
     follow_up = _FOLLOW_UPS.get(rec.event_type)
     if follow_up is not None:
         follow_up(ctx, rec, project_id)
@@ -74,25 +80,30 @@ def _record(ctx: ApplyContext, rec: Recorded) -> None:
 
 def _member_role_set(ctx: ApplyContext, rec: Recorded, project_id: str | None) -> None:
     table = ctx.t("rm_audit_members")
+    user_id = rec.event.user_id
+    _roles(ctx)[(project_id, user_id)] = rec.event.role
     ctx.conn.execute(table.delete().where(table.c.project_id == project_id,
-                                          table.c.user_id == rec.event.user_id))
-    ctx.conn.execute(insert(table).values(project_id=project_id, user_id=rec.event.user_id,
-                                          role=rec.event.role))
+                                          table.c.user_id == user_id))
+    ctx.insert("rm_audit_members", {"project_id": project_id, "user_id": user_id,
+                                    "role": rec.event.role})
 
 
 def _member_removed(ctx: ApplyContext, rec: Recorded, project_id: str | None) -> None:
     table = ctx.t("rm_audit_members")
+    _roles(ctx).pop((project_id, rec.event.user_id), None)
     ctx.conn.execute(table.delete().where(table.c.project_id == project_id,
                                           table.c.user_id == rec.event.user_id))
 
 
 def _decision_revoked(ctx: ApplyContext, rec: Recorded, _project_id: str | None) -> None:
-    table = ctx.t("rm_audit_log")
-    ctx.conn.execute(update(table).where(
-        table.c.event_type == "decision.recorded",
-        table.c.subject_id == rec.event.decision_id, table.c.revoked_at.is_(None),
-    ).values(revoked_at=rec.recorded_at, revoked_by=rec.event.revoked_by,
-             revoke_reason=rec.event.reason))
+    statement = ctx.statement("rm_audit_log", "revoke", lambda t: update(t).where(
+        t.c.event_type == "decision.recorded", t.c.subject_id == bindparam("b_id"),
+        t.c.revoked_at.is_(None)).values(revoked_at=bindparam("b_at"),
+                                         revoked_by=bindparam("b_by"),
+                                         revoke_reason=bindparam("b_reason")))
+    ctx.queue("rm_audit_log", statement, {
+        "b_id": rec.event.decision_id, "b_at": rec.recorded_at,
+        "b_by": rec.event.revoked_by, "b_reason": rec.event.reason})
 
 
 _FOLLOW_UPS = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
 from events.chain import canonical_json
 from events.store import Recorded
@@ -51,61 +51,73 @@ def _add_doc(ctx: ApplyContext, rec: Recorded, kind: str, asset_id: str, project
              version_id: str | None, body: str) -> None:
     if not body.strip():
         return
-    docs = ctx.t("rm_catalog_docs")
-    ctx.conn.execute(insert(docs).values(
-        doc_no=rec.position, kind=kind, version_id=version_id, asset_id=asset_id,
-        project_id=project_id, body=body, created_at=rec.recorded_at))
-    fulltext.add_document(ctx.conn, docs, rec.position, body)
+    ctx.insert("rm_catalog_docs", {
+        "doc_no": rec.position, "kind": kind, "version_id": version_id,
+        "asset_id": asset_id, "project_id": project_id, "body": body,
+        "created_at": rec.recorded_at})
+    fulltext.add_document(ctx, "rm_catalog_docs", rec.position, body)
 
 
 def _project_of_asset(ctx: ApplyContext, asset_id: str) -> tuple[str, str] | None:
-    table = ctx.t("rm_catalog_assets")
-    row = ctx.conn.execute(select(table.c.project_id, table.c.name)
-                           .where(table.c.asset_id == asset_id)).first()
-    return (row[0], row[1]) if row else None
+    """(project id, asset name): both never change, so they are cached."""
+    key = "catalog-asset:" + asset_id
+    if key not in ctx.cache:
+        read = ctx.statement("rm_catalog_assets", "by_id", lambda t: select(
+            t.c.project_id, t.c.name).where(t.c.asset_id == bindparam("b_id")))
+        row = ctx.conn.execute(read, {"b_id": asset_id}).first()
+        if row is None:
+            return None
+        ctx.cache[key] = (row[0], row[1])
+    return ctx.cache[key]
 
 
-def _add_tag(ctx: ApplyContext, rec: Recorded, asset_id: str, project_id: str, tag: str,
-             ordinal: int) -> None:
-    table = ctx.t("rm_catalog_tags")
-    tag = normalise_tag(tag)
-    if not tag:
-        return
-    already = ctx.conn.execute(select(table.c.row_id).where(
-        table.c.asset_id == asset_id, table.c.tag == tag,
-        table.c.removed_at.is_(None)).limit(1)).first()
-    if already:
-        return
+def _tag_rows(rec: Recorded, asset_id: str, project_id: str, tag: str, ordinal: int,
+              ) -> list[dict]:
     levels = tag_levels(tag)
-    ctx.conn.execute(insert(table), [
-        {"row_id": f"{rec.position}:{ordinal}:{depth}", "asset_id": asset_id,
-         "project_id": project_id, "tag": tag, "prefix": prefix, "depth": depth,
-         "is_leaf": depth == len(levels), "added_at": rec.recorded_at, "removed_at": None}
-        for depth, prefix in enumerate(levels, start=1)])
+    return [{"row_id": f"{rec.position}:{ordinal}:{depth}", "asset_id": asset_id,
+             "project_id": project_id, "tag": normalise_tag(tag), "prefix": prefix,
+             "depth": depth, "is_leaf": depth == len(levels), "added_at": rec.recorded_at,
+             "removed_at": None}
+            for depth, prefix in enumerate(levels, start=1)]
 
 
 def _asset_created(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
-    ctx.conn.execute(insert(ctx.t("rm_catalog_assets")).values(
-        asset_id=e.asset_id, project_id=e.project_id, name=e.name))
+    ctx.insert("rm_catalog_assets", {"asset_id": e.asset_id, "project_id": e.project_id,
+                                     "name": e.name})
+    ctx.cache["catalog-asset:" + e.asset_id] = (e.project_id, e.name)
+    seen: set[str] = set()
     for ordinal, tag in enumerate(e.tags):
-        _add_tag(ctx, rec, e.asset_id, e.project_id, tag, ordinal)
+        normal = normalise_tag(tag)
+        if normal and normal not in seen:
+            seen.add(normal)
+            for row in _tag_rows(rec, e.asset_id, e.project_id, tag, ordinal):
+                ctx.insert("rm_catalog_tags", row)
     _add_doc(ctx, rec, "asset", e.asset_id, e.project_id, None, f"{e.name}\n{e.brief}")
 
 
 def _tag_added(ctx: ApplyContext, rec: Recorded) -> None:
     asset_id = entity_id(rec.stream_id)
     found = _project_of_asset(ctx, asset_id)
-    if found:
-        _add_tag(ctx, rec, asset_id, found[0], rec.event.tag, 0)
+    tag = normalise_tag(rec.event.tag)
+    if found is None or not tag:
+        return
+    read = ctx.statement("rm_catalog_tags", "active", lambda t: select(t.c.row_id).where(
+        t.c.asset_id == bindparam("b_id"), t.c.tag == bindparam("b_tag"),
+        t.c.removed_at.is_(None)).limit(1))
+    if ctx.conn.execute(read, {"b_id": asset_id, "b_tag": tag}).first():
+        return
+    for row in _tag_rows(rec, asset_id, found[0], tag, 0):
+        ctx.insert("rm_catalog_tags", row)
 
 
 def _tag_removed(ctx: ApplyContext, rec: Recorded) -> None:
-    table = ctx.t("rm_catalog_tags")
-    ctx.conn.execute(update(table).where(
-        table.c.asset_id == entity_id(rec.stream_id),
-        table.c.tag == normalise_tag(rec.event.tag), table.c.removed_at.is_(None),
-    ).values(removed_at=rec.recorded_at))
+    statement = ctx.statement("rm_catalog_tags", "remove", lambda t: update(t).where(
+        t.c.asset_id == bindparam("b_id"), t.c.tag == bindparam("b_tag"),
+        t.c.removed_at.is_(None)).values(removed_at=bindparam("b_at")))
+    ctx.queue("rm_catalog_tags", statement, {
+        "b_id": entity_id(rec.stream_id), "b_tag": normalise_tag(rec.event.tag),
+        "b_at": rec.recorded_at})
 
 
 def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
@@ -117,14 +129,15 @@ def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
     recipe = e.recipe or {}
     seed = recipe.get("seed")
     prompt = str(recipe.get("prompt") or "")
-    ctx.conn.execute(insert(ctx.t("rm_catalog_versions")).values(
-        version_id=e.version_id, asset_id=e.asset_id, project_id=project_id,
-        asset_name=asset_name, operation=e.operation, tier=e.tier,
-        model_id=recipe.get("model_id"), author_id=e.author_id,
-        seed=None if seed is None else str(seed), prompt=prompt,
-        content_hash=e.content_hash,
-        variation_key=variation_key(e.asset_id, e.operation, e.tier, e.parent_ids, recipe),
-        created_at=rec.recorded_at, position=rec.position))
+    ctx.insert("rm_catalog_versions", {
+        "version_id": e.version_id, "asset_id": e.asset_id, "project_id": project_id,
+        "asset_name": asset_name, "operation": e.operation, "tier": e.tier,
+        "model_id": recipe.get("model_id"), "author_id": e.author_id,
+        "seed": None if seed is None else str(seed), "prompt": prompt,
+        "content_hash": e.content_hash,
+        "variation_key": variation_key(e.asset_id, e.operation, e.tier, e.parent_ids,
+                                       recipe),
+        "created_at": rec.recorded_at, "position": rec.position})
     _add_doc(ctx, rec, "version", e.asset_id, project_id, e.version_id,
              f"{prompt}\n{e.note}")
 
@@ -139,16 +152,17 @@ def _comment_added(ctx: ApplyContext, rec: Recorded) -> None:
 
 def _decision_recorded(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
-    ctx.conn.execute(insert(ctx.t("rm_catalog_decisions")).values(
-        decision_id=e.decision_id, version_id=e.version_id, decision=e.decision,
-        decided_at=rec.recorded_at, position=rec.position))
+    ctx.insert("rm_catalog_decisions", {
+        "decision_id": e.decision_id, "version_id": e.version_id, "decision": e.decision,
+        "decided_at": rec.recorded_at, "position": rec.position, "revoked_at": None})
 
 
 def _decision_revoked(ctx: ApplyContext, rec: Recorded) -> None:
-    table = ctx.t("rm_catalog_decisions")
-    ctx.conn.execute(update(table).where(table.c.decision_id == rec.event.decision_id,
-                                         table.c.revoked_at.is_(None))
-                     .values(revoked_at=rec.recorded_at))
+    statement = ctx.statement("rm_catalog_decisions", "revoke", lambda t: update(t).where(
+        t.c.decision_id == bindparam("b_id"), t.c.revoked_at.is_(None)).values(
+        revoked_at=bindparam("b_at")))
+    ctx.queue("rm_catalog_decisions", statement, {"b_id": rec.event.decision_id,
+                                                  "b_at": rec.recorded_at})
 
 
 def _create_fulltext(conn: Connection, tables: Mapping[str, Table]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from sqlalchemy import Connection, Table, column, func, literal_column, select, table, text
 from sqlalchemy.sql import Select
@@ -47,14 +48,21 @@ def rename_index(conn: Connection, old_docs: Table, new_docs: Table) -> None:
                           f'RENAME TO "{fts_table_name(new_docs)}"'))
 
 
-def add_document(conn: Connection, docs: Table, doc_no: int, body: str) -> None:
-    """Index the text of a row already inserted into ``docs``."""
-    if conn.dialect.name == "sqlite":
-        conn.execute(text(f'INSERT INTO "{fts_table_name(docs)}" (rowid, body) '
-                          "VALUES (:doc_no, :body)"), {"doc_no": doc_no, "body": body})
+def add_document(ctx: Any, docs_name: str, doc_no: int, body: str) -> None:  # noqa: ANN401
+    """Buffer the indexing of a document just buffered into the docs table ``docs_name``
+    (``ctx`` is the runner's ApplyContext)."""
+    docs = ctx.t(docs_name)
+    if ctx.dialect == "sqlite":
+        statement = ctx.statement(docs_name, "fts_insert", lambda t: text(
+            f'INSERT INTO "{fts_table_name(t)}" (rowid, body) VALUES (:doc_no, :body)'))
+        # Its own queue: the FTS table does not depend on the docs rows.
+        ctx.queue(fts_table_name(docs), statement, {"doc_no": doc_no, "body": body})
     else:
-        conn.execute(text(f'UPDATE "{docs.name}" SET tsv = to_tsvector(\'{CONFIG}\', :body) '
-                          "WHERE doc_no = :doc_no"), {"doc_no": doc_no, "body": body})
+        statement = ctx.statement(docs_name, "tsv_update", lambda t: text(
+            f'UPDATE "{t.name}" SET tsv = to_tsvector(\'{CONFIG}\', :body) '
+            "WHERE doc_no = :doc_no"))
+        # The docs table's queue: the row must be inserted before its vector is set.
+        ctx.queue(docs_name, statement, {"doc_no": doc_no, "body": body})
 
 
 def terms(query: str) -> list[str]:

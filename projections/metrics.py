@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from events.store import Recorded, utc
 from projections.common import iso
@@ -18,46 +18,53 @@ from projections.tables import metric_assets, metric_decisions
 
 def _asset_created(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
-    ctx.conn.execute(insert(ctx.t("rm_metric_assets")).values(
-        asset_id=e.asset_id, project_id=e.project_id, name=e.name,
-        created_at=rec.recorded_at, drafts=0, finals=0, version_cost_seconds=0.0,
-        compute_used_seconds=0.0, compute_used_jobs=0, first_approved_at=None,
-        changes_before_approval=0, changes_requested=0, active_approvals=0))
+    ctx.insert("rm_metric_assets", {
+        "asset_id": e.asset_id, "project_id": e.project_id, "name": e.name,
+        "created_at": rec.recorded_at, "drafts": 0, "finals": 0,
+        "version_cost_seconds": 0.0, "compute_used_seconds": 0.0, "compute_used_jobs": 0,
+        "first_approved_at": None, "changes_before_approval": 0, "changes_requested": 0,
+        "active_approvals": 0})
+
+
+def _add(ctx: ApplyContext, asset_id: str, **deltas: float) -> None:
+    """Queue ``column += delta`` for the asset's row (one reusable statement)."""
+    statement = ctx.statement("rm_metric_assets", "add", lambda t: update(t).where(
+        t.c.asset_id == bindparam("b_id")).values({
+            t.c[name]: t.c[name] + bindparam("b_" + name) for name in _COUNTERS}))
+    params = {"b_" + name: deltas.get(name, 0) for name in _COUNTERS}
+    params["b_id"] = asset_id
+    ctx.queue("rm_metric_assets", statement, params)
+
+
+_COUNTERS = ("drafts", "finals", "version_cost_seconds", "compute_used_seconds",
+             "compute_used_jobs", "changes_requested", "active_approvals")
 
 
 def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
-    table = ctx.t("rm_metric_assets")
-    counter = table.c.finals if e.tier == "final" else table.c.drafts
-    ctx.conn.execute(update(table).where(table.c.asset_id == e.asset_id).values({
-        counter: counter + 1,
-        table.c.version_cost_seconds: table.c.version_cost_seconds + float(e.cost_seconds)}))
+    final = e.tier == "final"
+    _add(ctx, e.asset_id, drafts=0 if final else 1, finals=1 if final else 0,
+         version_cost_seconds=float(e.cost_seconds))
 
 
 def _compute_used(ctx: ApplyContext, rec: Recorded) -> None:
-    table = ctx.t("rm_metric_assets")
-    ctx.conn.execute(update(table).where(table.c.asset_id == rec.event.asset_id).values(
-        compute_used_seconds=table.c.compute_used_seconds + float(rec.event.seconds),
-        compute_used_jobs=table.c.compute_used_jobs + 1))
+    _add(ctx, rec.event.asset_id, compute_used_seconds=float(rec.event.seconds),
+         compute_used_jobs=1)
 
 
 def _decision_recorded(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
     asset_id = entity_id(rec.stream_id)
-    ctx.conn.execute(insert(ctx.t("rm_metric_decisions")).values(
-        decision_id=e.decision_id, asset_id=asset_id, decision=e.decision, revoked=False))
-    table = ctx.t("rm_metric_assets")
-    row = table.c
+    ctx.insert("rm_metric_decisions", {"decision_id": e.decision_id, "asset_id": asset_id,
+                                       "decision": e.decision, "revoked": False})
     if e.decision == "approved":
-        ctx.conn.execute(update(table).where(row.asset_id == asset_id,
-                                             row.first_approved_at.is_(None))
-                         .values(first_approved_at=rec.recorded_at,
-                                 changes_before_approval=row.changes_requested))
-        ctx.conn.execute(update(table).where(row.asset_id == asset_id)
-                         .values(active_approvals=row.active_approvals + 1))
+        first = ctx.statement("rm_metric_assets", "first_approval", lambda t: update(t).where(
+            t.c.asset_id == bindparam("b_id"), t.c.first_approved_at.is_(None)).values(
+            first_approved_at=bindparam("b_at"), changes_before_approval=t.c.changes_requested))
+        ctx.queue("rm_metric_assets", first, {"b_id": asset_id, "b_at": rec.recorded_at})
+        _add(ctx, asset_id, active_approvals=1)
     elif e.decision == "changes_requested":
-        ctx.conn.execute(update(table).where(row.asset_id == asset_id)
-                         .values(changes_requested=row.changes_requested + 1))
+        _add(ctx, asset_id, changes_requested=1)
 
 
 def _decision_revoked(ctx: ApplyContext, rec: Recorded) -> None:
@@ -70,9 +77,7 @@ def _decision_revoked(ctx: ApplyContext, rec: Recorded) -> None:
     ctx.conn.execute(update(decisions).where(decisions.c.decision_id == rec.event.decision_id)
                      .values(revoked=True))
     if found.decision == "approved":
-        table = ctx.t("rm_metric_assets")
-        ctx.conn.execute(update(table).where(table.c.asset_id == found.asset_id)
-                         .values(active_approvals=table.c.active_approvals - 1))
+        _add(ctx, found.asset_id, active_approvals=-1)
 
 
 PROJECTION = Projection(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from events.store import Recorded
 from projections.common import channel_key, current_approvals, iso
@@ -20,50 +20,57 @@ from projections.version_tree import asset_row
 
 def _comment_added(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
-    ctx.conn.execute(insert(ctx.t("rm_review_comments")).values(
-        comment_id=e.comment_id, version_id=e.version_id, asset_id=entity_id(rec.stream_id),
-        author_id=e.author_id, body=e.body, region=e.region,
-        parent_comment_id=e.parent_comment_id, created_at=rec.recorded_at,
-        position=rec.position))
+    ctx.insert("rm_review_comments", {
+        "comment_id": e.comment_id, "version_id": e.version_id,
+        "asset_id": entity_id(rec.stream_id), "author_id": e.author_id, "body": e.body,
+        "region": e.region, "parent_comment_id": e.parent_comment_id,
+        "created_at": rec.recorded_at, "position": rec.position, "resolved_at": None,
+        "resolved_by": None})
 
 
 def _comment_resolved(ctx: ApplyContext, rec: Recorded) -> None:
-    table = ctx.t("rm_review_comments")
-    ctx.conn.execute(update(table).where(table.c.comment_id == rec.event.comment_id,
-                                         table.c.resolved_at.is_(None))
-                     .values(resolved_at=rec.recorded_at, resolved_by=rec.actor_id))
+    statement = ctx.statement("rm_review_comments", "resolve", lambda t: update(t).where(
+        t.c.comment_id == bindparam("b_id"), t.c.resolved_at.is_(None)).values(
+        resolved_at=bindparam("b_at"), resolved_by=bindparam("b_by")))
+    ctx.queue("rm_review_comments", statement, {
+        "b_id": rec.event.comment_id, "b_at": rec.recorded_at, "b_by": rec.actor_id})
 
 
 def _decision_recorded(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
-    ctx.conn.execute(insert(ctx.t("rm_review_decisions")).values(
-        decision_id=e.decision_id, version_id=e.version_id, asset_id=entity_id(rec.stream_id),
-        decision=e.decision, content_hash=e.content_hash, reviewer_id=e.reviewer_id,
-        role=e.role, channel=e.channel, note=e.note, decided_at=rec.recorded_at,
-        position=rec.position))
+    ctx.insert("rm_review_decisions", {
+        "decision_id": e.decision_id, "version_id": e.version_id,
+        "asset_id": entity_id(rec.stream_id), "decision": e.decision,
+        "content_hash": e.content_hash, "reviewer_id": e.reviewer_id, "role": e.role,
+        "channel": e.channel, "note": e.note, "decided_at": rec.recorded_at,
+        "position": rec.position, "revoked_at": None, "revoked_by": None,
+        "revoke_reason": None})
 
 
 def _decision_revoked(ctx: ApplyContext, rec: Recorded) -> None:
-    table = ctx.t("rm_review_decisions")
-    ctx.conn.execute(update(table).where(table.c.decision_id == rec.event.decision_id,
-                                         table.c.revoked_at.is_(None))
-                     .values(revoked_at=rec.recorded_at, revoked_by=rec.event.revoked_by,
-                             revoke_reason=rec.event.reason))
+    statement = ctx.statement("rm_review_decisions", "revoke", lambda t: update(t).where(
+        t.c.decision_id == bindparam("b_id"), t.c.revoked_at.is_(None)).values(
+        revoked_at=bindparam("b_at"), revoked_by=bindparam("b_by"),
+        revoke_reason=bindparam("b_reason")))
+    ctx.queue("rm_review_decisions", statement, {
+        "b_id": rec.event.decision_id, "b_at": rec.recorded_at,
+        "b_by": rec.event.revoked_by, "b_reason": rec.event.reason})
 
 
 def _version_pinned(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
-    ctx.conn.execute(insert(ctx.t("rm_review_pins")).values(
-        pin_id=e.pin_id, version_id=e.version_id, asset_id=entity_id(rec.stream_id),
-        label=e.label, pinned_by=e.pinned_by, pinned_at=rec.recorded_at,
-        position=rec.position))
+    ctx.insert("rm_review_pins", {
+        "pin_id": e.pin_id, "version_id": e.version_id, "asset_id": entity_id(rec.stream_id),
+        "label": e.label, "pinned_by": e.pinned_by, "pinned_at": rec.recorded_at,
+        "position": rec.position, "unpinned_at": None, "unpinned_by": None})
 
 
 def _version_unpinned(ctx: ApplyContext, rec: Recorded) -> None:
-    table = ctx.t("rm_review_pins")
-    ctx.conn.execute(update(table).where(table.c.pin_id == rec.event.pin_id,
-                                         table.c.unpinned_at.is_(None))
-                     .values(unpinned_at=rec.recorded_at, unpinned_by=rec.actor_id))
+    statement = ctx.statement("rm_review_pins", "unpin", lambda t: update(t).where(
+        t.c.pin_id == bindparam("b_id"), t.c.unpinned_at.is_(None)).values(
+        unpinned_at=bindparam("b_at"), unpinned_by=bindparam("b_by")))
+    ctx.queue("rm_review_pins", statement, {
+        "b_id": rec.event.pin_id, "b_at": rec.recorded_at, "b_by": rec.actor_id})
 
 
 PROJECTION = Projection(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from events.schema import events
 
@@ -25,16 +25,21 @@ def stream_kind(stream_id: str) -> str:
     return stream_id.split("-", 1)[0]
 
 
-def project_of_stream(conn: Connection, stream_id: str, cache: dict[str, Any]) -> str | None:
-    """The project id owning ``stream_id``, or None (users, tokens, unknown streams)."""
+def project_of_stream(ctx: Any, stream_id: str) -> str | None:  # noqa: ANN401
+    """The project id owning ``stream_id``, or None (users, tokens, unknown streams).
+
+    ``ctx`` is the runner's ApplyContext: its cache remembers answers; the lookup reads
+    the immutable ``events`` table, so it needs no flush of buffered writes.
+    """
     kind = stream_kind(stream_id)
     if kind == "project":
         return entity_id(stream_id)
     if kind not in _PROJECT_OF_FIRST_EVENT:
         return None
     key = "project-of:" + stream_id
+    cache = ctx.cache
     if key not in cache:
-        payload = conn.execute(select(events.c.payload).where(
+        payload = ctx.log_conn.execute(select(events.c.payload).where(
             events.c.stream_id == stream_id, events.c.stream_version == 1)).scalar()
         project = payload.get("project_id") if isinstance(payload, dict) else None
         if project is None:

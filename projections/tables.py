@@ -71,7 +71,6 @@ assets = Table(
     Column("created_by", String(80)),
     _time("created_at", False),
     Column("position", Position, nullable=False),
-    Column("version_count", Integer, nullable=False),
 )
 versions = Table(
     "rm_versions", metadata,

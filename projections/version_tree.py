@@ -6,9 +6,10 @@ from an in-memory fold of one asset's stream "as of" a time (projections/timetra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from events.errors import NotFound
 from events.store import Recorded
@@ -23,44 +24,58 @@ IMAGE_LINK = "/api/versions/{version_id}/image"
 
 def _asset_created(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
-    ctx.conn.execute(insert(ctx.t("rm_assets")).values(
-        asset_id=e.asset_id, project_id=e.project_id, name=e.name, brief=e.brief,
-        tags=sorted(set(e.tags)), created_by=rec.actor_id, created_at=rec.recorded_at,
-        position=rec.position, version_count=0))
+    ctx.insert("rm_assets", {
+        "asset_id": e.asset_id, "project_id": e.project_id, "name": e.name,
+        "brief": e.brief, "tags": sorted(set(e.tags)), "created_by": rec.actor_id,
+        "created_at": rec.recorded_at, "position": rec.position})
+    ctx.cache["asset-project:" + e.asset_id] = e.project_id
 
 
 def _retag(ctx: ApplyContext, rec: Recorded, add: bool) -> None:
-    table = ctx.t("rm_assets")
     asset_id = entity_id(rec.stream_id)
-    current = ctx.conn.execute(select(table.c.tags)
-                               .where(table.c.asset_id == asset_id)).scalar()
+    read = ctx.statement("rm_assets", "tags", lambda t: select(t.c.tags).where(
+        t.c.asset_id == bindparam("b_id")))
+    current = ctx.conn.execute(read, {"b_id": asset_id}).scalar()
     if current is None:
         return
     tags = set(current) | {rec.event.tag} if add else set(current) - {rec.event.tag}
-    ctx.conn.execute(update(table).where(table.c.asset_id == asset_id)
-                     .values(tags=sorted(tags)))
+    write = ctx.statement("rm_assets", "set_tags", lambda t: update(t).where(
+        t.c.asset_id == bindparam("b_id")).values(tags=bindparam("b_tags")))
+    ctx.queue("rm_assets", write, {"b_id": asset_id, "b_tags": sorted(tags)})
+
+
+def _lookup(ctx: ApplyContext, key: str, read: Callable[[], Any]) -> Any:  # noqa: ANN401
+    """An immutable fact from the cache, or read (and remember) it."""
+    if key not in ctx.cache:
+        value = read()
+        if value is None:
+            return None
+        ctx.cache[key] = value
+    return ctx.cache[key]
 
 
 def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
-    table = ctx.t("rm_versions")
     depth = 0
     if e.parent_ids:
-        deepest = ctx.conn.execute(select(func.max(table.c.depth))
-                                   .where(table.c.version_id.in_(e.parent_ids))).scalar()
-        depth = (deepest or 0) + 1
-    asset_table = ctx.t("rm_assets")
-    project_id = ctx.conn.execute(select(asset_table.c.project_id)
-                                  .where(asset_table.c.asset_id == e.asset_id)).scalar()
-    ctx.conn.execute(insert(table).values(
-        version_id=e.version_id, asset_id=e.asset_id, project_id=project_id or "",
-        parent_ids=list(e.parent_ids), operation=e.operation, tier=e.tier,
-        author_id=e.author_id, content_hash=e.content_hash, width=e.width, height=e.height,
-        recipe=e.recipe, note=e.note, job_id=e.job_id, cost_seconds=e.cost_seconds,
-        derived_from=e.derived_from, created_at=rec.recorded_at, position=rec.position,
-        depth=depth))
-    ctx.conn.execute(update(asset_table).where(asset_table.c.asset_id == e.asset_id)
-                     .values(version_count=asset_table.c.version_count + 1))
+        read = ctx.statement("rm_versions", "depth", lambda t: select(t.c.depth).where(
+            t.c.version_id == bindparam("b_id")))
+        depths = [_lookup(ctx, "depth:" + parent,
+                          lambda p=parent: ctx.conn.execute(read, {"b_id": p}).scalar())
+                  for parent in e.parent_ids]
+        depth = max((d for d in depths if d is not None), default=-1) + 1
+    read_project = ctx.statement("rm_assets", "project", lambda t: select(
+        t.c.project_id).where(t.c.asset_id == bindparam("b_id")))
+    project_id = _lookup(ctx, "asset-project:" + e.asset_id, lambda: ctx.conn.execute(
+        read_project, {"b_id": e.asset_id}).scalar())
+    ctx.insert("rm_versions", {
+        "version_id": e.version_id, "asset_id": e.asset_id, "project_id": project_id or "",
+        "parent_ids": list(e.parent_ids), "operation": e.operation, "tier": e.tier,
+        "author_id": e.author_id, "content_hash": e.content_hash, "width": e.width,
+        "height": e.height, "recipe": e.recipe, "note": e.note, "job_id": e.job_id,
+        "cost_seconds": e.cost_seconds, "derived_from": e.derived_from,
+        "created_at": rec.recorded_at, "position": rec.position, "depth": depth})
+    ctx.cache["depth:" + e.version_id] = depth
 
 
 PROJECTION = Projection(
@@ -82,10 +97,12 @@ def asset_row(conn: Connection, asset_id: str) -> dict[str, Any]:
     row = conn.execute(select(assets).where(assets.c.asset_id == asset_id)).mappings().first()
     if row is None:
         raise NotFound(f"asset {asset_id} does not exist")
+    count = conn.execute(select(func.count()).select_from(versions)
+                         .where(versions.c.asset_id == asset_id)).scalar_one()
     return {"asset_id": row["asset_id"], "project_id": row["project_id"],
             "name": row["name"], "brief": row["brief"], "tags": list(row["tags"]),
             "created_by": row["created_by"], "created_at": iso(row["created_at"]),
-            "version_count": row["version_count"]}
+            "version_count": count}
 
 
 def asset_tree(conn: Connection, asset_id: str) -> dict[str, Any]:
