@@ -95,18 +95,19 @@ def run_job(context: JobContext, job_id: str, *, worker: str | None = None) -> s
     state = _start(context.store, job_id, worker)
     if state is None:
         return SKIPPED
+    progress = _ProgressWriter(context.engine, job_id, worker)
     runner = KIND_RUNNERS.get(state.request.kind)  # type: ignore[union-attr]
     try:
         if runner is None:
             raise DomainError(f"no worker can run jobs of kind {state.request.kind!r}")  # type: ignore[union-attr]
-        output = runner(context, state, _progress_writer(context.engine, job_id, worker))
+        output = runner(context, state, progress.report)
     except TRANSIENT_ERRORS:
         raise
     except DomainError as exc:
-        return _fail(context, job_id, error_kind(exc), exc.detail)
+        return _fail(context, job_id, error_kind(exc), exc.detail, progress)
     except Exception as exc:  # noqa: BLE001 - any pipeline crash ends the job, readably
         log.exception("job %s: pipeline error", job_id)
-        return _fail(context, job_id, "pipeline_error", f"{type(exc).__name__}: {exc}")
+        return _fail(context, job_id, "pipeline_error", f"{type(exc).__name__}: {exc}", progress)
     try:
         record_completion(
             context.store, job_id, output.versions, output.cost_seconds, output.report
@@ -114,7 +115,7 @@ def run_job(context: JobContext, job_id: str, *, worker: str | None = None) -> s
     except Conflict:
         log.info("job %s finished elsewhere while this attempt ran", job_id)
         return SKIPPED
-    _clear_progress(context.engine, job_id)
+    progress.clear()
     return COMPLETED
 
 
@@ -132,10 +133,12 @@ def _start(store: EventStore, job_id: str, worker: str) -> JobState | None:
     raise ConcurrencyError(f"job-{job_id}", -1, -1)
 
 
-def _fail(context: JobContext, job_id: str, kind: str, message: str) -> str:
+def _fail(
+    context: JobContext, job_id: str, kind: str, message: str, progress: _ProgressWriter
+) -> str:
     log.info("job %s failed (%s): %s", job_id, kind, message)
     record_failure(context.store, job_id, kind, message, retryable=False)
-    _clear_progress(context.engine, job_id)
+    progress.clear()
     return FAILED
 
 
@@ -165,27 +168,34 @@ def error_kind(exc: DomainError) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _progress_writer(engine: Engine, job_id: str, worker: str) -> ProgressSink:
-    last = [0.0]
+class _ProgressWriter:
+    """Writes step i of n at most every PROGRESS_INTERVAL_SECONDS, the first time only
+    that long after the start: a job shorter than that writes no row at all, which
+    keeps progress from costing short drafts three extra write transactions."""
 
-    def report(step: int, total: int) -> None:
+    def __init__(self, engine: Engine, job_id: str, worker: str) -> None:
+        self.engine, self.job_id, self.worker = engine, job_id, worker
+        self.last = time.monotonic()
+        self.written = False
+
+    def report(self, step: int, total: int) -> None:
         now = time.monotonic()
-        if step < total and now - last[0] < PROGRESS_INTERVAL_SECONDS:
+        if now - self.last < PROGRESS_INTERVAL_SECONDS:
             return
-        last[0] = now
+        self.last = now
         try:
-            write_progress(engine, job_id, step, total, worker)
+            write_progress(self.engine, self.job_id, step, total, self.worker)
+            self.written = True
         except (OperationalError, InterfaceError):
-            log.debug("job %s: progress not written", job_id, exc_info=True)
+            log.debug("job %s: progress not written", self.job_id, exc_info=True)
 
-    return report
-
-
-def _clear_progress(engine: Engine, job_id: str) -> None:
-    try:
-        clear_progress(engine, job_id)
-    except (OperationalError, InterfaceError):
-        log.debug("job %s: progress not cleared", job_id, exc_info=True)
+    def clear(self) -> None:
+        if not self.written:
+            return
+        try:
+            clear_progress(self.engine, self.job_id)
+        except (OperationalError, InterfaceError):
+            log.debug("job %s: progress not cleared", self.job_id, exc_info=True)
 
 
 # -- image steps (generate and edit jobs) ---------------------------------------------------

@@ -80,6 +80,7 @@ class Relay:
         self.name = name
         self.batch = batch
         self._postgres = store.engine.dialect.name == "postgresql"
+        self._checkpoint_exists = False
 
     # -- one round ----------------------------------------------------------------------
 
@@ -199,6 +200,8 @@ class Relay:
         return "draft"
 
     def _ensure_checkpoint(self) -> None:
+        if self._checkpoint_exists:
+            return
         with self.store.engine.connect() as conn:
             exists = conn.execute(
                 select(subscription_checkpoints.c.name).where(
@@ -206,6 +209,7 @@ class Relay:
                 )
             ).first()
         if exists is not None:
+            self._checkpoint_exists = True
             return
         try:
             with write_transaction(self.store.engine) as conn:
