@@ -1,0 +1,55 @@
+"""The OpenAPI document and the docs page."""
+
+from __future__ import annotations
+
+import schemathesis
+
+CONTRACT = [
+    ("post", "/api/projects"), ("get", "/api/projects/{project_id}"),
+    ("patch", "/api/projects/{project_id}/policies"),
+    ("put", "/api/projects/{project_id}/channels/{name}"),
+    ("put", "/api/projects/{project_id}/members/{user_id}"),
+    ("delete", "/api/projects/{project_id}/members/{user_id}"),
+    ("post", "/api/projects/{project_id}/assets"), ("get", "/api/assets/{asset_id}"),
+    ("post", "/api/assets/{asset_id}/tags"), ("delete", "/api/assets/{asset_id}/tags/{tag}"),
+    ("post", "/api/assets/{asset_id}/generations"), ("post", "/api/versions/{version_id}/edits"),
+    ("post", "/api/versions/{version_id}/promote"), ("post", "/api/assets/{asset_id}/uploads"),
+    ("get", "/api/versions/{version_id}"), ("get", "/api/versions/{version_id}/image"),
+    ("post", "/api/versions/{version_id}/comments"), ("post", "/api/comments/{comment_id}/resolve"),
+    ("post", "/api/versions/{version_id}/decisions"),
+    ("post", "/api/decisions/{decision_id}/revoke"), ("post", "/api/versions/{version_id}/pins"),
+    ("delete", "/api/pins/{pin_id}"), ("post", "/api/projects/{project_id}/templates"),
+    ("post", "/api/templates/{template_id}/generations"), ("get", "/api/openapi.json"),
+]
+
+
+def test_openapi_document_is_valid_and_covers_the_contract(client):
+    response = client.get("/api/openapi.json")
+
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["openapi"].startswith("3.")
+    operations = list(schemathesis.openapi.from_dict(spec).get_all_operations())
+    assert operations and all(op.ok() for op in operations)
+    for method, path in CONTRACT:
+        assert method in spec["paths"].get(path, {}), (method, path)
+    generation = spec["paths"]["/api/assets/{asset_id}/generations"]["post"]
+    body = generation["requestBody"]["content"]["application/json"]["schema"]
+    schema = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    assert schema["properties"]["variations"]["maximum"] == 16
+    assert schema["properties"]["seed"]["maximum"] == 2**32 - 1
+    assert "LINEAGE_MAX_PROMPT_CHARS" in schema["properties"]["prompt"]["description"]
+    assert schema["additionalProperties"] is False
+    assert {p["name"] for p in generation["parameters"]} >= {"asset_id", "Idempotency-Key",
+                                                             "If-Match"}
+    upload = spec["paths"]["/api/assets/{asset_id}/uploads"]["post"]["requestBody"]
+    assert "image" in upload["content"]["multipart/form-data"]["schema"]["required"]
+
+
+def test_docs_page_lists_every_route(client):
+    response = client.get("/api/docs")
+
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "/api/versions/{version_id}/decisions" in page and "GenerationSchema" not in page
+    assert "Generation" in page
