@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 RESTART_DELAY_SECONDS = 1.0
 
 
+def _quiet_pika() -> None:
+    # pika logs every connection step at INFO; outages still show as warnings.
+    logging.getLogger("pika").setLevel(logging.WARNING)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     worker = sub.add_parser("worker", help="run job worker processes (needs LINEAGE_BROKER_URL)")
     worker.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
@@ -73,6 +78,7 @@ def run_worker_process(threads: int, queues: list[str] | None, with_relay: bool)
     from workers.relay import Relay
     from workers.runtime import JobWorkers, RelayThread, job_context
 
+    _quiet_pika()
     settings = Settings.from_env()
     services = build_services(settings)
     prefix = queue_prefix()
@@ -110,6 +116,7 @@ def _relay(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    _quiet_pika()
     services = build_services(settings)
     broker = make_broker(settings.broker_url, confirm_delivery=True, set_global=False)
     relay = RelayThread(Relay(services.store, broker, queue_prefix()), args.poll).start()
