@@ -16,3 +16,7 @@ def register_blueprints(app: Flask) -> None:
     for read_side in (trees, review, search, audit, metrics, stream):
         app.register_blueprint(read_side.blueprint, url_prefix="/api")
     routes.register(app)
+    # Rebuild, re-bake, provenance and export of versions (issue 6).
+    from app.api import lineage_tools
+
+    app.register_blueprint(lineage_tools.blueprint, url_prefix="/api")
