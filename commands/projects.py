@@ -11,7 +11,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from commands.access import ADMIN, VIEWER, require_role
+from commands.access import ADMIN, VIEWER, require_role, role_of
 from commands.people import Principal, get_user
 from commands.state import ensure_same_request, execute, expected, first_of, fold, new_id
 from events.domain import stream_id
@@ -204,7 +204,10 @@ def _admin_command(store: EventStore, principal: Principal, meta: Metadata, proj
     recorded = execute(store, meta, plan, if_match=if_match)
     ensure_same_request(recorded, stream_id("project", project_id), *ADMIN_EVENTS)
     at = recorded[-1].stream_version if recorded else None
-    body, version = view_project(store, principal, project_id, up_to_version=at)
+    # No role check on the answer: the caller was admin when deciding, and may just have
+    # removed or demoted themselves.
+    state, version = load_project(store, project_id, up_to_version=at)
+    body = project_body(state, version, role_of(state.members, principal) or "none")
     return body, version, recorded[-1].position if recorded else None
 
 
@@ -238,11 +241,12 @@ def set_channel(store: EventStore, principal: Principal, meta: Metadata, project
         lambda state: decide_set_channel(state, name, min_width, min_height), if_match)
 
 
-def projects_of(store: EventStore, principal: Principal) -> list[tuple[int, str, str]]:
-    """(position created, project id, role) of every project the caller may see, oldest
+def projects_of(store: EventStore, principal: Principal) -> list[tuple[int, str, str, str]]:
+    """(position created, project id, name, role) of every project the caller may see, oldest
     first. Folds membership events across project streams (a catalog projection can
     replace this scan)."""
     created: dict[str, int] = {}
+    names: dict[str, str] = {}
     roles: dict[str, str] = {}
     types = [ProjectCreated.type_name, MemberRoleSet.type_name, MemberRemoved.type_name]
     for recorded in store.iter_all(event_types=types, stream_types=["project"]):
@@ -250,10 +254,11 @@ def projects_of(store: EventStore, principal: Principal) -> list[tuple[int, str,
         event = recorded.event
         if isinstance(event, ProjectCreated):
             created[project_id] = recorded.position
+            names[project_id] = event.name
         elif isinstance(event, MemberRoleSet) and event.user_id == principal.user_id:
             roles[project_id] = event.role
         elif isinstance(event, MemberRemoved) and event.user_id == principal.user_id:
             roles.pop(project_id, None)
     visible = created if principal.is_admin else {p: created[p] for p in roles if p in created}
-    return sorted((pos, pid, ADMIN if principal.is_admin else roles[pid])
+    return sorted((pos, pid, names[pid], ADMIN if principal.is_admin else roles[pid])
                   for pid, pos in visible.items())

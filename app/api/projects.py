@@ -48,7 +48,8 @@ def list_projects() -> Response:
     visible = [item for item in projects.projects_of(services().store, current_principal())
                if item[0] > after]
     chosen = visible[:limit]
-    items = [{"project_id": pid, "your_role": role} for _, pid, role in chosen]
+    items = [{"project_id": pid, "name": name, "your_role": role}
+             for _, pid, name, role in chosen]
     more = len(visible) > limit
     return page(items, {"after": chosen[-1][0]} if more else None)
 

@@ -193,7 +193,21 @@ def test_project_list_shows_only_the_callers_projects_in_pages(api):
     second = alice.get(f"/api/projects?limit=2&cursor={first['next_cursor']}").get_json()
 
     assert [p["project_id"] for p in first["items"] + second["items"]] == mine
+    assert first["items"][0] == {"project_id": mine[0], "name": "P0", "your_role": "admin"}
     assert second["next_cursor"] is None
     assert_problem(alice.get("/api/projects?cursor=%%%"), 422, "cursor")
     assert_problem(alice.get("/api/projects?limit=0"), 422, "limit")
     assert_problem(alice.get("/api/projects?sort=name"), 422, "sort")
+
+
+def test_an_admin_may_leave_when_another_admin_remains(api):
+    alice, bob = api.user("alice"), api.user("bob")
+    project = alice.post("/api/projects", json={"name": "Shared"}).get_json()["project_id"]
+    alice.put(f"/api/projects/{project}/members/{bob.user_id}", json={"role": "admin"})
+
+    response = alice.delete(f"/api/projects/{project}/members/{alice.user_id}")
+
+    assert response.status_code == 200
+    assert response.get_json()["your_role"] == "none"
+    assert response.get_json()["members"] == [{"user_id": bob.user_id, "role": "admin"}]
+    assert_problem(alice.get(f"/api/projects/{project}"), 404, "does not exist")
