@@ -16,7 +16,11 @@ from commands.state import parse_id
 
 def body(schema: type[Schema]) -> dict[str, Any]:
     """The JSON body loaded through ``schema`` with the configured limits."""
-    return json_body(schema(limits=Limits.from_settings(services().settings)))
+    try:
+        return json_body(schema(limits=Limits.from_settings(services().settings)))
+    except RecursionError:
+        # json.loads recurses per nesting level; a hostile body must not become a 500.
+        raise ValidationError({"_body": ["the JSON is nested too deeply"]}) from None
 
 
 def query(schema: type[Schema]) -> dict[str, Any]:

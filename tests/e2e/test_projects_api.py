@@ -36,6 +36,7 @@ def test_bad_project_bodies_answer_problems_and_append_nothing(api):
         ({"json": {}}, "Missing data for required field"),
         ({"data": "name=x", "content_type": "application/x-www-form-urlencoded"},
          "Content-Type: application/json"),
+        ({"data": "[" * 100_000, "content_type": "application/json"}, "nested too deeply"),
     ]
     for kwargs, detail in cases:
         response = alice.post("/api/projects", **kwargs)
