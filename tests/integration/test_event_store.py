@@ -246,3 +246,15 @@ def test_nul_characters_are_refused_on_every_backend_but_escaped_text_is_kept(st
         append(store, "s-1", NO_STREAM, "bad\x00text")
     append(store, "s-1", NO_STREAM, "literal \\u0000 is fine")
     assert store.read_stream("s-1")[0].event.text == "literal \\u0000 is fine"
+
+
+def test_reordered_events_are_detected(store, engine):
+    """Swapping two rows' positions behind the application's back breaks the chain."""
+    for i in range(6):
+        append(store, "s-1", ANY, str(i))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE events SET position = 1000 WHERE position = 3"))
+        conn.execute(text("UPDATE events SET position = 3 WHERE position = 4"))
+        conn.execute(text("UPDATE events SET position = 4 WHERE position = 1000"))
+    report = verify_chain(engine)
+    assert (report.ok, report.first_bad_position) == (False, 3)
