@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Table, bindparam, select, update
 from events.chain import canonical_json
 from events.store import Recorded
 from projections import fulltext
+from projections.common import normalise_tag
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
 from projections.tables import (
@@ -25,11 +26,6 @@ from projections.tables import (
 )
 
 SEED_KEYS = ("seed",)
-
-
-def normalise_tag(tag: str) -> str:
-    """``" Campaign//summer-26/ "`` → ``"Campaign/summer-26"``: no empty levels."""
-    return "/".join(part.strip() for part in tag.split("/") if part.strip())
 
 
 def tag_levels(tag: str) -> list[str]:

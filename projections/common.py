@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Column, Connection, and_, or_, select
+from sqlalchemy.sql import ColumnElement
 
 from events.store import utc
 from projections.tables import decisions
@@ -20,18 +22,41 @@ def channel_key(channel: str | None) -> str:
     return channel or "default"
 
 
-def current_approvals(conn: Connection, asset_id: str) -> dict[str, str]:
-    """channel → the currently approved version id of an asset.
+def normalise_tag(tag: str) -> str:
+    """``" Campaign//summer-26/ "`` → ``"Campaign/summer-26"``: no empty levels."""
+    return "/".join(part.strip() for part in tag.split("/") if part.strip())
+
+
+def valid_at(start: Column, end: Column, as_of: datetime | None) -> ColumnElement:
+    """Rows true at ``as_of`` (started by then, not ended by then); now when None."""
+    if as_of is None:
+        return end.is_(None)
+    return and_(start <= as_of, or_(end.is_(None), end > as_of))
+
+
+def existed_at(start: Column, as_of: datetime | None) -> ColumnElement:
+    """Rows that existed at ``as_of`` (every row when None)."""
+    return start <= as_of if as_of is not None else start.is_not(None)
+
+
+def ended_by(end: Column, as_of: datetime | None) -> ColumnElement:
+    """Rows whose end (resolved, revoked, unpinned) had happened by ``as_of``."""
+    return end <= as_of if as_of is not None else end.is_not(None)
+
+
+def current_approvals(conn: Connection, asset_id: str, as_of: datetime | None = None,
+                      ) -> dict[str, str]:
+    """channel → the approved version id of an asset, now or as of a time.
 
     The latest unrevoked approval in the channel, unless a later unrevoked decision on
     the same version in that channel (changes requested, rejected) took it back.
     """
     current: dict[str, str] = {}
-    rows = conn.execute(select(decisions.c.version_id, decisions.c.channel,
-                               decisions.c.decision)
-                        .where(decisions.c.asset_id == asset_id,
-                               decisions.c.revoked_at.is_(None))
-                        .order_by(decisions.c.position))
+    d = decisions.c
+    rows = conn.execute(select(d.version_id, d.channel, d.decision)
+                        .where(d.asset_id == asset_id,
+                               valid_at(d.decided_at, d.revoked_at, as_of))
+                        .order_by(d.position))
     for version_id, channel, decision in rows:
         key = channel_key(channel)
         if decision == "approved":

@@ -1,5 +1,5 @@
 """Engine-level entry points for the HTTP views (which never touch SQLAlchemy): each
-opens a read connection, or folds the asset "as of" a time, and calls one query."""
+opens a read connection and calls one query."""
 
 from __future__ import annotations
 
@@ -7,31 +7,23 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
-from events.store import EventStore
+from events.schema import events
+from events.store import utc
 from projections import audit_queries, metrics, review_state, search, taxonomy, version_tree
-from projections.timetravel import asset_as_of
 
 
-def tree(engine: Engine, store: EventStore, asset_id: str, as_of: datetime | None = None,
-         ) -> dict[str, Any]:
+def tree(engine: Engine, asset_id: str, as_of: datetime | None = None) -> dict[str, Any]:
     """The asset's version tree, now or as of a time; raises NotFound."""
-    if as_of is not None:
-        with asset_as_of(store, asset_id, as_of) as conn:
-            return version_tree.asset_tree(conn, asset_id)
     with engine.connect() as conn:
-        return version_tree.asset_tree(conn, asset_id)
+        return version_tree.asset_tree(conn, asset_id, as_of)
 
 
-def review(engine: Engine, store: EventStore, asset_id: str, as_of: datetime | None = None,
-           ) -> dict[str, Any]:
+def review(engine: Engine, asset_id: str, as_of: datetime | None = None) -> dict[str, Any]:
     """The asset's review state, now or as of a time; raises NotFound."""
-    if as_of is not None:
-        with asset_as_of(store, asset_id, as_of) as conn:
-            return review_state.asset_review(conn, asset_id)
     with engine.connect() as conn:
-        return review_state.asset_review(conn, asset_id)
+        return review_state.asset_review(conn, asset_id, as_of)
 
 
 def lineage(engine: Engine, version_id: str) -> dict[str, Any]:
@@ -66,3 +58,12 @@ def audit_export(engine: Engine, query: audit_queries.AuditQuery, fmt: str,
     render = audit_queries.export_csv if fmt == "csv" else audit_queries.export_json
     with engine.connect() as conn:
         yield from render(audit_queries.iter_entries(conn, query))
+
+
+def position_at(engine: Engine, moment: datetime) -> int:
+    """The position of the last event recorded at or before ``moment`` (0 if none): an
+    answer "as of" that moment is exact once the projections reached it."""
+    with engine.connect() as conn:
+        bound = utc(moment)  # the column type writes SQLite's stored text form
+        return conn.execute(select(func.max(events.c.position))
+                            .where(events.c.recorded_at <= bound)).scalar() or 0

@@ -6,12 +6,20 @@ the audit trail and "as of" answers need nothing else.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from events.store import Recorded
-from projections.common import channel_key, current_approvals, iso
+from events.store import Recorded, utc
+from projections.common import (
+    channel_key,
+    current_approvals,
+    ended_by,
+    existed_at,
+    iso,
+    valid_at,
+)
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
 from projections.tables import comments, decisions, pins, versions
@@ -89,58 +97,70 @@ PROJECTION = Projection(
 
 # -- queries ---------------------------------------------------------------------------
 
-def active_pins(conn: Connection, asset_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(select(pins).where(pins.c.asset_id == asset_id,
-                                           pins.c.unpinned_at.is_(None))
-                        .order_by(pins.c.position)).mappings()
+def active_pins(conn: Connection, asset_id: str, as_of: datetime | None = None,
+                ) -> list[dict[str, Any]]:
+    """Pins in place now (or at ``as_of``), oldest first."""
+    p = pins.c
+    rows = conn.execute(select(pins).where(p.asset_id == asset_id,
+                                           valid_at(p.pinned_at, p.unpinned_at, as_of))
+                        .order_by(p.position)).mappings()
     return [{"pin_id": r["pin_id"], "version_id": r["version_id"], "label": r["label"],
              "pinned_by": r["pinned_by"], "pinned_at": iso(r["pinned_at"])} for r in rows]
 
 
-def asset_review(conn: Connection, asset_id: str) -> dict[str, Any]:
+def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
+                 ) -> dict[str, Any]:
     """Per version: comments (open/resolved), decisions and current state; per asset:
-    the approved version per channel and the active pins. Raises NotFound."""
-    asset = asset_row(conn, asset_id)
+    the approved version per channel and the pins in place — now, or exactly as they
+    stood at ``as_of`` (rows keep when they started and ended). Raises NotFound."""
+    as_of = utc(as_of) if as_of is not None else None
+    asset = asset_row(conn, asset_id, as_of)
     by_version: dict[str, dict[str, Any]] = {}
-    for row in conn.execute(select(versions.c.version_id, versions.c.content_hash,
-                                   versions.c.tier, versions.c.created_at)
-                            .where(versions.c.asset_id == asset_id)
-                            .order_by(versions.c.position)):
+    v, c, d = versions.c, comments.c, decisions.c
+    for row in conn.execute(select(v.version_id, v.content_hash, v.tier, v.created_at)
+                            .where(v.asset_id == asset_id, existed_at(v.created_at, as_of))
+                            .order_by(v.position)):
         by_version[row.version_id] = {
             "version_id": row.version_id, "content_hash": row.content_hash,
             "tier": row.tier, "created_at": iso(row.created_at), "state": "in_review",
             "open_comments": 0, "resolved_comments": 0, "comments": [], "decisions": []}
-    for row in conn.execute(select(comments).where(comments.c.asset_id == asset_id)
-                            .order_by(comments.c.position)).mappings():
+    resolved_then = ended_by(c.resolved_at, as_of)
+    for row in conn.execute(select(comments, resolved_then.label("resolved"))
+                            .where(c.asset_id == asset_id, existed_at(c.created_at, as_of))
+                            .order_by(c.position)).mappings():
         entry = by_version.get(row["version_id"])
         if entry is None:
             continue
-        resolved = row["resolved_at"] is not None
+        resolved = bool(row["resolved"])
         entry["resolved_comments" if resolved else "open_comments"] += 1
         entry["comments"].append({
             "comment_id": row["comment_id"], "author_id": row["author_id"],
             "body": row["body"], "region": row["region"],
             "parent_comment_id": row["parent_comment_id"],
             "created_at": iso(row["created_at"]), "resolved": resolved,
-            "resolved_at": iso(row["resolved_at"]), "resolved_by": row["resolved_by"]})
-    for row in conn.execute(select(decisions).where(decisions.c.asset_id == asset_id)
-                            .order_by(decisions.c.position)).mappings():
+            "resolved_at": iso(row["resolved_at"]) if resolved else None,
+            "resolved_by": row["resolved_by"] if resolved else None})
+    revoked_then = ended_by(d.revoked_at, as_of)
+    for row in conn.execute(select(decisions, revoked_then.label("revoked"))
+                            .where(d.asset_id == asset_id, existed_at(d.decided_at, as_of))
+                            .order_by(d.position)).mappings():
         entry = by_version.get(row["version_id"])
         if entry is None:
             continue
-        revoked = row["revoked_at"] is not None
+        revoked = bool(row["revoked"])
         entry["decisions"].append({
             "decision_id": row["decision_id"], "decision": row["decision"],
             "channel": channel_key(row["channel"]), "content_hash": row["content_hash"],
             "reviewer_id": row["reviewer_id"], "role": row["role"], "note": row["note"],
             "decided_at": iso(row["decided_at"]), "revoked": revoked,
-            "revoked_at": iso(row["revoked_at"]), "revoked_by": row["revoked_by"],
-            "revoke_reason": row["revoke_reason"]})
+            "revoked_at": iso(row["revoked_at"]) if revoked else None,
+            "revoked_by": row["revoked_by"] if revoked else None,
+            "revoke_reason": row["revoke_reason"] if revoked else None})
         if not revoked:
             entry["state"] = row["decision"]
-    approvals = current_approvals(conn, asset_id)
+    approvals = current_approvals(conn, asset_id, as_of)
     approved = {channel: {"version_id": version_id,
                           "content_hash": by_version.get(version_id, {}).get("content_hash")}
                 for channel, version_id in sorted(approvals.items())}
-    return {"asset": asset, "approved": approved, "pins": active_pins(conn, asset_id),
+    return {"asset": asset, "approved": approved, "pins": active_pins(conn, asset_id, as_of),
             "versions": list(by_version.values())}

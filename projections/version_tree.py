@@ -7,16 +7,17 @@ from an in-memory fold of one asset's stream "as of" a time (projections/timetra
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from events.errors import NotFound
-from events.store import Recorded
-from projections.common import current_approvals, iso
+from events.store import Recorded, utc
+from projections.common import current_approvals, existed_at, iso, normalise_tag, valid_at
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
-from projections.tables import assets, pins, versions
+from projections.tables import assets, catalog_tags, pins, versions
 
 THUMBNAIL_LINK = "/api/versions/{version_id}/image?size=thumbnail"
 IMAGE_LINK = "/api/versions/{version_id}/image"
@@ -26,7 +27,8 @@ def _asset_created(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
     ctx.insert("rm_assets", {
         "asset_id": e.asset_id, "project_id": e.project_id, "name": e.name,
-        "brief": e.brief, "tags": sorted(set(e.tags)), "created_by": rec.actor_id,
+        "brief": e.brief, "tags": sorted({normalise_tag(t) for t in e.tags} - {""}),
+        "created_by": rec.actor_id,
         "created_at": rec.recorded_at, "position": rec.position})
     ctx.cache["asset-project:" + e.asset_id] = e.project_id
 
@@ -38,7 +40,8 @@ def _retag(ctx: ApplyContext, rec: Recorded, add: bool) -> None:
     current = ctx.conn.execute(read, {"b_id": asset_id}).scalar()
     if current is None:
         return
-    tags = set(current) | {rec.event.tag} if add else set(current) - {rec.event.tag}
+    tag = normalise_tag(rec.event.tag)
+    tags = (set(current) | {tag} if add else set(current) - {tag}) - {""}
     write = ctx.statement("rm_assets", "set_tags", lambda t: update(t).where(
         t.c.asset_id == bindparam("b_id")).values(tags=bindparam("b_tags")))
     ctx.queue("rm_assets", write, {"b_id": asset_id, "b_tags": sorted(tags)})
@@ -92,29 +95,45 @@ PROJECTION = Projection(
 
 # -- queries ---------------------------------------------------------------------------
 
-def asset_row(conn: Connection, asset_id: str) -> dict[str, Any]:
-    """The asset's summary; raises NotFound."""
-    row = conn.execute(select(assets).where(assets.c.asset_id == asset_id)).mappings().first()
+def asset_row(conn: Connection, asset_id: str, as_of: datetime | None = None,
+              ) -> dict[str, Any]:
+    """The asset's summary, now or as of a time (its tags then come from the catalog's
+    tag history). Raises NotFound, also when the asset did not exist yet."""
+    as_of = utc(as_of) if as_of is not None else None
+    row = conn.execute(select(assets).where(assets.c.asset_id == asset_id,
+                                            existed_at(assets.c.created_at, as_of))
+                       ).mappings().first()
     if row is None:
-        raise NotFound(f"asset {asset_id} does not exist")
-    count = conn.execute(select(func.count()).select_from(versions)
-                         .where(versions.c.asset_id == asset_id)).scalar_one()
+        when = f" at {as_of.isoformat()}" if as_of else ""
+        raise NotFound(f"asset {asset_id} does not exist{when}")
+    count = conn.execute(select(func.count()).select_from(versions).where(
+        versions.c.asset_id == asset_id, existed_at(versions.c.created_at, as_of))
+    ).scalar_one()
+    tags = list(row["tags"])
+    if as_of is not None:
+        t = catalog_tags.c
+        tags = sorted(conn.execute(select(t.tag).distinct().where(
+            t.asset_id == asset_id, t.is_leaf.is_(True),
+            valid_at(t.added_at, t.removed_at, as_of))).scalars())
     return {"asset_id": row["asset_id"], "project_id": row["project_id"],
-            "name": row["name"], "brief": row["brief"], "tags": list(row["tags"]),
+            "name": row["name"], "brief": row["brief"], "tags": tags,
             "created_by": row["created_by"], "created_at": iso(row["created_at"]),
             "version_count": count}
 
 
-def asset_tree(conn: Connection, asset_id: str) -> dict[str, Any]:
-    """The asset's version tree: nodes (with children), roots, branch heads, and the
-    versions currently approved (per channel) and pinned. Raises NotFound."""
-    asset = asset_row(conn, asset_id)
-    rows = conn.execute(select(versions).where(versions.c.asset_id == asset_id)
-                        .order_by(versions.c.position)).mappings().all()
+def asset_tree(conn: Connection, asset_id: str, as_of: datetime | None = None,
+               ) -> dict[str, Any]:
+    """The asset's version tree, now or as of a time: nodes (with children), roots,
+    branch heads, and the versions approved (per channel) and pinned. Raises NotFound."""
+    as_of = utc(as_of) if as_of is not None else None
+    asset = asset_row(conn, asset_id, as_of)
+    rows = conn.execute(select(versions).where(
+        versions.c.asset_id == asset_id, existed_at(versions.c.created_at, as_of))
+        .order_by(versions.c.position)).mappings().all()
     approved: dict[str, list[str]] = {}
-    for channel, version_id in sorted(current_approvals(conn, asset_id).items()):
+    for channel, version_id in sorted(current_approvals(conn, asset_id, as_of).items()):
         approved.setdefault(version_id, []).append(channel)
-    pinned = _active_pins(conn, asset_id)
+    pinned = _active_pins(conn, asset_id, as_of)
     nodes: dict[str, dict[str, Any]] = {}
     for row in rows:
         node = _node(row)
@@ -179,11 +198,12 @@ def _node(row: Any) -> dict[str, Any]:
     }
 
 
-def _active_pins(conn: Connection, asset_id: str) -> dict[str, list[str]]:
+def _active_pins(conn: Connection, asset_id: str, as_of: datetime | None,
+                 ) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {}
-    rows = conn.execute(select(pins.c.version_id, pins.c.label)
-                        .where(pins.c.asset_id == asset_id, pins.c.unpinned_at.is_(None))
-                        .order_by(pins.c.position))
+    rows = conn.execute(select(pins.c.version_id, pins.c.label).where(
+        pins.c.asset_id == asset_id, valid_at(pins.c.pinned_at, pins.c.unpinned_at, as_of))
+        .order_by(pins.c.position))
     for version_id, label in rows:
         result.setdefault(version_id, []).append(label)
     return result

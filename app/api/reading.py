@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app
@@ -14,6 +14,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from app.context import services
 from app.http import respond
+from projections import queries
 from projections.registry import make_runner
 from projections.runner import ProjectionRunner
 
@@ -69,10 +70,14 @@ def runner() -> ProjectionRunner:
     return found
 
 
-def wait_for_projections(names: Iterable[str], min_position: int | None) -> Freshness:
+def wait_for_projections(names: Iterable[str], min_position: int | None,
+                         as_of: datetime | None = None) -> Freshness:
     """Catch the named projections up to ``min_position`` (bounded wait), then report
-    where they are. Without ``min_position`` nothing waits."""
+    where they are. Without ``min_position`` nothing waits. An ``as_of`` moment implies
+    the position of the last event recorded by then, so past answers are complete."""
     names = list(names)
+    if as_of is not None:
+        min_position = max(min_position or 0, queries.position_at(services().engine, as_of))
     projections = runner()
     if min_position is not None:
         reached = projections.wait_for(min_position, names, MIN_POSITION_WAIT_SECONDS)

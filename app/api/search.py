@@ -67,7 +67,7 @@ def search() -> Response:
     else:
         projects = None
         names = (*SEARCH, "access")
-    freshness = wait_for_projections(names, args["min_position"])
+    freshness = wait_for_projections(names, args["min_position"], args["as_of"])
     if args["project"] is None:
         projects = visible_projects(lineage.engine, principal.user_id, principal.is_admin)
     offset = _offset(args["cursor"])

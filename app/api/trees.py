@@ -12,7 +12,7 @@ from app.http import query_args
 from commands.state import parse_id
 from projections import queries
 from projections.access import require_asset_member, require_version_member
-from projections.registry import TREE
+from projections.registry import SEARCH, TREE
 
 blueprint = Blueprint("trees", __name__)
 
@@ -26,8 +26,10 @@ def asset_tree(asset_id: str) -> Response:
     asset_id = parse_id(asset_id, "asset")
     args = query_args(AsOfQuery())
     require_asset_member(lineage.store, principal, asset_id)
-    freshness = wait_for_projections(TREE, args["min_position"])
-    body = queries.tree(lineage.engine, lineage.store, asset_id, args["as_of"])
+    # As-of answers read the asset's tags from the catalog's tag history.
+    names = TREE if args["as_of"] is None else (*TREE, *SEARCH)
+    freshness = wait_for_projections(names, args["min_position"], args["as_of"])
+    body = queries.tree(lineage.engine, asset_id, args["as_of"])
     if args["as_of"] is not None:
         body["as_of"] = args["as_of"].isoformat()
     return read_response(body, freshness)
