@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select, update
 
 from events import assets, jobs, people, projects, reviews, templates
 from events.store import Recorded
-from events.types import Event
+from events.types import Event, encode
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id, project_of_stream, stream_kind
 from projections.tables import audit_log, audit_members
@@ -24,8 +24,7 @@ _DOMAIN_MODULES = (assets, jobs, people, projects, reviews, templates)
 
 
 def _payload(evt: Event) -> dict[str, Any]:
-    fields = getattr(evt, "__dataclass_fields__", {})
-    return {name: getattr(evt, name) for name in fields if name not in HIDDEN_FIELDS}
+    return {name: value for name, value in encode(evt).items() if name not in HIDDEN_FIELDS}
 
 
 def _summary(rec: Recorded, payload: dict[str, Any]) -> str:

@@ -265,6 +265,9 @@ def test_audit_shows_role_hash_and_revocation(store, history):
     assert [e["event_type"] for e in page["entries"]] == ["decision.recorded",
                                                           "decision.revoked"]
     assert {e["actor_role"] for e in by_actor["entries"]} == {"admin"}
+    assert set(approved["details"]) == {"decision_id", "version_id", "decision",
+                                        "content_hash", "reviewer_id", "role", "channel",
+                                        "note"}
     assert elsewhere["entries"] == []
 
 
