@@ -46,6 +46,9 @@ class JobWorkers:
         )
 
     def start(self) -> JobWorkers:
+        # Dramatiq's own CLI emits process_boot; without it the TimeLimit middleware
+        # never starts its watchdog and time limits are silently not enforced.
+        self.broker.emit_after("process_boot")
         self.worker.start()
         return self
 

@@ -263,3 +263,61 @@ def test_a_blob_store_outage_is_transient_and_the_next_attempt_completes(
     state, _, _ = load_job(context.store, job_id)
     assert (state.status, state.attempts) == ("completed", 2)
     assert len(versions_of(context.store, asset_id)) == 1
+
+
+def test_an_actor_retries_a_blob_store_outage_with_backoff_until_it_completes(
+    store, tmp_path, models_dir, monkeypatch, project
+):
+    monkeypatch.setenv("LINEAGE_DATA_DIR", str(models_dir))
+    (tmp_path / "outage").write_text("a file where the blob folder should be")
+    blobs = BlobStore(tmp_path / "outage")
+    context = JobContext(store=store, blobs=blobs)
+    broker = make_broker(None, set_global=False)
+    workers = JobWorkers(broker, context, PREFIX, threads=1).start()
+    relay = RelayThread(Relay(store, broker, PREFIX), poll_seconds=0.1).start()
+    try:
+        user, project_id, asset_id = project
+        job_id = request_job(store, project_id, asset_id, user, tiny_recipe(seed=12))
+        # The first attempt fails on the blob write; Dramatiq retries it after a backoff.
+        while load_job(store, job_id)[0].attempts < 2:
+            threading.Event().wait(0.05)
+        assert load_job(store, job_id)[0].status == "started"
+        blobs.root = tmp_path / "blobs"  # the volume is back
+        state = wait_finished(store, [job_id])[job_id]
+    finally:
+        relay.stop()
+        workers.stop()
+
+    assert state.status == "completed", state.error
+    assert state.attempts >= 2
+    assert len(versions_of(store, asset_id)) == 1
+
+
+def test_a_job_past_its_time_limit_is_failed_and_not_retried(
+    store, tmp_path, models_dir, monkeypatch, project
+):
+    monkeypatch.setenv("LINEAGE_DATA_DIR", str(models_dir))
+    monkeypatch.setenv("LINEAGE_JOB_TIME_LIMIT_DRAFT", "1")
+    context = JobContext(store=store, blobs=BlobStore(tmp_path / "blobs"))
+    broker = make_broker(None, set_global=False)
+    workers = JobWorkers(broker, context, PREFIX, threads=1).start()
+    relay = RelayThread(Relay(store, broker, PREFIX), poll_seconds=0.1).start()
+    try:
+        user, project_id, asset_id = project
+        job_id = request_job(
+            store,
+            project_id,
+            asset_id,
+            user,
+            tiny_recipe(seed=13, steps=200, width=128, height=128),
+        )
+        state = wait_finished(store, [job_id])[job_id]
+        workers.join()
+    finally:
+        relay.stop()
+        workers.stop()
+
+    assert (state.status, state.error.kind, state.error.retryable) == ("failed", "time_limit", True)
+    assert "1 s" in state.error.message
+    assert load_job(store, job_id)[0].attempts == 1
+    assert versions_of(store, asset_id) == []
