@@ -95,11 +95,12 @@ def run_job(context: JobContext, job_id: str, *, worker: str | None = None) -> s
     state = _start(context.store, job_id, worker)
     if state is None:
         return SKIPPED
+    kind = state.request.kind if state.request else ""
     progress = _ProgressWriter(context.engine, job_id, worker)
-    runner = KIND_RUNNERS.get(state.request.kind)  # type: ignore[union-attr]
+    runner = KIND_RUNNERS.get(kind)
     try:
         if runner is None:
-            raise DomainError(f"no worker can run jobs of kind {state.request.kind!r}")  # type: ignore[union-attr]
+            raise DomainError(f"no worker can run jobs of kind {kind!r}")
         output = runner(context, state, progress.report)
     except TRANSIENT_ERRORS:
         raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from app.api.openapi import documented
 from app.auth import current_principal
 from app.context import services
 from app.http import command_meta, respond
@@ -16,6 +17,11 @@ blueprint = Blueprint("jobs", __name__)
 
 
 @blueprint.get("/jobs/<job_id>")
+@documented(
+    "A job: status, progress while running, attempts, cost, versions made, error",
+    tags=("jobs",),
+    errors=(401, 404),
+)
 def get_job(job_id: str) -> Response:
     """The job's status; ETag is its stream version. 404 for strangers to its project."""
     principal = current_principal()
@@ -27,6 +33,13 @@ def get_job(job_id: str) -> Response:
 
 
 @blueprint.post("/jobs/<job_id>/retry")
+@documented(
+    "Re-request a failed job (creator)",
+    tags=("jobs",),
+    status=202,
+    idempotent_key=True,
+    errors=(401, 403, 404, 409),
+)
 def retry(job_id: str) -> Response:
     """202 with the job's status (now ``requested``); 409 unless the job had failed.
 
