@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
-from app.api.views import body, cursor_int, page, page_args, path_id, query, written
+from app.api.views import body, cursor_int, meta, page, page_args, path_id, query, written
 from app.auth import current_principal
 from app.context import services
-from app.http import command_meta, expected_version, respond
+from app.http import expected_version, respond
 from app.schemas.assets import AsOfQuery, AssetCreateSchema, GenerationSchema, TagSchema
 from app.schemas.common import ListQuery
 from commands import assets, generation
@@ -26,7 +26,7 @@ def create_asset(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     data = body(AssetCreateSchema)
     asset, version, position = assets.create_asset(
-        services().store, current_principal(), command_meta(), project_id, **data)
+        services().store, current_principal(), meta(), project_id, **data)
     return written(asset, 201, version=version, position=position,
                    location=f"/api/assets/{asset['asset_id']}")
 
@@ -68,7 +68,7 @@ def add_tag(asset_id: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     tag = body(TagSchema)["tag"]
     asset, version, position = assets.change_tag(
-        services().store, current_principal(), command_meta(), asset_id, tag, add=True,
+        services().store, current_principal(), meta(), asset_id, tag, add=True,
         if_match=expected_version())
     return written(asset, version=version, position=position)
 
@@ -78,7 +78,7 @@ def add_tag(asset_id: str) -> Response:
 def remove_tag(asset_id: str, tag: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     asset, version, position = assets.change_tag(
-        services().store, current_principal(), command_meta(), asset_id, tag, add=False,
+        services().store, current_principal(), meta(), asset_id, tag, add=False,
         if_match=expected_version())
     return written(asset, version=version, position=position)
 
@@ -90,7 +90,7 @@ def request_generation(asset_id: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     data = body(GenerationSchema)
     result = generation.request_generation(services().store, current_principal(),
-                                           command_meta(), asset_id, data,
+                                           meta(), asset_id, data,
                                            if_match=expected_version())
     return written(result, 202, position=result["position"],
                    location=result["jobs"][0]["url"])

@@ -7,10 +7,10 @@ import re
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
-from app.api.views import body, cursor_int, page, page_args, path_id, written
+from app.api.views import body, cursor_int, meta, page, page_args, path_id, written
 from app.auth import current_principal
 from app.context import services
-from app.http import command_meta, expected_version, respond
+from app.http import expected_version, respond
 from app.schemas.common import ListQuery
 from app.schemas.projects import (
     CHANNEL_NAME,
@@ -34,7 +34,7 @@ WRITE = {"idempotent_key": True, "if_match": True, "tags": TAGS,
 def create_project() -> Response:
     data = body(ProjectCreateSchema)
     project, created = projects.create_project(services().store, current_principal(),
-                                               command_meta(), **data)
+                                               meta(), **data)
     return written(project, 201, version=project["version"], position=created.position,
                    location=f"/api/projects/{project['project_id']}")
 
@@ -72,7 +72,7 @@ def _answer(result) -> Response:  # noqa: ANN001
 def set_policies(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     data = body(PoliciesSchema)
-    return _answer(projects.set_policies(services().store, current_principal(), command_meta(),
+    return _answer(projects.set_policies(services().store, current_principal(), meta(),
                                          project_id, data, if_match=expected_version()))
 
 
@@ -85,7 +85,7 @@ def set_channel(project_id: str, name: str) -> Response:
         raise DomainError(f"channel name {name[:80]!r} must be 1-40 lowercase letters, digits, "
                           "'-' or '_', starting with a letter or digit", field="name")
     data = body(ChannelSchema)
-    return _answer(projects.set_channel(services().store, current_principal(), command_meta(),
+    return _answer(projects.set_channel(services().store, current_principal(), meta(),
                                         project_id, name, data["min_width"], data["min_height"],
                                         if_match=expected_version()))
 
@@ -97,7 +97,7 @@ def set_member(project_id: str, user_id: str) -> Response:
     user_id = path_id(user_id, "user")
     data = body(MemberSchema)
     return _answer(projects.set_member_role(services().store, current_principal(),
-                                            command_meta(), project_id, user_id, data["role"],
+                                            meta(), project_id, user_id, data["role"],
                                             if_match=expected_version()))
 
 
@@ -106,5 +106,5 @@ def set_member(project_id: str, user_id: str) -> Response:
 def remove_member(project_id: str, user_id: str) -> Response:
     project_id = path_id(project_id, "project")
     user_id = path_id(user_id, "user")
-    return _answer(projects.remove_member(services().store, current_principal(), command_meta(),
+    return _answer(projects.remove_member(services().store, current_principal(), meta(),
                                           project_id, user_id, if_match=expected_version()))

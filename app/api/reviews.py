@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
-from app.api.views import body, path_id, written
+from app.api.views import body, meta, path_id, written
 from app.auth import current_principal
 from app.context import services
-from app.http import command_meta, expected_version
+from app.http import expected_version
 from app.schemas.reviews import CommentSchema, DecisionSchema, PinSchema, RevokeSchema
 from commands import reviews
 
@@ -29,7 +29,7 @@ def _answer(result, status: int = 200, location: str | None = None) -> Response:
 def add_comment(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(CommentSchema)
-    return _answer(reviews.add_comment(services().store, current_principal(), command_meta(),
+    return _answer(reviews.add_comment(services().store, current_principal(), meta(),
                                        version_id, if_match=expected_version(), **data), 201)
 
 
@@ -37,7 +37,7 @@ def add_comment(version_id: str) -> Response:
 @documented("Resolve a comment (creator)", **WRITE)
 def resolve_comment(comment_id: str) -> Response:
     comment_id = path_id(comment_id, "comment")
-    return _answer(reviews.resolve_comment(services().store, current_principal(), command_meta(),
+    return _answer(reviews.resolve_comment(services().store, current_principal(), meta(),
                                            comment_id, if_match=expected_version()))
 
 
@@ -48,7 +48,7 @@ def record_decision(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(DecisionSchema)
     return _answer(reviews.record_decision(services().store, current_principal(),
-                                           command_meta(), version_id,
+                                           meta(), version_id,
                                            if_match=expected_version(), **data), 201)
 
 
@@ -58,7 +58,7 @@ def revoke_decision(decision_id: str) -> Response:
     decision_id = path_id(decision_id, "decision")
     data = body(RevokeSchema)
     return _answer(reviews.revoke_decision(services().store, current_principal(),
-                                           command_meta(), decision_id, reason=data["reason"],
+                                           meta(), decision_id, reason=data["reason"],
                                            if_match=expected_version()))
 
 
@@ -67,7 +67,7 @@ def revoke_decision(decision_id: str) -> Response:
 def pin_version(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(PinSchema)
-    return _answer(reviews.pin_version(services().store, current_principal(), command_meta(),
+    return _answer(reviews.pin_version(services().store, current_principal(), meta(),
                                        version_id, label=data["label"],
                                        if_match=expected_version()), 201)
 
@@ -76,7 +76,7 @@ def pin_version(version_id: str) -> Response:
 @documented("Remove a pin (creator)", status=204, **WRITE)
 def unpin(pin_id: str) -> Response:
     pin_id = path_id(pin_id, "pin")
-    version, position = reviews.unpin(services().store, current_principal(), command_meta(),
+    version, position = reviews.unpin(services().store, current_principal(), meta(),
                                       pin_id, if_match=expected_version())
     response = Response(status=204)
     response.headers["ETag"] = f'"{version}"'

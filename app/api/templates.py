@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
-from app.api.views import body, path_id, written
+from app.api.views import body, meta, path_id, written
 from app.auth import current_principal
 from app.context import services
-from app.http import command_meta, expected_version, respond
+from app.http import expected_version, respond
 from app.schemas.templates import (
     TemplateCreateSchema,
     TemplateGenerationSchema,
@@ -28,7 +28,7 @@ def create_template(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     data = body(TemplateCreateSchema)
     template, version, position = templates.create_template(
-        services().store, current_principal(), command_meta(), project_id, **data)
+        services().store, current_principal(), meta(), project_id, **data)
     return written(template, 201, version=version, position=position,
                    location=f"/api/templates/{template['template_id']}")
 
@@ -49,7 +49,7 @@ def revise_template(template_id: str) -> Response:
     template_id = path_id(template_id, "template")
     data = body(TemplateReviseSchema)
     template, version, position = templates.revise_template(
-        services().store, current_principal(), command_meta(), template_id, data,
+        services().store, current_principal(), meta(), template_id, data,
         if_match=expected_version())
     return written(template, version=version, position=position)
 
@@ -63,7 +63,7 @@ def generate_from_template(template_id: str) -> Response:
     lineage = services()
     data = body(TemplateGenerationSchema)
     result = generation.request_template_generation(
-        lineage.store, current_principal(), command_meta(), template_id, data,
+        lineage.store, current_principal(), meta(), template_id, data,
         max_prompt_chars=lineage.settings.max_prompt_chars,
         max_side=lineage.settings.max_side, if_match=expected_version())
     return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])

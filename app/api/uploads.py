@@ -6,10 +6,10 @@ from flask import Blueprint, Response, request
 from marshmallow import ValidationError
 
 from app.api.openapi import documented
-from app.api.views import path_id, written
+from app.api.views import meta, path_id, written
 from app.auth import current_principal
 from app.context import services
-from app.http import command_meta, expected_version
+from app.http import expected_version
 from app.schemas.assets import UploadFormSchema
 from commands.uploads import upload_version
 from events.errors import DomainError
@@ -47,7 +47,7 @@ def upload(asset_id: str) -> Response:
     form = UploadFormSchema().load(request.form.to_dict())
     data = image.read()
     version, stream_version, position = upload_version(
-        lineage.store, lineage.blobs, principal, command_meta(), asset_id, data,
+        lineage.store, lineage.blobs, principal, meta(), asset_id, data,
         max_pixels=lineage.settings.max_image_pixels, tier=form["tier"],
         parent_version_id=form["parent_version_id"], note=form["note"],
         if_match=expected_version())

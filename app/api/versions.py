@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.api.openapi import documented
-from app.api.views import body, path_id, written
+from app.api.views import body, meta, path_id, written
 from app.auth import current_principal
 from app.context import services
-from app.http import command_meta, expected_version, respond
+from app.http import expected_version, respond
 from app.schemas.assets import EditSchema, PromoteSchema
 from commands import assets, edits, generation
 from commands.uploads import media_type
@@ -56,7 +56,7 @@ def request_edit(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(EditSchema)
     lineage = services()
-    result = edits.request_edit(lineage.store, lineage.blobs, current_principal(), command_meta(),
+    result = edits.request_edit(lineage.store, lineage.blobs, current_principal(), meta(),
                                 version_id, data, max_side=lineage.settings.max_side,
                                 if_match=expected_version())
     return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])
@@ -69,6 +69,6 @@ def promote(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(PromoteSchema)
     result = generation.request_promotion(services().store, current_principal(),
-                                          command_meta(), version_id, data,
+                                          meta(), version_id, data,
                                           if_match=expected_version())
     return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from marshmallow import Schema, ValidationError
 
 from app.context import services
-from app.http import decode_cursor, encode_cursor, json_body, query_args, respond
+from app.http import command_meta, decode_cursor, encode_cursor, json_body, query_args, respond
 from app.schemas.common import Limits, ListQuery
 from commands.state import parse_id
+from events.store import Metadata
 
 
 def body(schema: type[Schema]) -> dict[str, Any]:
@@ -21,6 +22,14 @@ def body(schema: type[Schema]) -> dict[str, Any]:
     except RecursionError:
         # json.loads recurses per nesting level; a hostile body must not become a 500.
         raise ValidationError({"_body": ["the JSON is nested too deeply"]}) from None
+
+
+def meta() -> Metadata:
+    """:func:`app.http.command_meta`, refusing a correlation id PostgreSQL cannot store."""
+    request_id = request.headers.get("X-Request-Id", "")
+    if not request_id.isprintable():
+        raise ValidationError({"X-Request-Id": ["must be printable characters"]})
+    return command_meta()
 
 
 def query(schema: type[Schema]) -> dict[str, Any]:

@@ -41,8 +41,14 @@ class StrictSchema(Schema):
 
 
 def no_nul(value: str) -> None:
+    """Refuse NUL characters and lone surrogates (neither can be stored as UTF-8 JSON)."""
     if "\x00" in value:
         raise ValidationError("must not contain NUL (\\u0000) characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("must be valid Unicode (no lone surrogate \\ud800-\\udfff "
+                              "escapes)") from None
 
 
 class Text(fields.String):

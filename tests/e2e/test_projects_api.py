@@ -37,6 +37,9 @@ def test_bad_project_bodies_answer_problems_and_append_nothing(api):
         ({"data": "name=x", "content_type": "application/x-www-form-urlencoded"},
          "Content-Type: application/json"),
         ({"data": "[" * 100_000, "content_type": "application/json"}, "nested too deeply"),
+        ({"data": '{"name": "a\\ud800b"}', "content_type": "application/json"},
+         "lone surrogate"),
+        ({"json": {"name": "ok"}, "headers": {"X-Request-Id": "a\x00b"}}, "X-Request-Id"),
     ]
     for kwargs, detail in cases:
         response = alice.post("/api/projects", **kwargs)
