@@ -30,7 +30,8 @@ from commands.state import execute, expected, new_id
 from events.assets import JobsRequested
 from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
-from events.store import ANY, EventStore, Metadata
+from events.store import ANY, EventStore, Metadata, StreamAppend
+from workers.blobs import BlobStore
 from workers.edit_validation import check_mask, check_outpaint_margins, check_upscale
 from workers.png import encode_png
 
@@ -120,7 +121,8 @@ def region_mask(region: dict[str, float], width: int, height: int) -> bytes:
     return encode_png(mask)
 
 
-def mask_bytes(blobs, params: dict[str, Any], width: int, height: int) -> bytes | None:  # noqa: ANN001
+def mask_bytes(blobs: BlobStore, params: dict[str, Any], width: int, height: int,
+               ) -> bytes | None:
     """The mask PNG from ``mask`` (base64), ``mask_blob`` (a stored blob) or ``region``;
     None when none was sent. Raises DomainError for undecodable or unknown masks."""
     if params.get("mask") is not None:
@@ -139,7 +141,7 @@ def mask_bytes(blobs, params: dict[str, Any], width: int, height: int) -> bytes 
     return None
 
 
-def request_edit(store: EventStore, blobs, principal: Principal, meta: Metadata,  # noqa: ANN001
+def request_edit(store: EventStore, blobs: BlobStore, principal: Principal, meta: Metadata,
                  version_id: str, params: dict[str, Any], *, max_side: int,
                  if_match: int = ANY) -> dict[str, Any]:
     """Request an edit of a version (creator role); returns the jobs body.
@@ -156,7 +158,7 @@ def request_edit(store: EventStore, blobs, principal: Principal, meta: Metadata,
         return jobs_result(execute(store, meta, lambda: []))
     mask_hash: dict[str, str | None] = {}
 
-    def plan():  # noqa: ANN202
+    def plan() -> list[StreamAppend]:
         asset, version, project, _ = load_entity_asset(store, principal, version_id, "version",
                                                        CREATOR)
         source = asset.versions[version_id].event

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from commands.access import CREATOR
@@ -133,7 +134,11 @@ def jobs_result(recorded: list[Recorded]) -> dict[str, Any]:
     }
 
 
-def _run(store: EventStore, meta: Metadata, if_match: int, load, build):  # noqa: ANN001, ANN202
+Loaded = tuple[AssetState, int, ProjectState]
+
+
+def _run(store: EventStore, meta: Metadata, if_match: int, load: Callable[[], Loaded],
+         build: Callable[[AssetState, ProjectState], Generate]) -> dict[str, Any]:
     """Shared plan: load (asset, version, project), build a Generate, decide, append."""
 
     def plan() -> list[StreamAppend]:
@@ -157,7 +162,7 @@ def request_generation(store: EventStore, principal: Principal, meta: Metadata, 
     seed = params.get("seed")
     seed = draw_seed(variations) if seed is None else seed
 
-    def load():  # noqa: ANN202
+    def load() -> Loaded:
         asset, version, project, _ = load_asset_as(store, principal, asset_id, CREATOR)
         return asset, version, project
 
@@ -183,7 +188,7 @@ def request_template_generation(store: EventStore, principal: Principal, meta: M
     asset_id = params["asset_id"]
     loaded: dict[str, Any] = {}
 
-    def load():  # noqa: ANN202
+    def load() -> Loaded:
         template, template_version = load_template_as(store, principal, template_id, CREATOR)
         asset, version, project, _ = load_asset_as(store, principal, asset_id, CREATOR)
         if asset.project_id != template.project_id:
@@ -224,7 +229,7 @@ def request_promotion(store: EventStore, principal: Principal, meta: Metadata, v
     the draft (creator role). ``overrides``: width, height, steps. Raises DomainError for
     a version that is not a generated draft, and what request_generation raises."""
 
-    def load():  # noqa: ANN202
+    def load() -> Loaded:
         asset, version, project, _ = load_entity_asset(store, principal, version_id, "version",
                                                        CREATOR)
         return asset, version, project

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,9 @@ from events.projects import (
 from events.store import ANY, NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
 from events.types import Event
 
+Answer = tuple[dict[str, Any], int, int | None]
+"""A write's answer: the resource body, its stream version, the last position (None when
+nothing was appended)."""
 ADMIN_EVENTS = (MemberRoleSet, MemberRemoved, PoliciesSet, ChannelSet)
 POLICY_NAMES = ("min_drafts_before_final", "final_render_cap", "compute_budget_seconds")
 
@@ -191,7 +195,7 @@ def create_project(store: EventStore, principal: Principal, meta: Metadata, *, n
 
 
 def _admin_command(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
-                   decide, if_match: int) -> tuple[dict[str, Any], int, int | None]:  # noqa: ANN001
+                   decide: Callable[[ProjectState], list[Event]], if_match: int) -> Answer:
     """Load the project, require admin, append ``decide(state)``; return the project body
     at the resulting version, that version and the last position (None for a no-op)."""
 
@@ -212,7 +216,7 @@ def _admin_command(store: EventStore, principal: Principal, meta: Metadata, proj
 
 
 def set_member_role(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
-                    user_id: str, role: str, *, if_match: int = ANY):  # noqa: ANN201
+                    user_id: str, role: str, *, if_match: int = ANY) -> Answer:
     """Admin only. Raises NotFound for an unknown user. Returns (body, version, position)."""
 
     def decide(state: ProjectState) -> list[Event]:
@@ -223,19 +227,20 @@ def set_member_role(store: EventStore, principal: Principal, meta: Metadata, pro
 
 
 def remove_member(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
-                  user_id: str, *, if_match: int = ANY):  # noqa: ANN201
+                  user_id: str, *, if_match: int = ANY) -> Answer:
     return _admin_command(store, principal, meta, project_id,
                           lambda state: decide_remove_member(state, user_id), if_match)
 
 
 def set_policies(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
-                 changes: dict[str, Any], *, if_match: int = ANY):  # noqa: ANN201
+                 changes: dict[str, Any], *, if_match: int = ANY) -> Answer:
     return _admin_command(store, principal, meta, project_id,
                           lambda state: decide_set_policies(state, changes), if_match)
 
 
 def set_channel(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
-                name: str, min_width: int, min_height: int, *, if_match: int = ANY):  # noqa: ANN201
+                name: str, min_width: int, min_height: int, *,
+                if_match: int = ANY) -> Answer:
     return _admin_command(
         store, principal, meta, project_id,
         lambda state: decide_set_channel(state, name, min_width, min_height), if_match)

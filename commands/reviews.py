@@ -5,6 +5,7 @@ registered with the store so ``/api/comments/{id}`` etc. find it."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from commands.access import CREATOR, REVIEWER
@@ -13,12 +14,13 @@ from commands.asset_state import (
     CommentInfo,
     DecisionInfo,
     PinInfo,
+    VersionInfo,
     iso,
     load_asset,
     load_entity_asset,
 )
 from commands.people import Principal
-from commands.projects import ProjectState
+from commands.projects import Answer, ProjectState
 from commands.state import execute, expected, first_of, new_id
 from events.domain import stream_id
 from events.errors import Conflict, DomainError, NotFound
@@ -54,6 +56,10 @@ class RecordDecision:
     decision: str
     channel: str | None = None
     note: str = ""
+
+
+Decide = Callable[[AssetState, ProjectState, str], list[Event]]
+"""(asset, project, caller's role) → events."""
 
 
 # -- decisions (pure) ----------------------------------------------------------------
@@ -144,7 +150,7 @@ def decide_unpin(asset: AssetState, pin_id: str) -> list[Event]:
     return [VersionUnpinned(pin_id=pin_id, version_id=pin.event.version_id)]
 
 
-def _require_version(asset: AssetState, version_id: str):  # noqa: ANN202
+def _require_version(asset: AssetState, version_id: str) -> VersionInfo:
     info = asset.versions.get(version_id)
     if info is None:
         raise NotFound(f"version {version_id} does not exist")
@@ -155,7 +161,8 @@ def _require_version(asset: AssetState, version_id: str):  # noqa: ANN202
 
 
 def _review_command(store: EventStore, principal: Principal, meta: Metadata, entity_id: str,
-                    what: str, needed: str, decide, *, if_match: int, new_entity: str | None,  # noqa: ANN001
+                    what: str, needed: str, decide: Decide, *, if_match: int,
+                    new_entity: str | None,
                     ) -> tuple[AssetState, int, list[Recorded]]:
     """Load the asset owning ``entity_id``, check ``needed``, append ``decide(asset,
     project, role)``. Returns the asset folded up to the result (the current asset when
@@ -190,7 +197,7 @@ def _position(recorded: list[Recorded]) -> int | None:
 
 def add_comment(store: EventStore, principal: Principal, meta: Metadata, version_id: str, *,
                 body: str, region: dict[str, float] | None = None,
-                parent_comment_id: str | None = None, if_match: int = ANY):  # noqa: ANN201
+                parent_comment_id: str | None = None, if_match: int = ANY) -> Answer:
     """Comment on a version (creator role). Returns (comment body, asset stream version,
     position)."""
     comment_id = new_id()
@@ -204,7 +211,7 @@ def add_comment(store: EventStore, principal: Principal, meta: Metadata, version
 
 
 def resolve_comment(store: EventStore, principal: Principal, meta: Metadata, comment_id: str,
-                    *, if_match: int = ANY):  # noqa: ANN201
+                    *, if_match: int = ANY) -> Answer:
     """Resolve a comment (creator role); resolving twice changes nothing."""
     asset, version, recorded = _review_command(
         store, principal, meta, comment_id, "comment", CREATOR,
@@ -217,7 +224,7 @@ def resolve_comment(store: EventStore, principal: Principal, meta: Metadata, com
 
 def record_decision(store: EventStore, principal: Principal, meta: Metadata, version_id: str,
                     *, decision: str, channel: str | None = None, note: str = "",
-                    if_match: int = ANY):  # noqa: ANN201
+                    if_match: int = ANY) -> Answer:
     """Approve, request changes or reject (reviewer role); the role held is recorded."""
     decision_id = new_id()
 
@@ -235,7 +242,7 @@ def record_decision(store: EventStore, principal: Principal, meta: Metadata, ver
 
 
 def revoke_decision(store: EventStore, principal: Principal, meta: Metadata, decision_id: str,
-                    *, reason: str, if_match: int = ANY):  # noqa: ANN201
+                    *, reason: str, if_match: int = ANY) -> Answer:
     """Revoke a decision (reviewer role); Conflict when it already was."""
     asset, version, recorded = _review_command(
         store, principal, meta, decision_id, "decision", REVIEWER,
@@ -246,7 +253,7 @@ def revoke_decision(store: EventStore, principal: Principal, meta: Metadata, dec
 
 
 def pin_version(store: EventStore, principal: Principal, meta: Metadata, version_id: str, *,
-                label: str, if_match: int = ANY):  # noqa: ANN201
+                label: str, if_match: int = ANY) -> Answer:
     """Pin a version with a label (creator role)."""
     pin_id = new_id()
     asset, version, recorded = _review_command(

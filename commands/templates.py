@@ -12,7 +12,7 @@ from typing import Any
 from commands.access import CREATOR, VIEWER, require_role
 from commands.asset_state import iso
 from commands.people import Principal
-from commands.projects import hidden, load_project
+from commands.projects import Answer, hidden, load_project
 from commands.state import ensure_same_request, execute, expected, first_of, fold, new_id
 from events.domain import stream_id
 from events.errors import DomainError, NotFound
@@ -148,7 +148,7 @@ def template_body(state: TemplateState, version: int) -> dict[str, Any]:
 
 def create_template(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
                     *, name: str, prompt: str, negative_prompt: str = "",
-                    parameters: dict[str, Any] | None = None):  # noqa: ANN201
+                    parameters: dict[str, Any] | None = None) -> Answer:
     """Create a template (creator role). Returns (body, version 1, position)."""
     template_id = new_id()
 
@@ -167,7 +167,7 @@ def create_template(store: EventStore, principal: Principal, meta: Metadata, pro
 
 
 def revise_template(store: EventStore, principal: Principal, meta: Metadata, template_id: str,
-                    changes: dict[str, Any], *, if_match: int = ANY):  # noqa: ANN201
+                    changes: dict[str, Any], *, if_match: int = ANY) -> Answer:
     """A new template version (creator role). Returns (body, version, position or None)."""
     stream = stream_id("template", template_id)
 
@@ -183,6 +183,7 @@ def revise_template(store: EventStore, principal: Principal, meta: Metadata, tem
     return template_body(state, version), version, recorded[-1].position if recorded else None
 
 
-def view_template(store: EventStore, principal: Principal, template_id: str):  # noqa: ANN201
+def view_template(store: EventStore, principal: Principal, template_id: str,
+                  ) -> tuple[dict[str, Any], int]:
     state, version = load_template_as(store, principal, template_id, VIEWER)
     return template_body(state, version), version

@@ -19,6 +19,7 @@ from events.assets import TIERS, VersionCreated
 from events.domain import stream_id
 from events.errors import DomainError, NotFound
 from events.store import ANY, EventStore, Metadata, StreamAppend
+from workers.blobs import BlobStore
 from workers.png import decode_image
 
 
@@ -50,7 +51,7 @@ def decide_upload(asset: AssetState, *, version_id: str, author_id: str, content
         note=note, imported=imported)]
 
 
-def upload_version(store: EventStore, blobs, principal: Principal, meta: Metadata,  # noqa: ANN001
+def upload_version(store: EventStore, blobs: BlobStore, principal: Principal, meta: Metadata,
                    asset_id: str, data: bytes, *, max_pixels: int, tier: str = "draft",
                    parent_version_id: str | None = None, note: str = "",
                    if_match: int = ANY) -> tuple[dict[str, Any], int, int]:
