@@ -114,3 +114,15 @@ def test_versions_and_assets_are_listed_in_pages(api):
     assert more["next_cursor"] is None
     forged = "eyJpbmRleCI6LTF9"  # {"index":-1}
     assert_problem(api.admin.get(f"/api/assets/{asset}/versions?cursor={forged}"), 422, "cursor")
+
+
+def test_lists_are_hidden_from_strangers(api):
+    project = api.project()
+    asset = api.asset(project)
+    stranger = api.user("stranger")
+
+    assert_problem(stranger.get(f"/api/projects/{project}/assets"), 404, "does not exist")
+    assert_problem(stranger.get(f"/api/assets/{asset}/versions"), 404, "does not exist")
+    assert_problem(api.admin.get(f"/api/projects/{project}/assets?limit=101"), 422, "limit")
+    assert [p["project_id"] for p in api.admin.get("/api/projects").get_json()["items"]] == [
+        project]
