@@ -28,3 +28,9 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var
+
+# The production topology on this machine (PostgreSQL + RabbitMQ must be running), a
+# studio day of load, and the checker; e.g. make distributed DISTRIBUTED_ARGS='--scale 0.1'
+DISTRIBUTED_ARGS ?=
+distributed: install
+	$(PY) bench/distributed.py $(DISTRIBUTED_ARGS)

@@ -16,22 +16,30 @@ Run it on its own against a kept run: ``bench/studio_check.py --run-dir var/dist
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import hashlib
+import json
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from commands.jobs import COMPLETED, FAILED, fold_job
-from events.jobs import JobCompleted, JobRequested, JobStarted
-from events.schema import event_commands, events
-from events.store import utc
-from events.types import decode
-from events.verify import verify_chain
-from projections.registry import PROJECTIONS, make_runner
+from sqlalchemy import Engine, func, select  # noqa: E402
+
+from commands.jobs import COMPLETED, FAILED, fold_job  # noqa: E402
+from events.db import make_engine  # noqa: E402
+from events.jobs import JobCompleted, JobRequested, JobStarted  # noqa: E402
+from events.schema import event_commands, events  # noqa: E402
+from events.store import utc  # noqa: E402
+from events.types import decode  # noqa: E402
+from events.verify import verify_chain  # noqa: E402
+from projections.registry import PROJECTIONS, make_runner  # noqa: E402
 
 # Routes that do not take an Idempotency-Key (accounts are not events of a command).
 UNKEYED_ROUTES = ("POST /api/users",)
@@ -189,16 +197,22 @@ def _seconds(later: datetime, earlier: datetime) -> float:
     return (later - earlier).total_seconds()
 
 
-def table_digests(engine: Engine) -> dict[str, list[bytes]]:
-    """Every live read table's rows as sorted row digests, by table name (the same
-    row-by-row comparison as the rebuild-equals-incremental test, in less memory)."""
+def table_digests(engine: Engine) -> dict[str, dict[bytes, str]]:
+    """Every live read table's rows by table name, as row digest → the row's text (cut
+    short): the same row-by-row comparison as the rebuild-equals-incremental test, in
+    less memory. Duplicate rows are told apart by a counter in the digest."""
     result = {}
     with engine.connect() as conn:
         for projection in PROJECTIONS:
             for name, table in projection.live_tables.items():
-                rows = conn.execute(select(table))
-                result[name] = sorted(hashlib.blake2b(repr(tuple(map(repr, row))).encode(),
-                                                      digest_size=16).digest() for row in rows)
+                rows: dict[bytes, str] = {}
+                seen: Counter[bytes] = Counter()
+                for row in conn.execute(select(table)):
+                    text_ = repr(tuple(map(repr, row)))
+                    digest = hashlib.blake2b(text_.encode(), digest_size=16).digest()
+                    seen[digest] += 1
+                    rows[digest + seen[digest].to_bytes(4, "big")] = text_[:300]
+                result[name] = rows
     return result
 
 
@@ -211,12 +225,14 @@ def check_projections(engine: Engine) -> Check:
     rebuilt = table_digests(engine)
     differ = []
     for table, rows in incremental.items():
-        if rebuilt.get(table) != rows:
-            extra = Counter(rebuilt.get(table, [])) - Counter(rows)
-            gone = Counter(rows) - Counter(rebuilt.get(table, []))
-            differ.append(f"{table}: {len(rows)} rows live, {len(rebuilt.get(table, []))} "
-                          f"rebuilt ({sum(gone.values())} only live, "
-                          f"{sum(extra.values())} only rebuilt)")
+        fresh = rebuilt.get(table, {})
+        only_live = [rows[d] for d in rows.keys() - fresh.keys()]
+        only_rebuilt = [fresh[d] for d in fresh.keys() - rows.keys()]
+        if only_live or only_rebuilt:
+            example = (f"; e.g. live {sorted(only_live)[:1]} vs rebuilt {sorted(only_rebuilt)[:1]}")
+            differ.append(f"{table}: {len(rows)} rows live, {len(fresh)} rebuilt "
+                          f"({len(only_live)} only live, {len(only_rebuilt)} only rebuilt"
+                          f"{example})")
     rows = sum(len(r) for r in incremental.values())
     return Check("projections equal a rebuild from zero", not differ,
                  "; ".join(differ) or f"{len(incremental)} tables, {rows} rows identical after "
@@ -238,3 +254,41 @@ def check_server_errors(attempts: Iterable[Any]) -> Check:
     errors = Counter(a.route for a in attempts if a.status == 500)
     return Check("no server errors (HTTP 500)", not errors,
                  ", ".join(f"{route}: {n}" for route, n in errors.items()) or "none")
+
+
+def read_run(run_dir: Path) -> tuple[dict, list[dict], list[dict], list[Any]]:
+    """What bench/distributed.py saved: run.json, accepted/refused writes, attempts."""
+    run = json.loads((run_dir / "run.json").read_text())
+    lines = {name: [json.loads(line) for line in (run_dir / f"{name}.jsonl").open()]
+             for name in ("accepted", "refused", "attempts")}
+    attempts = [SimpleNamespace(**a) for a in lines["attempts"]]
+    return run, lines["accepted"], lines["refused"], attempts
+
+
+def run_checks(engine: Engine, accepted: list[dict], refused: list[dict],
+               attempts: list[Any], jobs_seen: Iterable[str]) -> tuple[list[Check], dict]:
+    """Every correctness check, and the folded jobs (for the job figures)."""
+    states = job_states(engine)
+    return [check_exactly_once(engine, accepted, refused), check_jobs(states, jobs_seen),
+            check_projections(engine), check_chain(engine),
+            check_server_errors(attempts)], states
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-check a run kept with ``bench/distributed.py --keep``; exit 1 on a failure."""
+    parser = argparse.ArgumentParser(description="check a kept distributed run again")
+    parser.add_argument("--run-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    run, accepted, refused, attempts = read_run(args.run_dir)
+    engine = make_engine(run["database_url"])
+    try:
+        checks, _ = run_checks(engine, accepted, refused, attempts, run["jobs_seen"])
+    finally:
+        engine.dispose()
+    for check in checks:
+        print(f"[{'PASS' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -47,9 +47,9 @@ class Plan:
     users: int = 50
     projects: int = 5
     assets: int = 100
-    rate: float = 40.0
+    rate: float = 20.0
     max_backlog: int = 24
-    seconds: float = 900.0
+    seconds: float = 1800.0
 
     @classmethod
     def scaled(cls, scale: float, **options: Any) -> Plan:  # noqa: ANN401
@@ -94,9 +94,24 @@ class World:
     def exhausted(self) -> bool:
         return all(n == 0 for n in self.remaining.values())
 
+    def take_jobs(self, kind: str, most: int) -> int:
+        """Reserve up to ``most`` of ``kind`` (drafts or edits) AND as many places in
+        the job backlog, so concurrent users cannot overshoot ``max_backlog``."""
+        with self.lock:
+            room = self.plan.max_backlog - self.backlog
+            got = max(0, min(most, self.remaining[kind], room))
+            self.remaining[kind] -= got
+            self.backlog += got
+            return got
+
+    def release_jobs(self, kind: str, count: int) -> None:
+        """Undo :meth:`take_jobs` for a request that was not accepted."""
+        with self.lock:
+            self.remaining[kind] += count
+            self.backlog -= count
+
     def add_jobs(self, job_ids: list[str]) -> None:
         with self.lock:
-            self.backlog += len(job_ids)
             self.jobs_seen.update(job_ids)
 
     def job_finished(self, project_id: str, asset_id: str, version_ids: list[str],
@@ -185,7 +200,7 @@ class User(threading.Thread):
     # -- writes -----------------------------------------------------------------------
 
     def _do_drafts(self, project: str) -> bool:
-        count = self.world.take("drafts", self.rng.randint(4, 8))
+        count = self.world.take_jobs("drafts", self.rng.randint(4, 8))
         if not count:
             return False
         asset = self.rng.choice(self.world.studio.assets[project])
@@ -194,7 +209,7 @@ class User(threading.Thread):
         reply = self.client.write("POST", f"/api/assets/{asset}/generations",
                                   "POST /api/assets/{id}/generations", body)
         if not reply.ok:
-            self.world.give_back("drafts", count)
+            self.world.release_jobs("drafts", count)
             return True
         self._track(reply.body, project, asset, generated=True)
         self.world.count_done("drafts", count)
@@ -202,13 +217,13 @@ class User(threading.Thread):
 
     def _do_edits(self, project: str) -> bool:
         picked = self.world.pick_version(project, self.rng, source=True)
-        if picked is None or not self.world.take("edits"):
+        if picked is None or not self.world.take_jobs("edits", 1):
             return False
         asset, version = picked
         reply = self.client.write("POST", f"/api/versions/{version}/edits",
                                   "POST /api/versions/{id}/edits", _edit(self.rng))
         if not reply.ok:
-            self.world.give_back("edits", 1)
+            self.world.release_jobs("edits", 1)
             return True
         self._track(reply.body, project, asset, generated=False)
         self.world.count_done("edits", 1)
