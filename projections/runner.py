@@ -26,6 +26,7 @@ from events.db import write_transaction
 from events.schema import event_head, events, subscription_checkpoints
 from events.store import Recorded, utc
 from events.types import decode
+from projections.apply import ApplyContext
 from projections.tables import (
     NEXT_SUFFIX,
     create_tables,
@@ -36,79 +37,6 @@ from projections.tables import (
 
 log = logging.getLogger(__name__)
 DEFAULT_BATCH = 500
-
-
-class ApplyContext:
-    """What an apply function gets: the open transaction and the tables to write.
-
-    ``tables`` maps logical table names to the physical generation being written (live,
-    or ``__next`` during a rebuild); ``cache`` holds immutable facts (which project owns
-    a stream) remembered across batches; ``batch`` is scratch space for one batch only
-    (it dies with the transaction, so a rollback cannot leave it out of step).
-
-    Writes go through :meth:`insert` and :meth:`queue`: they are buffered per table and
-    sent as executemany runs, in order per table, before anything reads through
-    :attr:`conn` and at the end of the batch. Statements are built once per table and
-    reused with bound parameters (building SQL costs more than running it).
-    """
-
-    def __init__(self, conn: Connection, tables: Mapping[str, Table],
-                 cache: dict[str, Any]) -> None:
-        self._conn = conn
-        self.tables = tables
-        self.cache = cache
-        self.batch: dict[Any, Any] = {}
-        self._pending: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
-        self._statements: dict[tuple[str, str], Any] = cache.setdefault("statements", {})
-
-    def t(self, name: str) -> Table:
-        return self.tables[name]
-
-    @property
-    def conn(self) -> Connection:
-        """The transaction's connection, with every buffered write sent first."""
-        self.flush()
-        return self._conn
-
-    @property
-    def log_conn(self) -> Connection:
-        """The connection without flushing: for reading tables this projection does not
-        write (the event log itself)."""
-        return self._conn
-
-    @property
-    def dialect(self) -> str:
-        return self._conn.dialect.name
-
-    def statement(self, name: str, key: str, build: Callable[[Table], Any]) -> Any:
-        """A statement on table ``name`` built once by ``build(table)`` and reused."""
-        table = self.t(name)
-        cache_key = (table.name, key)
-        found = self._statements.get(cache_key)
-        if found is None or found[0] is not table:
-            found = self._statements[cache_key] = (table, build(table))
-        return found[1]
-
-    def insert(self, name: str, row: dict[str, Any]) -> None:
-        """Buffer an INSERT of ``row`` into table ``name``."""
-        self.queue(name, self.statement(name, "insert", insert), row)
-
-    def queue(self, name: str, statement: Any, params: dict[str, Any]) -> None:
-        """Buffer ``statement`` (writing table ``name`` only) with ``params``."""
-        runs = self._pending.setdefault(name, [])
-        if runs and runs[-1][0] is statement:
-            runs[-1][1].append(params)
-        else:
-            runs.append((statement, [params]))
-
-    def flush(self) -> None:
-        """Send buffered writes: per table in order; tables are independent (no FKs)."""
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, {}
-        for runs in pending.values():
-            for statement, params in runs:
-                self._conn.execute(statement, params)
 
 
 Handler = Callable[[ApplyContext, Recorded], None]

@@ -97,6 +97,10 @@ def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
     hits = hits.subquery("hits")
     docs = catalog_docs
     conditions = [docs.c.doc_no == hits.c.doc_no]
+    if query.projects is not None:
+        # Narrow the text hits early; the version filters apply again afterwards.
+        conditions.append(docs.c.project_id.in_(query.projects) if query.projects
+                          else false())
     if query.as_of is not None:
         conditions.append(docs.c.created_at <= query.as_of)
     own = (select(docs.c.version_id.label("version_id"), hits.c.score.label("score"))

@@ -1,6 +1,10 @@
-"""Answers "as of" a moment: fold one asset's stream, up to that moment, through the very
-apply functions of the live projections into a private in-memory database, then run the
-same query functions on it. What the live tables would have said then, exactly."""
+"""The reference answer "as of" a moment: fold one asset's stream, up to that moment,
+through the very apply functions of the live projections into a private in-memory
+database, where the same query functions run.
+
+The routes answer ``as_of`` from the live tables' bitemporal rows (fast); tests check
+those answers against this fold at every moment of a history.
+"""
 
 from __future__ import annotations
 
