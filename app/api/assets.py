@@ -11,6 +11,7 @@ from app.context import services
 from app.http import expected_version, respond
 from app.schemas.assets import AsOfQuery, AssetCreateSchema, GenerationSchema, TagSchema
 from app.schemas.common import ListQuery
+from app.schemas.responses import AssetOut, JobsOut, PageOut
 from commands import assets, generation
 
 blueprint = Blueprint("assets", __name__)
@@ -21,7 +22,7 @@ WRITE = {"idempotent_key": True, "if_match": True, "tags": TAGS,
 
 @blueprint.post("/projects/<project_id>/assets")
 @documented("Create an asset in a project (creator)", body=AssetCreateSchema, status=201,
-            tags=TAGS, idempotent_key=True, errors=(401, 403, 404, 409, 422))
+            tags=TAGS, idempotent_key=True, errors=(401, 403, 404, 409, 422), response=AssetOut)
 def create_asset(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     data = body(AssetCreateSchema)
@@ -32,7 +33,7 @@ def create_asset(project_id: str) -> Response:
 
 
 @blueprint.get("/projects/<project_id>/assets")
-@documented("The project's assets, oldest first", query=ListQuery, tags=TAGS)
+@documented("The project's assets, oldest first", query=ListQuery, tags=TAGS, response=PageOut)
 def list_assets(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     limit, cursor = page_args()
@@ -43,7 +44,7 @@ def list_assets(project_id: str) -> Response:
 
 @blueprint.get("/assets/<asset_id>")
 @documented("An asset with its version tree, pins and decisions; ?as_of= shows it as it "
-            "was at that time", query=AsOfQuery, tags=TAGS)
+            "was at that time", query=AsOfQuery, tags=TAGS, response=AssetOut)
 def get_asset(asset_id: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     as_of = query(AsOfQuery)["as_of"]
@@ -53,7 +54,7 @@ def get_asset(asset_id: str) -> Response:
 
 
 @blueprint.get("/assets/<asset_id>/versions")
-@documented("The asset's versions in creation order", query=ListQuery, tags=TAGS)
+@documented("The asset's versions in creation order", query=ListQuery, tags=TAGS, response=PageOut)
 def list_versions(asset_id: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     limit, cursor = page_args()
@@ -63,7 +64,7 @@ def list_versions(asset_id: str) -> Response:
 
 
 @blueprint.post("/assets/<asset_id>/tags")
-@documented("Add a tag (creator)", body=TagSchema, **WRITE)
+@documented("Add a tag (creator)", body=TagSchema, **WRITE, response=AssetOut)
 def add_tag(asset_id: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     tag = body(TagSchema)["tag"]
@@ -74,7 +75,7 @@ def add_tag(asset_id: str) -> Response:
 
 
 @blueprint.delete("/assets/<asset_id>/tags/<tag>")
-@documented("Remove a tag (creator)", **WRITE)
+@documented("Remove a tag (creator)", **WRITE, response=AssetOut)
 def remove_tag(asset_id: str, tag: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     asset, version, position = assets.change_tag(
@@ -85,7 +86,7 @@ def remove_tag(asset_id: str, tag: str) -> Response:
 
 @blueprint.post("/assets/<asset_id>/generations")
 @documented("Request 1-16 generations (creator); policies apply to final renders",
-            body=GenerationSchema, status=202, **WRITE)
+            body=GenerationSchema, status=202, **WRITE, response=JobsOut)
 def request_generation(asset_id: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     data = body(GenerationSchema)

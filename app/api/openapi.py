@@ -33,8 +33,9 @@ ERRORS = {400: "Bad request", 401: "Missing, malformed or revoked token",
 
 @dataclasses.dataclass(frozen=True)
 class Operation:
-    """How one view is documented. ``body``/``query``/``form``: marshmallow schema classes;
-    ``file_field``: the multipart file part; ``status``: the success status."""
+    """How one view is documented. ``body``/``query``/``form``/``response``: marshmallow
+    schema classes; ``file_field``: the multipart file part; ``status``: the success
+    status."""
 
     summary: str
     tags: tuple[str, ...] = ()
@@ -42,6 +43,7 @@ class Operation:
     query: type[Schema] | None = None
     form: type[Schema] | None = None
     file_field: str | None = None
+    response: type[Schema] | None = None
     status: int = 200
     description: str = ""
     idempotent_key: bool = False
@@ -106,7 +108,8 @@ def _operation(plugin: MarshmallowPlugin, doc: Operation | None, arguments) -> d
         "responses": {str(doc.status): {"description": doc.description or "success"}},
     }
     if doc.status != 204:
-        operation["responses"][str(doc.status)]["content"] = {doc.media_type: {"schema": {}}}
+        schema = doc.response if doc.response is not None else {}
+        operation["responses"][str(doc.status)]["content"] = {doc.media_type: {"schema": schema}}
     for code in doc.errors:
         operation["responses"][str(code)] = {
             "description": ERRORS.get(code, "error"),

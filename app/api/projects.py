@@ -19,6 +19,7 @@ from app.schemas.projects import (
     PoliciesSchema,
     ProjectCreateSchema,
 )
+from app.schemas.responses import PageOut, ProjectOut
 from commands import projects
 from events.errors import DomainError
 
@@ -30,7 +31,7 @@ WRITE = {"idempotent_key": True, "if_match": True, "tags": TAGS,
 
 @blueprint.post("/projects")
 @documented("Create a project (you become its admin)", body=ProjectCreateSchema, status=201,
-            tags=TAGS, idempotent_key=True, errors=(401, 409, 422))
+            tags=TAGS, idempotent_key=True, errors=(401, 409, 422), response=ProjectOut)
 def create_project() -> Response:
     data = body(ProjectCreateSchema)
     project, created = projects.create_project(services().store, current_principal(),
@@ -41,7 +42,7 @@ def create_project() -> Response:
 
 @blueprint.get("/projects")
 @documented("Projects you are a member of (all, for global admins)", query=ListQuery,
-            tags=TAGS, errors=(401, 422))
+            tags=TAGS, errors=(401, 422), response=PageOut)
 def list_projects() -> Response:
     limit, cursor = page_args()
     after = cursor_int(cursor, "after")
@@ -55,7 +56,7 @@ def list_projects() -> Response:
 
 
 @blueprint.get("/projects/<project_id>")
-@documented("A project: members, policies, channels, compute used", tags=TAGS)
+@documented("A project: members, policies, channels, compute used", tags=TAGS, response=ProjectOut)
 def get_project(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     project, version = projects.view_project(services().store, current_principal(), project_id)
@@ -68,7 +69,8 @@ def _answer(result) -> Response:  # noqa: ANN001
 
 
 @blueprint.patch("/projects/<project_id>/policies")
-@documented("Set policies (admin); null removes a limit", body=PoliciesSchema, **WRITE)
+@documented("Set policies (admin); null removes a limit", body=PoliciesSchema, **WRITE,
+            response=ProjectOut)
 def set_policies(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     data = body(PoliciesSchema)
@@ -78,7 +80,7 @@ def set_policies(project_id: str) -> Response:
 
 @blueprint.put("/projects/<project_id>/channels/<name>")
 @documented("Create or change a delivery channel's minimum size (admin)", body=ChannelSchema,
-            **WRITE)
+            **WRITE, response=ProjectOut)
 def set_channel(project_id: str, name: str) -> Response:
     project_id = path_id(project_id, "project")
     if not re.fullmatch(CHANNEL_NAME, name):
@@ -91,7 +93,8 @@ def set_channel(project_id: str, name: str) -> Response:
 
 
 @blueprint.put("/projects/<project_id>/members/<user_id>")
-@documented("Give a user a role in the project (admin)", body=MemberSchema, **WRITE)
+@documented("Give a user a role in the project (admin)", body=MemberSchema, **WRITE,
+            response=ProjectOut)
 def set_member(project_id: str, user_id: str) -> Response:
     project_id = path_id(project_id, "project")
     user_id = path_id(user_id, "user")
@@ -102,7 +105,7 @@ def set_member(project_id: str, user_id: str) -> Response:
 
 
 @blueprint.delete("/projects/<project_id>/members/<user_id>")
-@documented("Remove a member (admin); the last admin cannot leave", **WRITE)
+@documented("Remove a member (admin); the last admin cannot leave", **WRITE, response=ProjectOut)
 def remove_member(project_id: str, user_id: str) -> Response:
     project_id = path_id(project_id, "project")
     user_id = path_id(user_id, "user")

@@ -9,6 +9,7 @@ from app.api.views import body, meta, path_id, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version
+from app.schemas.responses import CommentOut, DecisionOut, PinOut
 from app.schemas.reviews import CommentSchema, DecisionSchema, PinSchema, RevokeSchema
 from commands import reviews
 
@@ -25,7 +26,7 @@ def _answer(result, status: int = 200, location: str | None = None) -> Response:
 
 @blueprint.post("/versions/<version_id>/comments")
 @documented("Comment on a version, optionally on a region or as a reply (creator)",
-            body=CommentSchema, status=201, **WRITE)
+            body=CommentSchema, status=201, **WRITE, response=CommentOut)
 def add_comment(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(CommentSchema)
@@ -34,7 +35,7 @@ def add_comment(version_id: str) -> Response:
 
 
 @blueprint.post("/comments/<comment_id>/resolve")
-@documented("Resolve a comment (creator)", **WRITE)
+@documented("Resolve a comment (creator)", **WRITE, response=CommentOut)
 def resolve_comment(comment_id: str) -> Response:
     comment_id = path_id(comment_id, "comment")
     return _answer(reviews.resolve_comment(services().store, current_principal(), meta(),
@@ -43,7 +44,7 @@ def resolve_comment(comment_id: str) -> Response:
 
 @blueprint.post("/versions/<version_id>/decisions")
 @documented("Approve, request changes or reject (reviewer); names the exact content hash",
-            body=DecisionSchema, status=201, **WRITE)
+            body=DecisionSchema, status=201, **WRITE, response=DecisionOut)
 def record_decision(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(DecisionSchema)
@@ -53,7 +54,7 @@ def record_decision(version_id: str) -> Response:
 
 
 @blueprint.post("/decisions/<decision_id>/revoke")
-@documented("Revoke a decision (reviewer)", body=RevokeSchema, **WRITE)
+@documented("Revoke a decision (reviewer)", body=RevokeSchema, **WRITE, response=DecisionOut)
 def revoke_decision(decision_id: str) -> Response:
     decision_id = path_id(decision_id, "decision")
     data = body(RevokeSchema)
@@ -63,7 +64,8 @@ def revoke_decision(decision_id: str) -> Response:
 
 
 @blueprint.post("/versions/<version_id>/pins")
-@documented("Pin a version with a label (creator)", body=PinSchema, status=201, **WRITE)
+@documented("Pin a version with a label (creator)", body=PinSchema, status=201, **WRITE,
+            response=PinOut)
 def pin_version(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(PinSchema)

@@ -9,6 +9,7 @@ from app.api.views import body, meta, path_id, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
+from app.schemas.responses import JobsOut, TemplateOut
 from app.schemas.templates import (
     TemplateCreateSchema,
     TemplateGenerationSchema,
@@ -23,7 +24,7 @@ ERRORS = (401, 403, 404, 409, 422)
 
 @blueprint.post("/projects/<project_id>/templates")
 @documented("Create a template (creator)", body=TemplateCreateSchema, status=201, tags=TAGS,
-            idempotent_key=True, errors=ERRORS)
+            idempotent_key=True, errors=ERRORS, response=TemplateOut)
 def create_template(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     data = body(TemplateCreateSchema)
@@ -34,7 +35,7 @@ def create_template(project_id: str) -> Response:
 
 
 @blueprint.get("/templates/<template_id>")
-@documented("A template and its current version", tags=TAGS)
+@documented("A template and its current version", tags=TAGS, response=TemplateOut)
 def get_template(template_id: str) -> Response:
     template_id = path_id(template_id, "template")
     template, version = templates.view_template(services().store, current_principal(),
@@ -44,7 +45,7 @@ def get_template(template_id: str) -> Response:
 
 @blueprint.patch("/templates/<template_id>")
 @documented("Revise a template: a new template version (creator)", body=TemplateReviseSchema,
-            tags=TAGS, idempotent_key=True, if_match=True, errors=ERRORS)
+            tags=TAGS, idempotent_key=True, if_match=True, errors=ERRORS, response=TemplateOut)
 def revise_template(template_id: str) -> Response:
     template_id = path_id(template_id, "template")
     data = body(TemplateReviseSchema)
@@ -57,7 +58,7 @@ def revise_template(template_id: str) -> Response:
 @blueprint.post("/templates/<template_id>/generations")
 @documented("Generate from a template into an asset of its project (creator); the recipe "
             "records the template id and version", body=TemplateGenerationSchema, status=202,
-            tags=TAGS, idempotent_key=True, if_match=True, errors=ERRORS)
+            tags=TAGS, idempotent_key=True, if_match=True, errors=ERRORS, response=JobsOut)
 def generate_from_template(template_id: str) -> Response:
     template_id = path_id(template_id, "template")
     lineage = services()

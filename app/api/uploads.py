@@ -11,6 +11,7 @@ from app.auth import current_principal
 from app.context import services
 from app.http import expected_version
 from app.schemas.assets import UploadFormSchema
+from app.schemas.responses import UploadOut
 from commands.uploads import upload_version
 from events.errors import DomainError
 
@@ -26,7 +27,8 @@ class PayloadTooLarge(DomainError):
 @documented("Upload an image as a new version (creator): multipart 'image', optional "
             "tier, parent_version_id, note; other tools' generation metadata is imported",
             form=UploadFormSchema, file_field="image", status=201, tags=("versions",),
-            idempotent_key=True, if_match=True, errors=(401, 403, 404, 409, 413, 422))
+            idempotent_key=True, if_match=True, errors=(401, 403, 404, 409, 413, 422),
+            response=UploadOut)
 def upload(asset_id: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     principal = current_principal()

@@ -9,6 +9,7 @@ from app.api.views import body, written
 from app.auth import current_principal
 from app.context import services
 from app.http import respond
+from app.schemas.responses import MeOut, TokenOut, UserOut
 from app.schemas.users import RevokeTokenSchema, TokenCreateSchema, UserCreateSchema
 from commands import accounts
 
@@ -18,7 +19,7 @@ TAGS = ("people",)
 
 @blueprint.post("/users")
 @documented("Create a user and their first token, shown once (global admins)",
-            body=UserCreateSchema, status=201, tags=TAGS, errors=(401, 403, 422))
+            body=UserCreateSchema, status=201, tags=TAGS, errors=(401, 403, 422), response=UserOut)
 def create_user() -> Response:
     data = body(UserCreateSchema)
     user, token = accounts.create_user_as(services().store, current_principal(), data["name"],
@@ -28,7 +29,7 @@ def create_user() -> Response:
 
 
 @blueprint.get("/users/me")
-@documented("Who the token belongs to", tags=TAGS, errors=(401,))
+@documented("Who the token belongs to", tags=TAGS, errors=(401,), response=MeOut)
 def me() -> Response:
     principal = current_principal()
     return respond({"user_id": principal.user_id, "name": principal.name,
@@ -37,7 +38,7 @@ def me() -> Response:
 
 @blueprint.post("/tokens")
 @documented("Issue yourself another token (shown once)", body=TokenCreateSchema, status=201,
-            tags=TAGS, errors=(401, 422))
+            tags=TAGS, errors=(401, 422), response=TokenOut)
 def issue_token() -> Response:
     data = body(TokenCreateSchema)
     token = accounts.issue_own_token(services().store, current_principal(), data["label"])

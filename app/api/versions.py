@@ -10,6 +10,7 @@ from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
 from app.schemas.assets import EditSchema, PromoteSchema
+from app.schemas.responses import JobsOut, VersionOut
 from commands import assets, edits, generation
 from commands.uploads import media_type
 
@@ -22,7 +23,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 @blueprint.get("/versions/<version_id>")
 @documented("A version: recipe, environment, parents, content hash, tier, author, time, "
-            "and its comments, decisions and pins", tags=TAGS)
+            "and its comments, decisions and pins", tags=TAGS, response=VersionOut)
 def get_version(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     version, stream_version = assets.view_version(services().store, current_principal(),
@@ -51,7 +52,8 @@ def _matches(header: str, content_hash: str) -> bool:
 
 @blueprint.post("/versions/<version_id>/edits")
 @documented("Request an edit: img2img, inpaint (mask or region), outpaint (margins), "
-            "upscale (scale), adjust (creator)", body=EditSchema, status=202, **WRITE)
+            "upscale (scale), adjust (creator)", body=EditSchema, status=202, **WRITE,
+            response=JobsOut)
 def request_edit(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(EditSchema)
@@ -64,7 +66,7 @@ def request_edit(version_id: str) -> Response:
 
 @blueprint.post("/versions/<version_id>/promote")
 @documented("Promote a draft: a final render with the draft's prompt, seed and parameters "
-            "(creator)", body=PromoteSchema, status=202, **WRITE)
+            "(creator)", body=PromoteSchema, status=202, **WRITE, response=JobsOut)
 def promote(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(PromoteSchema)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import schemathesis
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from tests.e2e.conftest import png_bytes
 
 CONTRACT = [
     ("post", "/api/projects"), ("get", "/api/projects/{project_id}"),
@@ -53,3 +56,38 @@ def test_docs_page_lists_every_route(client):
     page = response.get_data(as_text=True)
     assert "/api/versions/{version_id}/decisions" in page and "GenerationSchema" not in page
     assert "Generation" in page
+
+
+def test_real_answers_conform_to_the_documented_schemas(app, api):
+    project = api.project()
+    asset = api.asset(project)
+    version = api.upload(asset, png_bytes())["version_id"]
+    template = api.admin.post(f"/api/projects/{project}/templates",
+                              json={"name": "t", "prompt": "a {x}",
+                                    "parameters": {"width": 64, "height": 64}}).get_json()
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    auth = {"Authorization": f"Bearer {api.admin.token}"}
+    calls = [
+        ("/api/projects", "POST", {}, {"name": "Docs"}),
+        ("/api/projects", "GET", {}, None),
+        ("/api/projects/{project_id}", "GET", {"project_id": project}, None),
+        ("/api/projects/{project_id}/assets", "GET", {"project_id": project}, None),
+        ("/api/assets/{asset_id}", "GET", {"asset_id": asset}, None),
+        ("/api/assets/{asset_id}/generations", "POST", {"asset_id": asset},
+         {"prompt": "p", "width": 64, "height": 64}),
+        ("/api/versions/{version_id}", "GET", {"version_id": version}, None),
+        ("/api/versions/{version_id}/comments", "POST", {"version_id": version}, {"body": "b"}),
+        ("/api/versions/{version_id}/decisions", "POST", {"version_id": version},
+         {"decision": "approved"}),
+        ("/api/versions/{version_id}/pins", "POST", {"version_id": version}, {"label": "l"}),
+        ("/api/templates/{template_id}/generations", "POST",
+         {"template_id": template["template_id"]}, {"asset_id": asset, "variables": {"x": "y"}}),
+        ("/api/users/me", "GET", {}, None),
+    ]
+    for path, method, params, payload in calls:
+        operation = schema[path][method]
+        extra = {} if payload is None else {"body": payload, "media_type": "application/json"}
+        case = operation.Case(path_parameters=params, headers=auth, **extra)
+        response = case.call()
+        assert response.status_code < 300, (path, response.text)
+        case.validate_response(response, checks=[response_schema_conformance])
