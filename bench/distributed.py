@@ -87,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     run_dir = args.run_dir or ROOT / "var" / "distributed" / datetime.now(UTC).strftime(
         "%Y%m%d-%H%M%S")
-    # SIGTERM takes the same path as Ctrl-C, so the finally blocks stop every process.
+    # SIGTERM takes the same path as Ctrl-C, so the finally blocks stop every process;
+    # SIGINT is set explicitly because a shell starts background jobs with it ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     plan = Plan.scaled(args.scale, users=args.users, projects=args.projects, rate=args.rate,
                        max_backlog=args.max_backlog, seconds=args.max_seconds)
     shape = Shape(api_processes=args.api_processes, api_threads=args.api_threads,
@@ -269,4 +271,8 @@ def check_and_report(engine, day: DayResult, sampler: studio_report.LagSampler, 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted: every process started was stopped", file=sys.stderr)
+        sys.exit(130)

@@ -113,9 +113,11 @@ class Topology:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.stop()
-        if not self.keep:
-            self.drop()
+        try:
+            self.stop()
+        finally:
+            if not self.keep:
+                self.drop()
 
     def prepare(self) -> None:
         """Create the schema and migrate it (``lineage db upgrade``)."""
@@ -214,18 +216,23 @@ class Topology:
             raise RuntimeError("stopped unexpectedly: " + "; ".join(dead))
 
     def stop(self) -> dict[str, int | None]:
-        """SIGTERM every part's process group, wait, SIGKILL what is left; exit codes."""
-        for part in self.parts:
-            _signal_group(part.process, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for part in self.parts:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                part.process.wait(max(0.1, deadline - time.monotonic()))
-        for part in self.parts:
-            # Also the group: gunicorn's workers (or a worker's children) may outlive it.
-            _signal_group(part.process, signal.SIGKILL)
-            if part.process.poll() is None:
-                part.process.wait(10)
+        """SIGTERM every part's process group, wait, SIGKILL what is left; exit codes.
+
+        The SIGKILL round runs even when a signal (a second Ctrl-C) cuts the wait short.
+        """
+        try:
+            for part in self.parts:
+                _signal_group(part.process, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
+            for part in self.parts:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    part.process.wait(max(0.1, deadline - time.monotonic()))
+        finally:
+            for part in self.parts:
+                # Also the group: gunicorn's workers may outlive their master.
+                _signal_group(part.process, signal.SIGKILL)
+                if part.process.poll() is None:
+                    part.process.wait(10)
         codes = {p.name: p.process.returncode for p in self.parts}
         self.parts = []
         return codes
