@@ -9,10 +9,10 @@ Loads a synthetic history shaped like the issue's (per 1,000,000 events: 200 pro
 - p50/p95 of: asset tree (200 versions), lineage (depth 50), search by free text,
   search by tag + date, audit of one asset, metrics of one project, review state as_of.
 
-    .venv/bin/python bench/read.py [--events 100000] [--backends sqlite,postgres]
+    .venv/bin/python bench/read.py [--events 50000] [--backends sqlite,postgres]
 
 The issue's full size is ``--events 1000000`` (takes long on 2 cores); the default
-100,000 finishes in minutes. Figures are printed, never asserted.
+50,000 finishes in minutes. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -294,7 +294,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=100_000,
+    parser.add_argument("--events", type=int, default=50_000,
                         help="history size (the issue's full size is 1000000)")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--rate", type=float, default=500.0, help="appends/s for catch-up")

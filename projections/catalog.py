@@ -47,11 +47,10 @@ def _add_doc(ctx: ApplyContext, rec: Recorded, kind: str, asset_id: str, project
              version_id: str | None, body: str) -> None:
     if not body.strip():
         return
-    ctx.insert("rm_catalog_docs", {
+    fulltext.add_document(ctx, "rm_catalog_docs", {
         "doc_no": rec.position, "kind": kind, "version_id": version_id,
         "asset_id": asset_id, "project_id": project_id, "body": body,
         "created_at": rec.recorded_at})
-    fulltext.add_document(ctx, "rm_catalog_docs", rec.position, body)
 
 
 def _project_of_asset(ctx: ApplyContext, asset_id: str) -> tuple[str, str] | None:

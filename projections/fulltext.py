@@ -48,21 +48,27 @@ def rename_index(conn: Connection, old_docs: Table, new_docs: Table) -> None:
                           f'RENAME TO "{fts_table_name(new_docs)}"'))
 
 
-def add_document(ctx: Any, docs_name: str, doc_no: int, body: str) -> None:  # noqa: ANN401
-    """Buffer the indexing of a document just buffered into the docs table ``docs_name``
+DOC_COLUMNS = ("doc_no", "kind", "version_id", "asset_id", "project_id", "body",
+               "created_at")
+
+
+def add_document(ctx: Any, docs_name: str, row: dict[str, Any]) -> None:  # noqa: ANN401
+    """Buffer a document (a full row of the docs table ``docs_name``) and its index entry
     (``ctx`` is the runner's ApplyContext)."""
-    docs = ctx.t(docs_name)
-    if ctx.dialect == "sqlite":
+    if ctx.dialect != "postgresql":
+        ctx.insert(docs_name, row)
         statement = ctx.statement(docs_name, "fts_insert", lambda t: text(
             f'INSERT INTO "{fts_table_name(t)}" (rowid, body) VALUES (:doc_no, :body)'))
         # Its own queue: the FTS table does not depend on the docs rows.
-        ctx.queue(fts_table_name(docs), statement, {"doc_no": doc_no, "body": body})
-    else:
-        statement = ctx.statement(docs_name, "tsv_update", lambda t: text(
-            f'UPDATE "{t.name}" SET tsv = to_tsvector(\'{CONFIG}\', :body) '
-            "WHERE doc_no = :doc_no"))
-        # The docs table's queue: the row must be inserted before its vector is set.
-        ctx.queue(docs_name, statement, {"doc_no": doc_no, "body": body})
+        ctx.queue(fts_table_name(ctx.t(docs_name)), statement,
+                  {"doc_no": row["doc_no"], "body": row["body"]})
+        return
+    # PostgreSQL: the vector is computed in the same INSERT (one statement per document,
+    # sent as executemany runs).
+    statement = ctx.statement(docs_name, "insert_with_tsv", lambda t: text(
+        f'INSERT INTO "{t.name}" ({", ".join(DOC_COLUMNS)}, tsv) VALUES ('
+        + ", ".join(":" + c for c in DOC_COLUMNS) + f", to_tsvector('{CONFIG}', :body))"))
+    ctx.queue(docs_name, statement, row)
 
 
 def terms(query: str) -> list[str]:

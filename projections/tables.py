@@ -270,7 +270,7 @@ INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_catalog_decisions": [("version_id", "position")],
     "rm_catalog_docs": [("version_id",), ("asset_id",)],
     "rm_audit_log": [("project_id", "position"), ("asset_id", "position"),
-                     ("actor_id", "position"), ("event_type", "position")],
+                     ("actor_id", "position"), ("event_type", "position"), ("subject_id",)],
     "rm_metric_assets": [("project_id",)],
 }
 
