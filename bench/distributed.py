@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, select  # noqa: E402
 
 from bench import studio_check, studio_report  # noqa: E402
-from bench.studio_day import DayResult, Plan, play_day  # noqa: E402
+from bench.studio_day import DayResult, play_day  # noqa: E402
+from bench.studio_world import Plan  # noqa: E402
 from bench.topology import ROOT, Shape, Topology  # noqa: E402
 from events.db import make_engine  # noqa: E402
 from events.schema import events  # noqa: E402
