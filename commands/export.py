@@ -10,7 +10,8 @@ The image gets two text chunks, added before IEND without re-encoding the pixels
 
 Same version, same bytes: no time stamps, keys sorted. Existing ``parameters`` /
 ``lineage`` chunks (an uploaded A1111 image) are replaced, not duplicated; a JPEG or
-WebP upload is re-encoded as PNG first.
+WebP upload is re-encoded as PNG first. Optionally (``c2pa=True``) a signed C2PA
+manifest is added; such files are not byte-stable.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from commands.access import VIEWER
 from commands.asset_state import load_entity_asset
+from commands.c2pa_manifest import credentials_from_env, manifest_definition, sign_png
 from commands.lineage_chain import is_source_step, load_chain
 from commands.people import Principal
 from commands.png_metadata import format_a1111_parameters
@@ -35,22 +37,30 @@ PARAMETERS_KEY, LINEAGE_KEY = "parameters", "lineage"
 LINEAGE_FORMAT = "lineage-export/1"
 _TEXT_TYPES = (b"tEXt", b"zTXt", b"iTXt")
 EXPORT_FORMATS = ("png",)
+SOFTWARE_VERSION = "0.1.0"
 
 
 def export_png(store: EventStore, blobs, principal: Principal, version_id: str,  # noqa: ANN001
-               *, max_pixels: int) -> bytes:
-    """The version's image with ``parameters`` and ``lineage`` text chunks (viewer role).
+               *, max_pixels: int, c2pa: bool = False) -> bytes:
+    """The version's image with ``parameters`` and ``lineage`` text chunks (viewer role),
+    and with ``c2pa`` a signed C2PA manifest (see commands/c2pa_manifest.py).
 
-    Raises NotFound, and BlobCorrupted when the stored image no longer matches its hash.
+    Raises NotFound, BlobCorrupted when the stored image no longer matches its hash, and
+    C2paUnavailable (501) when C2PA is asked for but not set up.
     """
     load_entity_asset(store, principal, version_id, "version", VIEWER)
+    credentials = credentials_from_env() if c2pa else None
     chain = load_chain(store, version_id)
     version = chain[-1]
     data = blobs.get(version.content_hash)
     if not data.startswith(PNG_SIGNATURE):
         data = encode_png(decode_image(data, max_pixels=max_pixels))
-    return with_text_chunks(data, {PARAMETERS_KEY: format_a1111_parameters(a1111_recipe(version)),
-                                   LINEAGE_KEY: canonical_json(lineage_summary(chain))})
+    summary = lineage_summary(chain)
+    data = with_text_chunks(data, {PARAMETERS_KEY: format_a1111_parameters(a1111_recipe(version)),
+                                   LINEAGE_KEY: canonical_json(summary)})
+    if credentials is not None:
+        data = sign_png(data, manifest_definition(summary, SOFTWARE_VERSION), *credentials)
+    return data
 
 
 def a1111_recipe(version: VersionCreated) -> dict[str, Any]:

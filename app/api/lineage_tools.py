@@ -71,10 +71,10 @@ def get_provenance(version_id: str) -> Response:
             media_type="image/png")
 def export_version(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
-    query(ExportQuery)
+    args = query(ExportQuery)
     lineage = services()
     data = export.export_png(lineage.store, lineage.blobs, current_principal(), version_id,
-                             max_pixels=lineage.settings.max_image_pixels)
+                             max_pixels=lineage.settings.max_image_pixels, c2pa=args["c2pa"])
     etag = hashlib.sha256(data).hexdigest()
     if etag in request.headers.get("If-None-Match", ""):
         return Response(status=304, headers={"ETag": f'"{etag}"'})

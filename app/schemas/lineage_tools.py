@@ -34,3 +34,7 @@ class RebakeSchema(StrictSchema):
 
 class ExportQuery(StrictSchema):
     format = fields.String(load_default="png", validate=validate.OneOf(EXPORT_FORMATS))
+    c2pa = fields.Boolean(load_default=False,
+                          metadata={"description": "add a signed C2PA manifest (needs the "
+                                                   "optional c2pa-python and a certificate; "
+                                                   "501 otherwise)"})

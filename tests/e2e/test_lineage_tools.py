@@ -4,6 +4,7 @@ built-in tiny model (64x64, 2 steps). Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import io
 import json
 from collections.abc import Iterator
@@ -199,6 +200,9 @@ def test_export_png_carries_parameters_and_lineage_and_is_deterministic(story: S
     assert lineage["version_id"] == inpaint and lineage["recipe"] == recipe
     assert [step["version_id"] for step in lineage["chain"]] == [generate, inpaint]
     assert_problem(story.creator.get(f"/api/versions/{inpaint}/export?format=gif"), 422)
+    if importlib.util.find_spec("c2pa") is None:
+        assert_problem(story.creator.get(f"/api/versions/{inpaint}/export?c2pa=true"), 501,
+                       "c2pa-python")
 
 
 def test_export_of_an_upload_replaces_its_old_parameters(api: Api) -> None:
