@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, stream_with_context
 from marshmallow import fields, validate
 
+from app.api.openapi import documented
 from app.api.reading import ReadQuery, UtcDateTime, read_response, wait_for_projections
 from app.auth import current_principal
 from app.context import services
@@ -63,6 +64,8 @@ def _query(args: dict[str, Any]) -> AuditQuery:
 
 
 @blueprint.get("/audit")
+@documented("Audit entries: who did what, when, with which role, on which "
+            "content hash; revocations of approvals", tags=("read side",), query=AuditArgs)
 def audit() -> Response:
     args = query_args(AuditArgs())
     freshness = wait_for_projections((*AUDIT, "access"), args["min_position"])
@@ -73,6 +76,8 @@ def audit() -> Response:
 
 
 @blueprint.get("/audit/export")
+@documented("Every matching audit entry as CSV or JSON", tags=("read side",),
+            query=ExportArgs)
 def export() -> Response:
     args = query_args(ExportArgs())
     freshness = wait_for_projections((*AUDIT, "access"), args["min_position"])

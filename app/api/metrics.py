@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from app.api.openapi import documented
 from app.api.reading import ReadQuery, read_response, wait_for_projections
 from app.auth import current_principal
 from app.context import services
@@ -19,6 +20,8 @@ blueprint = Blueprint("metrics", __name__)
 
 
 @blueprint.get("/projects/<project_id>/metrics")
+@documented("Drafts/finals, time to first approval, compute per approved asset, "
+            "approvals per day, rounds of changes", tags=("read side",), query=ReadQuery)
 def project_metrics(project_id: str) -> Response:
     principal = current_principal()
     lineage = services()

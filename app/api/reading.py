@@ -79,11 +79,15 @@ def wait_for_projections(names: Iterable[str], min_position: int | None,
     if as_of is not None:
         min_position = max(min_position or 0, queries.position_at(services().engine, as_of))
     projections = runner()
+    head = services().store.head().position
     if min_position is not None:
-        reached = projections.wait_for(min_position, names, MIN_POSITION_WAIT_SECONDS)
+        # A write's position is committed before its response leaves, so nothing past
+        # the head can be the caller's own write: never wait for it.
+        reached = projections.wait_for(min(min_position, head), names,
+                                       MIN_POSITION_WAIT_SECONDS)
     else:
         reached = min(projections.positions(names).values())
-    return Freshness(reached, services().store.head().position)
+    return Freshness(reached, max(head, services().store.head().position))
 
 
 def read_response(body: Any, freshness: Freshness) -> Response:

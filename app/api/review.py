@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from app.api.openapi import documented
 from app.api.reading import AsOfQuery, read_response, wait_for_projections
 from app.auth import current_principal
 from app.context import services
@@ -19,6 +20,8 @@ blueprint = Blueprint("review_state", __name__)
 
 
 @blueprint.get("/assets/<asset_id>/review")
+@documented("Review state (now or ?as_of=): comments, decisions and state per "
+            "version; the approved version per channel; pins", tags=("read side",), query=AsOfQuery)
 def asset_review(asset_id: str) -> Response:
     principal = current_principal()
     lineage = services()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 from marshmallow import ValidationError, fields, validate
 
+from app.api.openapi import documented
 from app.api.reading import (
     AsOfQuery,
     ReadQuery,
@@ -52,6 +53,8 @@ class SearchArgs(AsOfQuery):
 
 
 @blueprint.get("/search")
+@documented("Search versions: free text, tags (any level), filters, facets, "
+            "collapse=seed, as_of", tags=("read side",), query=SearchArgs)
 def search() -> Response:
     """Versions matching every given filter, best match first (newest first without
     ``q``); ``next_cursor`` pages on. Only projects the caller belongs to are searched;
@@ -92,6 +95,8 @@ def _offset(cursor: str | None) -> int:
 
 
 @blueprint.get("/projects/<project_id>/taxonomy")
+@documented("The project's tag tree with asset and version counts per level",
+            tags=("read side",), query=ReadQuery)
 def taxonomy(project_id: str) -> Response:
     """The project's tag tree with asset and version counts at every level."""
     principal = current_principal()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request, stream_with_context
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from app.api.openapi import documented
 from app.auth import current_principal
 from app.context import services
 from app.http import query_args
@@ -43,6 +44,9 @@ def _resume_after(args: dict, head: int) -> int:
 
 
 @blueprint.get("/events/stream")
+@documented("The project's events as Server-Sent Events (id = position; "
+            "Last-Event-ID resumes)", tags=("read side",), query=StreamArgs,
+            media_type="text/event-stream")
 def event_stream() -> Response:
     principal = current_principal()
     lineage = services()

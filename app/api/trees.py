@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from app.api.openapi import documented
 from app.api.reading import AsOfQuery, ReadQuery, read_response, wait_for_projections
 from app.auth import current_principal
 from app.context import services
@@ -18,6 +19,8 @@ blueprint = Blueprint("trees", __name__)
 
 
 @blueprint.get("/assets/<asset_id>/tree")
+@documented("The asset's version tree (now or ?as_of=): nodes with children, roots, "
+            "branch heads, approved and pinned versions", tags=("read side",), query=AsOfQuery)
 def asset_tree(asset_id: str) -> Response:
     """Nodes (operation, tier, author, time, thumbnail, children), roots, branch heads,
     approved and pinned versions. 404 for unknown assets and non-members."""
@@ -36,6 +39,8 @@ def asset_tree(asset_id: str) -> Response:
 
 
 @blueprint.get("/versions/<version_id>/lineage")
+@documented("The chain from the root to this version, each step with its recipe",
+            tags=("read side",), query=ReadQuery)
 def version_lineage(version_id: str) -> Response:
     """The chain from the root to this version; 404 for unknown versions and strangers."""
     principal = current_principal()
