@@ -51,12 +51,18 @@ def run_demo(data_dir: Path, *, say: Callable[[str], None] = print,
 
 
 def tell(story: Story, people: dict[str, Person]) -> dict[str, Any]:
-    """The story, step by step; returns the ids it made."""
-    ana, ben, rita = people["ana"], people["ben"], people["rita"]
+    """The story, chapter by chapter; returns the ids it made and what it found."""
     ids: dict[str, Any] = {"users": {k: p.user_id for k, p in people.items()}}
     story.say("Lineage demo: a spring campaign hero image, from first drafts to an approved, "
               "reproducible asset.")
+    for chapter in (_set_up, _draft_and_review, _refine_and_approve, _look_back,
+                    _rebuild_and_rebake, _verify):
+        chapter(story, people, ids)
+    return ids
 
+
+def _set_up(story: Story, people: dict[str, Person], ids: dict[str, Any]) -> None:
+    ana, ben, rita = people["ana"], people["ben"], people["rita"]
     story.step("Ana creates the project with a draft-first policy (12 drafts before any "
                "final render) and a 'social' channel that needs at least 128x128 pixels.")
     project = story.call(ana, "POST", "/api/projects", 201, json={"name": "Spring campaign"})
@@ -82,6 +88,9 @@ def tell(story: Story, people: dict[str, Person]) -> dict[str, Any]:
         raise DemoFailed(f"a final before any draft answered {refused.status_code}, not 409")
     story.detail(f"409 {refused.get_json()['title']}: {refused.get_json()['detail']}")
 
+
+def _draft_and_review(story: Story, people: dict[str, Person], ids: dict[str, Any]) -> None:
+    ben, rita, aid = people["ben"], people["rita"], ids["asset"]
     story.step(f"Ben drafts {DRAFTS} variations with the fast draft model (seeds 100-111).")
     body = story.call(ben, "POST", f"/api/assets/{aid}/generations", 202, json={
         "prompt": PROMPT, "negative_prompt": "blurry", "seed": 100, "variations": DRAFTS,
@@ -100,6 +109,10 @@ def tell(story: Story, people: dict[str, Person]) -> dict[str, Any]:
     ids["comment"] = comment["comment_id"]
     story.detail(f"comment {comment['comment_id']} on region {JACKET}")
 
+
+def _refine_and_approve(story: Story, people: dict[str, Person], ids: dict[str, Any]) -> None:
+    ana, ben, rita = people["ana"], people["ben"], people["rita"]
+    drafts = ids["drafts"]
     story.step("Ben promotes draft 6 to a final render (same prompt and seed, final model).")
     body = story.call(ben, "POST", f"/api/versions/{drafts[5]}/promote", 202, json={})
     final = ids["final"] = story.run_jobs(body)[0]
@@ -113,7 +126,7 @@ def tell(story: Story, people: dict[str, Person]) -> dict[str, Any]:
     body = story.call(ben, "POST", f"/api/versions/{inpaint}/edits", 202, json={
         "operation": "outpaint", "margins": {"left": 8, "right": 8}, "seed": 8, "steps": 2})
     outpaint = ids["outpaint"] = story.run_jobs(body)[0]
-    story.call(rita, "POST", f"/api/comments/{comment['comment_id']}/resolve", 200)
+    story.call(rita, "POST", f"/api/comments/{ids['comment']}/resolve", 200)
     story.detail(f"inpaint {inpaint}; outpaint {outpaint} (80x64); Rita resolved her comment")
 
     story.step("Ben upscales 2x for the social channel, and Rita approves it for social.")
@@ -139,6 +152,11 @@ def tell(story: Story, people: dict[str, Person]) -> dict[str, Any]:
         "decision": "approved", "channel": "social"})
     story.detail(f"approved {adjusted} for social")
 
+
+def _look_back(story: Story, people: dict[str, Person], ids: dict[str, Any]) -> None:
+    ana, ben, rita = people["ana"], people["ben"], people["rita"]
+    aid, upscale = ids["asset"], ids["upscale"]
+    agreed_at = datetime.fromisoformat(ids["agreed_at"])
     story.step(f"What did we agree at {agreed_at:%H:%M:%S.%f} UTC? Time travel answers.")
     then = story.read(ana, f"/api/assets/{aid}/review?as_of={quote(agreed_at.isoformat())}")
     now = story.read(ana, f"/api/assets/{aid}/review")
@@ -151,7 +169,9 @@ def tell(story: Story, people: dict[str, Person]) -> dict[str, Any]:
 
     story.step("Who approved what? The audit log names the person, role, pixels and channel.")
     audit = story.read(ana, f"/api/audit?asset={aid}&type=decision.recorded")
-    entries = audit.get("entries") or audit.get("items") or []
+    entries = audit["entries"]
+    if not any(e["decision"] == "approved" and e["version_id"] == upscale for e in entries):
+        raise DemoFailed(f"the audit log does not show the approval of {upscale}")
     names = {p.user_id: p.name for p in (ana, ben, rita)}
     for entry in entries:
         who = names.get(entry["actor_id"], entry["actor_id"])
@@ -160,6 +180,10 @@ def tell(story: Story, people: dict[str, Person]) -> dict[str, Any]:
                      f"sha256 {str(entry['content_hash'])[:12]}… channel {entry['channel'] or '-'}")
     story.detail(f"-> {story.url(f'/api/audit?asset={aid}')}")
 
+
+def _rebuild_and_rebake(story: Story, people: dict[str, Person], ids: dict[str, Any]) -> None:
+    ben = people["ben"]
+    adjusted, inpaint = ids["adjusted"], ids["inpaint"]
     story.step("Months later: can we still make exactly these pixels? Rebuild the approved "
                "version from its recorded lineage.")
     body = story.call(ben, "POST", f"/api/versions/{adjusted}/rebuild", 202)
@@ -188,6 +212,8 @@ def tell(story: Story, people: dict[str, Person]) -> dict[str, Any]:
     story.detail(f"-> {story.url(f'/api/versions/{head}/provenance')}")
     story.detail(f"-> {story.url(f'/api/versions/{head}/export?format=png')}")
 
+
+def _verify(story: Story, people: dict[str, Person], ids: dict[str, Any]) -> None:
     story.step("Finally, `lineage verify`: is the event log untampered?")
     verified = verify_chain(story.services.engine)
     ids["verified"] = verified.ok
@@ -198,4 +224,3 @@ def tell(story: Story, people: dict[str, Person]) -> dict[str, Any]:
     story.say("\nImporting from other tools: upload a PNG from AUTOMATIC1111/Forge, ComfyUI or "
               "InvokeAI to POST /api/assets/{id}/uploads and its recipe is recorded as "
               "'imported' (see the README).")
-    return ids
