@@ -22,7 +22,11 @@ def json_body(schema: Schema) -> dict[str, Any]:
     """The request's JSON body loaded through ``schema``; raises ValidationError (422)."""
     if not request.is_json:
         raise ValidationError({"_body": ["send a JSON object with Content-Type: application/json"]})
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:
+        # json.loads recurses per nesting level; a hostile body must not become a 500.
+        raise ValidationError({"_body": ["the JSON is nested too deeply"]}) from None
     if payload is None:
         raise ValidationError({"_body": ["the request body is not valid JSON"]})
     if not isinstance(payload, dict):
@@ -51,10 +55,13 @@ def command_meta() -> Metadata:
     scoped to that actor (two users' keys never collide)."""
     principal = current_principal()
     key = idempotency_key()
+    request_id = request.headers.get("X-Request-Id", "")[:80]
+    if not request_id.isprintable():  # PostgreSQL cannot store a NUL, for one
+        raise ValidationError({"X-Request-Id": ["must be printable characters"]})
     return Metadata(
         actor_id=principal.user_id,
         command_id=f"http:{principal.user_id}:{key}" if key else None,
-        correlation_id=request.headers.get("X-Request-Id", "")[:80] or str(uuid.uuid4()),
+        correlation_id=request_id or str(uuid.uuid4()),
     )
 
 

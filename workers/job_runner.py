@@ -218,7 +218,9 @@ def run_image_step(context: JobContext, state: JobState, progress: ProgressSink)
     job = state.request
     assert job is not None
     input_png = mask_png = None
-    if job.input_version_id:
+    # A promotion is a generation whose parent is the draft it carries the DNA of: the
+    # draft is its lineage parent, not an input image.
+    if job.input_version_id and job.recipe.get("operation", "generate") != "generate":
         source = find_version(context.store, job.input_version_id)
         input_png = _blob(context.blobs, source.content_hash, "input image")
     if job.mask_hash:
