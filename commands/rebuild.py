@@ -40,6 +40,9 @@ OVERRIDE_FIELDS: dict[str, frozenset[str]] = {
 """The fields a re-bake may change, per operation of the overridden step."""
 ALL_OVERRIDE_FIELDS = frozenset().union(*OVERRIDE_FIELDS.values())
 _BLOB_KEY = re.compile(r"[0-9a-f]{64}")
+ENGINE_NOTES = ("native_scale", "resized_after_upscale")
+"""Recipe keys the engine writes only when they apply (an upscale that needed a resize):
+a re-made step must not inherit them from the step it re-makes."""
 MAX_PROMPT_CHARS = 2000
 
 
@@ -99,8 +102,10 @@ def apply_override(recipe: dict[str, Any], override: dict[str, Any], *,
                    derived_from: str) -> dict[str, Any]:
     """The recipe a re-baked step runs: the recorded one with the override's fields set
     (``mask`` becomes ``mask_hash``; it must already be a blob key) and ``derived_from``
-    naming the version it re-makes. Pure."""
-    changed = {**recipe, "derived_from": derived_from}
+    naming the version it re-makes; notes the engine writes again when they apply are
+    dropped. Pure."""
+    changed = {key: value for key, value in recipe.items() if key not in ENGINE_NOTES}
+    changed["derived_from"] = derived_from
     for key, value in override.items():
         if key == "mask":
             changed["mask_hash"] = value

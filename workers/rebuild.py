@@ -19,6 +19,7 @@ Both runners are registered with the job runner at import (``rebuild``, ``rebake
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -255,7 +256,8 @@ def run_rebake(context: JobContext, state: JobState, progress: ProgressSink) -> 
     assert job is not None
     overrides = job.options.get("overrides") or {}
     chain = ChainReader(context.store).chain(job.input_version_id or "")
-    start = decide_rebake(chain, overrides)
+    # The request checked prompt lengths against the server's configured limit.
+    start = decide_rebake(chain, overrides, max_prompt_chars=sys.maxsize)
     parent_id = chain[start - 1].version_id if start else None
     parent_png = _reused_output(context.blobs, chain[start - 1]) if start else None
     versions: list[VersionCreated] = []

@@ -85,3 +85,11 @@ def test_the_remade_recipe_carries_the_override_and_where_it_derives_from() -> N
     assert changed["mask_hash"] == "n" * 64 and "mask" not in changed
     assert changed["seed"] == 7 and changed["derived_from"] == "i"
     assert recorded["prompt"] == "red jacket"  # the recorded recipe is left alone
+
+
+def test_a_remade_upscale_does_not_inherit_the_resize_note_of_the_old_one() -> None:
+    recorded = {"operation": "upscale", "scale": 2, "native_scale": 4,
+                "resized_after_upscale": {"from": [256, 256], "to": [128, 128]}}
+    changed = apply_override(recorded, {"scale": 4}, derived_from="u")
+    assert changed["scale"] == 4
+    assert "resized_after_upscale" not in changed and "native_scale" not in changed
