@@ -130,3 +130,48 @@ def test_a_running_job_shows_its_progress(api, studio):
 
     assert (body["status"], body["attempts"], body["worker"]) == ("started", 1, "host:7:worker-1")
     assert (body["progress"]["step"], body["progress"]["total"]) == (3, 20)
+
+
+EDITS = {
+    "img2img": {"strength": 0.5, "steps": 4},
+    "inpaint": {"region": {"x": 0.25, "y": 0.25, "w": 0.5, "h": 0.5}, "steps": 2},
+    "outpaint": {"margins": {"left": 16, "right": 16}, "steps": 2},
+    "upscale": {"scale": 2, "steps": 2},
+    "adjust": {"adjustments": {"brightness": 1.3, "rotate": 90}},
+}
+
+
+def test_every_edit_requested_over_http_ends_as_a_child_version(api, studio, workers):
+    project, asset, creator = studio
+    response = creator.post(
+        f"/api/assets/{asset}/generations",
+        json={"prompt": "a kite over dunes", "width": 64, "height": 64, "steps": 2, "seed": 7},
+    )
+    generated = response.get_json()["jobs"][0]["job_id"]
+    [source] = wait_finished(api.store, [generated])[generated].version_ids
+
+    job_ids = {}
+    for operation, fields in EDITS.items():
+        edit = creator.post(
+            f"/api/versions/{source}/edits", json={"operation": operation, **fields}
+        )
+        assert edit.status_code == 202, (operation, edit.get_json())
+        job_ids[operation] = edit.get_json()["jobs"][0]["job_id"]
+    states = wait_finished(api.store, list(job_ids.values()))
+
+    sizes = {
+        "img2img": [64, 64],
+        "inpaint": [64, 64],
+        "outpaint": [96, 64],
+        "upscale": [128, 128],
+        "adjust": [64, 64],
+    }
+    for operation, job_id in job_ids.items():
+        assert states[job_id].status == "completed", (operation, states[job_id].error)
+        [version_id] = states[job_id].version_ids
+        version = creator.get(f"/api/versions/{version_id}").get_json()
+        assert version["operation"] == operation
+        assert version["parent_ids"] == [source]
+        assert [version["width"], version["height"]] == sizes[operation], operation
+        image = creator.get(f"/api/versions/{version_id}/image")
+        assert hashlib.sha256(image.data).hexdigest() == version["content_hash"]
