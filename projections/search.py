@@ -153,28 +153,39 @@ def search(conn: Connection, query: SearchQuery) -> dict[str, Any]:
         scored = scores.subquery("scored")
         base = base.join_from(v, scored, scored.c.version_id == v.c.version_id)
         score = scored.c.score
-    status = status_expression(query.as_of).label("status")
-    approved = approved_expression(query.as_of).label("approved")
     order = [score.desc(), v.c.position.desc()] if query.q else [v.c.position.desc()]
-    rows_query = base.with_only_columns(
-        *v.c, score.label("score"), status, approved)
+    # The page is chosen from ids, scores and positions only; status and the rest are
+    # read for the page's rows alone (not for every match before sorting).
+    ranking = base.with_only_columns(v.c.version_id, v.c.position, score.label("score"))
     if query.collapse_seed:
-        ranked = rows_query.add_columns(
+        ranked = ranking.add_columns(
             func.row_number().over(partition_by=v.c.variation_key, order_by=order)
             .label("variant_rank"),
             func.count().over(partition_by=v.c.variation_key).label("variations"),
         ).subquery("ranked")
-        page_query = (select(ranked).where(ranked.c.variant_rank == 1)
-                      .order_by(*([ranked.c.score.desc()] if query.q else []),
-                                ranked.c.position.desc()))
-        total = conn.execute(select(func.count()).select_from(
-            select(ranked.c.version_id).where(ranked.c.variant_rank == 1).subquery())
-        ).scalar_one()
+        chosen = (select(ranked.c.version_id, ranked.c.score, ranked.c.variations,
+                         func.count().over().label("total"))
+                  .where(ranked.c.variant_rank == 1)
+                  .order_by(*([ranked.c.score.desc()] if query.q else []),
+                            ranked.c.position.desc()))
     else:
-        page_query = rows_query.order_by(*order)
-        total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    rows = conn.execute(page_query.limit(query.limit).offset(query.offset)).mappings().all()
-    result: dict[str, Any] = {"total": total, "results": [_result(r, query) for r in rows]}
+        chosen = ranking.add_columns(literal(1).label("variations"),
+                                     func.count().over().label("total")).order_by(*order)
+    page = conn.execute(chosen.limit(query.limit).offset(query.offset)).mappings().all()
+    if page:
+        total = page[0]["total"]
+    else:
+        counted = (ranked.c.version_id if query.collapse_seed else None)
+        total = conn.execute(select(func.count()).select_from(
+            select(counted).where(ranked.c.variant_rank == 1).subquery()
+            if counted is not None else base.subquery())).scalar_one()
+    details = {row["version_id"]: row for row in conn.execute(
+        select(*v.c, status_expression(query.as_of).label("status"),
+               approved_expression(query.as_of).label("approved"))
+        .where(v.c.version_id.in_([p["version_id"] for p in page]))).mappings()}
+    results = [_result({**details[p["version_id"]], "score": p["score"],
+                        "variations": p["variations"]}, query) for p in page]
+    result: dict[str, Any] = {"total": total, "results": results}
     if query.facets:
         result["facets"] = facets(conn, base, query.as_of)
     return result
