@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from projections.registry import PROJECTIONS, make_runner
+from projections.search import SearchQuery, search
 from tests.read_history import History
 
 
@@ -159,3 +160,27 @@ def test_status_reports_lag_until_caught_up(store):
     runner.catch_up()
 
     assert all(s.behind == 0 and s.lag_seconds == 0 for s in runner.status())
+
+
+def test_live_tables_keep_serving_while_a_rebuild_fills_the_next_ones(store):
+    history = History(store)
+    ids = rich_history(history, count=2)
+    runner = make_runner(store.engine)
+    runner.catch_up()
+    with store.engine.connect() as conn:
+        before = search(conn, SearchQuery(projects=[ids["project"]], q="fox"))
+    assert before["total"] > 0
+    seen_during = []
+
+    def query_live(checkpoint: str, position: int) -> None:
+        if checkpoint == "catalog__next":
+            with store.engine.connect() as conn:
+                seen_during.append(search(conn, SearchQuery(projects=[ids["project"]],
+                                                            q="fox")))
+
+    make_runner(store.engine, batch_size=3, before_commit=query_live).rebuild("catalog")
+
+    assert len(seen_during) > 1
+    assert all(answer == before for answer in seen_during)
+    with store.engine.connect() as conn:
+        assert search(conn, SearchQuery(projects=[ids["project"]], q="fox")) == before
