@@ -44,7 +44,7 @@ def job_status(store: EventStore, engine: Engine, job_id: str) -> tuple[dict[str
     progress = None
     if state.status == STARTED:
         row = read_progress(engine, job_id)
-        if row is not None:
+        if row is not None and row.worker == state.worker:  # not a dead attempt's row
             progress = {
                 "step": row.step,
                 "total": row.total,

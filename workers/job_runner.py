@@ -96,7 +96,8 @@ def run_job(context: JobContext, job_id: str, *, worker: str | None = None) -> s
     if state is None:
         return SKIPPED
     kind = state.request.kind if state.request else ""
-    progress = _ProgressWriter(context.engine, job_id, worker)
+    # An earlier attempt (a killed worker) may have left its progress row behind.
+    progress = _ProgressWriter(context.engine, job_id, worker, stale=state.attempts > 0)
     runner = KIND_RUNNERS.get(kind)
     try:
         if runner is None:
@@ -174,10 +175,10 @@ class _ProgressWriter:
     that long after the start: a job shorter than that writes no row at all, which
     keeps progress from costing short drafts three extra write transactions."""
 
-    def __init__(self, engine: Engine, job_id: str, worker: str) -> None:
+    def __init__(self, engine: Engine, job_id: str, worker: str, *, stale: bool) -> None:
         self.engine, self.job_id, self.worker = engine, job_id, worker
         self.last = time.monotonic()
-        self.written = False
+        self.row_may_exist = stale
 
     def report(self, step: int, total: int) -> None:
         now = time.monotonic()
@@ -186,12 +187,12 @@ class _ProgressWriter:
         self.last = now
         try:
             write_progress(self.engine, self.job_id, step, total, self.worker)
-            self.written = True
+            self.row_may_exist = True
         except (OperationalError, InterfaceError):
             log.debug("job %s: progress not written", self.job_id, exc_info=True)
 
     def clear(self) -> None:
-        if not self.written:
+        if not self.row_may_exist:
             return
         try:
             clear_progress(self.engine, self.job_id)

@@ -131,6 +131,11 @@ def test_a_running_job_shows_its_progress(api, studio):
     assert (body["status"], body["attempts"], body["worker"]) == ("started", 1, "host:7:worker-1")
     assert (body["progress"]["step"], body["progress"]["total"]) == (3, 20)
 
+    # A second worker takes over from a dead one: the dead one's row is not shown.
+    state, version, _ = load_job(api.store, job_id)
+    record_start(api.store, state, version, "host:8:worker-2")
+    assert creator.get(f"/api/jobs/{job_id}").get_json()["progress"] is None
+
 
 EDITS = {
     "img2img": {"strength": 0.5, "steps": 4},

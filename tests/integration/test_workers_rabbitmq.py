@@ -200,6 +200,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_which_completes_it_once(
     assert len(workers_started) == 2 and workers_started[0] != workers_started[1]
     assert sum(isinstance(e, JobCompleted) for e in history) == 1
     assert len(versions_of(context.store, asset_id)) == 1
+    assert read_progress(context.engine, job_id) is None  # the dead attempt's row is gone
 
 
 def rabbitmqctl(*args: str) -> None:
@@ -238,3 +239,11 @@ def test_requests_made_while_rabbitmq_is_stopped_complete_after_it_restarts(
     assert sorted(v.job_id for v in versions) == sorted(job_ids)
     for job_id in job_ids:
         assert sum(isinstance(e, JobCompleted) for e in job_history(context.store, job_id)) == 1
+
+
+def test_ping_broker_tells_a_reachable_rabbitmq_from_an_unreachable_one(rabbitmq_url):
+    ok, detail = ping_broker(rabbitmq_url)
+    assert ok and detail.startswith("RabbitMQ")
+
+    ok, detail = ping_broker("amqp://guest:guest@127.0.0.1:1/%2F")
+    assert not ok and detail
