@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             caught_up = wait_for_projections(engine, CATCH_UP_SECONDS)
             print(f"  queue drained: {drained}, projections caught up: {caught_up} "
                   f"[{studio_report.elapsed(started)}]", flush=True)
+            cpu = topology.cpu_seconds()
         finally:
             sampler.stop()
             exit_codes = topology.stop()
@@ -128,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         save_records(run_dir, topology, day)
         summary = check_and_report(engine, day, sampler, plan, args, exit_codes)
         engine.dispose()
+    summary["cpu_seconds"] = cpu
+    api_ms = cpu.get("api", 0.0) / max(summary["requests"], 1) * 1000
+    print("\nCPU seconds used by each part over the run: "
+          + ", ".join(f"{name} {seconds:.0f}" for name, seconds in cpu.items())
+          + f"; the API used {api_ms:.0f} ms of CPU per day request (setup included)")
     summary["machine_load"] = {"at_start": load_at_start, "at_end": os.getloadavg(),
                                "cores": os.cpu_count()}
     summary["code_changed_during_run"] = code_fingerprint() != code_at_start

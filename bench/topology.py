@@ -215,6 +215,22 @@ class Topology:
         if dead:
             raise RuntimeError("stopped unexpectedly: " + "; ".join(dead))
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) each part's process group has used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        groups = {part.process.pid: part.name for part in self.parts}
+        used = dict.fromkeys(groups.values(), 0.0)
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # The command name (2nd field) may hold spaces: split after its ")".
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            group = int(fields[2])
+            if group in groups:
+                used[groups[group]] += (int(fields[11]) + int(fields[12])) / ticks
+        return used
+
     def stop(self) -> dict[str, int | None]:
         """SIGTERM every part's process group, wait, SIGKILL what is left; exit codes.
 
