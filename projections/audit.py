@@ -57,7 +57,8 @@ def _roles(ctx: ApplyContext) -> dict[tuple[str, str], str]:
 
 def _record(ctx: ApplyContext, rec: Recorded) -> None:
     payload = _payload(rec.event)
-    project_id = project_of_stream(ctx, rec.stream_id)
+    project_id = project_of_stream(ctx, rec.stream_id,
+                                   rec.event if rec.stream_version == 1 else None)
     kind = stream_kind(rec.stream_id)
     asset_id = entity_id(rec.stream_id) if kind == "asset" else payload.get("asset_id")
     role = payload.get("role") if rec.event_type == "decision.recorded" else None

@@ -25,13 +25,18 @@ def stream_kind(stream_id: str) -> str:
     return stream_id.split("-", 1)[0]
 
 
-def project_of_stream(ctx: Any, stream_id: str) -> str | None:  # noqa: ANN401
+def project_of_stream(ctx: Any, stream_id: str, first: Any = None) -> str | None:  # noqa: ANN401
     """The project id owning ``stream_id``, or None (users, tokens, unknown streams).
 
     ``ctx`` is the runner's ApplyContext: its cache remembers answers; the lookup reads
-    the immutable ``events`` table, so it needs no flush of buffered writes.
+    the immutable ``events`` table, so it needs no flush of buffered writes. ``first``
+    is the stream's first event when the caller holds it (no lookup needed then).
     """
     kind = stream_kind(stream_id)
+    project = getattr(first, "project_id", None)
+    if project is not None and kind in _PROJECT_OF_FIRST_EVENT:
+        ctx.cache["project-of:" + stream_id] = project
+        return project
     if kind == "project":
         return entity_id(stream_id)
     if kind not in _PROJECT_OF_FIRST_EVENT:
