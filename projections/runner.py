@@ -29,6 +29,7 @@ from events.types import decode
 from projections.apply import ApplyContext
 from projections.tables import (
     NEXT_SUFFIX,
+    create_query_indexes,
     create_tables,
     drop_tables,
     physical_tables,
@@ -202,7 +203,7 @@ class ProjectionRunner:
         checkpoint = name + NEXT_SUFFIX
         with write_transaction(self.engine) as conn:
             drop_storage(conn, projection, fresh)  # leftovers of an interrupted rebuild
-            create_storage(conn, projection, fresh)
+            create_storage(conn, projection, fresh, query_indexes=False)
             conn.execute(delete(subscription_checkpoints)
                          .where(subscription_checkpoints.c.name == checkpoint))
         total = 0
@@ -210,6 +211,8 @@ class ProjectionRunner:
         while not caught_up:
             read, caught_up = self._step(projection, fresh, checkpoint)
             total += read
+        with write_transaction(self.engine) as conn:
+            create_query_indexes(conn, dict(fresh))
         with write_transaction(self.engine) as conn:
             lock_checkpoint(conn, name)
             caught_up = False
@@ -315,9 +318,9 @@ def _write_checkpoint(conn: Connection, name: str, position: int) -> None:
 
 
 def create_storage(conn: Connection, projection: Projection, tables: Mapping[str, Table],
-                   ) -> None:
+                   *, query_indexes: bool = True) -> None:
     """Create one generation of a projection's tables (and its extra storage)."""
-    create_tables(conn, dict(tables))
+    create_tables(conn, dict(tables), query_indexes=query_indexes)
     if projection.create_extra is not None:
         projection.create_extra(conn, tables)
 

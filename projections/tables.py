@@ -285,12 +285,32 @@ def physical_tables(logical: Iterable[Table], suffix: str = "") -> dict[str, Tab
             for table in logical}
 
 
-def create_tables(conn: Connection, tables: dict[str, Table]) -> None:
-    """Create ``tables`` (logical name → physical table) and their secondary indexes."""
+APPLY_INDEXES = {("rm_audit_log", ("subject_id",)), ("rm_catalog_tags", ("asset_id",))}
+"""Secondary indexes the apply functions themselves look rows up by: a rebuild needs them
+from the start; the others serve queries and are built once the copy is filled."""
+
+
+def create_tables(conn: Connection, tables: dict[str, Table], *,
+                  query_indexes: bool = True) -> None:
+    """Create ``tables`` (logical name → physical table) and their secondary indexes
+    (those for queries only when ``query_indexes``; see :func:`create_query_indexes`)."""
+    for table in tables.values():
+        table.create(conn)
+    _create_indexes(conn, tables, lambda key: query_indexes or key in APPLY_INDEXES)
+
+
+def create_query_indexes(conn: Connection, tables: dict[str, Table]) -> None:
+    """The indexes :func:`create_tables` left out with ``query_indexes=False`` (building
+    them after a bulk fill is cheaper than maintaining them row by row)."""
+    _create_indexes(conn, tables, lambda key: key not in APPLY_INDEXES)
+
+
+def _create_indexes(conn: Connection, tables: dict[str, Table], wanted) -> None:  # noqa: ANN001
     token = uuid.uuid4().hex[:8]
     for logical, table in tables.items():
-        table.create(conn)
         for number, columns in enumerate(INDEXES.get(logical, ())):
+            if not wanted((logical, tuple(columns))):
+                continue
             # Plain DDL: an Index object would attach itself to the shared Table and be
             # copied, name and all, into the next generation.
             listed = ", ".join(f'"{table.c[column].name}"' for column in columns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from projections.registry import PROJECTIONS, make_runner
 from projections.search import SearchQuery, search
@@ -184,3 +184,21 @@ def test_live_tables_keep_serving_while_a_rebuild_fills_the_next_ones(store):
     assert all(answer == before for answer in seen_during)
     with store.engine.connect() as conn:
         assert search(conn, SearchQuery(projects=[ids["project"]], q="fox")) == before
+
+
+def test_rebuilt_tables_have_the_same_indexes_as_migrated_ones(store):
+    def indexes() -> dict[str, list]:
+        inspector = inspect(store.engine)
+        return {table.name: sorted(tuple(i["column_names"]) for i in
+                                   inspector.get_indexes(table.name))
+                for projection in PROJECTIONS for table in projection.tables}
+
+    migrated = indexes()
+    assert migrated["rm_audit_log"]
+    runner = make_runner(store.engine)
+    rich_history(History(store))
+    for projection in PROJECTIONS:
+        runner.rebuild(projection.name)
+        runner.rebuild(projection.name)  # twice: index names must never collide
+
+    assert indexes() == migrated
