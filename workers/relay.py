@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import dramatiq
 from sqlalchemy import Connection, insert, select, update
 
+from events.assets import TIERS
 from events.db import write_transaction
 from events.domain import stream_id
 from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested
@@ -51,9 +52,15 @@ class PendingJob:
 
 def job_message(prefix: str, job: PendingJob) -> dramatiq.Message:
     """The Dramatiq message for one request (message id = the request event's id)."""
+    tier = job.tier
+    if tier not in TIERS:
+        # One bad request must not block the outbox: it goes to the draft queue, where
+        # the worker fails the job with a readable reason.
+        log.warning("job %s has unknown tier %r; sent to the draft queue", job.job_id, tier)
+        tier = "draft"
     return dramatiq.Message(
-        queue_name=queue_name(prefix, job.tier),
-        actor_name=actor_name(job.tier),
+        queue_name=queue_name(prefix, tier),
+        actor_name=actor_name(tier),
         args=(job.job_id,),
         kwargs={},
         options={},

@@ -147,3 +147,13 @@ def test_on_start_up_unfinished_jobs_are_sent_again(store, broker, project):
     messages = queued(broker)
     assert [m.args[0] for m in messages] == [running, waiting]
     assert messages[0].message_id == load_job(store, running)[2][0].event_id
+
+
+def test_a_request_with_an_unknown_tier_does_not_block_the_ones_after_it(store, broker, project):
+    user, project_id, asset_id = project
+    odd = request_job(store, project_id, asset_id, user, tiny_recipe(), tier="preview")
+    normal = request_job(store, project_id, asset_id, user, tiny_recipe())
+
+    assert Relay(store, broker, PREFIX).relay_once() == 2
+
+    assert [m.args[0] for m in queued(broker, "draft")] == [odd, normal]
