@@ -5,6 +5,8 @@ built-in tiny model, then rebuilds it several times and prints, per step and in 
 the recorded pipeline seconds, the rebuild's pipeline seconds and the rebuild's wall
 time (walking the chain, reading and hash-checking blobs, re-running each step,
 encoding, comparing pixels). Overhead = rebuild wall / recorded sum - 1; target < 10%.
+It also prints the part of the wall time spent outside the pipelines (what the rebuild
+itself adds), which machine load does not blur as much.
 The first rebuild loads no model (the chain's jobs already did, in this process).
 
     .venv/bin/python bench/rebuild.py [--size 128] [--steps 8] [--runs 3]
@@ -112,8 +114,13 @@ def main() -> int:
     pipeline = statistics.median(r["rebuild_seconds"] for r in reports)
     print(f"{'total':<10} {recorded:>11.3f} {pipeline:>10.3f} {wall:>8.3f}")
     print(f"rebuild wall time {wall:.3f} s vs recorded {recorded:.3f} s: overhead "
-          f"{100 * (wall / recorded - 1):+.1f}% (target < 10%); pipeline-only "
-          f"{100 * (pipeline / recorded - 1):+.1f}%")
+          f"{100 * (wall / recorded - 1):+.1f}% (target < 10%)")
+    # On a busy machine the pipelines themselves run slower or faster than when recorded;
+    # what the rebuild adds around them (chain walk, blob reads and hash checks, PNG
+    # encoding, comparison) is the wall time outside the pipelines.
+    print(f"  of which the pipelines ran {100 * (pipeline / recorded - 1):+.1f}% against their "
+          f"recorded time, and the rebuild's own work added {wall - pipeline:.3f} s "
+          f"({100 * (wall - pipeline) / recorded:.1f}% of the recorded time)")
     engine.dispose()
     return 0 if verdicts == {"bit_exact"} else 1
 
