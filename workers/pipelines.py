@@ -164,9 +164,13 @@ def make_scheduler(pipe: Any, name: str | None, config: dict[str, Any] | None) -
 
 
 def clear_cache() -> None:
-    """Forget every loaded pipeline (tests; a worker never needs this)."""
+    """Forget every loaded pipeline and weights hash (tests; a worker never needs this).
+
+    Both together: a reloaded folder whose weights changed must not keep its old hash.
+    """
     with _cache_lock:
         _cache.clear()
+        _hashes.clear()
 
 
 def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
