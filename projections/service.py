@@ -12,7 +12,8 @@ from projections.registry import make_runner
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
-IDLE_WAIT_SECONDS = 0.5
+IDLE_WAIT_SECONDS = 0.1
+"""How often an idle runner looks for appends by other processes (one cheap query)."""
 ERROR_BACKOFF_SECONDS = 2.0
 
 
