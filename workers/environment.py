@@ -6,6 +6,7 @@ different bytes, `diff_environments` says what changed since the recipe was reco
 
 from __future__ import annotations
 
+import functools
 import platform
 import sys
 from importlib import metadata
@@ -32,16 +33,7 @@ def fingerprint(threads: int | None = None) -> dict[str, Any]:
     torch_threads, cpu_capability, deterministic_algorithms, cudnn_deterministic,
     cudnn_benchmark.
     """
-    result: dict[str, Any] = {
-        "python": platform.python_version(),
-        "implementation": sys.implementation.name,
-        "platform": sys.platform,
-        "machine": platform.machine(),
-    }
-    for key, dist in _PACKAGES.items():
-        result[key] = _version(dist)
-    # PNG bytes depend on the zlib Pillow compresses with, not only on Pillow's version.
-    result["zlib"] = features.version("zlib")
+    result = dict(_static_fingerprint())
     result.update(
         {
             "device": "cpu",
@@ -56,6 +48,23 @@ def fingerprint(threads: int | None = None) -> dict[str, Any]:
         }
     )
     return result
+
+
+@functools.cache
+def _static_fingerprint() -> tuple[tuple[str, Any], ...]:
+    """What cannot change while a process runs (package metadata lookups cost ~36 ms a
+    job, so they are read once per process)."""
+    result: dict[str, Any] = {
+        "python": platform.python_version(),
+        "implementation": sys.implementation.name,
+        "platform": sys.platform,
+        "machine": platform.machine(),
+    }
+    for key, dist in _PACKAGES.items():
+        result[key] = _version(dist)
+    # PNG bytes depend on the zlib Pillow compresses with, not only on Pillow's version.
+    result["zlib"] = features.version("zlib")
+    return tuple(result.items())
 
 
 def diff_environments(recorded: dict[str, Any], current: dict[str, Any]) -> list[dict[str, Any]]:
