@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import threading
 from pathlib import Path
 
 from werkzeug.serving import make_server
@@ -56,8 +58,13 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(services=services)
     parts = start_background(services)
     server = make_server(args.host, args.port, app, threaded=True)
-    mode = "RabbitMQ " + settings.broker_url if settings.broker_url else "embedded workers"
-    print(f"Lineage on http://{args.host}:{args.port}/api ({settings.database_url}, {mode})")
+    mode = "RabbitMQ " + _redacted(settings.broker_url) if settings.broker_url else (
+        "embedded workers")
+    print(f"Lineage on http://{args.host}:{args.port}/api ({settings.database_url}, {mode})",
+          flush=True)
+    # A process manager stops services with SIGTERM: shut down as cleanly as on Ctrl-C,
+    # letting running jobs finish and the relay and projection runner stop.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -66,3 +73,13 @@ def _serve(args: argparse.Namespace) -> int:
         stop_background(parts)
         services.close()
     return 0
+
+
+def _redacted(url: str) -> str:
+    """The broker URL without its password, for printing."""
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
