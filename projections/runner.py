@@ -65,6 +65,10 @@ class Projection:
         return physical_tables(self.tables)
 
 
+Target = tuple[Projection, Mapping[str, Table], str]
+"""A projection, the generation of its tables to write, and that generation's checkpoint."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Status:
     name: str
@@ -162,74 +166,89 @@ class ProjectionRunner:
 
     def _step(self, projection: Projection, tables: Mapping[str, Table],
               checkpoint: str) -> tuple[int, bool]:
+        return self._step_many([(projection, tables, checkpoint)])
+
+    def _step_many(self, targets: list[Target]) -> tuple[int, bool]:
         with write_transaction(self.engine) as conn:
-            read, caught_up, position = self._apply_batch(conn, projection, tables, checkpoint)
+            read, caught_up, position = self._apply_batch(conn, targets)
             if self.before_commit is not None:
-                self.before_commit(checkpoint, position)
+                for _, _, checkpoint in targets:
+                    self.before_commit(checkpoint, position)
         return read, caught_up
 
-    def _apply_batch(self, conn: Connection, projection: Projection,
-                     tables: Mapping[str, Table], checkpoint: str) -> tuple[int, bool, int]:
-        """Inside ``conn``'s transaction: lock the checkpoint, apply the next batch, move
-        the checkpoint. Returns (events read, caught up with the head, new position)."""
-        after = lock_checkpoint(conn, checkpoint)
+    def _apply_batch(self, conn: Connection, targets: list[Target]) -> tuple[int, bool, int]:
+        """Inside ``conn``'s transaction: lock the targets' checkpoints, read the next
+        batch once, apply it to each target past its own checkpoint, move the
+        checkpoints. Returns (events read, caught up with the head, new position)."""
+        afters = [lock_checkpoint(conn, checkpoint) for _, _, checkpoint in targets]
+        after = min(afters)
         # The head is read first: everything at or below it is committed, so a filtered
         # read that comes back short proves there is nothing relevant up to the head.
         head = conn.execute(select(event_head.c.position)).scalar_one()
         if head <= after:
             return 0, True, after
+        wanted = sorted({t for projection, _, _ in targets for t in projection.handlers})
         query = (select(*_COLUMNS)
                  .where(events.c.position > after, events.c.position <= head)
-                 .where(events.c.event_type.in_(list(projection.handlers)))
+                 .where(events.c.event_type.in_(wanted))
                  .order_by(events.c.position).limit(self.batch_size))
         batch = [decode_row(row) for row in conn.execute(query)]
-        apply_events(ApplyContext(conn, tables, self._cache), projection, batch)
         caught_up = len(batch) < self.batch_size
         position = head if caught_up else batch[-1].position
-        _write_checkpoint(conn, checkpoint, position)
+        for (projection, tables, checkpoint), own in zip(targets, afters, strict=True):
+            if own >= position:
+                continue
+            apply_events(ApplyContext(conn, tables, self._cache), projection,
+                         (r for r in batch if r.position > own))
+            _write_checkpoint(conn, checkpoint, position)
         return len(batch), caught_up, position
 
     # -- rebuild ----------------------------------------------------------------------
 
-    def rebuild(self, name: str) -> int:
-        """Blue/green rebuild of ``name`` from position 0; returns the events read.
+    def rebuild(self, *names: str) -> int:
+        """Blue/green rebuild of the named projections (default: all) from position 0, in
+        one pass over the log; returns the events read.
 
         The live tables keep serving (and keep being caught up by other runners) while
         ``__next`` copies are filled; one transaction then finishes the copies up to the
         head, drops the live tables and renames the copies into their place.
         """
-        projection = self.projection(name)
-        fresh = physical_tables(projection.tables, NEXT_SUFFIX)
-        checkpoint = name + NEXT_SUFFIX
+        projections = [self.projection(name) for name in (names or self.projections)]
+        targets: list[Target] = [
+            (p, physical_tables(p.tables, NEXT_SUFFIX), p.name + NEXT_SUFFIX)
+            for p in projections]
         with write_transaction(self.engine) as conn:
-            drop_storage(conn, projection, fresh)  # leftovers of an interrupted rebuild
-            create_storage(conn, projection, fresh, query_indexes=False)
-            conn.execute(delete(subscription_checkpoints)
-                         .where(subscription_checkpoints.c.name == checkpoint))
+            for projection, fresh, checkpoint in targets:
+                drop_storage(conn, projection, fresh)  # leftovers of an interrupted rebuild
+                create_storage(conn, projection, fresh, query_indexes=False)
+                conn.execute(delete(subscription_checkpoints)
+                             .where(subscription_checkpoints.c.name == checkpoint))
         total = 0
         caught_up = False
         while not caught_up:
-            read, caught_up = self._step(projection, fresh, checkpoint)
+            read, caught_up = self._step_many(targets)
             total += read
         with write_transaction(self.engine) as conn:
-            create_query_indexes(conn, dict(fresh))
+            for _, fresh, _ in targets:
+                create_query_indexes(conn, dict(fresh))
         with write_transaction(self.engine) as conn:
-            lock_checkpoint(conn, name)
+            for projection in projections:
+                lock_checkpoint(conn, projection.name)
             caught_up = False
             while not caught_up:
-                read, caught_up, position = self._apply_batch(conn, projection, fresh,
-                                                              checkpoint)
+                read, caught_up, position = self._apply_batch(conn, targets)
                 total += read
-            live = projection.live_tables
-            drop_storage(conn, projection, live)
-            for logical, table in fresh.items():
-                rename_table(conn, table.name, live[logical].name)
-            if projection.rename_extra is not None:
-                projection.rename_extra(conn, fresh, live)
-            _write_checkpoint(conn, name, position)
-            conn.execute(delete(subscription_checkpoints)
-                         .where(subscription_checkpoints.c.name == checkpoint))
-        log.info("rebuilt projection %s from %d events", name, total)
+            for projection, fresh, checkpoint in targets:
+                live = projection.live_tables
+                drop_storage(conn, projection, live)
+                for logical, table in fresh.items():
+                    rename_table(conn, table.name, live[logical].name)
+                if projection.rename_extra is not None:
+                    projection.rename_extra(conn, fresh, live)
+                _write_checkpoint(conn, projection.name, position)
+                conn.execute(delete(subscription_checkpoints)
+                             .where(subscription_checkpoints.c.name == checkpoint))
+        log.info("rebuilt %s from %d events", ", ".join(p.name for p in projections), total)
         return total
 
     def create_missing(self) -> None:

@@ -202,3 +202,17 @@ def test_rebuilt_tables_have_the_same_indexes_as_migrated_ones(store):
         runner.rebuild(projection.name)  # twice: index names must never collide
 
     assert indexes() == migrated
+
+
+def test_rebuilding_all_in_one_pass_equals_incremental(store):
+    history = History(store)
+    rich_history(history, count=2)
+    runner = make_runner(store.engine, batch_size=4)
+    runner.catch_up()
+    incremental = snapshot(store.engine)
+
+    read = runner.rebuild()
+
+    assert read == store.head().position  # the audit reads every domain event
+    assert snapshot(store.engine) == incremental
+    assert all(s.behind == 0 for s in runner.status())
