@@ -123,3 +123,17 @@ def _check_key(key: str) -> None:
         raise ValueError(f"PNG text key {key!r} is not Latin-1") from None
     if not 1 <= len(encoded) <= 79:
         raise ValueError(f"PNG text key {key!r} must be 1-79 characters long")
+
+
+THUMBNAIL_SIDE = 256
+
+
+def thumbnail_png(data: bytes, *, max_pixels: int, side: int = THUMBNAIL_SIDE) -> bytes:
+    """A deterministic PNG at most ``side`` pixels on its longer side (aspect kept; an
+    image already that small is re-encoded as it is). Raises like :func:`decode_image`."""
+    image = decode_image(data, max_pixels=max_pixels)
+    if max(image.size) > side:
+        scale = side / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return encode_png(image)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.api.openapi import documented
-from app.api.views import body, meta, path_id, written
+from app.api.views import body, meta, path_id, query, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
-from app.schemas.assets import EditSchema, PromoteSchema
+from app.schemas.assets import EditSchema, ImageQuery, PromoteSchema
 from app.schemas.responses import JobsOut, VersionOut
 from commands import assets, edits, generation
 from commands.uploads import media_type
+from workers.png import thumbnail_png
 
 blueprint = Blueprint("versions", __name__)
 TAGS = ("versions",)
@@ -32,16 +33,20 @@ def get_version(version_id: str) -> Response:
 
 
 @blueprint.get("/versions/<version_id>/image")
-@documented("The version's image bytes; ETag is their SHA-256, 304 on If-None-Match",
-            tags=TAGS, media_type="image/png")
+@documented("The version's image bytes; ETag is their SHA-256, 304 on If-None-Match. "
+            "`?size=thumbnail`: a PNG at most 256 px on its longer side (trees and "
+            "search link to it)", tags=TAGS, media_type="image/png", query=ImageQuery)
 def get_image(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
+    size = query(ImageQuery)["size"]
     content_hash = assets.version_image_hash(services().store, current_principal(), version_id)
-    etag = f'"{content_hash}"'
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
-    if _matches(request.headers.get("If-None-Match", ""), content_hash):
+    tag = content_hash if size == "full" else f"{content_hash}-thumbnail"
+    headers = {"ETag": f'"{tag}"', "Cache-Control": IMMUTABLE}
+    if _matches(request.headers.get("If-None-Match", ""), tag):
         return Response(status=304, headers=headers)
     data = services().blobs.get(content_hash)
+    if size == "thumbnail":
+        data = thumbnail_png(data, max_pixels=services().settings.max_image_pixels)
     return Response(data, mimetype=media_type(data), headers=headers)
 
 

@@ -38,6 +38,10 @@ class TagSchema(StrictSchema):
     tag = Text(required=True, strip=True, validate=TAG)
 
 
+class ImageQuery(StrictSchema):
+    size = fields.String(load_default="full", validate=validate.OneOf(("full", "thumbnail")))
+
+
 class AsOfQuery(StrictSchema):
     as_of = fields.AwareDateTime(load_default=None, default_timezone=UTC,
                                  metadata={"description": "ISO time; naive times are UTC"})
