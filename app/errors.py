@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, json
+from flask import Flask, Response, current_app, json
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -60,8 +60,21 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
+        if _is_driver_outage(error):
+            # A driver error that no layer wrapped (e.g. a raw connection that could not
+            # be opened): still an outage, not a bug.
+            return _database_down(error)
         log.exception("unhandled error")
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+
+
+def _is_driver_outage(error: Exception) -> bool:
+    """Whether ``error`` is the database driver's OperationalError/InterfaceError."""
+    lineage = current_app.extensions.get("lineage")
+    if lineage is None:
+        return False
+    dbapi = lineage.engine.dialect.loaded_dbapi
+    return isinstance(error, dbapi.OperationalError | dbapi.InterfaceError)
 
 
 def _jsonable(extra: dict) -> dict:

@@ -253,7 +253,7 @@ class EventStore:
         dbapi = self.engine.dialect.loaded_dbapi
         try:
             connection = self.engine.raw_connection()
-        except DBAPIError as exc:
+        except (DBAPIError, dbapi.Error) as exc:  # raw_connection raises the driver's own
             raise ServiceUnavailable(f"the database is unavailable ({_first_line(exc)})") from exc
         try:
             yield connection

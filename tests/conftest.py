@@ -38,7 +38,8 @@ def service_missing(what: str, why: object) -> None:
 def postgres_schema_url():
     """A fresh schema for this test process, migrated to head; dropped at the end."""
     schema = f"t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(normalise_url(POSTGRES_URL))
+    # pre_ping: fault tests restart PostgreSQL, which kills this engine's pooled connection.
+    admin = create_engine(normalise_url(POSTGRES_URL), pool_pre_ping=True)
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
