@@ -87,15 +87,20 @@ def database_url(request, tmp_path) -> str:
         path = tmp_path / "lineage.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    url = request.getfixturevalue("postgres_schema_url")
-    if isinstance(url, Exception):
-        service_missing("PostgreSQL", url)
-    engine = make_engine(url)
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def postgres_url(postgres_schema_url) -> str:
+    """An empty, migrated PostgreSQL schema (for tests that need PostgreSQL only)."""
+    if isinstance(postgres_schema_url, Exception):
+        service_missing("PostgreSQL", postgres_schema_url)
+    engine = make_engine(postgres_schema_url)
     try:
         _truncate_all(engine)
     finally:
         engine.dispose()
-    return url
+    return postgres_schema_url
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from events.db import make_engine
 from events.domain import stream_id
 from events.jobs import JobCompleted, JobStarted
 from events.store import EventStore
-from tests.conftest import RABBITMQ_URL, _truncate_all, service_missing
+from tests.conftest import RABBITMQ_URL, service_missing
 from tests.integration.jobs_support import (
     new_project,
     request_job,
@@ -62,16 +62,8 @@ def prefix(rabbitmq_url):
 
 
 @pytest.fixture
-def pg_url(request) -> str:
-    url = request.getfixturevalue("postgres_schema_url")
-    if isinstance(url, Exception):
-        service_missing("PostgreSQL", url)
-    engine = make_engine(url)
-    try:
-        _truncate_all(engine)
-    finally:
-        engine.dispose()
-    return url
+def pg_url(postgres_url) -> str:
+    return postgres_url
 
 
 @pytest.fixture
