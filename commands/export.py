@@ -27,9 +27,9 @@ from commands.lineage_chain import is_source_step, load_chain
 from commands.people import Principal
 from commands.png_metadata import format_a1111_parameters
 from events.assets import VersionCreated
+from events.chain import canonical_json
 from events.errors import DomainError
 from events.store import EventStore
-from workers.operations import canonical_json
 from workers.png import decode_image, encode_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -180,7 +180,8 @@ def project_body(state: ProjectState, version: int, your_role: str) -> dict[str,
 
 def create_project(store: EventStore, principal: Principal, meta: Metadata, *, name: str,
                    description: str = "") -> tuple[dict[str, Any], Recorded]:
-    """Create a project with the caller as admin; return its body and the created event."""
+    """Create a project with the caller as admin; return its body and the write's last
+    recorded event (its position is what a client waits for to read its own write)."""
     project_id = new_id()
 
     def plan() -> list[StreamAppend]:
@@ -188,10 +189,10 @@ def create_project(store: EventStore, principal: Principal, meta: Metadata, *, n
         return [StreamAppend(stream_id("project", project_id), "project", NO_STREAM, events)]
 
     recorded = execute(store, meta, plan)
-    created, event = first_of(recorded, ProjectCreated)
+    _, event = first_of(recorded, ProjectCreated)
     body, _ = view_project(store, principal, event.project_id,
                            up_to_version=recorded[-1].stream_version)
-    return body, created
+    return body, recorded[-1]
 
 
 def _admin_command(store: EventStore, principal: Principal, meta: Metadata, project_id: str,

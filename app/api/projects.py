@@ -34,9 +34,9 @@ WRITE = {"idempotent_key": True, "if_match": True, "tags": TAGS,
             tags=TAGS, idempotent_key=True, errors=(401, 409, 422), response=ProjectOut)
 def create_project() -> Response:
     data = body(ProjectCreateSchema)
-    project, created = projects.create_project(services().store, current_principal(),
-                                               meta(), **data)
-    return written(project, 201, version=project["version"], position=created.position,
+    project, last = projects.create_project(services().store, current_principal(),
+                                            meta(), **data)
+    return written(project, 201, version=project["version"], position=last.position,
                    location=f"/api/projects/{project['project_id']}")
 
 
