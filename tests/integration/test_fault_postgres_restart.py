@@ -15,8 +15,9 @@ from app import create_app
 from app.config import Settings
 from app.services import Services
 from commands.people import create_user
+from events.db import make_engine
 from events.errors import ServiceUnavailable
-from events.store import ANY, Metadata
+from events.store import ANY, EventStore, Metadata
 from events.verify import verify_chain
 from tests.integration.test_event_store import NoteAdded
 
@@ -34,11 +35,12 @@ def _pg(action: str) -> None:
 
 
 def test_postgres_restart_gives_503_then_recovers_without_losing_writes(
-        store, engine, database_url, backend, tmp_path):
-    if backend != "postgres":
-        pytest.skip("PostgreSQL-only fault")
+        postgres_url, tmp_path):
     if not os.path.isdir("/etc/postgresql"):
         pytest.fail("no local PostgreSQL cluster to restart")
+    engine = make_engine(postgres_url)
+    store = EventStore(engine)
+    database_url = postgres_url
     settings = Settings.from_env(data_dir=tmp_path, database_url=database_url, broker_url=None)
     app = create_app(services=Services(settings=settings, engine=engine, store=store))
     client = app.test_client()
@@ -91,3 +93,4 @@ def test_postgres_restart_gives_503_then_recovers_without_losing_writes(
     assert set(acknowledged) <= set(positions)
     assert positions == list(range(1, len(positions) + 1))
     assert verify_chain(engine).ok
+    engine.dispose()
