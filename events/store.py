@@ -91,7 +91,10 @@ class _Duplicate(Exception):
 
 def utc(moment: datetime) -> datetime:
     """An aware UTC datetime (SQLite hands back naive UTC values)."""
-    if moment.tzinfo is None:
+    tzinfo = moment.tzinfo
+    if tzinfo is UTC:
+        return moment
+    if tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
 
