@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from app.auth import current_principal
 from app.context import services
-from app.http import respond
+from app.http import query_args, respond
+from commands.state import parse_id
 from projections import queries
-from projections.registry import make_runner
+from projections.access import require_asset_member
+from projections.registry import SEARCH, TREE, make_runner
 from projections.runner import ProjectionRunner
 
 MIN_POSITION_WAIT_SECONDS = 2.0
@@ -109,3 +112,20 @@ def parse_bool(value: str | None, name: str) -> bool | None:
     if lowered in ("false", "0", "no"):
         return False
     raise ValidationError({name: ["must be true or false"]})
+
+
+def asset_view_as_of(asset_id: str, answer: Callable[[Any, str, datetime | None], dict],
+                     ) -> Response:
+    """An asset's read model now or ``?as_of=`` (tree, review state): members only (404
+    otherwise), waiting for ``?min_position=``; ``answer(engine, asset_id, as_of)``."""
+    lineage = services()
+    asset_id = parse_id(asset_id, "asset")
+    args = query_args(AsOfQuery())
+    require_asset_member(lineage.store, current_principal(), asset_id)
+    # As-of answers read the asset's tags from the catalog's tag history.
+    names = TREE if args["as_of"] is None else (*TREE, *SEARCH)
+    freshness = wait_for_projections(names, args["min_position"], args["as_of"])
+    body = answer(lineage.engine, asset_id, args["as_of"])
+    if args["as_of"] is not None:
+        body["as_of"] = args["as_of"].isoformat()
+    return read_response(body, freshness)

@@ -6,14 +6,20 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
-from app.api.reading import AsOfQuery, ReadQuery, read_response, wait_for_projections
+from app.api.reading import (
+    AsOfQuery,
+    ReadQuery,
+    asset_view_as_of,
+    read_response,
+    wait_for_projections,
+)
 from app.auth import current_principal
 from app.context import services
 from app.http import query_args
 from commands.state import parse_id
 from projections import queries
-from projections.access import require_asset_member, require_version_member
-from projections.registry import SEARCH, TREE
+from projections.access import require_version_member
+from projections.registry import TREE
 
 blueprint = Blueprint("trees", __name__)
 
@@ -24,18 +30,7 @@ blueprint = Blueprint("trees", __name__)
 def asset_tree(asset_id: str) -> Response:
     """Nodes (operation, tier, author, time, thumbnail, children), roots, branch heads,
     approved and pinned versions. 404 for unknown assets and non-members."""
-    principal = current_principal()
-    lineage = services()
-    asset_id = parse_id(asset_id, "asset")
-    args = query_args(AsOfQuery())
-    require_asset_member(lineage.store, principal, asset_id)
-    # As-of answers read the asset's tags from the catalog's tag history.
-    names = TREE if args["as_of"] is None else (*TREE, *SEARCH)
-    freshness = wait_for_projections(names, args["min_position"], args["as_of"])
-    body = queries.tree(lineage.engine, asset_id, args["as_of"])
-    if args["as_of"] is not None:
-        body["as_of"] = args["as_of"].isoformat()
-    return read_response(body, freshness)
+    return asset_view_as_of(asset_id, queries.tree)
 
 
 @blueprint.get("/versions/<version_id>/lineage")
