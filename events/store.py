@@ -323,7 +323,7 @@ class EventStore:
         rows = self._raw_select(self._sql.adapt(query), params)
         if self._sqlite:
             return _decode_sqlite_rows(rows)
-        return [_decode_row(row) for row in rows]
+        return [decode_row(row) for row in rows]
 
     def iter_all(self, after: int = 0, page: int = 5000, **filters) -> Iterator[Recorded]:
         """Every event after ``after``, fetched page by page."""
@@ -470,7 +470,9 @@ def _decode_sqlite_rows(rows: list[tuple]) -> list[Recorded]:
     return out
 
 
-def _decode_row(row) -> Recorded:  # noqa: ANN001
+def decode_row(row) -> Recorded:  # noqa: ANN001
+    """A row of ``events`` in column order whose payload is already parsed and whose
+    times are datetimes (psycopg rows, SQLAlchemy Core rows on either backend)."""
     (position, event_id, stream_id, stream_type, stream_version, event_type, schema_version,
      payload, actor_id, correlation_id, causation_id, command_id, occurred_at, recorded_at,
      prev_hash, hash_) = row

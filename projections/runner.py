@@ -24,8 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from events.db import write_transaction
 from events.schema import event_head, events, subscription_checkpoints
-from events.store import Recorded, utc
-from events.types import decode
+from events.store import Recorded, decode_row, utc
 from projections.apply import ApplyContext
 from projections.tables import (
     NEXT_SUFFIX,
@@ -85,18 +84,6 @@ _COLUMNS = (
     events.c.actor_id, events.c.correlation_id, events.c.causation_id, events.c.command_id,
     events.c.occurred_at, events.c.recorded_at, events.c.prev_hash, events.c.hash,
 )
-
-
-def decode_row(row: Any) -> Recorded:
-    """A row of ``events`` (selected in :data:`_COLUMNS` order) as a Recorded event."""
-    (position, event_id, stream_id, stream_type, stream_version, event_type, schema_version,
-     payload, actor_id, correlation_id, causation_id, command_id, occurred_at, recorded_at,
-     prev_hash, hash_) = row
-    return Recorded(
-        position, event_id, stream_id, stream_type, stream_version, event_type,
-        schema_version, decode(event_type, schema_version, payload), actor_id,
-        correlation_id, causation_id, command_id, utc(occurred_at), utc(recorded_at),
-        prev_hash, hash_)
 
 
 def apply_events(ctx: ApplyContext, projection: Projection, batch: Iterable[Recorded]) -> None:
