@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -46,18 +47,23 @@ def ended_by(end: Column, as_of: datetime | None) -> ColumnElement:
 
 def current_approvals(conn: Connection, asset_id: str, as_of: datetime | None = None,
                       ) -> dict[str, str]:
-    """channel → the approved version id of an asset, now or as of a time.
+    """channel → the approved version id of an asset, now or as of a time."""
+    d = decisions.c
+    return fold_approvals(conn.execute(
+        select(d.version_id, d.channel, d.decision)
+        .where(d.asset_id == asset_id, valid_at(d.decided_at, d.revoked_at, as_of))
+        .order_by(d.position)))
 
-    The latest unrevoked approval in the channel, unless a later unrevoked decision on
-    the same version in that channel (changes requested, rejected) took it back.
+
+def fold_approvals(standing: Iterable[tuple[str, str | None, str]]) -> dict[str, str]:
+    """channel → approved version id from an asset's standing (unrevoked) decisions as
+    ``(version_id, channel, decision)`` in log order.
+
+    The latest approval in the channel, unless a later decision on the same version in
+    that channel (changes requested, rejected) took it back.
     """
     current: dict[str, str] = {}
-    d = decisions.c
-    rows = conn.execute(select(d.version_id, d.channel, d.decision)
-                        .where(d.asset_id == asset_id,
-                               valid_at(d.decided_at, d.revoked_at, as_of))
-                        .order_by(d.position))
-    for version_id, channel, decision in rows:
+    for version_id, channel, decision in standing:
         key = channel_key(channel)
         if decision == "approved":
             current[key] = version_id

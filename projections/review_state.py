@@ -14,9 +14,9 @@ from sqlalchemy import Connection, bindparam, select, update
 from events.store import Recorded, utc
 from projections.common import (
     channel_key,
-    current_approvals,
     ended_by,
     existed_at,
+    fold_approvals,
     iso,
     valid_at,
 )
@@ -114,7 +114,6 @@ def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
     the approved version per channel and the pins in place — now, or exactly as they
     stood at ``as_of`` (rows keep when they started and ended). Raises NotFound."""
     as_of = utc(as_of) if as_of is not None else None
-    asset = asset_row(conn, asset_id, as_of)
     by_version: dict[str, dict[str, Any]] = {}
     v, c, d = versions.c, comments.c, decisions.c
     for row in conn.execute(select(v.version_id, v.content_hash, v.tier, v.created_at)
@@ -124,6 +123,7 @@ def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
             "version_id": row.version_id, "content_hash": row.content_hash,
             "tier": row.tier, "created_at": iso(row.created_at), "state": "in_review",
             "open_comments": 0, "resolved_comments": 0, "comments": [], "decisions": []}
+    asset = asset_row(conn, asset_id, as_of, version_count=len(by_version))
     resolved_then = ended_by(c.resolved_at, as_of)
     for row in conn.execute(select(comments, resolved_then.label("resolved"))
                             .where(c.asset_id == asset_id, existed_at(c.created_at, as_of))
@@ -141,13 +141,16 @@ def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
             "resolved_at": iso(row["resolved_at"]) if resolved else None,
             "resolved_by": row["resolved_by"] if resolved else None})
     revoked_then = ended_by(d.revoked_at, as_of)
+    standing: list[tuple[str, str | None, str]] = []  # for the approvals, in log order
     for row in conn.execute(select(decisions, revoked_then.label("revoked"))
                             .where(d.asset_id == asset_id, existed_at(d.decided_at, as_of))
                             .order_by(d.position)).mappings():
+        revoked = bool(row["revoked"])
+        if not revoked:
+            standing.append((row["version_id"], row["channel"], row["decision"]))
         entry = by_version.get(row["version_id"])
         if entry is None:
             continue
-        revoked = bool(row["revoked"])
         entry["decisions"].append({
             "decision_id": row["decision_id"], "decision": row["decision"],
             "channel": channel_key(row["channel"]), "content_hash": row["content_hash"],
@@ -158,7 +161,7 @@ def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
             "revoke_reason": row["revoke_reason"] if revoked else None})
         if not revoked:
             entry["state"] = row["decision"]
-    approvals = current_approvals(conn, asset_id, as_of)
+    approvals = fold_approvals(standing)
     approved = {channel: {"version_id": version_id,
                           "content_hash": by_version.get(version_id, {}).get("content_hash")}
                 for channel, version_id in sorted(approvals.items())}

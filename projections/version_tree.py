@@ -95,10 +95,13 @@ PROJECTION = Projection(
 
 # -- queries ---------------------------------------------------------------------------
 
-def asset_row(conn: Connection, asset_id: str, as_of: datetime | None = None,
-              ) -> dict[str, Any]:
+def asset_row(conn: Connection, asset_id: str, as_of: datetime | None = None, *,
+              version_count: int | None = None) -> dict[str, Any]:
     """The asset's summary, now or as of a time (its tags then come from the catalog's
-    tag history). Raises NotFound, also when the asset did not exist yet."""
+    tag history). Raises NotFound, also when the asset did not exist yet.
+
+    A caller that has just read the asset's versions as of the same moment passes their
+    number as ``version_count`` rather than have them counted again."""
     as_of = utc(as_of) if as_of is not None else None
     row = conn.execute(select(assets).where(assets.c.asset_id == asset_id,
                                             existed_at(assets.c.created_at, as_of))
@@ -106,9 +109,11 @@ def asset_row(conn: Connection, asset_id: str, as_of: datetime | None = None,
     if row is None:
         when = f" at {as_of.isoformat()}" if as_of else ""
         raise NotFound(f"asset {asset_id} does not exist{when}")
-    count = conn.execute(select(func.count()).select_from(versions).where(
-        versions.c.asset_id == asset_id, existed_at(versions.c.created_at, as_of))
-    ).scalar_one()
+    count = version_count
+    if count is None:
+        count = conn.execute(select(func.count()).select_from(versions).where(
+            versions.c.asset_id == asset_id, existed_at(versions.c.created_at, as_of))
+        ).scalar_one()
     tags = list(row["tags"])
     if as_of is not None:
         t = catalog_tags.c
@@ -126,10 +131,10 @@ def asset_tree(conn: Connection, asset_id: str, as_of: datetime | None = None,
     """The asset's version tree, now or as of a time: nodes (with children), roots,
     branch heads, and the versions approved (per channel) and pinned. Raises NotFound."""
     as_of = utc(as_of) if as_of is not None else None
-    asset = asset_row(conn, asset_id, as_of)
     rows = conn.execute(select(versions).where(
         versions.c.asset_id == asset_id, existed_at(versions.c.created_at, as_of))
         .order_by(versions.c.position)).mappings().all()
+    asset = asset_row(conn, asset_id, as_of, version_count=len(rows))
     approved: dict[str, list[str]] = {}
     for channel, version_id in sorted(current_approvals(conn, asset_id, as_of).items()):
         approved.setdefault(version_id, []).append(channel)

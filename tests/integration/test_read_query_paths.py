@@ -1,0 +1,78 @@
+"""The shortcuts the read queries take answer exactly what the plain way would:
+bisecting positions by time, and review state folding approvals from rows it read."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from events.schema import events
+from events.store import utc
+from projections.common import current_approvals
+from projections.queries import position_at
+from projections.registry import make_runner
+from projections.review_state import asset_review
+from projections.version_tree import asset_tree
+from tests.integration.test_projections_queries import tick
+from tests.read_history import History
+
+
+def test_position_at_finds_the_last_event_recorded_by_every_moment(store):
+    history = History(store)
+    ada, _ = history.user("ada")
+    project = history.project("p", {ada: "admin"})
+    asset = history.asset(project, "hero")
+    for n in range(12):
+        history.version(asset, ada, prompt=f"take {n}")
+        if n % 4 == 0:
+            tick()  # some moments fall between appends, some on them
+    with store.engine.connect() as conn:
+        recorded = [utc(moment) for moment in conn.execute(
+            select(events.c.recorded_at).order_by(events.c.position)).scalars()]
+    tiny = timedelta(microseconds=1)
+    moments = [m + delta for m in recorded for delta in (-tiny, timedelta(0), tiny)]
+
+    for moment in moments:
+        with store.engine.connect() as conn:
+            scanned = conn.execute(select(func.max(events.c.position))
+                                   .where(events.c.recorded_at <= moment)).scalar() or 0
+        assert position_at(store.engine, moment) == scanned, moment
+    assert position_at(store.engine, recorded[0] - timedelta(days=1)) == 0
+
+
+def test_review_state_approvals_agree_with_the_tree_at_every_moment(store):
+    """Approvals, revocations and a later "changes requested" taking an approval back,
+    in two channels: review state (folded from its decision rows) names the same
+    approved versions as the tree and current_approvals, now and at each moment."""
+    history = History(store)
+    ada, _ = history.user("ada")
+    bob, _ = history.user("bob")
+    asset = history.asset(history.project("p", {ada: "admin", bob: "reviewer"}), "hero")
+    first = history.version(asset, ada)
+    second = history.version(asset, ada, parents=(first,))
+    moments = [tick()]
+    history.decide(first, bob, channel="social")
+    history.decide(second, bob, channel=None)
+    moments.append(tick())
+    history.decide(first, bob, "changes_requested", channel="social")
+    approval = history.decide(second, bob, channel="social")
+    moments.append(tick())
+    history.revoke(second, approval, ada)
+    history.decide(second, bob, "rejected", channel="print")
+    moments.append(tick())
+    make_runner(store.engine).catch_up()
+
+    seen = set()
+    for moment in [*moments, None]:
+        with store.engine.connect() as conn:
+            review = asset_review(conn, asset, moment)
+            tree = asset_tree(conn, asset, moment)
+            expected = current_approvals(conn, asset, moment)
+        approved = {channel: entry["version_id"]
+                    for channel, entry in review["approved"].items()}
+        assert approved == expected, moment
+        assert sorted(set(approved.values())) == tree["approved"], moment
+        assert review["asset"]["version_count"] == len(tree["nodes"]) == 2
+        seen.add(tuple(sorted(approved.items())))
+    assert len(seen) == 4  # the moments really differ
