@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from commands.access import VIEWER, require_role
+from commands.fold_cache import Folded, Folding, cache_of
 from commands.people import Principal
 from commands.projects import ProjectState, load_project
 from commands.state import fold
@@ -27,15 +28,18 @@ from events.reviews import (
 from events.store import EventStore
 from events.types import Event
 
+# The per-entity records are frozen: folded states are cached and shared between request
+# threads (commands.fold_cache), so a fold replaces a record instead of changing it.
 
-@dataclasses.dataclass
+
+@dataclasses.dataclass(frozen=True)
 class VersionInfo:
     event: VersionCreated
     created_at: datetime | None
-    children: list[str] = dataclasses.field(default_factory=list)
+    children: tuple[str, ...] = ()
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class CommentInfo:
     event: CommentAdded
     created_at: datetime | None
@@ -43,7 +47,7 @@ class CommentInfo:
     resolved_at: datetime | None = None
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class DecisionInfo:
     event: DecisionRecorded
     created_at: datetime | None
@@ -51,7 +55,7 @@ class DecisionInfo:
     revoked_at: datetime | None = None
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class PinInfo:
     event: VersionPinned
     created_at: datetime | None
@@ -81,9 +85,20 @@ class AssetState:
     def count(self, tier: str) -> int:
         return sum(1 for v in self.versions.values() if v.event.tier == tier)
 
+    def copy(self) -> AssetState:
+        """A copy whose containers :func:`apply` may change; the frozen records are shared."""
+        return dataclasses.replace(
+            self, tags=list(self.tags), versions=dict(self.versions),
+            pending_jobs=dict(self.pending_jobs), comments=dict(self.comments),
+            decisions=dict(self.decisions), pins=dict(self.pins),
+            removed_pins=set(self.removed_pins))
+
 
 def apply(state: AssetState, event: Event, at: datetime | None = None) -> None:
-    """Fold one event into ``state`` in place (fold's fast path; see :func:`evolve`)."""
+    """Fold one event into ``state`` in place (fold's fast path; see :func:`evolve`).
+
+    Changes only ``state``'s own containers, never a record they hold, so a
+    :meth:`AssetState.copy` can be folded on while the original is read elsewhere."""
     match event:
         case AssetCreated():
             state.asset_id, state.project_id = event.asset_id, event.project_id
@@ -99,20 +114,22 @@ def apply(state: AssetState, event: Event, at: datetime | None = None) -> None:
         case VersionCreated():
             state.versions[event.version_id] = VersionInfo(event, at)
             for parent in event.parent_ids:
-                if parent in state.versions:
-                    state.versions[parent].children.append(event.version_id)
+                info = state.versions.get(parent)
+                if info is not None:
+                    state.versions[parent] = dataclasses.replace(
+                        info, children=(*info.children, event.version_id))
             if event.job_id is not None:
                 state.pending_jobs.pop(event.job_id, None)
         case CommentAdded():
             state.comments[event.comment_id] = CommentInfo(event, at)
         case CommentResolved() if event.comment_id in state.comments:
-            state.comments[event.comment_id].resolved = True
-            state.comments[event.comment_id].resolved_at = at
+            state.comments[event.comment_id] = dataclasses.replace(
+                state.comments[event.comment_id], resolved=True, resolved_at=at)
         case DecisionRecorded():
             state.decisions[event.decision_id] = DecisionInfo(event, at)
         case DecisionRevoked() if event.decision_id in state.decisions:
-            state.decisions[event.decision_id].revoked = event
-            state.decisions[event.decision_id].revoked_at = at
+            state.decisions[event.decision_id] = dataclasses.replace(
+                state.decisions[event.decision_id], revoked=event, revoked_at=at)
         case VersionPinned():
             state.pins[event.pin_id] = PinInfo(event, at)
         case VersionUnpinned():
@@ -131,15 +148,43 @@ def hidden_asset(asset_id: str) -> str:
     return f"asset {asset_id} does not exist"
 
 
+ASSET = Folding(AssetState, apply, AssetState.copy)
+"""How asset streams fold (the key of their cached folds)."""
+
+
+def folded_asset(store: EventStore, asset_id: str) -> Folded[AssetState]:
+    """The asset folded up to now (through the fold cache); NotFound when it does not exist.
+
+    The state is shared with other requests: read it, never change it."""
+    folded = cache_of(store).load(stream_id("asset", asset_id), ASSET)
+    if not folded.state.exists:
+        raise NotFound(f"asset {asset_id} does not exist")
+    return folded
+
+
 def load_asset(store: EventStore, asset_id: str, *, as_of: datetime | None = None,
                up_to_version: int | None = None) -> tuple[AssetState, int]:
-    """The folded asset and its stream version. NotFound when it does not exist (then)."""
+    """The folded asset and its stream version. NotFound when it does not exist (then).
+
+    The current asset comes from the fold cache (read it, never change it); a past one
+    (``as_of``, ``up_to_version``) is folded afresh."""
+    if as_of is None and up_to_version is None:
+        folded = folded_asset(store, asset_id)
+        return folded.state, folded.version
     state, version = fold(store, stream_id("asset", asset_id), AssetState(), apply,
                           as_of=as_of, up_to_version=up_to_version)
     if not state.exists:
         when = f" at {as_of.isoformat()}" if as_of else ""
         raise NotFound(f"asset {asset_id} does not exist{when}")
     return state, version
+
+
+def authorise(store: EventStore, principal: Principal, asset: AssetState, needed: str,
+              hidden: str) -> tuple[ProjectState, str]:
+    """The asset's project and the caller's role there, at least ``needed``. Raises
+    NotFound(``hidden``) for non-members, Forbidden for a weaker role."""
+    project, _ = load_project(store, asset.project_id)
+    return project, require_role(project.members, principal, needed, hidden=hidden)
 
 
 def load_asset_as(store: EventStore, principal: Principal, asset_id: str, needed: str, *,
@@ -152,16 +197,14 @@ def load_asset_as(store: EventStore, principal: Principal, asset_id: str, needed
     weaker role.
     """
     asset, version = load_asset(store, asset_id, as_of=as_of)
-    project, _ = load_project(store, asset.project_id)
-    role = require_role(project.members, principal, needed,
-                        hidden=hidden or hidden_asset(asset_id))
+    project, role = authorise(store, principal, asset, needed, hidden or hidden_asset(asset_id))
     return asset, version, project, role
 
 
 def locate_asset(store: EventStore, entity_id: str, what: str) -> str:
     """The asset id whose stream registered ``entity_id`` (a version, comment, decision or
     pin id); NotFound when none did."""
-    located = store.locate(entity_id)
+    located = cache_of(store).fact(("stream of", entity_id), lambda: store.locate(entity_id))
     if located is None or not located.startswith("asset-"):
         raise NotFound(f"{what} {entity_id} does not exist")
     return located.removeprefix("asset-")
@@ -171,9 +214,19 @@ def load_entity_asset(store: EventStore, principal: Principal, entity_id: str, w
                       needed: str = VIEWER) -> tuple[AssetState, int, ProjectState, str]:
     """:func:`load_asset_as` for the asset owning ``entity_id``; non-members get the
     entity's own NotFound."""
-    asset_id = locate_asset(store, entity_id, what)
-    return load_asset_as(store, principal, asset_id, needed,
-                         hidden=f"{what} {entity_id} does not exist")
+    folded, project, role = authorised_entity_asset(store, principal, entity_id, what, needed)
+    return folded.state, folded.version, project, role
+
+
+def authorised_entity_asset(store: EventStore, principal: Principal, entity_id: str,
+                            what: str, needed: str,
+                            ) -> tuple[Folded[AssetState], ProjectState, str]:
+    """:func:`load_entity_asset` keeping the fold itself, so a command can fold its own
+    events onto it (:meth:`FoldCache.extend`) instead of folding the stream again."""
+    folded = folded_asset(store, locate_asset(store, entity_id, what))
+    project, role = authorise(store, principal, folded.state, needed,
+                              f"{what} {entity_id} does not exist")
+    return folded, project, role
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -11,10 +11,12 @@ import re
 import secrets
 import uuid
 
+from commands.fold_cache import Folding, cache_of
 from events.domain import stream_id
 from events.errors import NotFound, Unauthorized
 from events.people import TokenIssued, TokenRevoked, UserRegistered
 from events.store import NO_STREAM, EventStore, Metadata, StreamAppend
+from events.types import Event
 
 TOKEN_PATTERN = re.compile(r"^lin_([0-9a-f]{32})\.([A-Za-z0-9_-]{20,100})$")
 
@@ -90,26 +92,54 @@ def revoke_token(store: EventStore, token_id: str, *, actor_id: str, reason: str
 
 
 def get_user(store: EventStore, user_id: str) -> User:
-    """Raises NotFound for an unknown user id."""
-    history = store.read_stream(stream_id("user", user_id))
-    if not history or not isinstance(history[0].event, UserRegistered):
+    """Raises NotFound for an unknown user id. A user is what their first event registered,
+    so it is remembered once read."""
+
+    def registered() -> User | None:
+        history = store.read_stream(stream_id("user", user_id), up_to_version=1)
+        if not history or not isinstance(history[0].event, UserRegistered):
+            return None
+        first = history[0].event
+        return User(first.user_id, first.name, first.is_admin)
+
+    user = cache_of(store).fact(("user", user_id), registered)
+    if user is None:
         raise NotFound(f"user {user_id} does not exist")
-    first = history[0].event
-    return User(first.user_id, first.name, first.is_admin)
+    return user
+
+
+@dataclasses.dataclass
+class TokenState:
+    issued: TokenIssued | None = None
+    revoked: bool = False
+
+    def copy(self) -> TokenState:
+        return dataclasses.replace(self)
+
+
+def _apply_token(state: TokenState, event: Event, _at: object = None) -> None:
+    if isinstance(event, TokenIssued):
+        state.issued = event
+    elif isinstance(event, TokenRevoked):
+        state.revoked = True
+
+
+TOKEN = Folding(TokenState, _apply_token, TokenState.copy)
 
 
 def authenticate(store: EventStore, token: str) -> Principal:
-    """The principal a bearer token belongs to; Unauthorized if unknown, wrong or revoked."""
+    """The principal a bearer token belongs to; Unauthorized if unknown, wrong or revoked.
+
+    The token's stream is read on every call (only its tail, through the fold cache), so
+    a revocation appended by any process refuses the very next request."""
     match = TOKEN_PATTERN.match(token)
     if not match:
         raise Unauthorized("the bearer token is malformed")
     token_id, secret = match.groups()
-    issued: TokenIssued | None = None
-    for recorded in store.read_stream(stream_id("token", token_id)):
-        if isinstance(recorded.event, TokenIssued):
-            issued = recorded.event
-        elif isinstance(recorded.event, TokenRevoked):
-            raise Unauthorized("the bearer token has been revoked")
+    state = cache_of(store).load(stream_id("token", token_id), TOKEN).state
+    if state.revoked:
+        raise Unauthorized("the bearer token has been revoked")
+    issued = state.issued
     # Compare even for unknown ids so timing does not tell which token ids exist.
     expected = issued.secret_hash if issued else "0" * 64
     if not hmac.compare_digest(expected, _hash_secret(secret)) or issued is None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from commands.access import ADMIN, VIEWER, require_role, role_of
+from commands.fold_cache import Folding, cache_of
 from commands.people import Principal, get_user
 from commands.state import ensure_same_request, execute, expected, first_of, fold, new_id
 from events.domain import stream_id
@@ -51,6 +52,12 @@ class ProjectState:
     @property
     def exists(self) -> bool:
         return self.project_id is not None
+
+    def copy(self) -> ProjectState:
+        """A copy whose containers :func:`apply` may change (folded states are cached and
+        shared between threads; see commands.fold_cache)."""
+        return dataclasses.replace(self, members=dict(self.members),
+                                   policies=dict(self.policies), channels=dict(self.channels))
 
 
 def apply(state: ProjectState, event: Event, at: datetime | None = None) -> None:
@@ -142,11 +149,22 @@ def decide_set_channel(state: ProjectState, name: str, min_width: int, min_heigh
 # -- loading and handlers (impure) ---------------------------------------------------
 
 
+PROJECT = Folding(ProjectState, apply, ProjectState.copy)
+"""How project streams fold (the key of their cached folds)."""
+
+
 def load_project(store: EventStore, project_id: str, *, up_to_version: int | None = None,
                  ) -> tuple[ProjectState, int]:
-    """The folded project and its stream version; NotFound when it does not exist."""
-    state, version = fold(store, stream_id("project", project_id), ProjectState(), apply,
-                          up_to_version=up_to_version)
+    """The folded project and its stream version; NotFound when it does not exist.
+
+    The current project comes from the fold cache (read it, never change it): finished
+    jobs add to a project's stream all day, and every asset command checks membership."""
+    stream = stream_id("project", project_id)
+    if up_to_version is None:
+        state, version, _ = cache_of(store).load(stream, PROJECT)
+    else:
+        state, version = fold(store, stream, ProjectState(), apply,
+                              up_to_version=up_to_version)
     if not state.exists:
         raise NotFound(f"project {project_id} does not exist")
     return state, version

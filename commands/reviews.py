@@ -10,15 +10,16 @@ from typing import Any
 
 from commands.access import CREATOR, REVIEWER
 from commands.asset_state import (
+    ASSET,
     AssetState,
     CommentInfo,
     DecisionInfo,
     PinInfo,
     VersionInfo,
+    authorised_entity_asset,
     iso,
-    load_asset,
-    load_entity_asset,
 )
+from commands.fold_cache import Folded, cache_of
 from commands.people import Principal
 from commands.projects import Answer, ProjectState
 from commands.state import execute, expected, first_of, new_id
@@ -162,33 +163,43 @@ def _require_version(asset: AssetState, version_id: str) -> VersionInfo:
 
 def _review_command(store: EventStore, principal: Principal, meta: Metadata, entity_id: str,
                     what: str, needed: str, decide: Decide, *, if_match: int,
-                    new_entity: str | None,
+                    new_entity: str | None, holds_later: bool = False,
                     ) -> tuple[AssetState, int, list[Recorded]]:
     """Load the asset owning ``entity_id``, check ``needed``, append ``decide(asset,
     project, role)``. Returns the asset folded up to the result (the current asset when
-    nothing was appended), its stream version and the recorded events."""
-    located: list[str] = []
+    nothing was appended), its stream version and the recorded events.
+
+    ``holds_later``: the decision stays valid whatever is appended to the asset after it
+    (versions and comments are never removed), so without If-Match it is appended at the
+    stream's version then, not the folded one: a busy asset cannot make it lose races.
+    """
+    planned: list[Folded[AssetState]] = []
 
     def plan() -> list[StreamAppend]:
-        asset, version, project, role = load_entity_asset(store, principal, entity_id, what,
-                                                          needed)
-        located.append(asset.asset_id)
-        events = decide(asset, project, role)
-        return [StreamAppend(stream_id("asset", asset.asset_id), "asset",
+        folded, project, role = authorised_entity_asset(store, principal, entity_id, what,
+                                                        needed)
+        planned.append(folded)
+        events = decide(folded.state, project, role)
+        version = ANY if holds_later else folded.version
+        return [StreamAppend(stream_id("asset", folded.state.asset_id), "asset",
                              expected(if_match, version), events,
                              entity_ids=(new_entity,) if new_entity and events else ())]
 
     recorded = execute(store, meta, plan, if_match=if_match)
     if not recorded:
-        asset, version = load_asset(store, located[-1])
-        return asset, version, recorded
+        return planned[-1].state, planned[-1].version, recorded
     stream = recorded[-1].stream_id
     if not stream.startswith("asset-"):
         raise Conflict("this Idempotency-Key was already used for a different request; "
                        "use a new key for each distinct request")
-    asset, version = load_asset(store, stream.removeprefix("asset-"),
-                                up_to_version=recorded[-1].stream_version)
-    return asset, version, recorded
+    cache = cache_of(store)
+    base = planned[-1] if planned else None
+    if base is not None and stream_id("asset", base.state.asset_id) == stream:
+        # The command's own events folded onto the state it decided on: no second fold.
+        after = cache.extend(stream, ASSET, base, recorded)
+    else:  # a repeated Idempotency-Key answered with the first request's events
+        after = cache.advance(stream, ASSET, None, up_to_version=recorded[-1].stream_version)
+    return after.state, after.version, recorded
 
 
 def _position(recorded: list[Recorded]) -> int | None:
@@ -205,7 +216,7 @@ def add_comment(store: EventStore, principal: Principal, meta: Metadata, version
     asset, version, recorded = _review_command(
         store, principal, meta, version_id, "version", CREATOR,
         lambda asset, _project, _role: decide_comment(asset, cmd),
-        if_match=if_match, new_entity=comment_id)
+        if_match=if_match, new_entity=comment_id, holds_later=True)
     _, added = first_of(recorded, CommentAdded)
     return comment_body(asset.comments[added.comment_id]), version, _position(recorded)
 
@@ -235,7 +246,7 @@ def record_decision(store: EventStore, principal: Principal, meta: Metadata, ver
 
     asset, version, recorded = _review_command(
         store, principal, meta, version_id, "version", REVIEWER, decide,
-        if_match=if_match, new_entity=decision_id)
+        if_match=if_match, new_entity=decision_id, holds_later=True)
     _, recorded_decision = first_of(recorded, DecisionRecorded)
     return (decision_body(asset.decisions[recorded_decision.decision_id]), version,
             _position(recorded))
@@ -259,7 +270,7 @@ def pin_version(store: EventStore, principal: Principal, meta: Metadata, version
     asset, version, recorded = _review_command(
         store, principal, meta, version_id, "version", CREATOR,
         lambda asset, _p, _r: decide_pin(asset, pin_id, version_id, label, principal.user_id),
-        if_match=if_match, new_entity=pin_id)
+        if_match=if_match, new_entity=pin_id, holds_later=True)
     _, pinned = first_of(recorded, VersionPinned)
     info = asset.pins.get(pinned.pin_id) or PinInfo(pinned, recorded[0].recorded_at)
     return pin_body(info), version, _position(recorded)

@@ -7,6 +7,8 @@ with optimistic concurrency and retries a lost race a bounded number of times.
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -19,8 +21,11 @@ from events.types import Event
 S = TypeVar("S")
 E = TypeVar("E", bound=Event)
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8
 """Appends tried per command when no If-Match pinned the version (lost races only)."""
+BACKOFF_SECONDS = 0.002
+"""Before re-planning attempt n, wait a random time up to BACKOFF_SECONDS * 2**n: writers
+that lost the same race spread out instead of colliding again at once."""
 
 Apply = Callable[[S, Event, datetime | None], None]
 
@@ -49,8 +54,9 @@ def execute(store: EventStore, meta: Metadata, plan: Callable[[], Sequence[Strea
 
     A command id seen before returns the first append's events without planning again,
     so a repeated Idempotency-Key gets the first answer even if the decision would now
-    fail. A lost race re-plans (the decision may have changed) up to MAX_ATTEMPTS times,
-    unless ``if_match`` pinned the version, where the race is the client's answer.
+    fail. A lost race re-plans (the decision may have changed) after a short jittered
+    wait, up to MAX_ATTEMPTS times, unless ``if_match`` pinned the version, where the race
+    is the client's answer.
     An empty plan appends nothing and returns []. Raises what ``plan`` raises and
     ConcurrencyError.
     """
@@ -68,6 +74,7 @@ def execute(store: EventStore, meta: Metadata, plan: Callable[[], Sequence[Strea
         except ConcurrencyError:
             if attempt == attempts:
                 raise
+            time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** attempt))
     raise AssertionError("unreachable")  # pragma: no cover
 
 

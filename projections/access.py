@@ -10,7 +10,10 @@ from __future__ import annotations
 from sqlalchemy import Engine, delete, insert, select
 
 from commands.access import VIEWER, require_role
+from commands.asset_state import locate_asset
+from commands.fold_cache import cache_of
 from commands.people import Principal
+from commands.projects import load_project
 from events.domain import stream_id
 from events.errors import NotFound
 from events.store import EventStore, Recorded
@@ -80,17 +83,11 @@ def user_names(engine: Engine, user_ids: set[str]) -> dict[str, str]:
 
 
 def project_members(store: EventStore, project_id: str) -> dict[str, str]:
-    """user id → role, folded from the project's stream; NotFound for an unknown project."""
-    history = store.read_stream(stream_id("project", project_id))
-    if not history:
-        raise NotFound(f"project {project_id} does not exist")
-    current: dict[str, str] = {}
-    for recorded in history:
-        if recorded.event_type == "project.member_role_set":
-            current[recorded.event.user_id] = recorded.event.role
-        elif recorded.event_type == "project.member_removed":
-            current.pop(recorded.event.user_id, None)
-    return current
+    """user id → role, folded from the project's stream (through the write side's fold
+    cache: the stream grows with every finished job); NotFound for an unknown project.
+    The mapping is shared with other requests: read it, never change it."""
+    project, _ = load_project(store, project_id)
+    return project.members
 
 
 def require_member(store: EventStore, principal: Principal, project_id: str, *,
@@ -106,11 +103,19 @@ def require_member(store: EventStore, principal: Principal, project_id: str, *,
 
 
 def project_of_asset(store: EventStore, asset_id: str) -> str:
-    """The project an asset belongs to (from its first event); NotFound if none."""
-    first = store.read_stream(stream_id("asset", asset_id), up_to_version=1)
-    if not first or first[0].event_type != "asset.created":
+    """The project an asset belongs to (from its first event, remembered: it never
+    changes); NotFound if none."""
+
+    def first_event_project() -> str | None:
+        first = store.read_stream(stream_id("asset", asset_id), up_to_version=1)
+        if not first or first[0].event_type != "asset.created":
+            return None
+        return first[0].event.project_id
+
+    project_id = cache_of(store).fact(("project of", asset_id), first_event_project)
+    if project_id is None:
         raise NotFound(f"asset {asset_id} does not exist")
-    return first[0].event.project_id
+    return project_id
 
 
 def require_asset_member(store: EventStore, principal: Principal, asset_id: str, *,
@@ -129,10 +134,6 @@ def require_asset_member(store: EventStore, principal: Principal, asset_id: str,
 def require_version_member(store: EventStore, principal: Principal, version_id: str,
                            ) -> str:
     """The asset id owning the version, after checking the caller may see it."""
-    message = f"version {version_id} does not exist"
-    located = store.locate(version_id)
-    if located is None or not located.startswith("asset-"):
-        raise NotFound(message)
-    asset_id = entity_id(located)
-    require_asset_member(store, principal, asset_id, hidden=message)
+    asset_id = locate_asset(store, version_id, "version")
+    require_asset_member(store, principal, asset_id, hidden=f"version {version_id} does not exist")
     return asset_id

@@ -60,7 +60,7 @@ def test_given_new_asset_then_tags_are_unique_and_tag_changes_fold():
 def test_version_tree_links_children_and_counts_tiers():
     state = asset_with(version("v1"), version("v2", parents=["v1"], tier="final"))
 
-    assert state.versions["v1"].children == ["v2"]
+    assert state.versions["v1"].children == ("v2",)
     assert (state.count("draft"), state.count("final")) == (1, 1)
 
 
