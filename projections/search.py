@@ -94,13 +94,19 @@ def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
     hits = fulltext.matching_docs(dialect, catalog_docs, q)
     if hits is None:
         return None
-    hits = hits.subquery("hits")
     docs = catalog_docs
+    in_projects = (None if query.projects is None
+                   else docs.c.project_id.in_(query.projects) if query.projects else false())
+    if in_projects is not None and dialect == "postgresql":
+        # PostgreSQL's hits are rows of the docs table itself: filtered by project there,
+        # the full-text and project indexes are intersected before any row is read, so
+        # the work is bounded by the projects' matches, not every project's.
+        hits = hits.where(in_projects)
+    hits = hits.subquery("hits")
     conditions = [docs.c.doc_no == hits.c.doc_no]
-    if query.projects is not None:
+    if in_projects is not None:
         # Narrow the text hits early; the version filters apply again afterwards.
-        conditions.append(docs.c.project_id.in_(query.projects) if query.projects
-                          else false())
+        conditions.append(in_projects)
     if query.as_of is not None:
         conditions.append(docs.c.created_at <= query.as_of)
     own = (select(docs.c.version_id.label("version_id"), hits.c.score.label("score"))

@@ -268,7 +268,9 @@ INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_catalog_versions": [("project_id", "created_at"), ("asset_id",), ("created_at",)],
     "rm_catalog_tags": [("project_id", "prefix"), ("asset_id",), ("prefix",)],
     "rm_catalog_decisions": [("version_id", "position")],
-    "rm_catalog_docs": [("version_id",), ("asset_id",)],
+    # (project_id, kind): free text within projects narrows its hits by project (and
+    # finds the projects' asset documents) without scanning every project's documents.
+    "rm_catalog_docs": [("version_id",), ("asset_id",), ("project_id", "kind")],
     "rm_audit_log": [("project_id", "position"), ("asset_id", "position"),
                      ("actor_id", "position"), ("event_type", "position"), ("subject_id",)],
     "rm_metric_assets": [("project_id",)],

@@ -11,6 +11,9 @@ from events.db import make_engine, normalise_url
 from events.migrate import current_revision, downgrade, upgrade
 from events.store import EventStore, Metadata
 from events.verify import verify_chain
+from projections.registry import PROJECTIONS
+from projections.runner import create_storage
+from projections.tables import NEXT_SUFFIX, physical_tables
 from tests.conftest import BACKENDS, POSTGRES_URL, service_missing
 from tests.integration.test_event_store import NoteAdded
 
@@ -65,3 +68,41 @@ def test_downgrade_to_base_and_upgrade_again_round_trips(empty_engine):
     store = EventStore(empty_engine)
     store.append("s-1", 0, [NoteAdded(text="again")], stream_type="test")
     assert store.head().position == 1
+
+
+def test_migrated_read_models_have_the_shape_a_rebuild_creates(empty_engine):
+    """The frozen revisions build exactly what projections/tables.py (and the full-text
+    extra storage) describe: a rebuild's next generation, created beside the migrated
+    tables, has the same tables, columns, keys and indexes. A table change without a
+    migration (or a migration without the table change) fails here."""
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        for projection in PROJECTIONS:
+            create_storage(conn, projection,
+                           physical_tables(projection.tables, NEXT_SUFFIX))
+
+    shapes = _read_model_shapes(empty_engine)
+
+    live = {name: shape for name, shape in shapes.items() if NEXT_SUFFIX not in name}
+    rebuilt = {name.replace(NEXT_SUFFIX, ""): shape for name, shape in shapes.items()
+               if NEXT_SUFFIX in name}
+    assert {t.name for p in PROJECTIONS for t in p.tables} <= set(live)
+    assert live == rebuilt
+
+
+def _read_model_shapes(engine) -> dict:  # noqa: ANN001
+    """Per ``rm_*`` table: columns (name, type, nullable), primary key, and indexes
+    (columns, unique, access method); index names differ per generation and are left out."""
+    inspector = inspect(engine)
+    shapes = {}
+    for name in inspector.get_table_names():
+        if not name.startswith("rm_"):
+            continue
+        columns = [(c["name"], str(c["type"]), c["nullable"])
+                   for c in inspector.get_columns(name)]
+        key = inspector.get_pk_constraint(name)["constrained_columns"]
+        indexes = sorted((tuple(i["column_names"]), bool(i["unique"]),
+                          i.get("dialect_options", {}).get("postgresql_using", "btree"))
+                         for i in inspector.get_indexes(name))
+        shapes[name] = (columns, key, indexes)
+    return shapes
