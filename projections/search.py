@@ -102,7 +102,8 @@ def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
         # the full-text and project indexes are intersected before any row is read, so
         # the work is bounded by the projects' matches, not every project's.
         hits = hits.where(in_projects)
-    hits = hits.subquery("hits")
+    # A CTE: both branches below read the same hits, matched and ranked once.
+    hits = hits.cte("hits")
     conditions = [docs.c.doc_no == hits.c.doc_no]
     if in_projects is not None:
         # Narrow the text hits early; the version filters apply again afterwards.
