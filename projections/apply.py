@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 
+from projections.prepared import Prepared
+
 
 class ApplyContext:
     """What an apply function gets: the open transaction and the tables to write.
@@ -22,7 +24,9 @@ class ApplyContext:
     writes in their order: an update only ever targets a row whose insert came earlier
     in the log, so this gives the same rows as applying one by one. Statements are built
     once per table and reused with bound parameters (building SQL costs more than running
-    it).
+    it), and buffered runs are sent as :class:`~projections.prepared.Prepared`
+    executemany calls (SQLAlchemy's per-row parameter handling would cost more than the
+    database's work).
     """
 
     def __init__(self, conn: Connection, tables: Mapping[str, Table],
@@ -34,6 +38,8 @@ class ApplyContext:
         self._inserts: dict[str, list[dict[str, Any]]] = {}
         self._pending: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
         self._statements: dict[tuple[str, str], Any] = cache.setdefault("statements", {})
+        self._compiled: dict[tuple[int, str], tuple[Any, Prepared | None]] = cache.setdefault(
+            "compiled", {})
 
     def t(self, name: str) -> Table:
         return self.tables[name]
@@ -82,7 +88,24 @@ class ApplyContext:
         inserts, self._inserts = self._inserts, {}
         pending, self._pending = self._pending, {}
         for name, rows in inserts.items():
-            self._conn.execute(self.statement(name, "insert", insert), rows)
+            self._prepared(self.statement(name, "insert", insert)).run(self._conn, rows)
         for runs in pending.values():
             for statement, params in runs:
-                self._conn.execute(statement, params)
+                prepared = self._prepared(statement)
+                if prepared is None:
+                    self._conn.execute(statement, params)
+                else:
+                    prepared.run(self._conn, params)
+
+    def _prepared(self, statement: Any) -> Prepared | None:  # noqa: ANN401
+        """``statement`` compiled once for this dialect; None if it must stay on
+        ``Connection.execute`` (see Prepared)."""
+        key = (id(statement), self._conn.dialect.name)
+        found = self._compiled.get(key)
+        if found is None or found[0] is not statement:
+            try:
+                prepared = Prepared(statement, self._conn.dialect)
+            except ValueError:
+                prepared = None
+            found = self._compiled[key] = (statement, prepared)
+        return found[1]

@@ -37,6 +37,10 @@ from projections.tables import (
 
 log = logging.getLogger(__name__)
 DEFAULT_BATCH = 500
+REBUILD_BATCH = 20_000
+"""Events per transaction while a rebuild fills its ``__next`` tables: nobody waits on
+those, so batches are large (fewer commits, longer executemany runs); live catch-up
+keeps small batches for latency."""
 
 
 Handler = Callable[[ApplyContext, Recorded], None]
@@ -99,16 +103,19 @@ def apply_events(ctx: ApplyContext, projection: Projection, batch: Iterable[Reco
 class ProjectionRunner:
     """Runs projections against one database.
 
-    ``before_commit`` is a test hook called inside each batch's transaction after the
-    events were applied and the checkpoint written, just before the commit.
+    ``batch_size`` is the events per transaction of live catch-up, ``rebuild_batch_size``
+    that of a rebuild's bulk fill. ``before_commit`` is a test hook called inside each
+    batch's transaction after the events were applied and the checkpoint written, just
+    before the commit.
     """
 
     def __init__(self, engine: Engine, projections: Iterable[Projection], *,
-                 batch_size: int = DEFAULT_BATCH,
+                 batch_size: int = DEFAULT_BATCH, rebuild_batch_size: int = REBUILD_BATCH,
                  before_commit: Callable[[str, int], None] | None = None) -> None:
         self.engine = engine
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
+        self.rebuild_batch_size = rebuild_batch_size
         self.before_commit = before_commit
         self._cache: dict[str, Any] = {}
 
@@ -155,18 +162,21 @@ class ProjectionRunner:
               checkpoint: str) -> tuple[int, bool]:
         return self._step_many([(projection, tables, checkpoint)])
 
-    def _step_many(self, targets: list[Target]) -> tuple[int, bool]:
+    def _step_many(self, targets: list[Target], limit: int | None = None,
+                   ) -> tuple[int, bool]:
         with write_transaction(self.engine) as conn:
-            read, caught_up, position = self._apply_batch(conn, targets)
+            read, caught_up, position = self._apply_batch(conn, targets, limit)
             if self.before_commit is not None:
                 for _, _, checkpoint in targets:
                     self.before_commit(checkpoint, position)
         return read, caught_up
 
-    def _apply_batch(self, conn: Connection, targets: list[Target]) -> tuple[int, bool, int]:
+    def _apply_batch(self, conn: Connection, targets: list[Target], limit: int | None = None,
+                     ) -> tuple[int, bool, int]:
         """Inside ``conn``'s transaction: lock the targets' checkpoints, read the next
-        batch once, apply it to each target past its own checkpoint, move the
-        checkpoints. Returns (events read, caught up with the head, new position)."""
+        batch (``limit`` events, default the live batch size) once, apply it to each
+        target past its own checkpoint, move the checkpoints. Returns (events read,
+        caught up with the head, new position)."""
         afters = [lock_checkpoint(conn, checkpoint) for _, _, checkpoint in targets]
         after = min(afters)
         # The head is read first: everything at or below it is committed, so a filtered
@@ -174,13 +184,14 @@ class ProjectionRunner:
         head = conn.execute(select(event_head.c.position)).scalar_one()
         if head <= after:
             return 0, True, after
+        limit = limit or self.batch_size
         wanted = sorted({t for projection, _, _ in targets for t in projection.handlers})
         query = (select(*_COLUMNS)
                  .where(events.c.position > after, events.c.position <= head)
                  .where(events.c.event_type.in_(wanted))
-                 .order_by(events.c.position).limit(self.batch_size))
+                 .order_by(events.c.position).limit(limit))
         batch = [decode_row(row) for row in conn.execute(query)]
-        caught_up = len(batch) < self.batch_size
+        caught_up = len(batch) < limit
         position = head if caught_up else batch[-1].position
         for (projection, tables, checkpoint), own in zip(targets, afters, strict=True):
             if own >= position:
@@ -213,7 +224,7 @@ class ProjectionRunner:
         total = 0
         caught_up = False
         while not caught_up:
-            read, caught_up = self._step_many(targets)
+            read, caught_up = self._step_many(targets, self.rebuild_batch_size)
             total += read
         with write_transaction(self.engine) as conn:
             for _, fresh, _ in targets:

@@ -57,7 +57,7 @@ def snapshot(engine) -> dict[str, list[tuple]]:
 
 def test_given_history_appended_in_steps_when_rebuilt_then_tables_equal_incremental(store):
     history = History(store)
-    runner = make_runner(store.engine, batch_size=7)
+    runner = make_runner(store.engine, batch_size=7, rebuild_batch_size=7)
     for _ in range(3):
         rich_history(history)
         runner.catch_up()
@@ -178,7 +178,8 @@ def test_live_tables_keep_serving_while_a_rebuild_fills_the_next_ones(store):
                 seen_during.append(search(conn, SearchQuery(projects=[ids["project"]],
                                                             q="fox")))
 
-    make_runner(store.engine, batch_size=3, before_commit=query_live).rebuild("catalog")
+    make_runner(store.engine, batch_size=3, rebuild_batch_size=3,
+                before_commit=query_live).rebuild("catalog")
 
     assert len(seen_during) > 1
     assert all(answer == before for answer in seen_during)
@@ -207,7 +208,7 @@ def test_rebuilt_tables_have_the_same_indexes_as_migrated_ones(store):
 def test_rebuilding_all_in_one_pass_equals_incremental(store):
     history = History(store)
     rich_history(history, count=2)
-    runner = make_runner(store.engine, batch_size=4)
+    runner = make_runner(store.engine, batch_size=4, rebuild_batch_size=5)
     runner.catch_up()
     incremental = snapshot(store.engine)
 
