@@ -1,13 +1,13 @@
 """Catalog search and the tag tree.
 
-GET /api/search?q=&tag=&operation=&tier=&model=&author=&status=&approved=&from=&to=
+GET /api/search?q=&tag=&tag=…&operation=&tier=&model=&author=&status=&approved=&from=&to=
 &project=&collapse=seed&facets=true&as_of=&limit=&cursor= over the versions of the
 projects the caller belongs to; GET /api/projects/{id}/taxonomy.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from marshmallow import ValidationError, fields, validate
 
 from app.api.openapi import documented
@@ -31,11 +31,13 @@ from projections.search import SearchQuery
 
 blueprint = Blueprint("search", __name__)
 MAX_OFFSET = 10_000
+MAX_TAGS = 10
 
 
 class SearchArgs(AsOfQuery):
     q = fields.String(load_default=None, validate=validate.Length(max=500))
-    tag = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    tag = fields.List(fields.String(validate=validate.Length(min=1, max=200)),
+                      load_default=list, validate=validate.Length(max=MAX_TAGS))
     operation = fields.String(load_default=None, validate=validate.OneOf(OPERATIONS))
     tier = fields.String(load_default=None, validate=validate.OneOf(TIERS))
     model = fields.String(load_default=None, validate=validate.Length(max=200))
@@ -53,7 +55,8 @@ class SearchArgs(AsOfQuery):
 
 
 @blueprint.get("/search")
-@documented("Search versions: free text, tags (any level), filters, facets, "
+@documented("Search versions: free text, tags (any level; repeat tag= to require "
+            "several), filters, facets, "
             "collapse=seed, as_of", tags=("read side",), query=SearchArgs)
 def search() -> Response:
     """Versions matching every given filter, best match first (newest first without
@@ -61,7 +64,7 @@ def search() -> Response:
     naming another project answers 404."""
     principal = current_principal()
     lineage = services()
-    args = query_args(SearchArgs())
+    args = _search_args()
     if args["project"] is not None:
         project_id = str(args["project"])
         require_member(lineage.store, principal, project_id)
@@ -75,7 +78,7 @@ def search() -> Response:
         projects = visible_projects(lineage.engine, principal.user_id, principal.is_admin)
     offset = _offset(args["cursor"])
     result = queries.find(lineage.engine, SearchQuery(
-        projects=projects, q=args["q"], tags=(args["tag"],) if args["tag"] else (),
+        projects=projects, q=args["q"], tags=tuple(args["tag"]),
         operation=args["operation"], tier=args["tier"], model=args["model"],
         author=args["author"], status=args["status"], approved=args["approved"],
         created_from=args["created_from"], created_to=args["created_to"],
@@ -84,6 +87,14 @@ def search() -> Response:
     end = offset + len(result["results"])
     result["next_cursor"] = encode_cursor({"o": end}) if end < result["total"] else None
     return read_response(result, freshness)
+
+
+def _search_args() -> dict:
+    """The query string; ``tag`` may repeat (a version must match every tag given)."""
+    data = request.args.to_dict()
+    if "tag" in request.args:
+        data["tag"] = request.args.getlist("tag")
+    return SearchArgs().load(data)
 
 
 def _offset(cursor: str | None) -> int:

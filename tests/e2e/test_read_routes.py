@@ -129,6 +129,24 @@ def test_search_taxonomy_facets_and_paging(world):
     assert campaign["children"][0]["children"][0]["path"] == "campaign/summer-26/social"
 
 
+def test_search_with_repeated_tags_requires_every_tag(world):
+    """``tag=a&tag=b``: versions of assets carrying both (before, only the first
+    counted)."""
+    h, ada = world["h"], world["ada"]
+    hero_asset = h.asset(world["p"], "hero poster", ["campaign/summer-26/print", "hero"])
+    hero = h.version(hero_asset, ada.user_id, prompt="a hero fox")
+    url = f"/api/search?{caught_up(world)}&tag=campaign/summer-26"
+
+    def found(query: str) -> set[str]:
+        return {r["version_id"] for r in ada.get(url + query).get_json()["results"]}
+
+    assert hero in found("") and world["edit"] in found("")
+    assert found("&tag=hero") == {hero}
+    assert found("&tag=hero&tag=campaign/summer-26/social") == set()
+    too_many = "".join(f"&tag=t{n}" for n in range(11))
+    assert_problem(ada.get(url + too_many), 422, "tag")
+
+
 def test_audit_and_export(world):
     h, bob = world["h"], world["bob"]
     approval = h.decide(world["edit"], bob.user_id, channel="print")
