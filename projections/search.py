@@ -82,11 +82,16 @@ def approved_expression(as_of: datetime | None) -> ColumnElement:
         _valid_at(d, as_of, "decided_at", "revoked_at")).correlate(v))
 
 
-def _tag_filter(tag: str, as_of: datetime | None) -> ColumnElement:
+def _tag_filter(tag: str, as_of: datetime | None, projects: list[str] | None,
+                ) -> ColumnElement:
     t = catalog_tags
-    return exists(select(t.c.row_id).where(
-        t.c.asset_id == v.c.asset_id, t.c.prefix == normalise_tag(tag),
-        _valid_at(t, as_of, "added_at", "removed_at")).correlate(v))
+    where = [t.c.asset_id == v.c.asset_id, t.c.prefix == normalise_tag(tag),
+             _valid_at(t, as_of, "added_at", "removed_at")]
+    if projects:
+        # Implied by the versions' own project filter; stated here so the tag rows are
+        # found by (project_id, prefix), not among every project's rows with the tag.
+        where.append(t.c.project_id.in_(projects))
+    return exists(select(t.c.row_id).where(*where).correlate(v))
 
 
 def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
@@ -138,7 +143,7 @@ def _conditions(query: SearchQuery) -> list[ColumnElement]:
         where.append(v.c.created_at >= query.created_from)
     if query.created_to is not None:
         where.append(v.c.created_at <= query.created_to)
-    where.extend(_tag_filter(tag, as_of) for tag in query.tags)
+    where.extend(_tag_filter(tag, as_of, query.projects) for tag in query.tags)
     if query.status is not None:
         where.append(status_expression(as_of) == query.status)
     if query.approved is not None:
