@@ -6,14 +6,15 @@ the row but ``hash`` itself, with times as UTC ISO-8601 text.
 
 from __future__ import annotations
 
-import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from hashlib import sha256
 from typing import Any
 
 from events.schema import GENESIS_HASH
 
-__all__ = ["GENESIS_HASH", "canonical_json", "record_hash", "iso"]
+__all__ = ["GENESIS_HASH", "append_hasher", "canonical_json", "record_hash", "iso"]
 
 _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                            allow_nan=False).encode
@@ -38,36 +39,52 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
-def record_hash(prev_hash: str, row: dict[str, Any], payload_json: str | None = None,
-                times: tuple[str, str] | None = None) -> str:
-    """The chain hash of one row; equals sha256(prev_hash || canonical_json(record)).
+def record_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    """The chain hash of one row (a mapping of the ``events`` columns, times as datetimes);
+    equals sha256(prev_hash || canonical_json(record))."""
+    hash_record = append_hasher(row["actor_id"], row["causation_id"], row["command_id"],
+                                row["correlation_id"], iso(row["occurred_at"]),
+                                iso(row["recorded_at"]))
+    return hash_record(prev_hash, row["event_id"], row["event_type"], _encode(row["payload"]),
+                       row["position"], row["schema_version"], row["stream_id"],
+                       row["stream_type"], row["stream_version"])
 
-    The append path passes what it already has: the payload's canonical JSON and the
-    (occurred_at, recorded_at) ISO texts shared by every event of one append.
+
+def append_hasher(actor_id: str | None, causation_id: str | None, command_id: str | None,
+                  correlation_id: str | None, occurred: str, recorded: str,
+                  ) -> Callable[..., str]:
+    """The record hash for the events of one append, which share their metadata and times
+    (ISO texts, see :func:`iso`): the text they share is built once.
+
+    The returned function takes (prev_hash, event_id, event_type, payload_json, position,
+    schema_version, stream_id, stream_type, stream_version).
     """
-    if payload_json is None:
-        payload_json = _encode(row["payload"])
-    occurred, recorded = times or (iso(row["occurred_at"]), iso(row["recorded_at"]))
-    # Keys in sorted order, so this is exactly canonical_json(record), built without
+    # Keys in sorted order, so the text is exactly canonical_json(record), built without
     # re-encoding the payload (a unit test checks the equality).
-    text = (
-        '{"actor_id":' + _text(row["actor_id"])
-        + ',"causation_id":' + _text(row["causation_id"])
-        + ',"command_id":' + _text(row["command_id"])
-        + ',"correlation_id":' + _text(row["correlation_id"])
-        + ',"event_id":' + _text(row["event_id"])
-        + ',"event_type":' + _text(row["event_type"])
-        + ',"occurred_at":"' + occurred
-        + '","payload":' + payload_json
-        + ',"position":' + str(int(row["position"]))
-        + ',"prev_hash":' + _text(prev_hash)
-        + ',"recorded_at":"' + recorded
-        + '","schema_version":' + str(int(row["schema_version"]))
-        + ',"stream_id":' + _text(row["stream_id"])
-        + ',"stream_type":' + _text(row["stream_type"])
-        + ',"stream_version":' + str(int(row["stream_version"]))
-        + "}"
+    opening = (
+        '{"actor_id":' + _text(actor_id)
+        + ',"causation_id":' + _text(causation_id)
+        + ',"command_id":' + _text(command_id)
+        + ',"correlation_id":' + _text(correlation_id)
+        + ',"event_id":'
     )
-    digest = hashlib.sha256(prev_hash.encode("ascii"))
-    digest.update(text.encode("utf-8"))
-    return digest.hexdigest()
+    occurred_part = ',"occurred_at":"' + occurred + '","payload":'
+    recorded_part = ',"recorded_at":"' + recorded + '","schema_version":'
+
+    def hash_record(prev_hash: str, event_id: str, event_type: str, payload_json: str,
+                    position: int, schema_version: int, stream_id: str, stream_type: str,
+                    stream_version: int) -> str:
+        # UTF-8 of the joined text is the UTF-8 of prev_hash followed by the record's.
+        return sha256((
+            prev_hash + opening + _text(event_id)
+            + ',"event_type":' + _text(event_type)
+            + occurred_part + payload_json
+            + ',"position":' + str(int(position))
+            + ',"prev_hash":' + _text(prev_hash)
+            + recorded_part + str(int(schema_version))
+            + ',"stream_id":' + _text(stream_id)
+            + ',"stream_type":' + _text(stream_type)
+            + ',"stream_version":' + str(int(stream_version))
+            + "}").encode("utf-8")).hexdigest()
+
+    return hash_record

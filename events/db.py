@@ -11,6 +11,9 @@ from pathlib import Path
 from psycopg.types.json import set_json_loads
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from events.errors import ServiceUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_LOCK_TIMEOUT_MS = 10_000
@@ -103,3 +106,31 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+@contextlib.contextmanager
+def pooled_connection(engine: Engine) -> Iterator:
+    """A pooled DBAPI connection. A driver-level failure (server down, restarted,
+    connection lost) discards the pool so the next call reconnects, and is raised as
+    ServiceUnavailable: the HTTP layer answers 503 with Retry-After, workers retry."""
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        connection = engine.raw_connection()
+    except (DBAPIError, dbapi.Error) as exc:  # raw_connection raises the driver's own
+        raise unavailable(exc) from exc
+    try:
+        yield connection
+    except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
+        connection.invalidate()
+        if not is_sqlite(engine):
+            engine.dispose(close=False)
+        raise unavailable(exc) from exc
+    finally:
+        connection.close()
+
+
+def unavailable(exc: BaseException) -> ServiceUnavailable:
+    """The ServiceUnavailable a driver failure is reported as (its message's first line)."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    reason = text[0][:200] if text else type(exc).__name__
+    return ServiceUnavailable(f"the database is unavailable ({reason})")

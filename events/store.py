@@ -1,32 +1,33 @@
 """The append-only event store: append with optimistic concurrency, read, idempotency.
 
-One transaction per append: bump the one-row head counter (its row lock serialises
-writers, so global positions are gap-free and follow commit order on SQLite and
-PostgreSQL), check expected versions, insert rows extending the hash chain, commit.
+One transaction per append: take the one-row head counter (its lock serialises writers,
+so global positions are gap-free and follow commit order on SQLite and PostgreSQL), check
+expected versions, insert rows extending the hash chain, commit (see events/append.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import threading
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.exc import DBAPIError
 
-from events.chain import canonical_json, iso, record_hash
-from events.errors import ConcurrencyError, DomainError, ServiceUnavailable
+from events import append as _append
+from events.append import COLUMNS as _COLUMN_LIST
+from events.append import Duplicate, Pending, new_event_ids
+from events.chain import canonical_json
+from events.db import pooled_connection
+from events.errors import ConcurrencyError, DomainError
 from events.schema import GENESIS_HASH, entity_streams, event_commands, event_head, events
 from events.types import Event, decode, encode
 
-ANY = -1
+ANY = _append.ANY
 """Expected version: append whatever the stream's version is."""
-NO_STREAM = 0
+NO_STREAM = _append.NO_STREAM
 """Expected version: the stream must not exist yet."""
 
 
@@ -84,11 +85,6 @@ class Head:
     recorded_at: datetime
 
 
-class _Duplicate(Exception):
-    def __init__(self, first: int, last: int) -> None:
-        self.first, self.last = first, last
-
-
 def utc(moment: datetime) -> datetime:
     """An aware UTC datetime (SQLite hands back naive UTC values)."""
     tzinfo = moment.tzinfo
@@ -112,10 +108,8 @@ class EventStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
-        self._sql = _Statements(self._sqlite)
-        # SQLite admits one writer at a time; queueing this process's writers on a lock is
-        # far cheaper than letting them poll SQLite's sleeping busy handler.
-        self._write_lock = threading.Lock() if self._sqlite else contextlib.nullcontext()
+        self._sql = _append.Statements(self._sqlite)
+        self._writer = (_append.SqliteWriter if self._sqlite else _append.PostgresWriter)(engine)
         self._appended = threading.Condition()
         self._local_head = 0
 
@@ -142,22 +136,37 @@ class EventStore:
         stream's version is not the expected one. When ``meta.command_id`` was already
         recorded, nothing is appended and the first append's events are returned.
         """
-        rows_by_stream = [(a, [self._serialise(e) for e in a.events]) for a in appends]
-        count = sum(len(rows) for _, rows in rows_by_stream)
+        pending = [Pending(a, [self._serialise(e) for e in a.events]) for a in appends]
+        count = sum(len(p.events) for p in pending)
         if count == 0:
             return []
         occurred_at = utc(meta.occurred_at) if meta.occurred_at else None
+        event_ids = new_event_ids(count)
+        integrity_error = self.engine.dialect.loaded_dbapi.IntegrityError
         try:
-            recorded = self._append_locked(rows_by_stream, count, meta, occurred_at)
-        except _Duplicate as dup:
+            recorded = self._writer.append(pending, count, meta, occurred_at, event_ids)
+        except Duplicate as dup:
             return self._read_range(dup.first, dup.last, meta.command_id)
+        except integrity_error as exc:
+            self._raise_if_created_meanwhile(appends, exc)
+            raise
         with self._appended:
             self._local_head = max(self._local_head, recorded[-1].position)
             self._appended.notify_all()
         return recorded
 
+    def _raise_if_created_meanwhile(self, appends: Sequence[StreamAppend],
+                                    exc: BaseException) -> None:
+        """A stream created with NO_STREAM that already exists fails UNIQUE(stream_id,
+        stream_version) instead of a version query: report it as that query would have."""
+        for pending in appends:
+            if pending.expected_version == NO_STREAM:
+                current = self.stream_version(pending.stream_id)
+                if current:
+                    raise ConcurrencyError(pending.stream_id, NO_STREAM, current) from exc
+
     @staticmethod
-    def _serialise(evt: Event) -> tuple[Event, dict, str]:
+    def _serialise(evt: Event) -> tuple[Event, str]:
         payload = encode(evt)
         try:
             payload_json = canonical_json(payload)
@@ -165,111 +174,10 @@ class EventStore:
             raise DomainError(f"{evt.type_name} payload is not plain JSON: {exc}") from exc
         if "\\u0000" in payload_json and _has_nul(payload):
             raise DomainError(f"{evt.type_name} payload contains a NUL character")
-        return evt, payload, payload_json
-
-    def _append_locked(self, rows_by_stream, count, meta, occurred_at) -> list[Recorded]:
-        sql = self._sql
-        with self._raw_write() as cursor:
-            cursor.execute(sql.bump_head, (count,))
-            last, prev_hash, last_recorded = cursor.fetchone()
-            if meta.command_id is not None:
-                cursor.execute(sql.command_seen, (meta.command_id,))
-                seen = cursor.fetchone()
-                if seen is not None:
-                    raise _Duplicate(seen[0], seen[1])
-            recorded_at = max(datetime.now(UTC), _parse_time(last_recorded))
-            # Without a client-given time, the event occurred when it was recorded.
-            occurred_at = occurred_at or recorded_at
-            db_occurred, db_recorded = self._db_time(occurred_at), self._db_time(recorded_at)
-            times = (iso(occurred_at), iso(recorded_at))
-            position = last - count
-            params: list[tuple] = []
-            recorded: list[Recorded] = []
-            located: list[tuple[str, str]] = []
-            for pending, serialised in rows_by_stream:
-                version = self._check_version(cursor, pending)
-                located += [(entity_id, pending.stream_id) for entity_id in pending.entity_ids]
-                for evt, payload, payload_json in serialised:
-                    position += 1
-                    version += 1
-                    row = {
-                        "position": position, "event_id": str(uuid.uuid4()),
-                        "stream_id": pending.stream_id, "stream_type": pending.stream_type,
-                        "stream_version": version, "event_type": evt.type_name,
-                        "schema_version": evt.schema_version, "payload": payload,
-                        "actor_id": meta.actor_id, "correlation_id": meta.correlation_id,
-                        "causation_id": meta.causation_id, "command_id": meta.command_id,
-                        "occurred_at": occurred_at, "recorded_at": recorded_at,
-                    }
-                    row["prev_hash"] = prev_hash
-                    row["hash"] = prev_hash = record_hash(prev_hash, row, payload_json, times)
-                    params.append((
-                        position, row["event_id"], pending.stream_id, pending.stream_type,
-                        version, evt.type_name, evt.schema_version, payload_json,
-                        meta.actor_id, meta.correlation_id, meta.causation_id,
-                        meta.command_id, db_occurred, db_recorded, row["prev_hash"],
-                        row["hash"]))
-                    recorded.append(_recorded(row, evt))
-            cursor.executemany(sql.insert_event, params)
-            if located:
-                cursor.executemany(sql.insert_entity, located)
-            if meta.command_id is not None:
-                cursor.execute(sql.insert_command, (meta.command_id, last - count + 1, last))
-            cursor.execute(sql.update_head, (prev_hash, db_recorded))
-        return recorded
-
-    def _check_version(self, cursor, pending: StreamAppend) -> int:  # noqa: ANN001
-        cursor.execute(self._sql.stream_version, (pending.stream_id,))
-        current = cursor.fetchone()[0] or 0
-        expected = pending.expected_version
-        if expected != ANY and expected != current:
-            raise ConcurrencyError(pending.stream_id, expected, current)
-        return current
-
-    @contextlib.contextmanager
-    def _raw_write(self) -> Iterator:
-        """A DBAPI cursor inside one write transaction (the append hot path skips the
-        SQL expression layer: building statements cost more than running them)."""
-        with self._write_lock, self._raw_connection() as connection:
-            cursor = connection.cursor()
-            if self._sqlite:
-                cursor.execute("BEGIN IMMEDIATE")
-            try:
-                yield cursor
-            except BaseException:
-                if self._sqlite:
-                    cursor.execute("ROLLBACK")
-                else:
-                    connection.rollback()
-                raise
-            if self._sqlite:
-                cursor.execute("COMMIT")
-            else:
-                connection.commit()
-            cursor.close()
-
-    @contextlib.contextmanager
-    def _raw_connection(self) -> Iterator:
-        """A pooled DBAPI connection. A driver-level failure (server down, restarted,
-        connection lost) discards the pool so the next call reconnects, and is raised as
-        ServiceUnavailable: the HTTP layer answers 503 with Retry-After, workers retry."""
-        dbapi = self.engine.dialect.loaded_dbapi
-        try:
-            connection = self.engine.raw_connection()
-        except (DBAPIError, dbapi.Error) as exc:  # raw_connection raises the driver's own
-            raise ServiceUnavailable(f"the database is unavailable ({_first_line(exc)})") from exc
-        try:
-            yield connection
-        except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
-            connection.invalidate()
-            if not self._sqlite:
-                self.engine.dispose(close=False)
-            raise ServiceUnavailable(f"the database is unavailable ({_first_line(exc)})") from exc
-        finally:
-            connection.close()
+        return evt, payload_json
 
     def _raw_select(self, query: str, params: Sequence) -> list[tuple]:
-        with self._raw_connection() as connection:
+        with pooled_connection(self.engine) as connection:
             cursor = connection.cursor()
             cursor.execute(query, params)
             rows = cursor.fetchall()
@@ -280,7 +188,9 @@ class EventStore:
 
     def _db_time(self, moment: datetime):  # noqa: ANN202
         # SQLite keeps SQLAlchemy's DateTime text form (naive UTC); PostgreSQL timestamptz.
-        return moment.astimezone(UTC).strftime(_SQLITE_TIME) if self._sqlite else moment
+        if not self._sqlite:
+            return moment
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
     # -- reading ----------------------------------------------------------------------
 
@@ -377,62 +287,6 @@ class EventStore:
         with self._appended:
             if self._local_head <= after_position:
                 self._appended.wait(timeout)
-
-
-def _recorded(row: dict, evt: Event) -> Recorded:
-    return Recorded(
-        row["position"], row["event_id"], row["stream_id"], row["stream_type"],
-        row["stream_version"], row["event_type"], row["schema_version"], evt,
-        row["actor_id"], row["correlation_id"], row["causation_id"], row["command_id"],
-        row["occurred_at"], row["recorded_at"], row["prev_hash"], row["hash"],
-    )
-
-
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
-_COLUMN_LIST = (
-    "position, event_id, stream_id, stream_type, stream_version, event_type, schema_version,"
-    " payload, actor_id, correlation_id, causation_id, command_id, occurred_at, recorded_at,"
-    " prev_hash, hash"
-)
-
-
-class _Statements:
-    """The append/read SQL for one backend (qmark for sqlite3, format for psycopg)."""
-
-    def __init__(self, sqlite: bool) -> None:
-        self.sqlite = sqlite
-        payload = "?" if sqlite else "CAST(? AS jsonb)"
-        self.bump_head = self.adapt(
-            "UPDATE event_head SET position = position + ? WHERE id = 1 "
-            "RETURNING position, hash, recorded_at")
-        self.update_head = self.adapt(
-            "UPDATE event_head SET hash = ?, recorded_at = ? WHERE id = 1")
-        self.command_seen = self.adapt(
-            "SELECT first_position, last_position FROM event_commands WHERE command_id = ?")
-        self.stream_version = self.adapt(
-            "SELECT max(stream_version) FROM events WHERE stream_id = ?")
-        self.insert_event = self.adapt(
-            f"INSERT INTO events ({_COLUMN_LIST}) VALUES "
-            f"(?, ?, ?, ?, ?, ?, ?, {payload}, ?, ?, ?, ?, ?, ?, ?, ?)")
-        self.insert_entity = self.adapt(
-            "INSERT INTO entity_streams (entity_id, stream_id) VALUES (?, ?)")
-        self.insert_command = self.adapt(
-            "INSERT INTO event_commands (command_id, first_position, last_position) "
-            "VALUES (?, ?, ?)")
-
-    def adapt(self, query: str) -> str:
-        return query if self.sqlite else query.replace("?", "%s")
-
-
-def _parse_time(value) -> datetime:  # noqa: ANN001
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return utc(value)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 def _has_nul(value) -> bool:  # noqa: ANN001

@@ -1,0 +1,356 @@
+"""The append transaction: take the head, check versions, insert rows extending the chain.
+
+Everything that does not depend on the head (payload JSON, event ids) is computed by the
+caller before the write lock; under it, each backend spends as little as it can:
+
+- SQLite: one long-lived write connection per store (writers of this process already queue
+  on one lock, so a pool checkout per append bought nothing and cost a cold page cache
+  whenever another pooled connection had written last), five statements for a plain append.
+- PostgreSQL: pipeline mode, so an append is two round trips (lock and read the head; insert,
+  move the head and commit) plus the commit's WAL flush.
+
+Creating a stream (``NO_STREAM``) needs no version query: its first event is version 1, and
+UNIQUE(stream_id, stream_version) refuses it if the stream exists; that refusal is turned
+into the same ConcurrencyError the query would have raised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import weakref
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NamedTuple
+
+from sqlalchemy import Engine, event
+
+from events.chain import append_hasher, iso
+from events.db import pooled_connection, sqlite_synchronous, unavailable
+from events.errors import ConcurrencyError
+from events.wal import BACKSTOP_PAGES, WalCheckpointer
+
+if TYPE_CHECKING:
+    from events.store import Metadata, Recorded, StreamAppend
+    from events.types import Event
+
+ANY = -1
+NO_STREAM = 0
+
+
+class Pending(NamedTuple):
+    """One stream's share of an append, serialised before the write lock is taken."""
+
+    stream: StreamAppend
+    events: list[tuple[Event, str]]
+    """Each event with its payload's canonical JSON."""
+
+
+class Duplicate(Exception):
+    """The append's command id was recorded before, at these positions."""
+
+    def __init__(self, first: int, last: int) -> None:
+        self.first, self.last = first, last
+
+
+_MASK_62 = (1 << 62) - 1
+
+
+def new_event_ids(count: int) -> list[str]:
+    """``count`` time-ordered UUIDs (RFC 9562 version 7: 48-bit Unix milliseconds, then
+    74 random bits; the events of one append count up from one random draw).
+
+    Random (version 4) ids put every new row of the UNIQUE(event_id) index on a random
+    leaf page, so a 50-event append wrote ~45 pages; time-ordered ids land on the last one.
+    """
+    millis = time.time_ns() // 1_000_000
+    draw = int.from_bytes(os.urandom(10), "big")
+    high = (millis << 80) | (0x7 << 76) | ((draw >> 68) << 64) | (0b10 << 62)
+    low = draw & _MASK_62
+    ids = []
+    for k in range(count):
+        text = f"{high | ((low + k) & _MASK_62):032x}"
+        ids.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
+    return ids
+
+
+class Built(NamedTuple):
+    params: list[tuple]
+    recorded: list[Recorded]
+    last_hash: str
+    db_recorded_at: object
+
+
+def build_rows(head: tuple, pending: Sequence[Pending], versions: Sequence[int], meta: Metadata,
+               occurred_at: datetime | None, event_ids: Sequence[str], sqlite: bool) -> Built:
+    """The insert parameters and Recorded events of an append after head ``(position, hash,
+    recorded_at)``, with each stream continuing from its version in ``versions``."""
+    from events.store import Recorded  # the store imports this module
+
+    position, prev_hash, last_recorded = head
+    recorded_at = max(datetime.now(UTC), _parse_time(last_recorded))
+    # Without a client-given time, the event occurred when it was recorded.
+    occurred_at = occurred_at or recorded_at
+    occurred_iso, recorded_iso = iso(occurred_at), iso(recorded_at)
+    if sqlite:  # SQLAlchemy's DateTime text form (naive UTC) from the same ISO text
+        db_occurred = occurred_iso[:10] + " " + occurred_iso[11:26]
+        db_recorded = recorded_iso[:10] + " " + recorded_iso[11:26]
+    else:
+        db_occurred, db_recorded = occurred_at, recorded_at
+    actor, correlation, causation, command = (
+        meta.actor_id, meta.correlation_id, meta.causation_id, meta.command_id)
+    hash_record = append_hasher(actor, causation, command, correlation, occurred_iso,
+                                recorded_iso)
+    params: list[tuple] = []
+    out: list[Recorded] = []
+    ids = iter(event_ids)
+    for (stream, serialised), version in zip(pending, versions, strict=True):
+        stream_id, stream_type = stream.stream_id, stream.stream_type
+        for evt, payload_json in serialised:
+            position += 1
+            version += 1
+            event_id = next(ids)
+            type_name, schema_version = evt.type_name, evt.schema_version
+            hash_ = hash_record(prev_hash, event_id, type_name, payload_json, position,
+                                schema_version, stream_id, stream_type, version)
+            params.append((
+                position, event_id, stream_id, stream_type, version, type_name,
+                schema_version, payload_json, actor, correlation, causation, command,
+                db_occurred, db_recorded, prev_hash, hash_))
+            out.append(Recorded(
+                position, event_id, stream_id, stream_type, version, type_name,
+                schema_version, evt, actor, correlation, causation, command, occurred_at,
+                recorded_at, prev_hash, hash_))
+            prev_hash = hash_
+    return Built(params, out, prev_hash, db_recorded)
+
+
+def _parse_time(value) -> datetime:  # noqa: ANN001
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+COLUMNS = (
+    "position, event_id, stream_id, stream_type, stream_version, event_type, schema_version,"
+    " payload, actor_id, correlation_id, causation_id, command_id, occurred_at, recorded_at,"
+    " prev_hash, hash"
+)
+
+
+class Statements:
+    """The append/read SQL for one backend (qmark for sqlite3, format for psycopg)."""
+
+    def __init__(self, sqlite: bool) -> None:
+        self.sqlite = sqlite
+        payload = "?" if sqlite else "CAST(? AS jsonb)"
+        # SQLite's BEGIN IMMEDIATE already holds the database's one write lock, so reading
+        # the head suffices; PostgreSQL takes the head row's lock by bumping it.
+        self.take_head = self.adapt(
+            "SELECT position, hash, recorded_at FROM event_head WHERE id = 1" if sqlite else
+            "UPDATE event_head SET position = position + ? WHERE id = 1 "
+            "RETURNING position - ?, hash, recorded_at")
+        self.update_head = self.adapt(
+            "UPDATE event_head SET position = ?, hash = ?, recorded_at = ? WHERE id = 1")
+        self.command_seen = self.adapt(
+            "SELECT first_position, last_position FROM event_commands WHERE command_id = ?")
+        self.stream_version = self.adapt(
+            "SELECT max(stream_version) FROM events WHERE stream_id = ?")
+        self.insert_event = self.adapt(
+            f"INSERT INTO events ({COLUMNS}) VALUES "
+            f"(?, ?, ?, ?, ?, ?, ?, {payload}, ?, ?, ?, ?, ?, ?, ?, ?)")
+        self.insert_entity = self.adapt(
+            "INSERT INTO entity_streams (entity_id, stream_id) VALUES (?, ?)")
+        self.insert_command = self.adapt(
+            "INSERT INTO event_commands (command_id, first_position, last_position) "
+            "VALUES (?, ?, ?)")
+
+    def adapt(self, query: str) -> str:
+        return query if self.sqlite else query.replace("?", "%s")
+
+
+def check_version(stream: StreamAppend, current: int | None) -> int:
+    """The stream's version to continue from; ``current`` is None when not queried (a new
+    stream, whose existence the unique constraint checks)."""
+    if current is None:
+        return 0
+    expected = stream.expected_version
+    if expected != ANY and expected != current:
+        raise ConcurrencyError(stream.stream_id, expected, current)
+    return current
+
+
+def needs_version_query(stream: StreamAppend) -> bool:
+    return stream.expected_version != NO_STREAM
+
+
+class SqliteWriter:
+    """Appends through one SQLite connection that this store keeps open.
+
+    SQLite admits one writer at a time; queueing this process's writers on a lock is far
+    cheaper than letting them poll SQLite's sleeping busy handler, and once they queue,
+    one connection serves them all with a page cache that stays warm between appends.
+    (An in-memory database is one per pooled connection, so there each append checks
+    one out as the rest of the code does.) WAL checkpoints run on their own thread
+    (events/wal.py).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sql = Statements(True)
+        self.lock = threading.Lock()
+        database = engine.url.database
+        self._file = (database if database and database != ":memory:"
+                      and "mode=memory" not in str(engine.url) else None)
+        self._connection = None  # a checked-out pool connection, or None
+        self._cursor = None
+        self._pid = 0
+        self._checkpointer: WalCheckpointer | None = None
+        self_ref = weakref.ref(self)
+
+        def _release_on_dispose(_engine: Engine) -> None:
+            writer = self_ref()
+            if writer is not None:
+                with writer.lock:
+                    writer._release()
+                    if writer._checkpointer is not None:
+                        writer._checkpointer.stop()
+                        writer._checkpointer = None
+
+        event.listen(engine, "engine_disposed", _release_on_dispose)
+
+    def append(self, pending: Sequence[Pending], count: int, meta: Metadata,
+               occurred_at: datetime | None, event_ids: Sequence[str]) -> list[Recorded]:
+        sql = self.sql
+        with self._transaction() as cursor:
+            head = cursor.execute(sql.take_head).fetchone()
+            if meta.command_id is not None:
+                seen = cursor.execute(sql.command_seen, (meta.command_id,)).fetchone()
+                if seen is not None:
+                    raise Duplicate(seen[0], seen[1])
+            versions = [
+                check_version(p.stream, cursor.execute(
+                    sql.stream_version, (p.stream.stream_id,)).fetchone()[0] or 0)
+                if needs_version_query(p.stream) else 0
+                for p in pending]
+            built = build_rows(head, pending, versions, meta, occurred_at, event_ids, True)
+            if count == 1:
+                cursor.execute(sql.insert_event, built.params[0])
+            else:
+                cursor.executemany(sql.insert_event, built.params)
+            _write_side_rows(cursor, sql, pending, meta, head[0], count)
+            cursor.execute(sql.update_head, (head[0] + count, built.last_hash,
+                                             built.db_recorded_at))
+        return built.recorded
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator:
+        if self._file is None:
+            with self.lock, pooled_connection(self.engine) as connection:
+                yield from _in_transaction(connection.driver_connection.cursor())
+            return
+        dbapi = self.engine.dialect.loaded_dbapi
+        with self.lock:
+            cursor = self._checkout()
+            try:
+                yield from _in_transaction(cursor)
+            except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
+                self._release()  # the next append reconnects
+                raise unavailable(exc) from exc
+            self._checkpointer.committed()
+
+    def _checkout(self):  # noqa: ANN202
+        if self._connection is not None and self._pid != os.getpid():
+            # Inherited across fork: neither the connection nor the thread is ours.
+            self._connection = self._cursor = self._checkpointer = None
+        if self._connection is None:
+            dbapi = self.engine.dialect.loaded_dbapi
+            try:
+                self._connection = self.engine.raw_connection()
+            except dbapi.Error as exc:
+                raise unavailable(exc) from exc
+            self._pid = os.getpid()
+            self._cursor = self._connection.driver_connection.cursor()
+            self._cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+            if self._checkpointer is None:
+                self._checkpointer = WalCheckpointer(self._file, sqlite_synchronous())
+                weakref.finalize(self, self._checkpointer.stop)
+        return self._cursor
+
+    def _release(self) -> None:
+        connection, self._connection, self._cursor = self._connection, None, None
+        if connection is not None and self._pid == os.getpid():
+            connection.invalidate()
+
+
+def _in_transaction(cursor) -> Iterator:  # noqa: ANN001
+    cursor.execute("BEGIN IMMEDIATE")
+    try:
+        yield cursor
+        cursor.execute("COMMIT")
+    except BaseException:
+        if cursor.connection.in_transaction:
+            cursor.execute("ROLLBACK")
+        raise
+
+
+def _write_side_rows(cursor, sql: Statements, pending: Sequence[Pending],  # noqa: ANN001
+                     meta: Metadata, before: int, count: int) -> None:
+    """Entity locations and the command id, when the append has any."""
+    located = [(entity_id, p.stream.stream_id) for p in pending
+               for entity_id in p.stream.entity_ids]
+    if located:
+        cursor.executemany(sql.insert_entity, located)
+    if meta.command_id is not None:
+        cursor.execute(sql.insert_command, (meta.command_id, before + 1, before + count))
+
+
+class PostgresWriter:
+    """Appends in pipeline mode: two round trips and the commit's WAL flush."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sql = Statements(False)
+
+    def append(self, pending: Sequence[Pending], count: int, meta: Metadata,
+               occurred_at: datetime | None, event_ids: Sequence[str]) -> list[Recorded]:
+        sql = self.sql
+        with pooled_connection(self.engine) as connection:
+            driver = connection.driver_connection
+            try:
+                with driver.pipeline():
+                    head_cursor = driver.cursor()
+                    head_cursor.execute(sql.take_head, (count, count))
+                    seen_cursor = None
+                    if meta.command_id is not None:
+                        seen_cursor = driver.cursor()
+                        seen_cursor.execute(sql.command_seen, (meta.command_id,))
+                    version_cursors = []
+                    for p in pending:
+                        version_cursor = None
+                        if needs_version_query(p.stream):
+                            version_cursor = driver.cursor()
+                            version_cursor.execute(sql.stream_version, (p.stream.stream_id,))
+                        version_cursors.append(version_cursor)
+                    head = head_cursor.fetchone()  # the first round trip ends here
+                    if seen_cursor is not None and (seen := seen_cursor.fetchone()):
+                        raise Duplicate(seen[0], seen[1])
+                    versions = [
+                        check_version(p.stream, c.fetchone()[0] or 0) if c else 0
+                        for p, c in zip(pending, version_cursors, strict=True)]
+                    built = build_rows(head, pending, versions, meta, occurred_at, event_ids,
+                                       False)
+                    cursor = driver.cursor()
+                    cursor.executemany(sql.insert_event, built.params)
+                    _write_side_rows(cursor, sql, pending, meta, head[0], count)
+                    cursor.execute(sql.update_head, (head[0] + count, built.last_hash,
+                                                     built.db_recorded_at))
+                    driver.commit()
+            except BaseException:
+                driver.rollback()
+                raise
+        return built.recorded

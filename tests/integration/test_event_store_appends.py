@@ -1,0 +1,107 @@
+"""How appends reach the database: event ids, stream creation races, the SQLite write
+connection and its WAL checkpoints (SQLite and PostgreSQL unless named)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+import uuid
+
+import pytest
+
+from events.db import make_engine
+from events.errors import ConcurrencyError
+from events.migrate import upgrade
+from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend
+from tests.integration.test_event_store import append, note
+
+
+def test_event_ids_are_version_7_uuids_that_sort_in_the_order_events_were_appended(store):
+    first = append(store, "s-1", NO_STREAM, "a", "b", "c")
+    time.sleep(0.002)  # ids carry milliseconds: a later append sorts after
+    later = append(store, "s-2", NO_STREAM, "d")
+
+    ids = [r.event_id for r in first + later]
+    assert all(uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122
+               for i in ids)
+    assert sorted(ids) == ids
+    assert len(set(ids)) == 4
+    assert [r.event_id for r in store.read_all()] == ids
+
+
+def test_creating_a_stream_that_exists_reports_its_current_version(store):
+    append(store, "s-1", NO_STREAM, "a", "b")
+
+    with pytest.raises(ConcurrencyError) as info:
+        store.append_streams([StreamAppend("s-new", "test", NO_STREAM, [note("x")]),
+                              StreamAppend("s-1", "test", NO_STREAM, [note("y")])])
+
+    assert info.value.extra == {"stream_id": "s-1", "expected_version": 0,
+                                "actual_version": 2}
+    assert store.read_stream("s-new") == []
+    assert append(store, "s-2", NO_STREAM, "c")[0].position == 3
+
+
+def test_appends_go_on_after_the_engine_is_disposed(store, engine):
+    append(store, "s-1", NO_STREAM, "a")
+    engine.dispose()
+
+    append(store, "s-1", 1, "b")
+
+    assert [r.event for r in store.read_stream("s-1")] == [note("a"), note("b")]
+
+
+def test_sqlite_commits_reach_the_database_file_soon_without_a_full_wal(tmp_path):
+    """A background checkpoint copies commits into the main file, so no appending
+    request pays for it; without one, a few appends stay in the WAL until it holds
+    1,000 pages."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'lineage.db'}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store = EventStore(engine)
+    for i in range(5):
+        store.append(f"s-{i}", NO_STREAM, [note(str(i))], Metadata(), stream_type="test")
+
+    deadline = time.monotonic() + 10
+    in_file = 0
+    while in_file < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        in_file = _events_in_main_file(tmp_path / "lineage.db", tmp_path / "copy")
+    engine.dispose()
+
+    assert in_file == 5
+
+
+def _events_in_main_file(path, scratch) -> int:  # noqa: ANN001
+    """Count the events in a copy of the database file alone (its WAL left behind)."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
+    shutil.copyfile(path, scratch / "alone.db")
+    connection = sqlite3.connect(scratch / "alone.db")
+    try:
+        return connection.execute("SELECT count(*) FROM events").fetchone()[0]
+    except sqlite3.DatabaseError:  # copied mid-checkpoint: try again
+        return 0
+    finally:
+        connection.close()
+
+
+def test_sqlite_writers_of_one_store_share_one_connection_yet_see_other_writers(tmp_path):
+    """Another process's (here another store's) appends are seen by the next append."""
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    ours, theirs = EventStore(engine), EventStore(make_engine(url))
+
+    append(ours, "s-1", NO_STREAM, "a")
+    append(theirs, "s-1", 1, "b")
+    with pytest.raises(ConcurrencyError):
+        append(ours, "s-1", 1, "c")
+    recorded = append(ours, "s-1", ANY, "c")
+
+    assert (recorded[0].position, recorded[0].stream_version) == (3, 3)
+    assert [r.position for r in ours.read_all()] == [1, 2, 3]
+    theirs.engine.dispose()
+    engine.dispose()
