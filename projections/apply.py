@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table
 
 from projections.prepared import Prepared
 
@@ -37,6 +37,7 @@ class ApplyContext:
         self.batch: dict[Any, Any] = {}
         self._inserts: dict[str, list[dict[str, Any]]] = {}
         self._pending: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
+        self._unsent: dict[tuple[str, Any], dict[str, Any]] = {}
         self._statements: dict[tuple[str, str], Any] = cache.setdefault("statements", {})
         self._compiled: dict[tuple[int, str], tuple[Any, Prepared | None]] = cache.setdefault(
             "compiled", {})
@@ -69,9 +70,21 @@ class ApplyContext:
             found = self._statements[cache_key] = (table, build(table))
         return found[1]
 
-    def insert(self, name: str, row: dict[str, Any]) -> None:
-        """Buffer an INSERT of ``row`` (every column given) into table ``name``."""
+    def insert(self, name: str, row: dict[str, Any], key: Any = None) -> None:  # noqa: ANN401
+        """Buffer an INSERT of ``row`` (every column given) into table ``name``; with a
+        ``key`` (the row's primary key) the row can be found by :meth:`unsent`."""
         self._inserts.setdefault(name, []).append(row)
+        if key is not None:
+            self._unsent[(name, key)] = row
+
+    def unsent(self, name: str, key: Any) -> dict[str, Any] | None:  # noqa: ANN401
+        """The row inserted into ``name`` under ``key`` that is still buffered, else None.
+
+        An apply function changes such a row in place instead of queueing an UPDATE (a
+        rebuild then writes each row once): the same result, since the row's INSERT has
+        not been sent and every earlier change to it was made in place too.
+        """
+        return self._unsent.get((name, key))
 
     def queue(self, name: str, statement: Any, params: dict[str, Any]) -> None:
         """Buffer ``statement`` (writing table ``name`` only) with ``params``."""
@@ -86,9 +99,10 @@ class ApplyContext:
         if not self._pending and not self._inserts:
             return
         inserts, self._inserts = self._inserts, {}
+        self._unsent = {}
         pending, self._pending = self._pending, {}
         for name, rows in inserts.items():
-            self._prepared(self.statement(name, "insert", insert)).run(self._conn, rows)
+            self._table_insert(name).run(self._conn, rows)
         for runs in pending.values():
             for statement, params in runs:
                 prepared = self._prepared(statement)
@@ -96,6 +110,11 @@ class ApplyContext:
                     self._conn.execute(statement, params)
                 else:
                     prepared.run(self._conn, params)
+
+    def _table_insert(self, name: str) -> Prepared:
+        """The prepared whole-row INSERT into table ``name`` (COPY on PostgreSQL)."""
+        return self.statement(name, "insert", lambda table: Prepared.table_insert(
+            table, self._conn.dialect))
 
     def _prepared(self, statement: Any) -> Prepared | None:  # noqa: ANN401
         """``statement`` compiled once for this dialect; None if it must stay on

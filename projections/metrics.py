@@ -23,11 +23,17 @@ def _asset_created(ctx: ApplyContext, rec: Recorded) -> None:
         "created_at": rec.recorded_at, "drafts": 0, "finals": 0,
         "version_cost_seconds": 0.0, "compute_used_seconds": 0.0, "compute_used_jobs": 0,
         "first_approved_at": None, "changes_before_approval": 0, "changes_requested": 0,
-        "active_approvals": 0})
+        "active_approvals": 0}, key=e.asset_id)
 
 
 def _add(ctx: ApplyContext, asset_id: str, **deltas: float) -> None:
-    """Queue ``column += delta`` for the asset's row (one reusable statement)."""
+    """``column += delta`` for the asset's row: in place while its insert is buffered,
+    else a queued UPDATE (one reusable statement)."""
+    row = ctx.unsent("rm_metric_assets", asset_id)
+    if row is not None:
+        for name, delta in deltas.items():
+            row[name] += delta
+        return
     statement = ctx.statement("rm_metric_assets", "add", lambda t: update(t).where(
         t.c.asset_id == bindparam("b_id")).values({
             t.c[name]: t.c[name] + bindparam("b_" + name) for name in _COUNTERS}))
@@ -56,18 +62,37 @@ def _decision_recorded(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
     asset_id = entity_id(rec.stream_id)
     ctx.insert("rm_metric_decisions", {"decision_id": e.decision_id, "asset_id": asset_id,
-                                       "decision": e.decision, "revoked": False})
+                                       "decision": e.decision, "revoked": False},
+               key=e.decision_id)
     if e.decision == "approved":
-        first = ctx.statement("rm_metric_assets", "first_approval", lambda t: update(t).where(
-            t.c.asset_id == bindparam("b_id"), t.c.first_approved_at.is_(None)).values(
-            first_approved_at=bindparam("b_at"), changes_before_approval=t.c.changes_requested))
-        ctx.queue("rm_metric_assets", first, {"b_id": asset_id, "b_at": rec.recorded_at})
+        _first_approval(ctx, asset_id, rec)
         _add(ctx, asset_id, active_approvals=1)
     elif e.decision == "changes_requested":
         _add(ctx, asset_id, changes_requested=1)
 
 
+def _first_approval(ctx: ApplyContext, asset_id: str, rec: Recorded) -> None:
+    """Remember the first approval and the changes requested before it."""
+    row = ctx.unsent("rm_metric_assets", asset_id)
+    if row is not None:
+        if row["first_approved_at"] is None:
+            row["first_approved_at"] = rec.recorded_at
+            row["changes_before_approval"] = row["changes_requested"]
+        return
+    first = ctx.statement("rm_metric_assets", "first_approval", lambda t: update(t).where(
+        t.c.asset_id == bindparam("b_id"), t.c.first_approved_at.is_(None)).values(
+        first_approved_at=bindparam("b_at"), changes_before_approval=t.c.changes_requested))
+    ctx.queue("rm_metric_assets", first, {"b_id": asset_id, "b_at": rec.recorded_at})
+
+
 def _decision_revoked(ctx: ApplyContext, rec: Recorded) -> None:
+    row = ctx.unsent("rm_metric_decisions", rec.event.decision_id)
+    if row is not None:
+        if not row["revoked"]:
+            row["revoked"] = True
+            if row["decision"] == "approved":
+                _add(ctx, row["asset_id"], active_approvals=-1)
+        return
     decisions = ctx.t("rm_metric_decisions")
     found = ctx.conn.execute(select(decisions.c.asset_id, decisions.c.decision).where(
         decisions.c.decision_id == rec.event.decision_id,

@@ -40,7 +40,7 @@ def test_prepared_insert_and_update_store_what_sqlalchemy_stores(engine):
         conn.execute(text(f'DROP TABLE IF EXISTS "{prepared_table.name}"'))
         prepared_table.create(conn)
         conn.execute(insert(reference), ROWS)
-        Prepared(insert(prepared_table), conn.dialect).run(conn, ROWS)
+        Prepared.table_insert(prepared_table, conn.dialect).run(conn, ROWS)  # COPY on PG
 
         for table, prepared in ((reference, False), (prepared_table, True)):
             # A literal in the statement ("decision.recorded") must be filled in too.
