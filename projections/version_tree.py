@@ -165,7 +165,7 @@ def lineage(conn: Connection, version_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"version {version_id} does not exist")
     siblings = {r["version_id"]: r for r in conn.execute(
-        select(versions).where(versions.c.asset_id == row["asset_id"])).mappings()}
+        select(versions).where(versions.c.asset_id == row["asset_id"])).mappings().all()}
     chain = []
     seen: set[str] = set()
     current: Any = row
