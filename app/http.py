@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import uuid
+from collections.abc import Hashable
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -16,6 +18,14 @@ from events.errors import DomainError
 from events.store import ANY, Metadata
 
 MAX_IDEMPOTENCY_KEY = 120
+
+
+@functools.lru_cache(maxsize=256)
+def shared_schema(schema: type[Schema], **options: Hashable) -> Schema:
+    """One instance per schema class and options, reused by every request: building a
+    marshmallow schema costs more than loading a small body through it, and loading
+    changes nothing on the instance, so threads may share it."""
+    return schema(**options)
 
 
 def json_body(schema: Schema) -> dict[str, Any]:

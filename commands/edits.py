@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 from commands.access import CREATOR
 from commands.asset_state import AssetState, load_entity_asset
 from commands.generation import (
+    asset_expected,
     check_seed_range,
     draw_seed,
     job_appends,
@@ -26,7 +27,7 @@ from commands.generation import (
 from commands.people import Principal
 from commands.policies import check_policies
 from commands.projects import ProjectState
-from commands.state import execute, expected, new_id
+from commands.state import execute, new_id
 from events.assets import JobsRequested
 from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
@@ -173,6 +174,7 @@ def request_edit(store: EventStore, blobs: BlobStore, principal: Principal, meta
                    operation=params["operation"], job_id=job_id, seed=seed, max_side=max_side,
                    params=params, mask_hash=mask_hash["hash"])
         jobs, asset_event = decide_edit(project, asset, cmd, pending_finals(store, asset))
-        return job_appends(asset.asset_id, expected(if_match, version), jobs, asset_event)
+        return job_appends(asset.asset_id, asset_expected(if_match, version, asset_event.tier),
+                           jobs, asset_event)
 
     return jobs_result(execute(store, meta, plan, if_match=if_match))

@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Generic, NamedTuple, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from events.schema import events
 from events.store import EventStore, Recorded, decode_row
@@ -37,7 +37,6 @@ STREAMS_PER_STORE = 1024
 FACTS_PER_STORE = 65536
 """Immutable facts (an entity's stream, an asset's project) kept per store."""
 
-_COLUMNS = tuple(events.c)
 
 
 class Folding(Generic[S]):
@@ -58,16 +57,23 @@ class Folded(NamedTuple, Generic[S]):
     last_hash: str | None
 
 
+_TAIL = (select(*events.c)
+         .where(events.c.stream_id == bindparam("stream"),
+                events.c.stream_version >= bindparam("low"),
+                events.c.stream_version <= bindparam("high"))
+         .order_by(events.c.stream_version))
+_NO_LIMIT = 2**31 - 1
+
+
 def read_stream_from(store: EventStore, stream: str, from_version: int,
                      up_to_version: int | None = None) -> list[Recorded]:
     """The stream's events with ``from_version <= stream_version [<= up_to_version]`` in
-    version order (the event store reads whole streams or prefixes only)."""
-    query = (select(*_COLUMNS)
-             .where(events.c.stream_id == stream, events.c.stream_version >= from_version))
-    if up_to_version is not None:
-        query = query.where(events.c.stream_version <= up_to_version)
+    version order (the event store reads whole streams or prefixes only). One statement
+    built once: building it per call cost more than running it."""
+    high = _NO_LIMIT if up_to_version is None else up_to_version
     with store.engine.connect() as conn:
-        return [decode_row(row) for row in conn.execute(query.order_by(events.c.stream_version))]
+        rows = conn.execute(_TAIL, {"stream": stream, "low": from_version, "high": high})
+        return [decode_row(row) for row in rows]
 
 
 class _Lru(Generic[T]):

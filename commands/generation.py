@@ -112,6 +112,14 @@ def pending_finals(store: EventStore, asset: AssetState) -> int:
     return live
 
 
+def asset_expected(if_match: int, folded_version: int, tier: str) -> int:
+    """The asset version a job request appends at. Only final renders are decided on the
+    asset's own history (drafts first, the cap on finals); a draft's decision holds
+    whatever is appended after it, so without If-Match it appends at the stream's version
+    then and cannot lose a race on a busy asset."""
+    return expected(if_match, folded_version if tier == "final" else ANY)
+
+
 def job_appends(asset_id: str, asset_version: int, jobs: list[JobRequested],
                 asset_event: JobsRequested) -> list[StreamAppend]:
     return [StreamAppend(stream_id("asset", asset_id), "asset", asset_version, [asset_event]),
@@ -145,7 +153,8 @@ def _run(store: EventStore, meta: Metadata, if_match: int, load: Callable[[], Lo
         asset, version, project = load()
         cmd = build(asset, project)
         jobs, asset_event = decide_generation(project, asset, cmd, pending_finals(store, asset))
-        return job_appends(asset.asset_id, expected(if_match, version), jobs, asset_event)
+        return job_appends(asset.asset_id, asset_expected(if_match, version, asset_event.tier),
+                           jobs, asset_event)
 
     return jobs_result(execute(store, meta, plan, if_match=if_match))
 

@@ -7,11 +7,11 @@ with optimistic concurrency and retries a lost race a bounded number of times.
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from random import uniform
+from time import sleep
 from typing import TypeVar
 
 from events.errors import ConcurrencyError, Conflict, NotFound
@@ -74,7 +74,7 @@ def execute(store: EventStore, meta: Metadata, plan: Callable[[], Sequence[Strea
         except ConcurrencyError:
             if attempt == attempts:
                 raise
-            time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** attempt))
+            sleep(uniform(0, BACKOFF_SECONDS * 2 ** attempt))
     raise AssertionError("unreachable")  # pragma: no cover
 
 

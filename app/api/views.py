@@ -9,7 +9,15 @@ from flask import Response
 from marshmallow import Schema, ValidationError
 
 from app.context import services
-from app.http import command_meta, decode_cursor, encode_cursor, json_body, query_args, respond
+from app.http import (
+    command_meta,
+    decode_cursor,
+    encode_cursor,
+    json_body,
+    query_args,
+    respond,
+    shared_schema,
+)
 from app.schemas.common import Limits, ListQuery
 from commands.state import parse_id
 from events.store import Metadata
@@ -17,7 +25,7 @@ from events.store import Metadata
 
 def body(schema: type[Schema]) -> dict[str, Any]:
     """The JSON body loaded through ``schema`` with the configured limits."""
-    return json_body(schema(limits=Limits.from_settings(services().settings)))
+    return json_body(shared_schema(schema, limits=Limits.from_settings(services().settings)))
 
 
 def meta() -> Metadata:
@@ -26,7 +34,7 @@ def meta() -> Metadata:
 
 
 def query(schema: type[Schema]) -> dict[str, Any]:
-    return query_args(schema())
+    return query_args(shared_schema(schema))
 
 
 def path_id(value: str, what: str) -> str:
