@@ -12,27 +12,35 @@ from sqlalchemy import Engine
 
 from commands.access import VIEWER, require_role
 from commands.job_progress import read_progress
-from commands.jobs import STARTED, load_job
+from commands.jobs import STARTED, JobState, load_job
 from commands.people import Principal
 from commands.projects import load_project
 from events.jobs import JobCompleted, JobFailed, JobStarted
-from events.store import EventStore
+from events.store import EventStore, Recorded
+
+LoadedJob = tuple[JobState, int, list[Recorded]]
+"""What :func:`commands.jobs.load_job` returns: state, stream version, history."""
 
 
 def require_job_access(
     store: EventStore, job_id: str, principal: Principal, minimum: str = VIEWER
-) -> None:
+) -> LoadedJob:
     """Raise NotFound when the caller is no member of the job's project (a stranger must
-    not learn the job exists) and Forbidden when their role is below ``minimum``."""
-    state, _, _ = load_job(store, job_id)
-    assert state.request is not None
-    project, _ = load_project(store, state.request.project_id)
+    not learn the job exists) and Forbidden when their role is below ``minimum``. Returns
+    the job as loaded for the check, so a status answer need not read it again."""
+    loaded = load_job(store, job_id)
+    request = loaded[0].request
+    assert request is not None
+    project, _ = load_project(store, request.project_id)
     require_role(project.members, principal, minimum, hidden=f"job {job_id} does not exist")
+    return loaded
 
 
-def job_status(store: EventStore, engine: Engine, job_id: str) -> tuple[dict[str, Any], int]:
-    """The job's status document and its stream version. Raises NotFound."""
-    state, version, history = load_job(store, job_id)
+def job_status(store: EventStore, engine: Engine, job_id: str, *,
+               loaded: LoadedJob | None = None) -> tuple[dict[str, Any], int]:
+    """The job's status document and its stream version (of ``loaded`` when given, else
+    read now). Raises NotFound."""
+    state, version, history = loaded or load_job(store, job_id)
     job = state.request
     assert job is not None
     started_at = finished_at = None

@@ -27,8 +27,8 @@ def get_job(job_id: str) -> Response:
     principal = current_principal()
     lineage = services()
     job_id = parse_id(job_id, "job")
-    require_job_access(lineage.store, job_id, principal, "viewer")
-    body, version = job_status(lineage.store, lineage.engine, job_id)
+    loaded = require_job_access(lineage.store, job_id, principal, "viewer")
+    body, version = job_status(lineage.store, lineage.engine, job_id, loaded=loaded)
     return respond(body, version=version)
 
 
