@@ -164,6 +164,10 @@ def _create_fulltext(conn: Connection, tables: Mapping[str, Table]) -> None:
     fulltext.create_index(conn, tables["rm_catalog_docs"])
 
 
+def _index_fulltext(conn: Connection, tables: Mapping[str, Table]) -> None:
+    fulltext.create_search_index(conn, tables["rm_catalog_docs"])
+
+
 def _drop_fulltext(conn: Connection, tables: Mapping[str, Table]) -> None:
     fulltext.drop_index(conn, tables["rm_catalog_docs"])
 
@@ -186,6 +190,7 @@ PROJECTION = Projection(
         "decision.revoked": _decision_revoked,
     },
     create_extra=_create_fulltext,
+    index_extra=_index_fulltext,
     drop_extra=_drop_fulltext,
     rename_extra=_rename_fulltext,
 )

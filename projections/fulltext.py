@@ -1,6 +1,7 @@
 """Full-text search over ``rm_catalog_docs``: SQLite FTS5 or PostgreSQL tsvector + GIN.
 
-One API for both: :func:`create_index` (DDL for one generation of the docs table),
+One API for both: :func:`create_index` and :func:`create_search_index` (DDL for one
+generation of the docs table),
 :func:`add_document` (index one document), :func:`matching_docs` (a selectable of
 ``doc_no, score`` for a free-text query, higher score = better match).
 """
@@ -32,6 +33,13 @@ def create_index(conn: Connection, docs: Table) -> None:
             "body, tokenize = 'porter unicode61')"))
     else:
         conn.execute(text(f'ALTER TABLE "{docs.name}" ADD COLUMN tsv tsvector'))
+
+
+def create_search_index(conn: Connection, docs: Table) -> None:
+    """PostgreSQL's GIN index over the vectors (SQLite's FTS5 table is its own index).
+    Separate from :func:`create_index` so a rebuild builds it once, after the bulk fill,
+    instead of maintaining it document by document."""
+    if conn.dialect.name == "postgresql":
         conn.execute(text(f'CREATE INDEX "ix_rm_catalog_docs_tsv_{uuid.uuid4().hex[:8]}" '
                           f'ON "{docs.name}" USING gin (tsv)'))
 

@@ -53,7 +53,9 @@ class Projection:
     """A read model: its name, its tables, and apply functions by stored event type.
 
     The optional hooks manage storage SQLAlchemy cannot describe (a full-text index):
-    created after the tables, dropped before them, renamed along with them.
+    created after the tables, dropped before them, renamed along with them;
+    ``index_extra`` indexes that storage for queries and, like the query indexes, runs
+    only once a rebuild's bulk fill is done.
     """
 
     name: str
@@ -62,6 +64,7 @@ class Projection:
     create_extra: StorageHook | None = None
     drop_extra: StorageHook | None = None
     rename_extra: RenameHook | None = None
+    index_extra: StorageHook | None = None
 
     @property
     def live_tables(self) -> dict[str, Table]:
@@ -227,8 +230,10 @@ class ProjectionRunner:
             read, caught_up = self._step_many(targets, self.rebuild_batch_size)
             total += read
         with write_transaction(self.engine) as conn:
-            for _, fresh, _ in targets:
+            for projection, fresh, _ in targets:
                 create_query_indexes(conn, dict(fresh))
+                if projection.index_extra is not None:
+                    projection.index_extra(conn, fresh)
         with write_transaction(self.engine) as conn:
             for projection in projections:
                 lock_checkpoint(conn, projection.name)
@@ -340,6 +345,8 @@ def create_storage(conn: Connection, projection: Projection, tables: Mapping[str
     create_tables(conn, dict(tables), query_indexes=query_indexes)
     if projection.create_extra is not None:
         projection.create_extra(conn, tables)
+    if query_indexes and projection.index_extra is not None:
+        projection.index_extra(conn, tables)
 
 
 def drop_storage(conn: Connection, projection: Projection, tables: Mapping[str, Table],
