@@ -166,13 +166,16 @@ def load_asset(store: EventStore, asset_id: str, *, as_of: datetime | None = Non
                up_to_version: int | None = None) -> tuple[AssetState, int]:
     """The folded asset and its stream version. NotFound when it does not exist (then).
 
-    The current asset comes from the fold cache (read it, never change it); a past one
-    (``as_of``, ``up_to_version``) is folded afresh."""
-    if as_of is None and up_to_version is None:
-        folded = folded_asset(store, asset_id)
-        return folded.state, folded.version
-    state, version = fold(store, stream_id("asset", asset_id), AssetState(), apply,
-                          as_of=as_of, up_to_version=up_to_version)
+    The current asset, or the asset at a stream version, comes from the fold cache (read
+    it, never change it); the asset as it was at a time is folded afresh."""
+    stream = stream_id("asset", asset_id)
+    if as_of is not None:
+        state, version = fold(store, stream, AssetState(), apply, as_of=as_of,
+                              up_to_version=up_to_version)
+    elif up_to_version is not None:
+        state, version, _ = cache_of(store).load_up_to(stream, ASSET, up_to_version)
+    else:
+        state, version, _ = cache_of(store).load(stream, ASSET)
     if not state.exists:
         when = f" at {as_of.isoformat()}" if as_of else ""
         raise NotFound(f"asset {asset_id} does not exist{when}")

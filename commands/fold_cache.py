@@ -117,6 +117,16 @@ class FoldCache:
             cached = self._folds.get((stream, folding))
         return self.advance(stream, folding, cached)
 
+    def load_up_to(self, stream: str, folding: Folding[S], version: int) -> Folded[S]:
+        """The stream folded up to ``version`` (a command's answer just after its own
+        append): caught up from the cached fold when that is not past ``version``."""
+        with self._lock:
+            cached = self._folds.get((stream, folding))
+        if cached is not None and cached.version == version:
+            return cached
+        base = cached if cached is not None and cached.version < version else None
+        return self.advance(stream, folding, base, up_to_version=version)
+
     def advance(self, stream: str, folding: Folding[S], base: Folded[S] | None,
                 up_to_version: int | None = None) -> Folded[S]:
         """``base`` caught up with the stream (up to ``up_to_version`` when given), from

@@ -15,7 +15,7 @@ from typing import Any
 from commands.access import ADMIN, VIEWER, require_role, role_of
 from commands.fold_cache import Folding, cache_of
 from commands.people import Principal, get_user
-from commands.state import ensure_same_request, execute, expected, first_of, fold, new_id
+from commands.state import ensure_same_request, execute, expected, first_of, new_id
 from events.domain import stream_id
 from events.errors import Conflict, DomainError, NotFound
 from events.projects import (
@@ -157,14 +157,13 @@ def load_project(store: EventStore, project_id: str, *, up_to_version: int | Non
                  ) -> tuple[ProjectState, int]:
     """The folded project and its stream version; NotFound when it does not exist.
 
-    The current project comes from the fold cache (read it, never change it): finished
-    jobs add to a project's stream all day, and every asset command checks membership."""
+    It comes from the fold cache (read it, never change it): finished jobs add to a
+    project's stream all day, and every asset command checks membership."""
     stream = stream_id("project", project_id)
     if up_to_version is None:
         state, version, _ = cache_of(store).load(stream, PROJECT)
     else:
-        state, version = fold(store, stream, ProjectState(), apply,
-                              up_to_version=up_to_version)
+        state, version, _ = cache_of(store).load_up_to(stream, PROJECT, up_to_version)
     if not state.exists:
         raise NotFound(f"project {project_id} does not exist")
     return state, version

@@ -124,3 +124,18 @@ def test_more_streams_than_the_cache_holds_still_fold_correctly(store, world, mo
             add_version(store, asset_id)
             assert load_asset(store, asset_id) == _fresh(store, asset_id)
     assert len(fold_cache.cache_of(store)._folds.items) == 2
+
+
+def test_a_fold_up_to_a_version_equals_a_fresh_one_wherever_the_cache_stands(store, world):
+    asset_id = world.asset_id
+    stream = f"asset-{asset_id}"
+    for _ in range(3):
+        add_version(store, asset_id)
+    fold_cache.cache_of(store)._folds.items.clear()
+    middle = load_asset(store, asset_id, up_to_version=2)  # cache empty: from zero
+    assert load_asset(store, asset_id, up_to_version=3) == fold(  # cache behind: its tail
+        store, stream, AssetState(), apply, up_to_version=3)
+    load_asset(store, asset_id)  # cache at 4, past what is asked next
+    assert load_asset(store, asset_id, up_to_version=2) == middle == fold(
+        store, stream, AssetState(), apply, up_to_version=2)
+    assert load_asset(store, asset_id, up_to_version=4) == _fresh(store, asset_id)
