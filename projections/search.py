@@ -18,6 +18,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     union_all,
@@ -94,6 +95,20 @@ def _tag_filter(tag: str, as_of: datetime | None, projects: list[str] | None,
     return exists(select(t.c.row_id).where(*where).correlate(v))
 
 
+def _hits_in_projects(dialect: str, in_projects: ColumnElement) -> ColumnElement:
+    """A condition on the full-text hits that keeps the projects' documents, so only
+    those are read and ranked (not every project's matches)."""
+    if dialect == "postgresql":
+        # The hits are rows of the docs table itself: the full-text and project indexes
+        # are intersected before any row is read.
+        return in_projects
+    # SQLite: an FTS5 rowid is the doc_no. The projects' doc_nos are collected once and
+    # each match is checked against them before bm25 ranks it; the unary "+" keeps FTS5
+    # from instead probing the full-text index once per project document (far slower).
+    return literal_column("+rowid").in_(
+        select(catalog_docs.c.doc_no).where(in_projects).scalar_subquery())
+
+
 def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
     """version_id, score for versions whose text, comments or asset match ``q``."""
     hits = fulltext.matching_docs(dialect, catalog_docs, q)
@@ -102,11 +117,8 @@ def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
     docs = catalog_docs
     in_projects = (None if query.projects is None
                    else docs.c.project_id.in_(query.projects) if query.projects else false())
-    if in_projects is not None and dialect == "postgresql":
-        # PostgreSQL's hits are rows of the docs table itself: filtered by project there,
-        # the full-text and project indexes are intersected before any row is read, so
-        # the work is bounded by the projects' matches, not every project's.
-        hits = hits.where(in_projects)
+    if in_projects is not None:
+        hits = hits.where(_hits_in_projects(dialect, in_projects))
     # A CTE: both branches below read the same hits, matched and ranked once.
     hits = hits.cte("hits")
     conditions = [docs.c.doc_no == hits.c.doc_no]

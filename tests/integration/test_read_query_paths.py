@@ -1,5 +1,6 @@
 """The shortcuts the read queries take answer exactly what the plain way would:
-bisecting positions by time, and review state folding approvals from rows it read."""
+bisecting positions by time, review state folding approvals from rows it read, free
+text narrowed to projects before ranking."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from projections.common import current_approvals
 from projections.queries import position_at
 from projections.registry import make_runner
 from projections.review_state import asset_review
+from projections.search import SearchQuery, search
 from projections.version_tree import asset_tree
 from tests.integration.test_projections_queries import tick
 from tests.read_history import History
@@ -76,3 +78,32 @@ def test_review_state_approvals_agree_with_the_tree_at_every_moment(store):
         assert review["asset"]["version_count"] == len(tree["nodes"]) == 2
         seen.add(tuple(sorted(approved.items())))
     assert len(seen) == 4  # the moments really differ
+
+
+def test_free_text_within_projects_ranks_as_over_all_projects(store):
+    """Search narrows full-text hits to the searched projects before ranking them: the
+    answer for a project is the all-projects answer restricted to it, same scores, same
+    order; no projects finds nothing."""
+    history = History(store)
+    ada, _ = history.user("ada")
+    projects = [history.project(name, {ada: "admin"}) for name in ("p", "q")]
+    for n, project in enumerate(projects * 3):
+        asset = history.asset(project, f"fox banner {n}", brief="a river scene" * (n % 2))
+        root = history.version(asset, ada, prompt=f"a red fox by the river, take {n}")
+        history.version(asset, ada, parents=(root,), prompt="fox " * (n + 1))
+        history.comment(root, ada, "more river please" if n % 2 else "lovely fox")
+    make_runner(store.engine).catch_up()
+
+    def found(within, q):
+        with store.engine.connect() as conn:
+            return search(conn, SearchQuery(projects=within, q=q, limit=200))
+
+    for q in ("fox", "river", "fox river", "lovely"):
+        everywhere = found(None, q)
+        assert everywhere["total"] > 0
+        for project in projects:
+            mine = found([project], q)
+            expected = [r for r in everywhere["results"] if r["project_id"] == project]
+            assert mine["results"] == expected, (q, project)
+            assert mine["total"] == len(expected)
+        assert found([], q)["total"] == 0
