@@ -27,7 +27,12 @@ def _payload(evt: Event) -> dict[str, Any]:
     return {name: value for name, value in encode(evt).items() if name not in HIDDEN_FIELDS}
 
 
-def _summary(rec: Recorded, payload: dict[str, Any]) -> str:
+def _subject(payload: dict[str, Any]) -> Any:  # noqa: ANN401
+    """The id the event is mainly about: the first of SUBJECT_FIELDS it carries."""
+    return next((payload[f] for f in SUBJECT_FIELDS if payload.get(f)), None)
+
+
+def _summary(rec: Recorded, payload: dict[str, Any], subject: Any) -> str:  # noqa: ANN401
     kind = rec.event_type
     if kind == "decision.recorded":
         channel = payload.get("channel") or "default"
@@ -40,7 +45,6 @@ def _summary(rec: Recorded, payload: dict[str, Any]) -> str:
                 f"{payload['operation']} ({payload['content_hash'][:12]})")
     if kind == "project.member_role_set":
         return f"set {payload['user_id']} as {payload['role']}"
-    subject = next((payload[f] for f in SUBJECT_FIELDS if payload.get(f)), None)
     return f"{kind} {subject}" if subject else kind
 
 
@@ -57,6 +61,7 @@ def _roles(ctx: ApplyContext) -> dict[tuple[str, str], str]:
 
 def _record(ctx: ApplyContext, rec: Recorded) -> None:
     payload = _payload(rec.event)
+    subject = _subject(payload)
     project_id = project_of_stream(ctx, rec.stream_id,
                                    rec.event if rec.stream_version == 1 else None)
     kind = stream_kind(rec.stream_id)
@@ -68,10 +73,10 @@ def _record(ctx: ApplyContext, rec: Recorded) -> None:
         "position": rec.position, "recorded_at": rec.recorded_at, "project_id": project_id,
         "asset_id": asset_id, "stream_id": rec.stream_id, "event_type": rec.event_type,
         "actor_id": rec.actor_id, "actor_role": role,
-        "subject_id": next((payload[f] for f in SUBJECT_FIELDS if payload.get(f)), None),
+        "subject_id": subject,
         "version_id": payload.get("version_id"), "content_hash": payload.get("content_hash"),
         "channel": payload.get("channel"), "decision": payload.get("decision"),
-        "summary": _summary(rec, payload)[:2000], "details": payload, "revoked_at": None,
+        "summary": _summary(rec, payload, subject)[:2000], "details": payload, "revoked_at": None,
         "revoked_by": None, "revoke_reason": None})
     follow_up = _FOLLOW_UPS.get(rec.event_type)
     if follow_up is not None:
