@@ -30,6 +30,7 @@ from sqlalchemy import Engine, event
 from events.chain import append_hasher, iso
 from events.db import pooled_connection, sqlite_synchronous, unavailable
 from events.errors import ConcurrencyError
+from events.group_commit import AppendRequest, GroupCommit
 from events.wal import BACKSTOP_PAGES, WalCheckpointer
 
 if TYPE_CHECKING:
@@ -154,6 +155,8 @@ class Statements:
             "SELECT position, hash, recorded_at FROM event_head WHERE id = 1" if sqlite else
             "UPDATE event_head SET position = position + ? WHERE id = 1 "
             "RETURNING position - ?, hash, recorded_at")
+        self.lock_head = self.adapt(
+            "SELECT position, hash, recorded_at FROM event_head WHERE id = 1 FOR UPDATE")
         self.update_head = self.adapt(
             "UPDATE event_head SET position = ?, hash = ?, recorded_at = ? WHERE id = 1")
         self.command_seen = self.adapt(
@@ -191,18 +194,19 @@ def needs_version_query(stream: StreamAppend) -> bool:
 class SqliteWriter:
     """Appends through one SQLite connection that this store keeps open.
 
-    SQLite admits one writer at a time; queueing this process's writers on a lock is far
-    cheaper than letting them poll SQLite's sleeping busy handler, and once they queue,
-    one connection serves them all with a page cache that stays warm between appends.
-    (An in-memory database is one per pooled connection, so there each append checks
-    one out as the rest of the code does.) WAL checkpoints run on their own thread
-    (events/wal.py).
+    SQLite admits one writer at a time; queueing this process's writers (group commit,
+    events/group_commit.py) is far cheaper than letting them poll SQLite's sleeping busy
+    handler, and once they queue, one connection serves them all with a page cache that
+    stays warm between appends. (An in-memory database is one per pooled connection, so
+    there each append checks one out as the rest of the code does.) WAL checkpoints run
+    on their own thread (events/wal.py).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sql = Statements(True)
-        self.lock = threading.Lock()
+        self.group = GroupCommit(self._write_group)
+        self._state_lock = threading.Lock()
         database = engine.url.database
         self._file = (database if database and database != ":memory:"
                       and "mode=memory" not in str(engine.url) else None)
@@ -215,7 +219,7 @@ class SqliteWriter:
         def _release_on_dispose(_engine: Engine) -> None:
             writer = self_ref()
             if writer is not None:
-                with writer.lock:
+                with writer._state_lock:
                     writer._release()
                     if writer._checkpointer is not None:
                         writer._checkpointer.stop()
@@ -223,42 +227,28 @@ class SqliteWriter:
 
         event.listen(engine, "engine_disposed", _release_on_dispose)
 
-    def append(self, pending: Sequence[Pending], count: int, meta: Metadata,
-               occurred_at: datetime | None, event_ids: Sequence[str]) -> list[Recorded]:
-        sql = self.sql
+    def _write_group(self, requests: list[AppendRequest]) -> None:
         with self._transaction() as cursor:
-            head = cursor.execute(sql.take_head).fetchone()
-            if meta.command_id is not None:
-                seen = cursor.execute(sql.command_seen, (meta.command_id,)).fetchone()
-                if seen is not None:
-                    raise Duplicate(seen[0], seen[1])
-            versions = [
-                check_version(p.stream, cursor.execute(
-                    sql.stream_version, (p.stream.stream_id,)).fetchone()[0] or 0)
-                if needs_version_query(p.stream) else 0
-                for p in pending]
-            built = build_rows(head, pending, versions, meta, occurred_at, event_ids, True)
-            if count == 1:
-                cursor.execute(sql.insert_event, built.params[0])
-            else:
-                cursor.executemany(sql.insert_event, built.params)
-            _write_side_rows(cursor, sql, pending, meta, head[0], count)
-            cursor.execute(sql.update_head, (head[0] + count, built.last_hash,
-                                             built.db_recorded_at))
-        return built.recorded
+            head = cursor.execute(self.sql.take_head).fetchone()
+            end = write_requests(cursor, self.sql, requests, head, True, self._dbapi_errors())
+            if end is not head:
+                cursor.execute(self.sql.update_head, end)
+
+    def _dbapi_errors(self) -> tuple[type, ...]:
+        dbapi = self.engine.dialect.loaded_dbapi
+        return dbapi.OperationalError, dbapi.InterfaceError
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator:
         if self._file is None:
-            with self.lock, pooled_connection(self.engine) as connection:
+            with pooled_connection(self.engine) as connection:
                 yield from _in_transaction(connection.driver_connection.cursor())
             return
-        dbapi = self.engine.dialect.loaded_dbapi
-        with self.lock:
+        with self._state_lock:
             cursor = self._checkout()
             try:
                 yield from _in_transaction(cursor)
-            except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
+            except self._dbapi_errors() as exc:
                 self._release()  # the next append reconnects
                 raise unavailable(exc) from exc
             self._checkpointer.committed()
@@ -298,6 +288,56 @@ def _in_transaction(cursor) -> Iterator:  # noqa: ANN001
         raise
 
 
+def write_requests(cursor, sql: Statements, requests: list[AppendRequest],  # noqa: ANN001
+                   head: tuple, sqlite: bool, fatal: tuple[type, ...]) -> tuple:
+    """Write each request after ``head`` (position, hash, recorded_at), each in its own
+    savepoint when there are several; return the head after the last one written, or
+    ``head`` itself when none was. Errors in ``fatal`` (the connection's) fail them all."""
+    if len(requests) == 1:
+        request = requests[0]
+        request.result, end = write_request(cursor, sql, request, head, sqlite)
+        return end
+    end = head
+    for request in requests:
+        cursor.execute("SAVEPOINT lineage_append")
+        try:
+            request.result, end = write_request(cursor, sql, request, end, sqlite)
+        except fatal:
+            raise
+        except Exception as exc:  # this append is refused; the others go on
+            cursor.execute("ROLLBACK TO SAVEPOINT lineage_append")
+            request.error = exc
+        cursor.execute("RELEASE SAVEPOINT lineage_append")
+    return end
+
+
+def write_request(cursor, sql: Statements, request: AppendRequest,  # noqa: ANN001
+                  head: tuple, sqlite: bool) -> tuple[list[Recorded], tuple]:
+    """Insert one append's rows after ``head``; return them and the head after them."""
+    meta, pending = request.meta, request.pending
+    if meta.command_id is not None:
+        cursor.execute(sql.command_seen, (meta.command_id,))
+        seen = cursor.fetchone()
+        if seen is not None:
+            raise Duplicate(seen[0], seen[1])
+    versions = []
+    for p in pending:
+        current = None
+        if needs_version_query(p.stream):
+            cursor.execute(sql.stream_version, (p.stream.stream_id,))
+            current = cursor.fetchone()[0] or 0
+        versions.append(check_version(p.stream, current))
+    built = build_rows(head, pending, versions, meta, request.occurred_at, request.event_ids,
+                       sqlite)
+    if sqlite and request.count == 1:
+        cursor.execute(sql.insert_event, built.params[0])
+    else:
+        cursor.executemany(sql.insert_event, built.params)
+    _write_side_rows(cursor, sql, pending, meta, head[0], request.count)
+    last = built.recorded[-1]
+    return built.recorded, (last.position, built.last_hash, built.db_recorded_at)
+
+
 def _write_side_rows(cursor, sql: Statements, pending: Sequence[Pending],  # noqa: ANN001
                      meta: Metadata, before: int, count: int) -> None:
     """Entity locations and the command id, when the append has any."""
@@ -310,47 +350,60 @@ def _write_side_rows(cursor, sql: Statements, pending: Sequence[Pending],  # noq
 
 
 class PostgresWriter:
-    """Appends in pipeline mode: two round trips and the commit's WAL flush."""
+    """A lone append runs in pipeline mode: two round trips and the commit's WAL flush.
+    A group (several threads appending at once) shares one transaction and one flush."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sql = Statements(False)
+        self.group = GroupCommit(self._write_group)
 
-    def append(self, pending: Sequence[Pending], count: int, meta: Metadata,
-               occurred_at: datetime | None, event_ids: Sequence[str]) -> list[Recorded]:
-        sql = self.sql
+    def _write_group(self, requests: list[AppendRequest]) -> None:
         with pooled_connection(self.engine) as connection:
             driver = connection.driver_connection
             try:
-                with driver.pipeline():
-                    head_cursor = driver.cursor()
-                    head_cursor.execute(sql.take_head, (count, count))
-                    seen_cursor = None
-                    if meta.command_id is not None:
-                        seen_cursor = driver.cursor()
-                        seen_cursor.execute(sql.command_seen, (meta.command_id,))
-                    version_cursors = []
-                    for p in pending:
-                        version_cursor = None
-                        if needs_version_query(p.stream):
-                            version_cursor = driver.cursor()
-                            version_cursor.execute(sql.stream_version, (p.stream.stream_id,))
-                        version_cursors.append(version_cursor)
-                    head = head_cursor.fetchone()  # the first round trip ends here
-                    if seen_cursor is not None and (seen := seen_cursor.fetchone()):
-                        raise Duplicate(seen[0], seen[1])
-                    versions = [
-                        check_version(p.stream, c.fetchone()[0] or 0) if c else 0
-                        for p, c in zip(pending, version_cursors, strict=True)]
-                    built = build_rows(head, pending, versions, meta, occurred_at, event_ids,
-                                       False)
+                if len(requests) == 1:
+                    self._write_alone(driver, requests[0])
+                else:
                     cursor = driver.cursor()
-                    cursor.executemany(sql.insert_event, built.params)
-                    _write_side_rows(cursor, sql, pending, meta, head[0], count)
-                    cursor.execute(sql.update_head, (head[0] + count, built.last_hash,
-                                                     built.db_recorded_at))
-                    driver.commit()
+                    cursor.execute(self.sql.lock_head)
+                    head = cursor.fetchone()
+                    dbapi = self.engine.dialect.loaded_dbapi
+                    end = write_requests(cursor, self.sql, requests, head, False,
+                                         (dbapi.OperationalError, dbapi.InterfaceError))
+                    if end is not head:
+                        cursor.execute(self.sql.update_head, end)
+                driver.commit()
             except BaseException:
                 driver.rollback()
                 raise
-        return built.recorded
+
+    def _write_alone(self, driver, request: AppendRequest) -> None:  # noqa: ANN001
+        sql, meta, pending, count = self.sql, request.meta, request.pending, request.count
+        with driver.pipeline():
+            head_cursor = driver.cursor()
+            head_cursor.execute(sql.take_head, (count, count))
+            seen_cursor = None
+            if meta.command_id is not None:
+                seen_cursor = driver.cursor()
+                seen_cursor.execute(sql.command_seen, (meta.command_id,))
+            version_cursors = []
+            for p in pending:
+                version_cursor = None
+                if needs_version_query(p.stream):
+                    version_cursor = driver.cursor()
+                    version_cursor.execute(sql.stream_version, (p.stream.stream_id,))
+                version_cursors.append(version_cursor)
+            head = head_cursor.fetchone()  # the first round trip ends here
+            if seen_cursor is not None and (seen := seen_cursor.fetchone()):
+                raise Duplicate(seen[0], seen[1])
+            versions = [check_version(p.stream, c.fetchone()[0] or 0 if c else None)
+                        for p, c in zip(pending, version_cursors, strict=True)]
+            built = build_rows(head, pending, versions, meta, request.occurred_at,
+                               request.event_ids, False)
+            cursor = driver.cursor()
+            cursor.executemany(sql.insert_event, built.params)
+            _write_side_rows(cursor, sql, pending, meta, head[0], count)
+            cursor.execute(sql.update_head, (head[0] + count, built.last_hash,
+                                             built.db_recorded_at))
+            request.result = built.recorded

@@ -22,6 +22,7 @@ from events.append import Duplicate, Pending, new_event_ids
 from events.chain import canonical_json
 from events.db import pooled_connection
 from events.errors import ConcurrencyError, DomainError
+from events.group_commit import AppendRequest
 from events.schema import GENESIS_HASH, entity_streams, event_commands, event_head, events
 from events.types import Event, decode, encode
 
@@ -144,7 +145,8 @@ class EventStore:
         event_ids = new_event_ids(count)
         integrity_error = self.engine.dialect.loaded_dbapi.IntegrityError
         try:
-            recorded = self._writer.append(pending, count, meta, occurred_at, event_ids)
+            recorded = self._writer.group.submit(
+                AppendRequest(pending, count, meta, occurred_at, event_ids))
         except Duplicate as dup:
             return self._read_range(dup.first, dup.last, meta.command_id)
         except integrity_error as exc:

@@ -1,10 +1,11 @@
 """How appends reach the database: event ids, stream creation races, the SQLite write
-connection and its WAL checkpoints (SQLite and PostgreSQL unless named)."""
+connection and its WAL checkpoints, group commit (SQLite and PostgreSQL unless named)."""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 import time
 import uuid
 
@@ -14,6 +15,7 @@ from events.db import make_engine
 from events.errors import ConcurrencyError
 from events.migrate import upgrade
 from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend
+from events.verify import verify_chain
 from tests.integration.test_event_store import append, note
 
 
@@ -105,3 +107,50 @@ def test_sqlite_writers_of_one_store_share_one_connection_yet_see_other_writers(
     assert [r.position for r in ours.read_all()] == [1, 2, 3]
     theirs.engine.dispose()
     engine.dispose()
+
+
+def test_appends_queued_together_are_written_as_if_one_after_another(store, engine):
+    """Appends that queue while another is written share one transaction and commit, yet
+    each is checked against those before it and fails or succeeds on its own."""
+    append(store, "s-1", NO_STREAM, "a")
+    attempts = [
+        ("s-1 at 1", lambda: append(store, "s-1", 1, "b")),
+        ("s-1 at 1 again", lambda: append(store, "s-1", 1, "c")),
+        ("create s-new", lambda: append(store, "s-new", NO_STREAM, "d")),
+        ("create s-new again", lambda: append(store, "s-new", NO_STREAM, "e")),
+        ("command", lambda: append(store, "s-2", NO_STREAM, "f", command_id="cmd-1")),
+        ("command again", lambda: append(store, "s-3", NO_STREAM, "g", command_id="cmd-1")),
+        ("s-1 at any", lambda: append(store, "s-1", ANY, "h")),
+    ]
+    group = store._writer.group
+    outcomes: dict[str, object] = {}
+
+    def attempt(name, call) -> None:  # noqa: ANN001
+        try:
+            outcomes[name] = call()
+        except ConcurrencyError as exc:
+            outcomes[name] = exc
+
+    threads = []
+    with group._write_lock:  # hold the writer so every attempt queues behind it, in order
+        for name, call in attempts:
+            threads.append(threading.Thread(target=attempt, args=(name, call)))
+            threads[-1].start()
+            while len(group._queue) < len(threads):
+                time.sleep(0.001)
+    for thread in threads:
+        thread.join()
+
+    def positions(name: str) -> list[int]:
+        return [r.position for r in outcomes[name]]
+
+    assert positions("s-1 at 1") == [2]
+    assert outcomes["s-1 at 1 again"].extra["actual_version"] == 2
+    assert positions("create s-new") == [3]
+    assert outcomes["create s-new again"].extra["actual_version"] == 1
+    assert positions("command") == positions("command again") == [4]
+    assert [r.stream_version for r in outcomes["s-1 at any"]] == [3]
+    assert positions("s-1 at any") == [5]
+    assert [r.event for r in store.read_all()] == [note(t) for t in "abdfh"]
+    assert store.head().position == 5
+    assert verify_chain(engine).ok
