@@ -3,9 +3,11 @@
 Prints, per backend: single-event appends/s (one transaction each), batched appends/s
 (50 events per transaction), global reads decoded into event objects (events/s) and
 appends/s with 4 concurrent writers; the same workload through eventsourcing 9.5's
-SQLite/PostgreSQL application recorders; and our/their ratio per row.
+SQLite/PostgreSQL application recorders; and our/their ratio per row. The two run in
+alternating rounds (see :func:`measure`).
 
-    .venv/bin/python bench/store.py [--singles 2000] [--batches 200] [--backends sqlite,postgres]
+    .venv/bin/python bench/store.py [--singles 2000] [--batches 200] [--rounds 3]
+                                    [--backends sqlite,postgres]
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -156,24 +159,29 @@ def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds else float("inf")
 
 
-def measure(contender, singles: int, batches: int, reads: int) -> dict[str, float]:
-    figures: dict[str, float] = {}
+def single_appends(contender, count: int) -> float:
     started = time.perf_counter()
-    for i in range(singles):
+    for i in range(count):
         contender.append_one(i)
-    figures["single appends/s"] = rate(singles, time.perf_counter() - started)
+    return rate(count, time.perf_counter() - started)
 
+
+def batched_appends(contender, count: int) -> float:
     started = time.perf_counter()
-    for i in range(batches):
+    for i in range(count):
         contender.append_batch(i)
-    figures["batched events/s"] = rate(batches * BATCH, time.perf_counter() - started)
+    return rate(count * BATCH, time.perf_counter() - started)
 
+
+def decoded_reads(contender, passes: int) -> float:
     total, started = 0, time.perf_counter()
-    for _ in range(reads):
+    for _ in range(passes):
         total += contender.read_all()
-    figures["decoded reads events/s"] = rate(total, time.perf_counter() - started)
+    return rate(total, time.perf_counter() - started)
 
-    per_writer = max(1, singles // WRITERS)
+
+def concurrent_appends(contender, count: int) -> float:
+    per_writer = max(1, count // WRITERS)
 
     def write() -> None:
         for i in range(per_writer):
@@ -185,9 +193,31 @@ def measure(contender, singles: int, batches: int, reads: int) -> dict[str, floa
         thread.start()
     for thread in threads:
         thread.join()
-    figures[f"{WRITERS} writers appends/s"] = rate(per_writer * WRITERS,
-                                                    time.perf_counter() - started)
-    return figures
+    return rate(per_writer * WRITERS, time.perf_counter() - started)
+
+
+def measure(ours, theirs, args: argparse.Namespace) -> tuple[dict, dict]:
+    """Each figure in ``args.rounds`` rounds that alternate which contender goes first,
+    each round doing 1/rounds of the work; the median round counts. Load from other
+    processes and the disk's fsync latency drift by 2-10x within a minute here, so
+    running one contender's whole workload after the other's measured the machine."""
+    workloads = [
+        ("single appends/s", single_appends, args.singles),
+        ("batched events/s", batched_appends, args.batches),
+        ("decoded reads events/s", decoded_reads, args.reads),
+        (f"{WRITERS} writers appends/s", concurrent_appends, args.singles),
+    ]
+    mine: dict[str, float] = {}
+    lib: dict[str, float] = {}
+    for name, workload, amount in workloads:
+        share = max(1, amount // args.rounds)
+        rates: dict[str, list[float]] = {ours.name: [], theirs.name: []}
+        for round_ in range(args.rounds):
+            for contender in (ours, theirs) if round_ % 2 == 0 else (theirs, ours):
+                rates[contender.name].append(workload(contender, share))
+        mine[name] = statistics.median(rates[ours.name])
+        lib[name] = statistics.median(rates[theirs.name])
+    return mine, lib
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> list[tuple]:
@@ -211,8 +241,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[tuple]:
                 admin.dispose()
 
         try:
-            mine = measure(ours, args.singles, args.batches, args.reads)
-            lib = measure(theirs, args.singles, args.batches, args.reads)
+            mine, lib = measure(ours, theirs, args)
         finally:
             ours.close()
             theirs.close()
@@ -226,6 +255,8 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=2000)
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--reads", type=int, default=3, help="full passes over the log")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds per figure (the median is printed)")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--sqlite-synchronous", default="NORMAL,FULL",
                         help="SQLite durability levels to run, applied to both contenders")
