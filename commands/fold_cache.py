@@ -38,7 +38,6 @@ FACTS_PER_STORE = 65536
 """Immutable facts (an entity's stream, an asset's project) kept per store."""
 
 
-
 class Folding(Generic[S]):
     """How to fold one kind of stream: a fresh state, ``apply(state, event, at)`` (in place,
     never touching objects a copy shares) and ``copy(state)`` (copies the containers
