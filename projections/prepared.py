@@ -65,7 +65,8 @@ class Prepared:
 
     def rows(self, params: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Driver parameters for ``params`` (dicts by bind name; literals filled in)."""
-        pairs = [(name, self.processors.get(name)) for name in self.names]
+        pairs = [(name, _last_remembered(process) if process else None)
+                 for name, process in ((n, self.processors.get(n)) for n in self.names)]
         fixed = self.fixed
         if fixed:
             params = [{**fixed, **given} for given in params]
@@ -85,3 +86,26 @@ class Prepared:
                 cursor.copy(self.copy_sql) as copy:
             for row in self.rows(params):
                 copy.write_row([row[name] for name in names])
+
+
+def _last_remembered(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` that returns its last result again when given the very same object.
+
+    Rows of one flush often share values: the events of one append share their
+    recorded_at object, absent JSON values are all ``None``. Identity (not equality) is
+    what is compared, and the wrapper lives for one call of :meth:`Prepared.rows`, while
+    nothing mutates the rows, so the answer is always what ``process`` would return.
+    """
+    last: list[Any] = [_NOTHING, None]
+
+    def remembered(value: Any) -> Any:  # noqa: ANN401
+        if value is last[0]:
+            return last[1]
+        result = process(value)
+        last[0], last[1] = value, result
+        return result
+
+    return remembered
+
+
+_NOTHING = object()

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from events.db import write_transaction
 from events.schema import event_head, events, subscription_checkpoints
-from events.store import Recorded, decode_row, utc
+from events.store import Recorded, _decode_sqlite_rows, decode_row, utc
 from projections.apply import ApplyContext
 from projections.tables import (
     NEXT_SUFFIX,
@@ -91,6 +91,24 @@ _COLUMNS = (
     events.c.actor_id, events.c.correlation_id, events.c.causation_id, events.c.command_id,
     events.c.occurred_at, events.c.recorded_at, events.c.prev_hash, events.c.hash,
 )
+
+
+_COLUMN_NAMES = ", ".join(column.name for column in _COLUMNS)
+
+
+def read_log(conn: Connection, after: int, head: int, event_types: list[str], limit: int,
+             ) -> list[Recorded]:
+    """Up to ``limit`` events of ``event_types`` with ``after < position <= head``, in
+    position order. Plain driver rows, decoded by the store's own decoders: SQLAlchemy's
+    per-value result processing would cost more than the read itself."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    rows = conn.exec_driver_sql(
+        f"SELECT {_COLUMN_NAMES} FROM events WHERE position > {mark} AND position <= {mark}"
+        f" AND event_type IN ({', '.join([mark] * len(event_types))})"
+        f" ORDER BY position LIMIT {mark}", (after, head, *event_types, limit)).all()
+    if conn.dialect.name == "sqlite":
+        return _decode_sqlite_rows(rows)
+    return [decode_row(row) for row in rows]
 
 
 def apply_events(ctx: ApplyContext, projection: Projection, batch: Iterable[Recorded]) -> None:
@@ -189,11 +207,7 @@ class ProjectionRunner:
             return 0, True, after
         limit = limit or self.batch_size
         wanted = sorted({t for projection, _, _ in targets for t in projection.handlers})
-        query = (select(*_COLUMNS)
-                 .where(events.c.position > after, events.c.position <= head)
-                 .where(events.c.event_type.in_(wanted))
-                 .order_by(events.c.position).limit(limit))
-        batch = [decode_row(row) for row in conn.execute(query)]
+        batch = read_log(conn, after, head, wanted, limit)
         caught_up = len(batch) < limit
         position = head if caught_up else batch[-1].position
         for (projection, tables, checkpoint), own in zip(targets, afters, strict=True):

@@ -23,6 +23,9 @@ ROWS = [
      "content_hash": None, "channel": None, "decision": None, "summary": "x",
      "details": None, "revoked_at": None, "revoked_by": None, "revoke_reason": None},
 ]
+# The same time object again (events of one append share it), then a different one.
+ROWS.append({**ROWS[1], "position": 3, "recorded_at": ROWS[0]["recorded_at"]})
+ROWS.append({**ROWS[1], "position": 4, "details": {"a": 1}})
 
 
 def stored(conn, table) -> list[tuple]:  # noqa: ANN001
@@ -55,7 +58,8 @@ def test_prepared_insert_and_update_store_what_sqlalchemy_stores(engine):
 
         assert stored(conn, prepared_table) == stored(conn, reference)
         assert conn.execute(select(prepared_table.c.details).order_by(
-            prepared_table.c.position)).scalars().all() == [ROWS[0]["details"], None]
+            prepared_table.c.position)).scalars().all() == [
+            ROWS[0]["details"], None, None, {"a": 1}]
         assert conn.execute(select(prepared_table.c.revoked_by).order_by(
-            prepared_table.c.position)).scalars().all() == ["boss", None]
+            prepared_table.c.position)).scalars().all() == ["boss", None, None, None]
         conn.execute(text(f'DROP TABLE "{prepared_table.name}"'))
