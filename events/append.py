@@ -68,12 +68,12 @@ def new_event_ids(count: int) -> list[str]:
     """
     millis = time.time_ns() // 1_000_000
     draw = int.from_bytes(os.urandom(10), "big")
-    high = (millis << 80) | (0x7 << 76) | ((draw >> 68) << 64) | (0b10 << 62)
+    high = f"{(millis << 16) | (0x7 << 12) | (draw >> 68):016x}"  # the first 64 bits
     low = draw & _MASK_62
     ids = []
     for k in range(count):
-        text = f"{high | ((low + k) & _MASK_62):032x}"
-        ids.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
+        tail = f"{(0b10 << 62) | ((low + k) & _MASK_62):016x}"
+        ids.append(f"{high[:8]}-{high[8:12]}-{high[12:16]}-{tail[:4]}-{tail[4:]}")
     return ids
 
 
@@ -92,12 +92,15 @@ def build_rows(head: tuple, pending: Sequence[Pending], versions: Sequence[int],
 
     position, prev_hash, last_recorded = head
     recorded_at = max(datetime.now(UTC), _parse_time(last_recorded))
-    # Without a client-given time, the event occurred when it was recorded.
-    occurred_at = occurred_at or recorded_at
-    occurred_iso, recorded_iso = iso(occurred_at), iso(recorded_at)
+    recorded_iso = iso(recorded_at)
+    if occurred_at is None:  # without a client-given time, it occurred when recorded
+        occurred_at, occurred_iso = recorded_at, recorded_iso
+    else:
+        occurred_iso = iso(occurred_at)
     if sqlite:  # SQLAlchemy's DateTime text form (naive UTC) from the same ISO text
-        db_occurred = occurred_iso[:10] + " " + occurred_iso[11:26]
         db_recorded = recorded_iso[:10] + " " + recorded_iso[11:26]
+        db_occurred = (db_recorded if occurred_iso is recorded_iso
+                       else occurred_iso[:10] + " " + occurred_iso[11:26])
     else:
         db_occurred, db_recorded = occurred_at, recorded_at
     actor, correlation, causation, command = (

@@ -40,8 +40,10 @@ class WalCheckpointer:
         self._thread.start()
 
     def committed(self) -> None:
-        """Ask for a checkpoint soon (cheap: called after every append)."""
-        self._wake.set()
+        """Ask for a checkpoint soon (called after every append: while one is already
+        asked for, this is one attribute read)."""
+        if not self._wake.is_set():
+            self._wake.set()
 
     def stop(self) -> None:
         self._stopped = True

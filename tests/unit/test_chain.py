@@ -1,7 +1,10 @@
 """The fast record hash equals the documented definition: sha256(prev || canonical(record))."""
 
 import hashlib
+import json
 from datetime import UTC, datetime
+
+import pytest
 
 from events.chain import canonical_json, iso, record_hash
 
@@ -22,3 +25,21 @@ def test_record_hash_is_sha256_of_prev_hash_and_canonical_record():
 
     assert record_hash(prev, row) == expected
     assert record_hash(prev, {**row, "actor_id": "u-2"}) != expected
+
+
+def test_canonical_json_is_the_standard_encoders_sorted_compact_text():
+    standard = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                allow_nan=False).encode
+    for value in ({"b": [1, 2.5, None, True], "a": {"z": 'Ünï"\\\n✓', "y": -0.0}}, [], "x", 3,
+                  {"nested": [{"k": [{}]}]}, {"big": 10**30, "small": 1e-9}):
+        assert canonical_json(value) == standard(value)
+    for refused in ({"nan": float("nan")}, {"inf": float("inf")}):
+        with pytest.raises(ValueError):
+            canonical_json(refused)
+    with pytest.raises(TypeError):
+        canonical_json({"when": object()})
+    loop: list = []
+    loop.append(loop)
+    with pytest.raises(ValueError):
+        canonical_json(loop)
+    assert canonical_json({"after": "failures"}) == '{"after":"failures"}'
