@@ -95,46 +95,53 @@ def _tag_filter(tag: str, as_of: datetime | None, projects: list[str] | None,
     return exists(select(t.c.row_id).where(*where).correlate(v))
 
 
-def _hits_in_projects(dialect: str, in_projects: ColumnElement) -> ColumnElement:
-    """A condition on the full-text hits that keeps the projects' documents, so only
-    those are read and ranked (not every project's matches)."""
-    if dialect == "postgresql":
-        # The hits are rows of the docs table itself: the full-text and project indexes
-        # are intersected before any row is read.
-        return in_projects
-    # SQLite: an FTS5 rowid is the doc_no. The projects' doc_nos are collected once and
-    # each match is checked against them before bm25 ranks it; the unary "+" keeps FTS5
-    # from instead probing the full-text index once per project document (far slower).
-    return literal_column("+rowid").in_(
-        select(catalog_docs.c.doc_no).where(in_projects).scalar_subquery())
+def _matching_docs(dialect: str, q: str, query: SearchQuery) -> Select | None:
+    """``doc_no, score, version_id, asset_id, kind`` of the documents in the searched
+    projects (and existing at ``as_of``) that match ``q``; None when ``q`` has no words.
 
-
-def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
-    """version_id, score for versions whose text, comments or asset match ``q``."""
+    Filtered inside the full-text match, so only the projects' matches are read and
+    ranked, not every project's."""
     hits = fulltext.matching_docs(dialect, catalog_docs, q)
     if hits is None:
         return None
     docs = catalog_docs
-    in_projects = (None if query.projects is None
-                   else docs.c.project_id.in_(query.projects) if query.projects else false())
-    if in_projects is not None:
-        hits = hits.where(_hits_in_projects(dialect, in_projects))
-    # A CTE: both branches below read the same hits, matched and ranked once.
-    hits = hits.cte("hits")
-    conditions = [docs.c.doc_no == hits.c.doc_no]
-    if in_projects is not None:
-        # Narrow the text hits early; the version filters apply again afterwards.
-        conditions.append(in_projects)
+    where = []
+    if query.projects is not None:
+        where.append(docs.c.project_id.in_(query.projects) if query.projects else false())
     if query.as_of is not None:
-        conditions.append(docs.c.created_at <= query.as_of)
-    own = (select(docs.c.version_id.label("version_id"), hits.c.score.label("score"))
-           .select_from(hits.join(docs, and_(*conditions)))
-           .where(docs.c.version_id.is_not(None)))
+        where.append(docs.c.created_at <= query.as_of)
+    columns = (docs.c.version_id, docs.c.asset_id, docs.c.kind)
+    if dialect == "postgresql":
+        # The hits are rows of the docs table itself: its other columns come along, and
+        # the full-text and project indexes are intersected before any row is read.
+        return hits.add_columns(*columns).where(*where)
+    # SQLite: an FTS5 rowid is the doc_no, and each match is looked up by it. With a
+    # project filter, the projects' doc_nos are collected once and checked before bm25
+    # ranks a match; the unary "+" keeps FTS5 from instead probing the full-text index
+    # once per project document (far slower).
+    if query.projects is not None:
+        hits = hits.where(literal_column("+rowid").in_(
+            select(docs.c.doc_no).where(where.pop(0)).scalar_subquery()))
+    found = hits.subquery("found")
+    # (The project filter is not repeated on docs: the planner would then drive from
+    # the projects' documents and probe the full-text index for each.)
+    return (select(found.c.doc_no, found.c.score, *columns)
+            .join_from(found, docs, docs.c.doc_no == found.c.doc_no).where(*where))
+
+
+def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
+    """version_id, score for versions whose text, comments or asset match ``q``."""
+    matching = _matching_docs(dialect, q, query)
+    if matching is None:
+        return None
+    # A CTE: both branches below read the same hits, matched and ranked once.
+    hits = matching.cte("hits")
+    own = (select(hits.c.version_id.label("version_id"), hits.c.score.label("score"))
+           .where(hits.c.version_id.is_not(None)))
     by_asset = (select(v.c.version_id.label("version_id"),
                        (hits.c.score * ASSET_MATCH_WEIGHT).label("score"))
-                .select_from(hits.join(docs, and_(*conditions))
-                             .join(v, v.c.asset_id == docs.c.asset_id))
-                .where(docs.c.kind == "asset"))
+                .join_from(hits, v, v.c.asset_id == hits.c.asset_id)
+                .where(hits.c.kind == "asset"))
     scores = union_all(own, by_asset).subquery("scores")
     return (select(scores.c.version_id, func.max(scores.c.score).label("score"))
             .group_by(scores.c.version_id))
