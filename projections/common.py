@@ -15,7 +15,13 @@ from projections.tables import decisions
 
 def iso(moment: Any) -> str | None:
     """A stored time as ISO 8601 UTC text (None stays None)."""
-    return utc(moment).isoformat() if moment is not None else None
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        # SQLite hands back naive UTC: the same text as the aware value's, without
+        # building one (hundreds per review-state answer).
+        return moment.isoformat() + "+00:00"
+    return utc(moment).isoformat()
 
 
 def channel_key(channel: str | None) -> str:

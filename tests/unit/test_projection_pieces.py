@@ -3,11 +3,12 @@ and SSE framing (no database needed)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from events.assets import VersionCreated
 from events.store import Recorded
 from projections.catalog import normalise_tag, tag_levels, variation_key
+from projections.common import iso
 from projections.fulltext import terms
 from projections.live import sse_message
 from projections.metrics import percentile
@@ -51,3 +52,14 @@ def test_sse_message_uses_position_as_id():
     text = sse_message(recorded)
     assert text.startswith("id: 42\nevent: version.created\ndata: {")
     assert text.endswith("\n\n") and "\n\n" not in text[:-2]
+
+
+def test_iso_writes_naive_and_aware_utc_times_alike():
+    """SQLite hands back naive UTC times, PostgreSQL aware ones: the text is the same,
+    with or without microseconds."""
+    for naive in (datetime(2026, 11, 25, 14, 5), datetime(2026, 11, 25, 14, 5, 0, 1234)):
+        aware = naive.replace(tzinfo=UTC)
+        assert iso(naive) == iso(aware) == aware.isoformat()
+    assert iso(datetime(2026, 11, 25, 15, 5, tzinfo=timezone(timedelta(hours=1)))) == (
+        "2026-11-25T14:05:00+00:00")
+    assert iso(None) is None
