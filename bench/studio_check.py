@@ -41,7 +41,8 @@ from events.types import decode  # noqa: E402
 from events.verify import verify_chain  # noqa: E402
 from projections.registry import PROJECTIONS, make_runner  # noqa: E402
 
-# Routes that do not take an Idempotency-Key (accounts are not events of a command).
+# Writes sent by the bootstrap admin, whom the driver knows only by token: their command
+# id (``http:<admin>:<key>``) cannot be named, so they are checked by what they created.
 UNKEYED_ROUTES = ("POST /api/users",)
 SHOW = 5
 

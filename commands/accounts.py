@@ -19,21 +19,24 @@ from commands.people import (
 from events.domain import stream_id
 from events.errors import Forbidden, NotFound
 from events.people import TokenIssued
-from events.store import EventStore
+from events.store import EventStore, Metadata
 
 TOKEN_ID_CHARS = frozenset("0123456789abcdef")
 
 
-def create_user_as(store: EventStore, principal: Principal, name: str, *, is_admin: bool,
-                   ) -> tuple[User, IssuedToken]:
-    """Global admins only (Forbidden otherwise). Returns the user and their first token."""
+def create_user_as(store: EventStore, principal: Principal, meta: Metadata, name: str,
+                   *, is_admin: bool) -> tuple[User, IssuedToken]:
+    """Global admins only (Forbidden otherwise). Returns the user and their first token;
+    Conflict for a repeated command id in ``meta`` (the secret is never shown twice)."""
     if not principal.is_admin:
         raise Forbidden("only global admins create users", required_role="global admin")
-    return create_user(store, name, is_admin=is_admin, actor_id=principal.user_id)
+    return create_user(store, name, is_admin=is_admin, meta=meta)
 
 
-def issue_own_token(store: EventStore, principal: Principal, label: str) -> IssuedToken:
-    return issue_token(store, principal.user_id, label, actor_id=principal.user_id)
+def issue_own_token(store: EventStore, principal: Principal, meta: Metadata, label: str,
+                    ) -> IssuedToken:
+    """A new token for the caller; Conflict for a repeated command id in ``meta``."""
+    return issue_token(store, principal.user_id, label, meta=meta)
 
 
 def revoke_token_as(store: EventStore, principal: Principal, token_id: str, reason: str,

@@ -10,12 +10,13 @@ import hmac
 import re
 import secrets
 import uuid
+from collections.abc import Sequence
 
 from commands.fold_cache import Folding, cache_of
 from events.domain import stream_id
-from events.errors import NotFound, Unauthorized
+from events.errors import Conflict, NotFound, Unauthorized
 from events.people import TokenIssued, TokenRevoked, UserRegistered
-from events.store import NO_STREAM, EventStore, Metadata, StreamAppend
+from events.store import NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
 from events.types import Event
 
 TOKEN_PATTERN = re.compile(r"^lin_([0-9a-f]{32})\.([A-Za-z0-9_-]{20,100})$")
@@ -60,24 +61,56 @@ def _new_token(user_id: str, label: str) -> tuple[StreamAppend, IssuedToken]:
 
 
 def create_user(store: EventStore, name: str, *, is_admin: bool = False,
-                actor_id: str | None = None) -> tuple[User, IssuedToken]:
-    """Register a user and issue their first token, atomically."""
+                actor_id: str | None = None, meta: Metadata | None = None,
+                ) -> tuple[User, IssuedToken]:
+    """Register a user and issue their first token, atomically.
+
+    ``meta`` (default: the actor, or the new user) may carry a command id; a repeated one
+    appends nothing and raises Conflict (see :func:`_refuse_repeat`)."""
     user_id = str(uuid.uuid4())
     registered = UserRegistered(user_id=user_id, name=name, is_admin=is_admin)
     token_append, token = _new_token(user_id, "first token")
-    store.append_streams(
+    recorded = store.append_streams(
         [StreamAppend(stream_id("user", user_id), "user", NO_STREAM, [registered]),
          token_append],
-        Metadata(actor_id=actor_id or user_id))
+        meta or Metadata(actor_id=actor_id or user_id))
+    _refuse_repeat(recorded, token, registers_user=True)
     return User(user_id, name, is_admin), token
 
 
 def issue_token(store: EventStore, user_id: str, label: str = "", *,
-                actor_id: str | None = None) -> IssuedToken:
+                actor_id: str | None = None, meta: Metadata | None = None) -> IssuedToken:
+    """Issue ``user_id`` another token. ``meta`` as for :func:`create_user`."""
     get_user(store, user_id)
     token_append, token = _new_token(user_id, label)
-    store.append_streams([token_append], Metadata(actor_id=actor_id or user_id))
+    recorded = store.append_streams([token_append],
+                                    meta or Metadata(actor_id=actor_id or user_id))
+    _refuse_repeat(recorded, token, registers_user=False)
     return token
+
+
+def _refuse_repeat(recorded: Sequence[Recorded], token: IssuedToken, *,
+                   registers_user: bool) -> None:
+    """Raise Conflict unless ``recorded`` is the append of ``token`` itself.
+
+    A repeated command id makes the store return the first append's events instead. Their
+    secret was shown once and is stored only as a hash, so the first answer cannot be
+    given again, and a fresh secret would be a second token the key never asked for: the
+    Conflict names the token (and user) the key made, so a caller who lost the answer
+    knows what to revoke. A key first used for another kind of request is refused too.
+    """
+    issued = [r.event for r in recorded if isinstance(r.event, TokenIssued)]
+    registered = any(isinstance(r.event, UserRegistered) for r in recorded)
+    if len(issued) != 1 or registered != registers_user:
+        raise Conflict("this Idempotency-Key was already used for a different request; "
+                       "use a new key for each distinct request")
+    first = issued[0]
+    if first.token_id != token.token_id:
+        made = f"user {first.user_id} and their token" if registers_user else "token"
+        raise Conflict(f"this Idempotency-Key already created {made} {first.token_id}, "
+                       "whose secret is shown only once and cannot be shown again; if "
+                       "that answer was lost, revoke the token and ask again with a new key",
+                       token_id=first.token_id, user_id=first.user_id)
 
 
 def revoke_token(store: EventStore, token_id: str, *, actor_id: str, reason: str = "") -> None:

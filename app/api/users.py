@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.api.openapi import documented
-from app.api.views import body, written
+from app.api.views import body, meta, written
 from app.auth import current_principal
 from app.context import services
 from app.http import respond
@@ -19,11 +19,12 @@ TAGS = ("people",)
 
 @blueprint.post("/users")
 @documented("Create a user and their first token, shown once (global admins)",
-            body=UserCreateSchema, status=201, tags=TAGS, errors=(401, 403, 422), response=UserOut)
+            body=UserCreateSchema, status=201, tags=TAGS, idempotent_key=True,
+            errors=(401, 403, 409, 422), response=UserOut)
 def create_user() -> Response:
     data = body(UserCreateSchema)
-    user, token = accounts.create_user_as(services().store, current_principal(), data["name"],
-                                          is_admin=data["is_admin"])
+    user, token = accounts.create_user_as(services().store, current_principal(), meta(),
+                                          data["name"], is_admin=data["is_admin"])
     return written({"user_id": user.user_id, "name": user.name, "is_admin": user.is_admin,
                     **accounts.token_body(token)}, 201)
 
@@ -38,10 +39,11 @@ def me() -> Response:
 
 @blueprint.post("/tokens")
 @documented("Issue yourself another token (shown once)", body=TokenCreateSchema, status=201,
-            tags=TAGS, errors=(401, 422), response=TokenOut)
+            tags=TAGS, idempotent_key=True, errors=(401, 409, 422), response=TokenOut)
 def issue_token() -> Response:
     data = body(TokenCreateSchema)
-    token = accounts.issue_own_token(services().store, current_principal(), data["label"])
+    token = accounts.issue_own_token(services().store, current_principal(), meta(),
+                                     data["label"])
     return written(accounts.token_body(token), 201)
 
 

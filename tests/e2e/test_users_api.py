@@ -49,3 +49,65 @@ def test_tokens_are_issued_to_and_revoked_by_their_owner(api, client):
     assert alice.get("/api/users/me").status_code == 200  # the other token still works
     assert api.admin.delete(f"/api/tokens/{bob.token_id}").status_code == 204
     assert_problem(bob.get("/api/users/me"), 401, "revoked")
+
+
+def _keyed(key: str) -> dict[str, str]:
+    return {"Idempotency-Key": key}
+
+
+def _post_twice(api, caller, path: str, body: dict, key: str, detail: str):  # noqa: ANN001, ANN202
+    """POST ``body`` twice with one Idempotency-Key: the first answer is 201 with a
+    secret, the repeat a 409 whose detail mentions ``detail`` (formatted with the first
+    answer) and that appends nothing. Returns the first answer."""
+    first = caller.post(path, json=body, headers=_keyed(key))
+    assert first.status_code == 201
+    answer = first.get_json()
+    head = api.head()
+    repeat = assert_problem(caller.post(path, json=body, headers=_keyed(key)), 409,
+                            detail.format(**answer))
+    assert api.head() == head
+    assert "token" not in repeat and answer["token"] not in str(repeat)
+    assert (repeat["user_id"], repeat["token_id"]) == (answer["user_id"], answer["token_id"])
+    return answer
+
+
+def test_a_repeated_key_creates_one_user_and_never_shows_their_secret_again(api, client):
+    created = _post_twice(api, api.admin, "/api/users", {"name": "Dana"}, "dana-1",
+                         "already created user {user_id} and their token {token_id}")
+
+    registered = api.store.read_all(event_types=["user.registered"])
+    assert [r.event.name for r in registered].count("Dana") == 1
+    me = client.get("/api/users/me", headers={"Authorization": f"Bearer {created['token']}"})
+    assert me.get_json()["token_id"] == created["token_id"]
+
+
+def test_a_repeated_key_issues_one_token_and_never_shows_its_secret_again(api, client):
+    alice = api.user("alice")
+    issued = _post_twice(api, alice, "/api/tokens", {"label": "ci"}, "ci-token",
+                          "already created token {token_id}, whose secret is shown only once")
+
+    assert issued["user_id"] == alice.user_id
+    # The key is the caller's own: another user may use the same one.
+    assert api.user("bob").post("/api/tokens", json={"label": "ci"},
+                                headers=_keyed("ci-token")).status_code == 201
+    assert client.get("/api/users/me", headers={
+        "Authorization": f"Bearer {issued['token']}"}).status_code == 200
+
+
+def test_a_key_reused_across_users_and_tokens_is_refused(api):
+    admin = api.admin
+    assert admin.post("/api/users", json={"name": "Dana"},
+                      headers=_keyed("one")).status_code == 201
+    assert admin.post("/api/tokens", json={"label": "ci"},
+                      headers=_keyed("two")).status_code == 201
+    project = admin.post("/api/projects", json={"name": "Summer"}, headers=_keyed("three"))
+    assert project.status_code == 201
+    head = api.head()
+
+    for path, body, key in [("/api/tokens", {"label": "ci"}, "one"),
+                            ("/api/users", {"name": "Dana"}, "two"),
+                            ("/api/users", {"name": "Dana"}, "three"),
+                            ("/api/tokens", {"label": "ci"}, "three")]:
+        assert_problem(admin.post(path, json=body, headers=_keyed(key)), 409,
+                       "already used for a different request")
+    assert api.head() == head
