@@ -7,8 +7,8 @@
 - jobs: every job the driver was told about is in the log, and every job in the log
   completed or failed with a reason (none stuck);
 - projections: the live read tables, built incrementally by ``lineage projections
-  run``, equal a blue/green rebuild from position 0 (the comparison of
-  tests/integration/test_projections_runner.py);
+  run``, equal a blue/green rebuild from position 0 (``projections.compare``, as the
+  tests compare them);
 - the hash chain verifies (``events.verify.verify_chain``).
 
 Run it on its own against a kept run: ``bench/studio_check.py --run-dir var/distributed/…``.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import sys
 from collections import Counter, defaultdict
@@ -39,7 +38,8 @@ from events.schema import event_commands, events  # noqa: E402
 from events.store import utc  # noqa: E402
 from events.types import decode  # noqa: E402
 from events.verify import verify_chain  # noqa: E402
-from projections.registry import PROJECTIONS, make_runner  # noqa: E402
+from projections.compare import compare_with_rebuild  # noqa: E402
+from projections.registry import PROJECTIONS  # noqa: E402
 
 # Writes sent by the bootstrap admin, whom the driver knows only by token: their command
 # id (``http:<admin>:<key>``) cannot be named, so they are checked by what they created.
@@ -198,46 +198,13 @@ def _seconds(later: datetime, earlier: datetime) -> float:
     return (later - earlier).total_seconds()
 
 
-def table_digests(engine: Engine) -> dict[str, dict[bytes, str]]:
-    """Every live read table's rows by table name, as row digest → the row's text (cut
-    short): the same row-by-row comparison as the rebuild-equals-incremental test, in
-    less memory. Duplicate rows are told apart by a counter in the digest."""
-    result = {}
-    with engine.connect() as conn:
-        for projection in PROJECTIONS:
-            for name, table in projection.live_tables.items():
-                rows: dict[bytes, str] = {}
-                seen: Counter[bytes] = Counter()
-                for row in conn.execute(select(table)):
-                    text_ = repr(tuple(map(repr, row)))
-                    digest = hashlib.blake2b(text_.encode(), digest_size=16).digest()
-                    seen[digest] += 1
-                    rows[digest + seen[digest].to_bytes(4, "big")] = text_[:300]
-                result[name] = rows
-    return result
-
-
 def check_projections(engine: Engine) -> Check:
-    """Catch up, digest the live tables, rebuild every projection from 0, compare."""
-    runner = make_runner(engine)
-    runner.catch_up()
-    incremental = table_digests(engine)
-    rebuilt_events = {p.name: runner.rebuild(p.name) for p in PROJECTIONS}
-    rebuilt = table_digests(engine)
-    differ = []
-    for table, rows in incremental.items():
-        fresh = rebuilt.get(table, {})
-        only_live = [rows[d] for d in rows.keys() - fresh.keys()]
-        only_rebuilt = [fresh[d] for d in fresh.keys() - rows.keys()]
-        if only_live or only_rebuilt:
-            example = (f"; e.g. live {sorted(only_live)[:1]} vs rebuilt {sorted(only_rebuilt)[:1]}")
-            differ.append(f"{table}: {len(rows)} rows live, {len(fresh)} rebuilt "
-                          f"({len(only_live)} only live, {len(only_rebuilt)} only rebuilt"
-                          f"{example})")
-    rows = sum(len(r) for r in incremental.values())
-    return Check("projections equal a rebuild from zero", not differ,
-                 "; ".join(differ) or f"{len(incremental)} tables, {rows} rows identical after "
-                 f"rebuilding {len(rebuilt_events)} projections")
+    """Catch up, rebuild every projection from 0, compare the tables row by row."""
+    found = compare_with_rebuild(engine)
+    return Check("projections equal a rebuild from zero", not found.differences,
+                 "; ".join(map(str, found.differences))
+                 or f"{found.tables} tables, {found.rows} rows identical after rebuilding "
+                 f"{len(PROJECTIONS)} projections")
 
 
 def check_chain(engine: Engine) -> Check:

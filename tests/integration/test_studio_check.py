@@ -1,6 +1,6 @@
 """The distributed run's checker (bench/studio_check.py) catches what it exists to catch:
-a lost write, a doubled one, a refused write that was written anyway, a stuck job and
-a job that failed without a reason."""
+a lost write, a doubled one, a refused write that was written anyway, a stuck job, a
+job that failed without a reason and a read table that a rebuild would not give."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import text
 from bench.studio_check import (
     check_exactly_once,
     check_jobs,
+    check_projections,
     command_id,
     job_states,
 )
@@ -18,6 +19,7 @@ from events.domain import stream_id
 from events.jobs import JobCompleted, JobFailed, JobRequested
 from events.projects import ProjectCreated
 from events.store import NO_STREAM, Metadata
+from tests.read_history import History
 
 ROUTE = "POST /api/projects"
 
@@ -117,3 +119,20 @@ def test_given_a_stuck_a_silent_and_an_unknown_job_then_each_is_reported(store):
     assert f"1 stuck (not completed or failed): {stuck}" in check.detail
     assert f"failed without a reason: {silent}" in check.detail
     assert f"not in the log: {unknown}" in check.detail
+
+
+def test_given_a_read_row_edited_behind_the_runners_back_then_the_projection_check_names_it(
+        store):
+    history = History(store)
+    ada, _ = history.user("ada")
+    history.asset(history.project("summer", {ada: "admin"}), "hero", ["hero"])
+    assert check_projections(store.engine).ok
+
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE rm_assets SET name = 'edited by hand'"))
+    check = check_projections(store.engine)
+
+    assert not check.ok
+    assert "rm_assets: 1 rows live, 1 rebuilt (1 only live, 1 only rebuilt" in check.detail
+    assert "edited by hand" in check.detail
+    assert check_projections(store.engine).ok  # the rebuild replaced the edited table
