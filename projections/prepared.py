@@ -63,29 +63,31 @@ class Prepared:
             prepared.copy_sql = f"COPY {quote(table.name)} ({columns}) FROM STDIN"
         return prepared
 
-    def rows(self, params: Sequence[Mapping[str, Any]]) -> list[Any]:
-        """Driver parameters for ``params`` (dicts by bind name; literals filled in)."""
+    def rows(self, params: Sequence[Mapping[str, Any]], *, as_tuples: bool = False,
+             ) -> list[Any]:
+        """Driver parameters for ``params`` (dicts by bind name; literals filled in):
+        tuples in :attr:`names` order for a positional statement or ``as_tuples``, else
+        dicts."""
         pairs = [(name, _last_remembered(process) if process else None)
                  for name, process in ((n, self.processors.get(n)) for n in self.names)]
         fixed = self.fixed
         if fixed:
             params = [{**fixed, **given} for given in params]
-        if self.positional:
+        if self.positional or as_tuples:
             return [tuple([v[n] if p is None else p(v[n]) for n, p in pairs]) for v in params]
         return [{n: v[n] if p is None else p(v[n]) for n, p in pairs} for v in params]
 
     def run(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> None:
-        """Execute for every dict in ``params`` (one executemany)."""
+        """Execute for every dict in ``params`` (one executemany, or one COPY)."""
         if not params:
             return
         if self.copy_sql is None or len(params) == 1:
             conn.exec_driver_sql(self.sql, self.rows(params))
             return
-        names = self.names
         with conn.connection.driver_connection.cursor() as cursor, \
                 cursor.copy(self.copy_sql) as copy:
-            for row in self.rows(params):
-                copy.write_row([row[name] for name in names])
+            for row in self.rows(params, as_tuples=True):
+                copy.write_row(row)
 
 
 def _last_remembered(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
