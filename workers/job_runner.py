@@ -10,6 +10,7 @@ actor retries it with backoff.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -17,7 +18,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Engine
@@ -51,6 +52,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 """Outages worth retrying later: the same job may well succeed once the service is back."""
 START_ATTEMPTS = 5
 PROGRESS_INTERVAL_SECONDS = 0.25
+HEARTBEAT_SECONDS = 20.0
+"""A running job rewrites its progress row at least this often, even within one long
+step: the relay re-sends a started job that shows no sign of life for its lease
+(relay.LEASE_SECONDS, several heartbeats), so a slow job must not look dead."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +107,8 @@ def run_job(context: JobContext, job_id: str, *, worker: str | None = None) -> s
     try:
         if runner is None:
             raise DomainError(f"no worker can run jobs of kind {kind!r}")
-        output = runner(context, state, progress.report)
+        with progress.heartbeat():
+            output = runner(context, state, progress.report)
     except TRANSIENT_ERRORS:
         raise
     except DomainError as exc:
@@ -173,23 +179,51 @@ def error_kind(exc: DomainError) -> str:
 class _ProgressWriter:
     """Writes step i of n at most every PROGRESS_INTERVAL_SECONDS, the first time only
     that long after the start: a job shorter than that writes no row at all, which
-    keeps progress from costing short drafts three extra write transactions."""
+    keeps progress from costing short drafts three extra write transactions. While
+    :meth:`heartbeat` runs, the row is rewritten every HEARTBEAT_SECONDS without news."""
 
     def __init__(self, engine: Engine, job_id: str, worker: str, *, stale: bool) -> None:
         self.engine, self.job_id, self.worker = engine, job_id, worker
         self.last = time.monotonic()
         self.row_may_exist = stale
+        self.step = self.total = 0
+        self.heartbeat_seconds = HEARTBEAT_SECONDS
 
     def report(self, step: int, total: int) -> None:
+        self.step, self.total = step, total
         now = time.monotonic()
         if now - self.last < PROGRESS_INTERVAL_SECONDS:
             return
         self.last = now
+        self._write()
+
+    def _write(self) -> None:
         try:
-            write_progress(self.engine, self.job_id, step, total, self.worker)
+            write_progress(self.engine, self.job_id, self.step, self.total, self.worker)
             self.row_may_exist = True
         except (OperationalError, InterfaceError):
             log.debug("job %s: progress not written", self.job_id, exc_info=True)
+
+    @contextlib.contextmanager
+    def heartbeat(self) -> Iterator[None]:
+        """Rewrite the row whenever HEARTBEAT_SECONDS pass without a report, until the
+        block ends (the beat stops before the block's caller clears the row)."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.heartbeat_seconds):
+                if time.monotonic() - self.last >= self.heartbeat_seconds:
+                    self.last = time.monotonic()
+                    self._write()
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{self.job_id[:8]}",
+                                  daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def clear(self) -> None:
         if not self.row_may_exist:

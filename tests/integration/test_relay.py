@@ -1,22 +1,32 @@
 """The relay on SQLite and PostgreSQL: one message per request, checkpointed, no request
-lost or sent twice by two relays, re-sends of unfinished jobs on start-up."""
+lost or sent twice by two relays, re-sends of unfinished jobs on start-up (but not of
+jobs still running on a live worker, until their lease runs out)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.message import Message
+from sqlalchemy import update
 
-from commands.jobs import load_job, record_failure, retry_job
+from commands.job_progress import write_progress
+from commands.jobs import load_job, record_failure, record_start, retry_job
 from events.domain import stream_id
 from events.jobs import JobCompleted
+from events.schema import job_progress
 from events.store import Metadata
 from tests.integration.jobs_support import new_project, request_job, tiny_recipe
+from workers import relay as relay_module
 from workers.broker import PublishFailed, all_queue_names, make_broker
-from workers.relay import Relay
+from workers.relay import LEASE_SECONDS, Relay
 
 PREFIX = "relaytest"
 
@@ -157,3 +167,80 @@ def test_a_request_with_an_unknown_tier_does_not_block_the_ones_after_it(store, 
     assert Relay(store, broker, PREFIX).relay_once() == 2
 
     assert [m.args[0] for m in queued(broker, "draft")] == [odd, normal]
+
+
+def started(store, job_id: str, worker: str) -> str:
+    """Record an attempt of ``job_id`` on ``worker``; returns the worker."""
+    state, version, _ = load_job(store, job_id)
+    record_start(store, state, version, worker)
+    return worker
+
+
+def heartbeat(store, job_id: str, worker: str, at: datetime) -> None:
+    """The worker's progress row for the job, as last written at ``at``."""
+    write_progress(store.engine, job_id, 3, 10, worker)
+    stored = at if store.engine.dialect.name == "postgresql" else at.replace(tzinfo=None)
+    with store.engine.begin() as conn:
+        conn.execute(update(job_progress).where(job_progress.c.job_id == job_id)
+                     .values(updated_at=stored))
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_a_restarted_relay_leaves_running_jobs_alone_until_their_lease_runs_out(
+        store, broker, project):
+    user, project_id, asset_id = project
+    alive, silent, finishing = (
+        request_job(store, project_id, asset_id, user, tiny_recipe(seed=i)) for i in range(3))
+    Relay(store, broker, PREFIX).relay_once()
+    queued(broker)  # delivered to workers on other machines, which started them:
+    for job_id in (alive, silent, finishing):
+        started(store, job_id, f"gpu-{job_id[:4]}:4000:Thread-1")
+    clock = Clock(datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS + 30))
+    heartbeat(store, alive, f"gpu-{alive[:4]}:4000:Thread-1", clock.now - timedelta(seconds=5))
+    heartbeat(store, finishing, f"gpu-{finishing[:4]}:4000:Thread-1", clock.now)
+    heartbeat(store, silent, "gpu-elsewhere:1:Thread-1", clock.now)  # an older attempt's row
+
+    restarted = Relay(store, broker, PREFIX, clock=clock)
+    assert restarted.resend_unfinished() == 1
+    assert [m.args[0] for m in queued(broker)] == [silent]
+
+    # Later: one job finished, the other's worker died (no sign of life for a lease).
+    store.append(stream_id("job", finishing), -1,
+                 [JobCompleted(job_id=finishing, cost_seconds=1.0)], stream_type="job")
+    clock.now += timedelta(seconds=LEASE_SECONDS / 2)
+    assert restarted.resend_expired() == 0
+    clock.now += timedelta(seconds=LEASE_SECONDS)
+    assert restarted.resend_expired() == 1
+
+    [message] = queued(broker)
+    assert message.args[0] == alive
+    assert message.message_id == load_job(store, alive)[2][0].event_id
+    assert restarted.resend_expired() == 0  # sent once; the workers take it from here
+    assert queued(broker) == []
+
+
+def test_a_restarted_server_resends_at_once_the_jobs_its_dead_process_was_running(
+        store, broker, project, monkeypatch):
+    user, project_id, asset_id = project
+    earlier, same_pid, alive = (
+        request_job(store, project_id, asset_id, user, tiny_recipe(seed=i)) for i in range(3))
+    Relay(store, broker, PREFIX).relay_once()
+    queued(broker)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    host = socket.gethostname()
+    started(store, earlier, f"{host}:{gone.stdout.strip()}:Thread-2")
+    started(store, same_pid, f"{host}:{os.getpid()}:Thread-1")  # before this process began
+    monkeypatch.setattr(relay_module, "PROCESS_STARTED", datetime.now(UTC))
+    started(store, alive, f"{host}:{os.getpid()}:Thread-2")  # this process's own worker
+
+    assert Relay(store, broker, PREFIX).resend_unfinished() == 2
+
+    assert [m.args[0] for m in queued(broker)] == [earlier, same_pid]

@@ -1,12 +1,13 @@
-"""Which jobs the relay re-sends on start-up: requested and not finished."""
+"""Which jobs the relay re-sends on start-up: requested and not finished, and not
+running on a live worker (see test_relay.py for the lease)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested
+from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested, JobStarted
 from events.store import Recorded
-from workers.relay import unfinished_jobs
+from workers.relay import presumed_dead, unfinished_jobs
 
 _position = 0
 
@@ -77,3 +78,27 @@ def test_a_retried_job_that_completed_is_not_resent():
     ]
 
     assert unfinished_jobs(log) == []
+
+
+def test_an_attempt_counts_as_running_until_a_retryable_failure_or_a_new_request_ends_it():
+    def start(job_id: str, worker: str) -> JobStarted:
+        return JobStarted(job_id=job_id, worker=worker, attempt=1)
+
+    log = [
+        recorded(requested("running"), "e-1"),
+        recorded(start("running", "gpu-1:7:t"), "e-2"),
+        recorded(requested("outage"), "e-3"),
+        recorded(start("outage", "gpu-1:8:t"), "e-4"),
+        recorded(failed("outage", retryable=True), "e-5"),
+        recorded(requested("retried"), "e-6"),
+        recorded(start("retried", "gpu-1:9:t"), "e-7"),
+        recorded(failed("retried", retryable=False), "e-8"),
+        recorded(JobRetryRequested(job_id="retried", requested_by="u"), "e-9"),
+    ]
+
+    pending = unfinished_jobs(log)
+
+    assert [(p.job_id, p.worker) for p in pending] == [
+        ("running", "gpu-1:7:t"), ("outage", ""), ("retried", "")]
+    now = pending[0].started_at
+    assert [presumed_dead(p, {}, now) for p in pending] == [False, True, True]
