@@ -37,6 +37,7 @@ from events.assets import VersionCreated
 from events.errors import ConcurrencyError, Conflict, DomainError, NotFound, ServiceUnavailable
 from events.store import EventStore
 from workers.blobs import BlobCorrupted, BlobStore
+from workers.heartbeat import HEARTBEATS
 from workers.operations import run_step
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 """Outages worth retrying later: the same job may well succeed once the service is back."""
 START_ATTEMPTS = 5
 PROGRESS_INTERVAL_SECONDS = 0.25
-HEARTBEAT_SECONDS = 20.0
-"""A running job rewrites its progress row at least this often, even within one long
-step: the relay re-sends a started job that shows no sign of life for its lease
-(relay.LEASE_SECONDS, several heartbeats), so a slow job must not look dead."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,14 +177,15 @@ class _ProgressWriter:
     """Writes step i of n at most every PROGRESS_INTERVAL_SECONDS, the first time only
     that long after the start: a job shorter than that writes no row at all, which
     keeps progress from costing short drafts three extra write transactions. While
-    :meth:`heartbeat` runs, the row is rewritten every HEARTBEAT_SECONDS without news."""
+    :meth:`heartbeat` runs, the process's heartbeat thread rewrites a quiet row."""
 
     def __init__(self, engine: Engine, job_id: str, worker: str, *, stale: bool) -> None:
         self.engine, self.job_id, self.worker = engine, job_id, worker
         self.last = time.monotonic()
         self.row_may_exist = stale
         self.step = self.total = 0
-        self.heartbeat_seconds = HEARTBEAT_SECONDS
+        self._beats = threading.Lock()
+        self._beating = False
 
     def report(self, step: int, total: int) -> None:
         self.step, self.total = step, total
@@ -204,26 +202,23 @@ class _ProgressWriter:
         except (OperationalError, InterfaceError):
             log.debug("job %s: progress not written", self.job_id, exc_info=True)
 
+    def beat_if_quiet(self, seconds: float) -> None:
+        with self._beats:
+            if self._beating and time.monotonic() - self.last >= seconds:
+                self.last = time.monotonic()
+                self._write()
+
     @contextlib.contextmanager
     def heartbeat(self) -> Iterator[None]:
-        """Rewrite the row whenever HEARTBEAT_SECONDS pass without a report, until the
-        block ends (the beat stops before the block's caller clears the row)."""
-        stop = threading.Event()
-
-        def beat() -> None:
-            while not stop.wait(self.heartbeat_seconds):
-                if time.monotonic() - self.last >= self.heartbeat_seconds:
-                    self.last = time.monotonic()
-                    self._write()
-
-        thread = threading.Thread(target=beat, name=f"heartbeat-{self.job_id[:8]}",
-                                  daemon=True)
-        thread.start()
+        """Keep the row fresh (workers/heartbeat.py) while the block runs; no beat
+        lands after it, so :meth:`clear` afterwards leaves no row behind."""
+        self._beating = True
         try:
-            yield
+            with HEARTBEATS.keep_alive(self):
+                yield
         finally:
-            stop.set()
-            thread.join()
+            with self._beats:
+                self._beating = False
 
     def clear(self) -> None:
         if not self.row_may_exist:

@@ -7,7 +7,7 @@ The checkpoint moves only past messages the broker accepted, so a broker outage 
 jobs but loses none. On start-up it re-sends every job requested but not finished (the
 in-process broker of a crashed server held some of them), except a job still running:
 one whose attempt showed a sign of life (its JobStarted, or its worker's progress row,
-which a running job refreshes at least every ``job_runner.HEARTBEAT_SECONDS``) within
+which a running job refreshes at least every ``heartbeat.HEARTBEAT_SECONDS``) within
 LEASE_SECONDS, on a worker not known to be gone. Such a job is watched instead and
 re-sent once its lease runs out without it finishing, so a dead worker's job is still
 re-sent, and a live one's is not done twice.

@@ -9,7 +9,7 @@ import uuid
 from commands.job_progress import read_progress
 from commands.jobs import load_job
 from tests.integration.jobs_support import new_project, request_job, tiny_recipe
-from workers import job_runner
+from workers import heartbeat, job_runner
 from workers.blobs import BlobStore
 from workers.job_runner import COMPLETED, JobContext, JobOutput, run_job
 
@@ -31,7 +31,7 @@ def test_a_long_step_without_progress_still_refreshes_its_progress_row(
             time.sleep(0.01)
         return JobOutput([], 0.1, {"steps": []})
 
-    monkeypatch.setattr(job_runner, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 0.05)
     monkeypatch.setitem(job_runner.KIND_RUNNERS, "rebuild", one_long_silent_step)
 
     assert run_job(JobContext(store, BlobStore(tmp_path / "blobs")), job_id) == COMPLETED
