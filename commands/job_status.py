@@ -53,9 +53,11 @@ def job_status(store: EventStore, engine: Engine, job_id: str, *,
     if state.status == STARTED:
         row = read_progress(engine, job_id)
         if row is not None and row.worker == state.worker:  # not a dead attempt's row
+            # A heartbeat before the first reported step carries no step count yet.
+            counted = row.total > 0
             progress = {
-                "step": row.step,
-                "total": row.total,
+                "step": row.step if counted else None,
+                "total": row.total if counted else None,
                 "worker": row.worker,
                 "updated_at": row.updated_at.isoformat(),
             }

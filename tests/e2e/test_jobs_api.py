@@ -131,6 +131,12 @@ def test_a_running_job_shows_its_progress(api, studio):
     assert (body["status"], body["attempts"], body["worker"]) == ("started", 1, "host:7:worker-1")
     assert (body["progress"]["step"], body["progress"]["total"]) == (3, 20)
 
+    # A heartbeat before the first step (a long silent step) shows life, not "0 of 0".
+    write_progress(api.services.engine, job_id, 0, 0, "host:7:worker-1")
+    progress = creator.get(f"/api/jobs/{job_id}").get_json()["progress"]
+    assert (progress["step"], progress["total"], progress["worker"]) == (
+        None, None, "host:7:worker-1")
+
     # A second worker takes over from a dead one: the dead one's row is not shown.
     state, version, _ = load_job(api.store, job_id)
     record_start(api.store, state, version, "host:8:worker-2")
