@@ -14,10 +14,16 @@ from flask import Blueprint, Response, stream_with_context
 from marshmallow import fields, validate
 
 from app.api.openapi import documented
-from app.api.reading import ReadQuery, UtcDateTime, read_response, wait_for_projections
+from app.api.reading import (
+    ReadQuery,
+    UtcDateTime,
+    read_args,
+    read_response,
+    wait_for_projections,
+)
 from app.auth import current_principal
 from app.context import services
-from app.http import decode_cursor, encode_cursor, query_args
+from app.http import decode_cursor, encode_cursor
 from projections import queries
 from projections.access import require_asset_member, require_member, visible_projects
 from projections.audit_queries import AuditQuery
@@ -67,7 +73,7 @@ def _query(args: dict[str, Any]) -> AuditQuery:
 @documented("Audit entries: who did what, when, with which role, on which "
             "content hash; revocations of approvals", tags=("read side",), query=AuditArgs)
 def audit() -> Response:
-    args = query_args(AuditArgs())
+    args = read_args(AuditArgs)
     freshness = wait_for_projections((*AUDIT, "access"), args["min_position"])
     page = queries.audit(services().engine, _query(args))
     after = page.pop("next_after")
@@ -79,7 +85,7 @@ def audit() -> Response:
 @documented("Every matching audit entry as CSV or JSON", tags=("read side",),
             query=ExportArgs)
 def export() -> Response:
-    args = query_args(ExportArgs())
+    args = read_args(ExportArgs)
     freshness = wait_for_projections((*AUDIT, "access"), args["min_position"])
     query = _query(args)
     chunks = queries.audit_export(services().engine, query, args["format"])

@@ -7,10 +7,9 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
-from app.api.reading import ReadQuery, read_response, wait_for_projections
+from app.api.reading import ReadQuery, read_args, read_response, wait_for_projections
 from app.auth import current_principal
 from app.context import services
-from app.http import query_args
 from commands.state import parse_id
 from projections import queries
 from projections.access import require_member
@@ -26,7 +25,7 @@ def project_metrics(project_id: str) -> Response:
     principal = current_principal()
     lineage = services()
     project_id = parse_id(project_id, "project")
-    args = query_args(ReadQuery())
+    args = read_args(ReadQuery)
     require_member(lineage.store, principal, project_id)
     freshness = wait_for_projections(METRICS, args["min_position"])
     return read_response(queries.project_metrics(lineage.engine, project_id), freshness)

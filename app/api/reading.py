@@ -14,7 +14,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from app.auth import current_principal
 from app.context import services
-from app.http import query_args, respond
+from app.http import query_args, respond, shared_schema
 from commands.state import parse_id
 from projections import queries
 from projections.access import require_asset_member
@@ -50,6 +50,12 @@ class AsOfQuery(ReadQuery):
     as_of = UtcDateTime(load_default=None)
 
 
+def read_args(schema: type[Schema]) -> dict[str, Any]:
+    """The query string loaded through the one shared instance of ``schema`` (building
+    a schema per request cost more than loading the few parameters through it)."""
+    return query_args(shared_schema(schema))
+
+
 @dataclasses.dataclass(frozen=True)
 class Freshness:
     """How far the projections a view read had got: ``behind`` events of the head."""
@@ -82,6 +88,8 @@ def wait_for_projections(names: Iterable[str], min_position: int | None,
     if as_of is not None:
         min_position = max(min_position or 0, queries.position_at(services().engine, as_of))
     projections = runner()
+    # The head is read once, before any wait: the answer says how far behind the log
+    # (as the request found it) the projections were.
     head = services().store.head().position
     if min_position is not None:
         # A write's position is committed before its response leaves, so nothing past
@@ -90,7 +98,8 @@ def wait_for_projections(names: Iterable[str], min_position: int | None,
                                        MIN_POSITION_WAIT_SECONDS)
     else:
         reached = min(projections.positions(names).values())
-    return Freshness(reached, max(head, services().store.head().position))
+    # A projection that caught up past that head (while waiting) shows the head it saw.
+    return Freshness(reached, max(head, reached))
 
 
 def read_response(body: Any, freshness: Freshness) -> Response:
@@ -120,7 +129,7 @@ def asset_view_as_of(asset_id: str, answer: Callable[[Any, str, datetime | None]
     otherwise), waiting for ``?min_position=``; ``answer(engine, asset_id, as_of)``."""
     lineage = services()
     asset_id = parse_id(asset_id, "asset")
-    args = query_args(AsOfQuery())
+    args = read_args(AsOfQuery)
     require_asset_member(lineage.store, current_principal(), asset_id)
     # As-of answers read the asset's tags from the catalog's tag history.
     names = TREE if args["as_of"] is None else (*TREE, *SEARCH)

@@ -10,12 +10,12 @@ from app.api.reading import (
     AsOfQuery,
     ReadQuery,
     asset_view_as_of,
+    read_args,
     read_response,
     wait_for_projections,
 )
 from app.auth import current_principal
 from app.context import services
-from app.http import query_args
 from commands.state import parse_id
 from projections import queries
 from projections.access import require_version_member
@@ -41,7 +41,7 @@ def version_lineage(version_id: str) -> Response:
     principal = current_principal()
     lineage = services()
     version_id = parse_id(version_id, "version")
-    args = query_args(ReadQuery())
+    args = read_args(ReadQuery)
     require_version_member(lineage.store, principal, version_id)
     freshness = wait_for_projections(TREE, args["min_position"])
     return read_response(queries.lineage(lineage.engine, version_id), freshness)
