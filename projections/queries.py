@@ -11,7 +11,15 @@ from sqlalchemy import Engine, bindparam, text
 
 from events.schema import events
 from events.store import utc
-from projections import audit_queries, metrics, review_state, search, taxonomy, version_tree
+from projections import (
+    asset_search,
+    audit_queries,
+    metrics,
+    review_state,
+    search,
+    taxonomy,
+    version_tree,
+)
 
 
 def tree(engine: Engine, asset_id: str, as_of: datetime | None = None) -> dict[str, Any]:
@@ -34,6 +42,11 @@ def lineage(engine: Engine, version_id: str) -> dict[str, Any]:
 def find(engine: Engine, query: search.SearchQuery) -> dict[str, Any]:
     with engine.connect() as conn:
         return search.search(conn, query)
+
+
+def find_assets(engine: Engine, query: search.SearchQuery) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return asset_search.search_assets(conn, query)
 
 
 def tag_tree(engine: Engine, project_id: str) -> dict[str, Any]:

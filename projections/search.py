@@ -8,10 +8,12 @@ catalog rows carry the times they became and stopped being true.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
     and_,
     exists,
@@ -58,7 +60,8 @@ class SearchQuery:
     offset: int = 0
 
 
-def _valid_at(table: Any, as_of: datetime | None, start: str, end: str) -> ColumnElement:
+def valid_at(table: Any, as_of: datetime | None, start: str, end: str) -> ColumnElement:
+    """The rows of ``table`` true at ``as_of`` (now when None): begun by then, not ended."""
     if as_of is None:
         return table.c[end].is_(None)
     return and_(table.c[start] <= as_of,
@@ -70,7 +73,7 @@ def status_expression(as_of: datetime | None) -> ColumnElement:
     d = catalog_decisions
     latest = (select(d.c.decision)
               .where(d.c.version_id == v.c.version_id,
-                     _valid_at(d, as_of, "decided_at", "revoked_at"))
+                     valid_at(d, as_of, "decided_at", "revoked_at"))
               .order_by(d.c.position.desc()).limit(1).correlate(v).scalar_subquery())
     return func.coalesce(latest, "none")
 
@@ -80,22 +83,24 @@ def approved_expression(as_of: datetime | None) -> ColumnElement:
     d = catalog_decisions
     return exists(select(d.c.decision_id).where(
         d.c.version_id == v.c.version_id, d.c.decision == "approved",
-        _valid_at(d, as_of, "decided_at", "revoked_at")).correlate(v))
+        valid_at(d, as_of, "decided_at", "revoked_at")).correlate(v))
 
 
-def _tag_filter(tag: str, as_of: datetime | None, projects: list[str] | None,
-                ) -> ColumnElement:
+def tag_filter(tag: str, as_of: datetime | None, projects: list[str] | None,
+               asset_id: ColumnElement = v.c.asset_id) -> ColumnElement:
+    """Whether the asset ``asset_id`` (a column of the enclosing query: a version's
+    asset by default) carries ``tag`` or a tag below it at ``as_of``."""
     t = catalog_tags
-    where = [t.c.asset_id == v.c.asset_id, t.c.prefix == normalise_tag(tag),
-             _valid_at(t, as_of, "added_at", "removed_at")]
+    where = [t.c.asset_id == asset_id, t.c.prefix == normalise_tag(tag),
+             valid_at(t, as_of, "added_at", "removed_at")]
     if projects:
         # Implied by the versions' own project filter; stated here so the tag rows are
         # found by (project_id, prefix), not among every project's rows with the tag.
         where.append(t.c.project_id.in_(projects))
-    return exists(select(t.c.row_id).where(*where).correlate(v))
+    return exists(select(t.c.row_id).where(*where).correlate(asset_id.table))
 
 
-def _matching_docs(dialect: str, q: str, query: SearchQuery) -> Select | None:
+def matching_docs(dialect: str, q: str, query: SearchQuery) -> Select | None:
     """``doc_no, score, version_id, asset_id, kind`` of the documents in the searched
     projects (and existing at ``as_of``) that match ``q``; None when ``q`` has no words.
 
@@ -131,7 +136,7 @@ def _matching_docs(dialect: str, q: str, query: SearchQuery) -> Select | None:
 
 def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
     """version_id, score for versions whose text, comments or asset match ``q``."""
-    matching = _matching_docs(dialect, q, query)
+    matching = matching_docs(dialect, q, query)
     if matching is None:
         return None
     # A CTE: both branches below read the same hits, matched and ranked once.
@@ -147,6 +152,22 @@ def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
             .group_by(scores.c.version_id))
 
 
+def version_filters(query: SearchQuery) -> list[ColumnElement]:
+    """The conditions on a version itself: its operation, tier, model, author and
+    review state as of the query's time (an asset search applies them to its versions)."""
+    where: list[ColumnElement] = []
+    for column, value in ((v.c.operation, query.operation), (v.c.tier, query.tier),
+                          (v.c.model_id, query.model), (v.c.author_id, query.author)):
+        if value is not None:
+            where.append(column == value)
+    if query.status is not None:
+        where.append(status_expression(query.as_of) == query.status)
+    if query.approved is not None:
+        approved = approved_expression(query.as_of)
+        where.append(approved if query.approved else ~approved)
+    return where
+
+
 def _conditions(query: SearchQuery) -> list[ColumnElement]:
     as_of = query.as_of
     where: list[ColumnElement] = []
@@ -154,37 +175,49 @@ def _conditions(query: SearchQuery) -> list[ColumnElement]:
         where.append(v.c.project_id.in_(query.projects) if query.projects else false())
     if as_of is not None:
         where.append(v.c.created_at <= as_of)
-    for column, value in ((v.c.operation, query.operation), (v.c.tier, query.tier),
-                          (v.c.model_id, query.model), (v.c.author_id, query.author)):
-        if value is not None:
-            where.append(column == value)
     if query.created_from is not None:
         where.append(v.c.created_at >= query.created_from)
     if query.created_to is not None:
         where.append(v.c.created_at <= query.created_to)
-    where.extend(_tag_filter(tag, as_of, query.projects) for tag in query.tags)
-    if query.status is not None:
-        where.append(status_expression(as_of) == query.status)
-    if query.approved is not None:
-        approved = approved_expression(as_of)
-        where.append(approved if query.approved else ~approved)
-    return where
+    where.extend(tag_filter(tag, as_of, query.projects) for tag in query.tags)
+    return where + version_filters(query)
+
+
+def at_utc(query: SearchQuery) -> SearchQuery:
+    """The query with its ``as_of`` in UTC (the catalog's times are)."""
+    return dataclasses.replace(query, as_of=utc(query.as_of) if query.as_of else None)
+
+
+def nothing_found(query: SearchQuery) -> dict[str, Any]:
+    """The answer to free text without a searchable word."""
+    return {"total": 0, "results": [], "facets": {} if query.facets else None}
+
+
+def rank(conn: Connection, query: SearchQuery, key: Column, newest: Column,
+         conditions: Callable[[SearchQuery], list[ColumnElement]],
+         text_scores: Callable[[str, str, SearchQuery], Select | None],
+         ) -> tuple[Select, ColumnElement, list] | None:
+    """``(base, score, order)``: the ``key`` of rows meeting ``conditions(query)``;
+    with ``q`` joined with ``text_scores`` (rows keyed like ``key``), best first,
+    without newest first by ``newest``. None when ``q`` has no searchable word."""
+    base = select(key).where(*conditions(query))
+    if not query.q:
+        return base, literal(0.0), [newest.desc()]
+    scores = text_scores(conn.dialect.name, query.q, query)
+    if scores is None:
+        return None
+    scored = scores.subquery("scored")
+    base = base.join_from(key.table, scored, scored.c[key.name] == key)
+    return base, scored.c.score, [scored.c.score.desc(), newest.desc()]
 
 
 def search(conn: Connection, query: SearchQuery) -> dict[str, Any]:
     """Matching versions (best first, or newest first without ``q``), total, facets."""
-    query = dataclasses.replace(query, as_of=utc(query.as_of) if query.as_of else None)
-    dialect = conn.dialect.name
-    score: ColumnElement = literal(0.0)
-    base = select(v.c.version_id).where(*_conditions(query))
-    if query.q:
-        scores = _text_scores(dialect, query.q, query)
-        if scores is None:
-            return {"total": 0, "results": [], "facets": {} if query.facets else None}
-        scored = scores.subquery("scored")
-        base = base.join_from(v, scored, scored.c.version_id == v.c.version_id)
-        score = scored.c.score
-    order = [score.desc(), v.c.position.desc()] if query.q else [v.c.position.desc()]
+    query = at_utc(query)
+    ranked = rank(conn, query, v.c.version_id, v.c.position, _conditions, _text_scores)
+    if ranked is None:
+        return nothing_found(query)
+    base, score, order = ranked
     # The page is chosen from ids, scores and positions only; status and the rest are
     # read for the page's rows alone (not for every match before sorting).
     ranking = base.with_only_columns(v.c.version_id, v.c.position, score.label("score"))
@@ -254,10 +287,11 @@ def facets(conn: Connection, base: Select, as_of: datetime | None) -> dict[str, 
     tag_rows = conn.execute(
         select(t.c.tag, func.count(func.distinct(v.c.version_id)))
         .select_from(joined.join(t, t.c.asset_id == v.c.asset_id))
-        .where(t.c.is_leaf.is_(True), _valid_at(t, as_of, "added_at", "removed_at"))
+        .where(t.c.is_leaf.is_(True), valid_at(t, as_of, "added_at", "removed_at"))
         .group_by(t.c.tag))
     result["tag"] = dict(sorted((tag, n) for tag, n in tag_rows))
     return result
 
 
-__all__ = ["SearchQuery", "search", "facets"]
+__all__ = ["SearchQuery", "search", "facets", "rank", "at_utc", "nothing_found", "valid_at",
+           "tag_filter", "matching_docs", "version_filters"]

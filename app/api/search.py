@@ -1,26 +1,28 @@
 """Catalog search and the tag tree.
 
 GET /api/search?q=&tag=&tag=…&operation=&tier=&model=&author=&status=&approved=&from=&to=
-&project=&collapse=seed&facets=true&as_of=&limit=&cursor= over the versions of the
-projects the caller belongs to; GET /api/projects/{id}/taxonomy.
+&project=&collapse=seed&facets=true&as_of=&limit=&cursor=&kind=version|asset over the
+versions (or assets) of the projects the caller belongs to; GET
+/api/projects/{id}/taxonomy.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.api.openapi import documented
 from app.api.reading import (
     AsOfQuery,
     ReadQuery,
     UtcDateTime,
+    read_args,
     read_response,
     wait_for_projections,
 )
 from app.auth import current_principal
 from app.context import services
-from app.http import decode_cursor, encode_cursor, query_args
+from app.http import decode_cursor, encode_cursor, shared_schema
 from commands.state import parse_id
 from events.assets import OPERATIONS, TIERS
 from events.reviews import DECISIONS
@@ -32,6 +34,8 @@ from projections.search import SearchQuery
 blueprint = Blueprint("search", __name__)
 MAX_OFFSET = 10_000
 MAX_TAGS = 10
+KINDS = ("version", "asset")
+"""What a search answers with: versions (the default) or assets."""
 
 
 class SearchArgs(AsOfQuery):
@@ -52,16 +56,26 @@ class SearchArgs(AsOfQuery):
     facets = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+    kind = fields.String(load_default="version", validate=validate.OneOf(KINDS))
+
+    @validates_schema
+    def _collapse_needs_versions(self, data: dict, **kwargs: object) -> None:
+        if data.get("kind") == "asset" and data.get("collapse") is not None:
+            raise ValidationError(
+                "collapse=seed groups versions that differ only by seed; "
+                "it cannot be combined with kind=asset", "collapse")
 
 
 @blueprint.get("/search")
-@documented("Search versions: free text, tags (any level; repeat tag= to require "
-            "several), filters, facets, "
-            "collapse=seed, as_of", tags=("read side",), query=SearchArgs)
+@documented("Search versions (or assets with kind=asset): free text, tags (any level; "
+            "repeat tag= to require several), filters, facets, collapse=seed, as_of",
+            tags=("read side",), query=SearchArgs)
 def search() -> Response:
     """Versions matching every given filter, best match first (newest first without
-    ``q``); ``next_cursor`` pages on. Only projects the caller belongs to are searched;
-    naming another project answers 404."""
+    ``q``); ``next_cursor`` pages on. ``kind=asset`` answers assets instead (see
+    :mod:`projections.asset_search`: the version filters keep assets with a matching
+    version; ``collapse`` is refused). Only projects the caller belongs to are
+    searched; naming another project answers 404."""
     principal = current_principal()
     lineage = services()
     args = _search_args()
@@ -77,7 +91,8 @@ def search() -> Response:
     if args["project"] is None:
         projects = visible_projects(lineage.engine, principal.user_id, principal.is_admin)
     offset = _offset(args["cursor"])
-    result = queries.find(lineage.engine, SearchQuery(
+    find = queries.find_assets if args["kind"] == "asset" else queries.find
+    result = find(lineage.engine, SearchQuery(
         projects=projects, q=args["q"], tags=tuple(args["tag"]),
         operation=args["operation"], tier=args["tier"], model=args["model"],
         author=args["author"], status=args["status"], approved=args["approved"],
@@ -94,7 +109,7 @@ def _search_args() -> dict:
     data = request.args.to_dict()
     if "tag" in request.args:
         data["tag"] = request.args.getlist("tag")
-    return SearchArgs().load(data)
+    return shared_schema(SearchArgs).load(data)
 
 
 def _offset(cursor: str | None) -> int:
@@ -113,7 +128,7 @@ def taxonomy(project_id: str) -> Response:
     principal = current_principal()
     lineage = services()
     project_id = parse_id(project_id, "project")
-    args = query_args(ReadQuery())
+    args = read_args(ReadQuery)
     require_member(lineage.store, principal, project_id)
     freshness = wait_for_projections(SEARCH, args["min_position"])
     return read_response(queries.tag_tree(lineage.engine, project_id), freshness)
