@@ -73,7 +73,9 @@ def main() -> int:
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         seconds = time.monotonic() - started
         failed += result.returncode != 0
-        output = result.stdout.strip() or result.stderr.strip()[-3000:]
+        output = result.stdout.strip()
+        if result.returncode != 0:  # say why it stopped, not only what it printed
+            output = "\n".join(part for part in (output, result.stderr.strip()[-3000:]) if part)
         sections += [f"## bench/{script}", "", f"Target: {target}.", "",
                      f"Command: `{' '.join(['python', f'bench/{script}', *command[2:]])}` "
                      f"({seconds:.0f} s, exit {result.returncode})", "", "```", output, "```", ""]
