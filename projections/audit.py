@@ -23,8 +23,18 @@ HIDDEN_FIELDS = ("secret_hash",)
 _DOMAIN_MODULES = (assets, jobs, people, projects, reviews, templates)
 
 
+_VISIBLE_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
 def _payload(evt: Event) -> dict[str, Any]:
-    return {name: value for name, value in encode(evt).items() if name not in HIDDEN_FIELDS}
+    """The event's payload without HIDDEN_FIELDS, in field order: one dict built per
+    event (every domain event has an audit row) instead of encoding then filtering."""
+    names = _VISIBLE_FIELDS.get(type(evt))
+    if names is None:
+        names = tuple(name for name in encode(evt) if name not in HIDDEN_FIELDS)
+        _VISIBLE_FIELDS[type(evt)] = names
+    fields = evt.__dict__
+    return {name: fields[name] for name in names}
 
 
 def _subject(payload: dict[str, Any]) -> Any:  # noqa: ANN401

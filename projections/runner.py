@@ -12,10 +12,11 @@ into ``<table>__next`` copies, swapped in by one transaction at the end.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from events.db import write_transaction
 from events.schema import event_head, events, subscription_checkpoints
 from events.store import Recorded, _decode_sqlite_rows, decode_row, utc
 from projections.apply import ApplyContext
+from projections.fill import fill_all, processes_for, split
 from projections.tables import (
     NEXT_SUFFIX,
     create_query_indexes,
@@ -41,6 +43,10 @@ REBUILD_BATCH = 20_000
 """Events per transaction while a rebuild fills its ``__next`` tables: nobody waits on
 those, so batches are large (fewer commits, longer executemany runs); live catch-up
 keeps small batches for latency."""
+REBUILD_SQLITE_CACHE_KIB = 256 * 1024
+"""SQLite page cache (KiB) of the connection that fills a rebuild (see bulk_page_cache);
+pages are allocated as used (a small database never takes this much); 256 MiB holds the
+random-id indexes of a million-event history."""
 
 
 Handler = Callable[[ApplyContext, Recorded], None]
@@ -125,15 +131,18 @@ class ProjectionRunner:
     """Runs projections against one database.
 
     ``batch_size`` is the events per transaction of live catch-up, ``rebuild_batch_size``
-    that of a rebuild's bulk fill. ``before_commit`` is a test hook called inside each
-    batch's transaction after the events were applied and the checkpoint written, just
-    before the commit.
+    that of a rebuild's bulk fill, ``fill_processes`` the processes that fill a rebuild
+    (see projections.fill.processes_for). ``before_commit`` is a test hook
+    called inside each batch's transaction after the events were applied and the
+    checkpoint written, just before the commit (in a fill's second process, there).
     """
 
     def __init__(self, engine: Engine, projections: Iterable[Projection], *,
                  batch_size: int = DEFAULT_BATCH, rebuild_batch_size: int = REBUILD_BATCH,
+                 fill_processes: int | None = None,
                  before_commit: Callable[[str, int], None] | None = None) -> None:
         self.engine = engine
+        self.fill_processes = fill_processes
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
         self.rebuild_batch_size = rebuild_batch_size
@@ -184,8 +193,10 @@ class ProjectionRunner:
         return self._step_many([(projection, tables, checkpoint)])
 
     def _step_many(self, targets: list[Target], limit: int | None = None,
-                   ) -> tuple[int, bool]:
-        with write_transaction(self.engine) as conn:
+                   conn: Connection | None = None) -> tuple[int, bool]:
+        """One batch in a transaction of its own, on ``conn`` (a writing connection
+        outside any transaction) or on a pooled one."""
+        with (_begin(conn) if conn is not None else write_transaction(self.engine)) as conn:
             read, caught_up, position = self._apply_batch(conn, targets, limit)
             if self.before_commit is not None:
                 for _, _, checkpoint in targets:
@@ -220,9 +231,29 @@ class ProjectionRunner:
 
     # -- rebuild ----------------------------------------------------------------------
 
+    def _fill(self, targets: list[Target]) -> int:
+        """Fill the targets' fresh tables up to the head, then index and analyse them;
+        returns the events read. One connection throughout: its page cache (enlarged,
+        see bulk_page_cache) outlives the batches."""
+        total = 0
+        caught_up = False
+        with self.engine.connect() as conn, bulk_page_cache(conn):
+            conn = conn.execution_options(lineage_write=True)
+            while not caught_up:
+                read, caught_up = self._step_many(targets, self.rebuild_batch_size, conn)
+                total += read
+            with conn.begin():
+                for projection, fresh, _ in targets:
+                    create_query_indexes(conn, dict(fresh))
+                    if projection.index_extra is not None:
+                        projection.index_extra(conn, fresh)
+                    analyse(conn, fresh)
+        return total
+
     def rebuild(self, *names: str) -> int:
         """Blue/green rebuild of the named projections (default: all) from position 0, in
-        one pass over the log; returns the events read.
+        one pass over the log (one per fill process, see projections/fill.py); returns
+        the events read.
 
         The live tables keep serving (and keep being caught up by other runners) while
         ``__next`` copies are filled; one transaction then finishes the copies up to the
@@ -238,17 +269,9 @@ class ProjectionRunner:
                 create_storage(conn, projection, fresh, query_indexes=False)
                 conn.execute(delete(subscription_checkpoints)
                              .where(subscription_checkpoints.c.name == checkpoint))
-        total = 0
-        caught_up = False
-        while not caught_up:
-            read, caught_up = self._step_many(targets, self.rebuild_batch_size)
-            total += read
-        with write_transaction(self.engine) as conn:
-            for projection, fresh, _ in targets:
-                create_query_indexes(conn, dict(fresh))
-                if projection.index_extra is not None:
-                    projection.index_extra(conn, fresh)
-                analyse(conn, fresh)
+        processes = processes_for(self.engine.dialect.name, self.fill_processes)
+        total = fill_all(self._fill, split(targets, processes),
+                         lambda: self.engine.dispose(close=False))
         with write_transaction(self.engine) as conn:
             for projection in projections:
                 lock_checkpoint(conn, projection.name)
@@ -326,6 +349,35 @@ class ProjectionRunner:
                 return reached
             # Behind a head we cannot see yet (another process is still committing).
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+@contextlib.contextmanager
+def _begin(conn: Connection) -> Iterator[Connection]:
+    with conn.begin():
+        yield conn
+
+
+@contextlib.contextmanager
+def bulk_page_cache(conn: Connection) -> Iterator[None]:
+    """SQLite: a page cache of REBUILD_SQLITE_CACHE_KIB for ``conn`` while the block
+    runs, then its own size again (the memory is given back before the connection
+    returns to the pool). PostgreSQL's buffers are the server's: left alone.
+
+    Filling fresh tables inserts into b-trees keyed by random ids; with SQLite's default
+    2 MiB cache nearly every insert reads its leaf page back from the file and dirty
+    pages spill to the WAL mid-transaction.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    # On the driver's connection: through ``conn`` the pragma would begin a transaction.
+    driver = conn.connection.driver_connection
+    before = driver.execute("PRAGMA cache_size").fetchone()[0]
+    driver.execute(f"PRAGMA cache_size = -{REBUILD_SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA cache_size = {before}")
 
 
 def lock_checkpoint(conn: Connection, name: str) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 from events.db import make_engine
 from events.store import EventStore
 from projections.compare import compare_with_rebuild, differences, snapshot
+from projections.fill import split
 from projections.registry import PROJECTIONS, make_runner
 from projections.search import SearchQuery, search
 from tests.read_history import History
@@ -218,3 +219,79 @@ def test_rebuilt_tables_come_with_planner_statistics_on_postgresql(postgres_url)
     finally:
         engine.dispose()
     assert {"rm_versions", "rm_catalog_versions", "rm_catalog_docs"} <= analysed
+
+
+def test_a_rebuild_gives_its_connection_back_with_the_page_cache_it_had(store, backend):
+    """The fill enlarges its SQLite connection's page cache; pooled connections must come
+    back to their own size, or every later request would keep that memory."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL's buffers are the server's")
+    rich_history(History(store))
+    with store.engine.connect() as conn:
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+
+    make_runner(store.engine, rebuild_batch_size=5).rebuild()
+
+    pool = store.engine.pool
+    connections = [pool.connect() for _ in range(pool.checkedin())]
+    try:
+        sizes = {c.driver_connection.execute("PRAGMA cache_size").fetchone()[0]
+                 for c in connections}
+    finally:
+        for connection in connections:
+            connection.close()
+    assert sizes == {before}
+
+
+def test_fill_groups_share_the_work_and_keep_every_projection_once():
+    targets = [(projection, None, projection.name) for projection in PROJECTIONS]
+
+    groups = split(targets, 2)
+
+    assert len(groups) == 2 and all(groups)
+    assert sorted(t[2] for group in groups for t in group) == sorted(t[2] for t in targets)
+    assert {t[2] for t in groups[0]} & {"audit", "catalog"}  # the heaviest two apart
+    assert not {"audit", "catalog"} <= {t[2] for t in groups[0]}
+    assert split(targets[:1], 2) == [targets[:1]]
+
+
+def test_two_fill_processes_rebuild_what_incremental_built_on_postgresql(postgres_url):
+    engine = make_engine(postgres_url)
+    try:
+        rich_history(History(EventStore(engine)), count=2)
+        runner = make_runner(engine, batch_size=4, rebuild_batch_size=5, fill_processes=2)
+        runner.catch_up()
+        incremental = snapshot(engine)
+
+        read = runner.rebuild()
+
+        assert read == EventStore(engine).head().position
+        assert differences(incremental, snapshot(engine)) == []
+        assert all(s.behind == 0 for s in runner.status())
+    finally:
+        engine.dispose()
+
+
+def test_a_failed_second_fill_process_swaps_nothing(postgres_url):
+    engine = make_engine(postgres_url)
+    try:
+        rich_history(History(EventStore(engine)), count=2)
+        live = make_runner(engine)
+        live.catch_up()
+        before = snapshot(engine)
+
+        second = split([(p, None, p.name) for p in PROJECTIONS], 2)[1][0][2]
+
+        def fail_in_child(checkpoint: str, position: int) -> None:
+            if checkpoint == second + "__next":  # filled by the second process
+                raise RuntimeError("power cut")
+
+        failing = make_runner(engine, fill_processes=2, before_commit=fail_in_child)
+        with pytest.raises(RuntimeError, match="second fill process"):
+            failing.rebuild()
+
+        assert differences(before, snapshot(engine)) == []
+        assert make_runner(engine).rebuild() == EventStore(engine).head().position
+        assert differences(before, snapshot(engine)) == []
+    finally:
+        engine.dispose()
