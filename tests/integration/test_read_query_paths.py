@@ -4,7 +4,7 @@ text narrowed to projects before ranking."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -107,3 +107,39 @@ def test_free_text_within_projects_ranks_as_over_all_projects(store):
             assert mine["results"] == expected, (q, project)
             assert mine["total"] == len(expected)
         assert found([], q)["total"] == 0
+
+
+def test_free_text_over_every_project_pages_as_the_filtered_path_does(store):
+    """Free text with no other condition ranks on scores alone and reads version rows
+    only for the page's candidates: pages, ties across a page boundary (newest first),
+    totals, pages past the end and asset-name matches agree with the filtered path, and
+    a comment naming a version the catalog does not hold is not counted."""
+    history = History(store)
+    ada, _ = history.user("ada")
+    projects = [history.project(name, {ada: "admin"}) for name in ("p", "q")]
+    for n, project in enumerate(projects * 3):
+        asset = history.asset(project, "river banner" if n % 3 else f"fox {n}")
+        for _ in range(3):  # same text, same score: ties broken by position
+            version = history.version(asset, ada, prompt="a red fox by the river")
+        history.version(asset, ada, prompt=f"fox {'fox ' * n} glow")
+        history.comment(version, ada, "lovely fox, more river")
+    stray = "00000000-0000-0000-0000-000000000000"
+    history.version_asset[stray] = asset
+    history.comment(stray, ada, "a lonely fox comment")
+    make_runner(store.engine).catch_up()
+    long_ago = utc(datetime(2000, 1, 1))
+
+    def found(q, limit, offset, **filters):
+        with store.engine.connect() as conn:
+            return search(conn, SearchQuery(projects=None, q=q, limit=limit,
+                                            offset=offset, **filters))
+
+    for q in ("fox", "river", "fox river", "lovely", "glow", "banner"):
+        everything = found(q, 500, 0, created_from=long_ago)
+        assert everything["total"] == len(everything["results"]) > 0
+        assert stray not in {r["version_id"] for r in everything["results"]}
+        for limit, offset in ((1, 0), (3, 0), (3, 2), (5, 7), (4, 22), (500, 0),
+                              (2, everything["total"]), (2, 1000)):
+            fast = found(q, limit, offset)
+            assert fast == found(q, limit, offset, created_from=long_ago), (q, limit, offset)
+            assert fast["results"] == everything["results"][offset:offset + limit]
