@@ -141,8 +141,12 @@ def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
         return None
     # A CTE: both branches below read the same hits, matched and ranked once.
     hits = matching.cte("hits")
+    # A version's own document is written with its row; a comment names its version
+    # without one, so only comments are checked against the versions (in their key
+    # index; a comment on a version the catalog lacks matches no version).
+    known = exists(select(literal(1)).where(v.c.version_id == hits.c.version_id))
     own = (select(hits.c.version_id.label("version_id"), hits.c.score.label("score"))
-           .where(hits.c.version_id.is_not(None)))
+           .where(hits.c.version_id.is_not(None), or_(hits.c.kind == "version", known)))
     by_asset = (select(v.c.version_id.label("version_id"),
                        (hits.c.score * ASSET_MATCH_WEIGHT).label("score"))
                 .join_from(hits, v, v.c.asset_id == hits.c.asset_id)
@@ -277,15 +281,13 @@ def _page_by_score(conn: Connection, query: SearchQuery, scored: Any,
     """Page and total of an unfiltered free-text search, ranked on ``scored`` (the
     version_id, score subquery of :func:`_text_scores`).
 
-    Total and order are the general path's: versions that exist, best score first, then
-    newest. But the versions' rows (their positions, the tie-break) are read only for
-    the candidates that can reach the page: those scoring at least the page's last
-    score; existence is checked in the version key index alone. Over every project a
-    common pair of words matches ~18,000 versions at 1M events, and reading each one's
-    row cost SQLite more than ranking them (all-projects p50 ~370 -> ~230 ms on a busy
-    2-core machine)."""
-    known = exists(select(literal(1)).where(v.c.version_id == scored.c.version_id))
-    candidates = (select(scored.c.version_id, scored.c.score).where(known)
+    Total and order are the general path's: versions that exist (``_text_scores`` names
+    no other), best score first, then newest. But the versions' rows (their positions,
+    the tie-break) are read only for the candidates that can reach the page: those
+    scoring at least the page's last score. Over every project a common pair of words
+    matches ~18,000 versions at 1M events, and reading each one's row cost SQLite more
+    than ranking them."""
+    candidates = (select(scored.c.version_id, scored.c.score)
                   .cte("candidates").prefix_with("MATERIALIZED"))
     last = (select(candidates.c.score).order_by(candidates.c.score.desc())
             .offset(query.offset + query.limit - 1).limit(1)
