@@ -26,6 +26,11 @@ def normalise_url(url: str) -> str:
     return url
 
 
+SQLITE_CACHE_KIB = 64 * 1024
+"""Page cache per SQLite connection (filled only as pages are read). SQLite's 2 MiB
+default re-reads a large catalog's index pages from the file on every search."""
+
+
 def make_engine(url: str, **kwargs: object) -> Engine:
     """Create an engine with the store's connection settings for its backend."""
     url = normalise_url(url)
@@ -35,7 +40,10 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     # Keep any libpq options the URL carries (e.g. a search_path) and add the lock timeout.
     options = parsed.query.get("options", "")
     # Times come back in UTC (no per-row conversion when reading the log).
-    options = f"{options} -c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS} -c timezone=UTC".strip()
+    # No JIT: the read queries are short and JIT compilation of a plan whose estimate
+    # crosses jit_above_cost costs far more than the query (a search's p95 showed it).
+    options = (f"{options} -c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS} -c timezone=UTC "
+               "-c jit=off").strip()
     # No pre-ping (a round trip per checkout): the store invalidates a connection whose
     # driver call failed, so the next checkout reconnects after an outage.
     engine = create_engine(url, pool_recycle=1800, connect_args={"options": options}, **kwargs)
@@ -73,6 +81,7 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: object) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA synchronous={sqlite_synchronous()}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

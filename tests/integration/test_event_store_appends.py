@@ -154,3 +154,14 @@ def test_appends_queued_together_are_written_as_if_one_after_another(store, engi
     assert [r.event for r in store.read_all()] == [note(t) for t in "abdfh"]
     assert store.head().position == 5
     assert verify_chain(engine).ok
+
+
+def test_connections_read_with_a_large_page_cache_and_without_jit(engine, backend):
+    """Searches over a large catalog re-read index pages with SQLite's 2 MiB default
+    cache; PostgreSQL's JIT compiles plans whose estimate crosses jit_above_cost, which
+    costs far more than the short read queries themselves."""
+    with engine.connect() as conn:
+        if backend == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() <= -64 * 1024
+        else:
+            assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
