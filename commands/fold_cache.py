@@ -24,10 +24,7 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Generic, NamedTuple, TypeVar
 
-from sqlalchemy import bindparam, select
-
-from events.schema import events
-from events.store import EventStore, Recorded, decode_row
+from events.store import EventStore, Recorded
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -54,25 +51,6 @@ class Folded(NamedTuple, Generic[S]):
     state: object
     version: int
     last_hash: str | None
-
-
-_TAIL = (select(*events.c)
-         .where(events.c.stream_id == bindparam("stream"),
-                events.c.stream_version >= bindparam("low"),
-                events.c.stream_version <= bindparam("high"))
-         .order_by(events.c.stream_version))
-_NO_LIMIT = 2**31 - 1
-
-
-def read_stream_from(store: EventStore, stream: str, from_version: int,
-                     up_to_version: int | None = None) -> list[Recorded]:
-    """The stream's events with ``from_version <= stream_version [<= up_to_version]`` in
-    version order (the event store reads whole streams or prefixes only). One statement
-    built once: building it per call cost more than running it."""
-    high = _NO_LIMIT if up_to_version is None else up_to_version
-    with store.engine.connect() as conn:
-        rows = conn.execute(_TAIL, {"stream": stream, "low": from_version, "high": high})
-        return [decode_row(row) for row in rows]
 
 
 class _Lru(Generic[T]):
@@ -132,10 +110,11 @@ class FoldCache:
         zero when ``base`` is None or no longer a prefix of the stream. The result is
         remembered when it is newer than what the cache holds."""
         if base is not None and base.version > 0:
-            tail = read_stream_from(self.store, stream, base.version, up_to_version)
+            tail = self.store.read_stream(stream, from_version=base.version,
+                                           up_to_version=up_to_version)
             if tail and tail[0].stream_version == base.version and tail[0].hash == base.last_hash:
                 return self._extend(stream, folding, base, tail[1:])
-        tail = read_stream_from(self.store, stream, 1, up_to_version)
+        tail = self.store.read_stream(stream, up_to_version=up_to_version)
         return self._extend(stream, folding, Folded(None, 0, None), tail)
 
     def _extend(self, stream: str, folding: Folding[S], base: Folded[S],

@@ -196,10 +196,15 @@ class EventStore:
 
     # -- reading ----------------------------------------------------------------------
 
-    def read_stream(self, stream_id: str, *, up_to_version: int | None = None,
+    def read_stream(self, stream_id: str, *, from_version: int = 1,
+                    up_to_version: int | None = None,
                     as_of: datetime | None = None) -> list[Recorded]:
-        """The stream's events in version order, optionally up to a version or a time."""
+        """The stream's events in version order, optionally from a version (a cached
+        fold's tail), up to a version or up to a time."""
         where, params = ["stream_id = ?"], [stream_id]
+        if from_version > 1:
+            where.append("stream_version >= ?")
+            params.append(from_version)
         if up_to_version is not None:
             where.append("stream_version <= ?")
             params.append(up_to_version)
@@ -232,10 +237,7 @@ class EventStore:
         if limit is not None:
             query += " LIMIT ?"
             params = [*params, limit]
-        rows = self._raw_select(self._sql.adapt(query), params)
-        if self._sqlite:
-            return _decode_sqlite_rows(rows)
-        return [decode_row(row) for row in rows]
+        return decode_rows(self._raw_select(self._sql.adapt(query), params), self._sqlite)
 
     def iter_all(self, after: int = 0, page: int = 5000, **filters) -> Iterator[Recorded]:
         """Every event after ``after``, fetched page by page."""
@@ -324,6 +326,14 @@ def _decode_sqlite_rows(rows: list[tuple]) -> list[Recorded]:
             actor_id, correlation_id, causation_id, command_id, occurred, recorded,
             prev_hash, hash_))
     return out
+
+
+def decode_rows(rows: list, sqlite: bool) -> list[Recorded]:
+    """Plain driver rows of ``events`` in column order, decoded: SQLite's text payloads
+    and times, or psycopg's parsed ones."""
+    if sqlite:
+        return _decode_sqlite_rows(rows)
+    return [decode_row(row) for row in rows]
 
 
 def decode_row(row) -> Recorded:  # noqa: ANN001

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from events.db import write_transaction
 from events.schema import event_head, events, subscription_checkpoints
-from events.store import Recorded, _decode_sqlite_rows, decode_row, utc
+from events.store import Recorded, decode_rows, utc
 from projections.apply import ApplyContext
 from projections.fill import fill_all, processes_for, split
 from projections.tables import (
@@ -112,9 +112,7 @@ def read_log(conn: Connection, after: int, head: int, event_types: list[str], li
         f"SELECT {_COLUMN_NAMES} FROM events WHERE position > {mark} AND position <= {mark}"
         f" AND event_type IN ({', '.join([mark] * len(event_types))})"
         f" ORDER BY position LIMIT {mark}", (after, head, *event_types, limit)).all()
-    if conn.dialect.name == "sqlite":
-        return _decode_sqlite_rows(rows)
-    return [decode_row(row) for row in rows]
+    return decode_rows(rows, conn.dialect.name == "sqlite")
 
 
 def apply_events(ctx: ApplyContext, projection: Projection, batch: Iterable[Recorded]) -> None:

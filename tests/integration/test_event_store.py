@@ -120,6 +120,10 @@ def test_read_stream_up_to_version_and_time(store):
     assert [r.event.text for r in store.read_stream("s-1", as_of=middle)] == ["a", "b"]
     before = middle - timedelta(microseconds=1)
     assert [r.event.text for r in store.read_stream("s-1", as_of=before)] == ["a"]
+    # A cached fold's tail: from a version, optionally up to another.
+    assert [r.event.text for r in store.read_stream("s-1", from_version=2)] == ["b", "c"]
+    assert [r.event.text for r in store.read_stream("s-1", from_version=2,
+                                                     up_to_version=2)] == ["b"]
 
 
 def test_read_all_pages_in_position_order_and_filters(store):
