@@ -47,27 +47,33 @@ class GroupCommit:
 
     def __init__(self, write_group: Callable[[list[AppendRequest]], None]) -> None:
         self._write_group = write_group
-        self._write_lock = threading.Lock()
-        self._queue_lock = threading.Lock()
+        self._state = threading.Condition()
+        self._writing = False
         self._queue: list[AppendRequest] = []
 
     def submit(self, request: AppendRequest) -> list[Recorded]:
-        with self._queue_lock:
+        with self._state:
             self._queue.append(request)
-        with self._write_lock:
-            # Not done: no earlier holder took it, so it is in the queue now.
+            # A request written by someone else's group returns as soon as that group
+            # committed, without queuing for the next group's write.
+            while self._writing and not request.done:
+                self._state.wait()
             if not request.done:
-                with self._queue_lock:
-                    group, self._queue = self._queue, []
-                try:
-                    self._write_group(group)
-                except BaseException as exc:
-                    for queued in group:
-                        queued.result, queued.error = None, exc
-                    raise
-                finally:
+                self._writing = True
+                group, self._queue = self._queue, []
+        if not request.done:
+            try:
+                self._write_group(group)
+            except BaseException as exc:
+                for queued in group:
+                    queued.result, queued.error = None, exc
+                raise
+            finally:
+                with self._state:
                     for queued in group:
                         queued.done = True
+                    self._writing = False
+                    self._state.notify_all()
         if request.error is not None:
             raise request.error
         return request.result

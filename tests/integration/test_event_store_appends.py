@@ -132,12 +132,16 @@ def test_appends_queued_together_are_written_as_if_one_after_another(store, engi
             outcomes[name] = exc
 
     threads = []
-    with group._write_lock:  # hold the writer so every attempt queues behind it, in order
-        for name, call in attempts:
-            threads.append(threading.Thread(target=attempt, args=(name, call)))
-            threads[-1].start()
-            while len(group._queue) < len(threads):
-                time.sleep(0.001)
+    with group._state:  # a write under way: every attempt queues behind it, in order
+        group._writing = True
+    for name, call in attempts:
+        threads.append(threading.Thread(target=attempt, args=(name, call)))
+        threads[-1].start()
+        while len(group._queue) < len(threads):
+            time.sleep(0.001)
+    with group._state:  # that write ends: the first waiter writes the whole queue
+        group._writing = False
+        group._state.notify_all()
     for thread in threads:
         thread.join()
 
