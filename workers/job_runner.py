@@ -188,12 +188,15 @@ class _ProgressWriter:
         self._beating = False
 
     def report(self, step: int, total: int) -> None:
-        self.step, self.total = step, total
-        now = time.monotonic()
-        if now - self.last < PROGRESS_INTERVAL_SECONDS:
-            return
-        self.last = now
-        self._write()
+        # Under the heartbeat's lock: the beat thread must not write this row at the
+        # same moment (two write transactions on one row) or read a half-set step.
+        with self._beats:
+            self.step, self.total = step, total
+            now = time.monotonic()
+            if now - self.last < PROGRESS_INTERVAL_SECONDS:
+                return
+            self.last = now
+            self._write()
 
     def _write(self) -> None:
         try:
