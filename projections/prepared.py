@@ -45,8 +45,8 @@ class Prepared:
             bind = compiled.binds[name]
             if bind.expanding:
                 raise ValueError("statement has an expanding IN bind")
-            if bind.value is not None or bind.callable is not None:
-                self.fixed[name] = bind.effective_value  # a literal in the statement
+            if not bind.required:  # a literal in the statement (None included)
+                self.fixed[name] = bind.effective_value
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 self.processors[name] = process

@@ -46,11 +46,12 @@ def test_prepared_insert_and_update_store_what_sqlalchemy_stores(engine):
         Prepared.table_insert(prepared_table, conn.dialect).run(conn, ROWS)  # COPY on PG
 
         for table, prepared in ((reference, False), (prepared_table, True)):
-            # A literal in the statement ("decision.recorded") must be filled in too.
+            # Literals in the statement ("decision.recorded", a None) are filled in too.
             statement = update(table).where(
                 table.c.event_type == "decision.recorded",
                 table.c.subject_id == bindparam("b_id")).values(
-                revoked_at=bindparam("b_at"), revoked_by=bindparam("b_by"))
+                revoked_at=bindparam("b_at"), revoked_by=bindparam("b_by"),
+                revoke_reason=None)
             if prepared:
                 Prepared(statement, conn.dialect).run(conn, [revoke])
             else:
