@@ -257,8 +257,9 @@ class SqliteWriter:
             self._checkpointer.committed()
 
     def _checkout(self):  # noqa: ANN202
-        if self._connection is not None and self._pid != os.getpid():
-            # Inherited across fork: neither the connection nor the thread is ours.
+        if self._pid != os.getpid():
+            # Inherited across fork (also after a release, when only the checkpointer is
+            # left): neither the connection nor the checkpointer's thread is ours.
             self._connection = self._cursor = self._checkpointer = None
         if self._connection is None:
             dbapi = self.engine.dialect.loaded_dbapi

@@ -414,7 +414,7 @@ def analyse(conn: Connection, tables: Mapping[str, Table]) -> None:
     if conn.dialect.name != "postgresql":
         return
     for table in tables.values():
-        conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(table.name)}")
 
 
 def create_storage(conn: Connection, projection: Projection, tables: Mapping[str, Table],
