@@ -1,10 +1,14 @@
 """Helpers for job tests: a project with an asset, job requests appended straight to the
-store (as the HTTP write side does), and waiting for jobs to finish."""
+store (as the HTTP write side does), waiting for jobs to finish, a relay thread on
+RabbitMQ, and stopping RabbitMQ for a while."""
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from commands.jobs import JobState, load_job
@@ -13,6 +17,10 @@ from events.domain import stream_id
 from events.jobs import JobRequested
 from events.projects import MemberRoleSet, ProjectCreated
 from events.store import NO_STREAM, EventStore, Metadata, StreamAppend
+from tests.conftest import service_missing
+from workers.broker import make_broker
+from workers.relay import Relay
+from workers.runtime import RelayThread
 
 
 def tiny_recipe(seed: int = 1, **overrides: Any) -> dict[str, Any]:
@@ -128,3 +136,48 @@ def versions_of(store: EventStore, asset_id: str) -> list[VersionCreated]:
         for r in store.read_stream(stream_id("asset", asset_id))
         if isinstance(r.event, VersionCreated)
     ]
+
+
+def job_history(store: EventStore, job_id: str) -> list:
+    """The events of one job's stream, oldest first."""
+    return [r.event for r in store.read_stream(stream_id("job", job_id))]
+
+
+@contextlib.contextmanager
+def running_relay(store: EventStore, rabbitmq_url: str, prefix: str) -> Iterator[RelayThread]:
+    """A relay thread from ``store`` to RabbitMQ (its own broker connection) for the block."""
+    broker = make_broker(rabbitmq_url, confirm_delivery=True, set_global=False)
+    thread = RelayThread(Relay(store, broker, prefix), poll_seconds=0.1).start()
+    try:
+        yield thread
+    finally:
+        thread.stop()
+        broker.close()
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(
+        ["rabbitmqctl", *args],
+        check=True,
+        timeout=120,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@contextlib.contextmanager
+def rabbitmq_stopped() -> Iterator[None]:
+    """RabbitMQ's app stopped (``rabbitmqctl stop_app``: every connection closes, the
+    port refuses new ones, durable queues keep their messages) for the block, and
+    started again afterwards whatever happens. Where it cannot be stopped the test fails
+    in CI and is skipped elsewhere."""
+    try:
+        rabbitmqctl("stop_app")
+    except (OSError, subprocess.SubprocessError) as exc:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            rabbitmqctl("start_app")  # a stop that timed out half-way
+        service_missing("rabbitmqctl stop_app", exc)
+    try:
+        yield
+    finally:
+        rabbitmqctl("start_app")

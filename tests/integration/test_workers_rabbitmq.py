@@ -1,7 +1,7 @@
 """Jobs over RabbitMQ and PostgreSQL: worker threads and `lineage worker` processes.
 
-Each test run uses queues of its own (a unique prefix), deleted afterwards, so runs
-sharing a RabbitMQ never take each other's messages.
+The fixtures (queues of the test's own, a relay thread, worker threads) are in
+tests/integration/conftest.py.
 """
 
 from __future__ import annotations
@@ -11,101 +11,27 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
-import pika
 import pytest
 
 from commands.job_progress import read_progress
 from commands.jobs import load_job
-from events.db import make_engine
-from events.domain import stream_id
 from events.jobs import JobCompleted, JobStarted
-from events.store import EventStore
-from tests.conftest import RABBITMQ_URL, service_missing
+from tests.conftest import RABBITMQ_URL
 from tests.integration.jobs_support import (
-    new_project,
+    job_history,
+    rabbitmq_stopped,
     request_job,
     tiny_recipe,
     versions_of,
     wait_finished,
 )
-from workers.blobs import BlobStore
-from workers.broker import all_queue_names, make_broker, ping_broker
-from workers.job_runner import JobContext
-from workers.relay import Relay, job_message, unfinished_jobs
-from workers.runtime import JobWorkers, RelayThread
+from workers.broker import ping_broker
+from workers.relay import job_message, unfinished_jobs
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def rabbitmq_url() -> str:
-    ok, detail = ping_broker(RABBITMQ_URL)
-    if not ok:
-        service_missing("RabbitMQ", detail)
-    return RABBITMQ_URL
-
-
-@pytest.fixture
-def prefix(rabbitmq_url):
-    prefix = f"lineage_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    yield prefix
-    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
-    channel = connection.channel()
-    for name in all_queue_names(prefix):
-        for queue in (name, f"{name}.DQ", f"{name}.XQ"):
-            channel.queue_delete(queue)
-    connection.close()
-
-
-@pytest.fixture
-def pg_url(postgres_url) -> str:
-    return postgres_url
-
-
-@pytest.fixture
-def data_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("rabbit-data")
-
-
-@pytest.fixture
-def context(pg_url, data_dir, monkeypatch):
-    monkeypatch.setenv("LINEAGE_DATA_DIR", str(data_dir))
-    engine = make_engine(pg_url)
-    yield JobContext(store=EventStore(engine), blobs=BlobStore(data_dir / "blobs"))
-    engine.dispose()
-
-
-@pytest.fixture
-def relay(context, rabbitmq_url, prefix):
-    broker = make_broker(rabbitmq_url, confirm_delivery=True, set_global=False)
-    thread = RelayThread(Relay(context.store, broker, prefix), poll_seconds=0.1).start()
-    yield thread
-    thread.stop()
-    broker.close()
-
-
-@pytest.fixture
-def workers(context, rabbitmq_url, prefix):
-    broker = make_broker(rabbitmq_url, set_global=False)
-    workers = JobWorkers(broker, context, prefix, threads=2).start()
-    yield workers
-    workers.stop()
-    broker.close()
-
-
-@pytest.fixture
-def project(context):
-    user = str(uuid.uuid4())
-    project_id, asset_id = new_project(context.store, user)
-    return user, project_id, asset_id
-
-
-def job_history(store: EventStore, job_id: str) -> list:
-    return [r.event for r in store.read_stream(stream_id("job", job_id))]
 
 
 def test_sixteen_variations_over_rabbitmq_give_sixteen_versions(context, relay, workers, project):
@@ -195,34 +121,18 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_which_completes_it_once(
     assert read_progress(context.engine, job_id) is None  # the dead attempt's row is gone
 
 
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(
-        ["rabbitmqctl", *args],
-        check=True,
-        timeout=120,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 @pytest.mark.slow
 def test_requests_made_while_rabbitmq_is_stopped_complete_after_it_restarts(
     context, relay, workers, project
 ):
     user, project_id, asset_id = project
-    try:
-        rabbitmqctl("stop_app")
-    except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"cannot stop RabbitMQ here: {exc}")
-    try:
+    with rabbitmq_stopped():
         job_ids = [
             request_job(context.store, project_id, asset_id, user, tiny_recipe(seed=i))
             for i in range(4)
         ]
         time.sleep(1.5)  # the relay tries, and fails, to send them
         assert {load_job(context.store, j)[0].status for j in job_ids} == {"requested"}
-    finally:
-        rabbitmqctl("start_app")
 
     states = wait_finished(context.store, job_ids, timeout=180)
 
