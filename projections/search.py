@@ -327,23 +327,33 @@ def _result(row: Any, query: SearchQuery) -> dict[str, Any]:
 
 
 def facets(conn: Connection, base: Select, as_of: datetime | None) -> dict[str, Any]:
-    """Counts over the whole filtered set: by tier, operation, status and (full) tag."""
-    ids = base.subquery("facet_ids")
+    """Counts over the whole filtered set: by tier, operation, status and (full) tag.
+
+    One statement: the set (free-text matching and ranking included) is evaluated once,
+    materialised, and both aggregations read it: counts per (tier, operation, status)
+    combination, folded into the three facets here, and versions per leaf tag."""
+    ids = base.cte("facet_ids").prefix_with("MATERIALIZED")
     joined = v.join(ids, ids.c.version_id == v.c.version_id)
-    result: dict[str, Any] = {}
-    for name, column in (("tier", v.c.tier), ("operation", v.c.operation),
-                         ("status", status_expression(as_of))):
-        values = select(column.label("value")).select_from(joined).subquery("values")
-        rows = conn.execute(select(values.c.value, func.count().label("n"))
-                            .group_by(values.c.value))
-        result[name] = {row.value: row.n for row in rows}
+    states = select(v.c.tier, v.c.operation, status_expression(as_of).label("status")
+                    ).select_from(joined).subquery("states")
+    combinations = select(literal("state").label("facet"), states.c.tier.label("a"),
+                          states.c.operation.label("b"), states.c.status.label("c"),
+                          func.count().label("n")
+                          ).group_by(states.c.tier, states.c.operation, states.c.status)
     t = catalog_tags
-    tag_rows = conn.execute(
-        select(t.c.tag, func.count(func.distinct(v.c.version_id)))
-        .select_from(joined.join(t, t.c.asset_id == v.c.asset_id))
-        .where(t.c.is_leaf.is_(True), valid_at(t, as_of, "added_at", "removed_at"))
-        .group_by(t.c.tag))
-    result["tag"] = dict(sorted((tag, n) for tag, n in tag_rows))
+    tags = (select(literal("tag"), t.c.tag, literal(None), literal(None),
+                   func.count(func.distinct(v.c.version_id)))
+            .select_from(joined.join(t, t.c.asset_id == v.c.asset_id))
+            .where(t.c.is_leaf.is_(True), valid_at(t, as_of, "added_at", "removed_at"))
+            .group_by(t.c.tag))
+    result: dict[str, Any] = {"tier": {}, "operation": {}, "status": {}, "tag": {}}
+    for row in conn.execute(union_all(combinations, tags)):
+        if row.facet == "tag":
+            result["tag"][row.a] = row.n
+            continue
+        for name, value in (("tier", row.a), ("operation", row.b), ("status", row.c)):
+            result[name][value] = result[name].get(value, 0) + row.n
+    result["tag"] = dict(sorted(result["tag"].items()))
     return result
 
 
