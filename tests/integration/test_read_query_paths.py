@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from events.schema import events
 from events.store import utc
+from projections import search as search_module
 from projections.common import current_approvals
 from projections.queries import position_at
 from projections.registry import make_runner
@@ -80,10 +82,13 @@ def test_review_state_approvals_agree_with_the_tree_at_every_moment(store):
     assert len(seen) == 4  # the moments really differ
 
 
-def test_free_text_within_projects_ranks_as_over_all_projects(store):
-    """Search narrows full-text hits to the searched projects before ranking them: the
-    answer for a project is the all-projects answer restricted to it, same scores, same
-    order; no projects finds nothing."""
+@pytest.mark.parametrize("few_below", [0.0, 1.01], ids=["match-then-check", "collect-first"])
+def test_free_text_within_projects_ranks_as_over_all_projects(store, monkeypatch, few_below):
+    """Search narrows full-text hits to the searched projects before ranking them (on
+    SQLite by collecting a few projects' documents first, or by checking each match's
+    project when they are many): the answer for a project is the all-projects answer
+    restricted to it, same scores, same order; no projects finds nothing."""
+    monkeypatch.setattr(search_module, "FEW_PROJECTS", few_below)
     history = History(store)
     ada, _ = history.user("ada")
     projects = [history.project(name, {ada: "admin"}) for name in ("p", "q")]
@@ -110,8 +115,8 @@ def test_free_text_within_projects_ranks_as_over_all_projects(store):
 
 
 def test_free_text_over_every_project_pages_as_the_filtered_path_does(store):
-    """Free text with no other condition ranks on scores alone and reads version rows
-    only for the page's candidates: pages, ties across a page boundary (newest first),
+    """Free text with no other condition than projects ranks on scores alone and reads
+    version rows only for the page's candidates: pages, ties across a page boundary (newest first),
     totals, pages past the end and asset-name matches agree with the filtered path, and
     a comment naming a version the catalog does not hold is not counted."""
     history = History(store)
@@ -129,17 +134,19 @@ def test_free_text_over_every_project_pages_as_the_filtered_path_does(store):
     make_runner(store.engine).catch_up()
     long_ago = utc(datetime(2000, 1, 1))
 
-    def found(q, limit, offset, **filters):
+    def found(within, q, limit, offset, **filters):
         with store.engine.connect() as conn:
-            return search(conn, SearchQuery(projects=None, q=q, limit=limit,
+            return search(conn, SearchQuery(projects=within, q=q, limit=limit,
                                             offset=offset, **filters))
 
-    for q in ("fox", "river", "fox river", "lovely", "glow", "banner"):
-        everything = found(q, 500, 0, created_from=long_ago)
-        assert everything["total"] == len(everything["results"]) > 0
-        assert stray not in {r["version_id"] for r in everything["results"]}
-        for limit, offset in ((1, 0), (3, 0), (3, 2), (5, 7), (4, 22), (500, 0),
-                              (2, everything["total"]), (2, 1000)):
-            fast = found(q, limit, offset)
-            assert fast == found(q, limit, offset, created_from=long_ago), (q, limit, offset)
-            assert fast["results"] == everything["results"][offset:offset + limit]
+    for within in (None, projects[:1], projects):
+        for q in ("fox", "river", "fox river", "lovely", "glow", "banner"):
+            everything = found(within, q, 500, 0, created_from=long_ago)
+            assert everything["total"] == len(everything["results"]) > 0
+            assert stray not in {r["version_id"] for r in everything["results"]}
+            for limit, offset in ((1, 0), (3, 0), (3, 2), (5, 7), (4, 22), (500, 0),
+                                  (2, everything["total"]), (2, 1000)):
+                fast = found(within, q, limit, offset)
+                slow = found(within, q, limit, offset, created_from=long_ago)
+                assert fast == slow, (within, q, limit, offset)
+                assert fast["results"] == everything["results"][offset:offset + limit]
