@@ -359,20 +359,20 @@ def facets(conn: Connection, base: Select, as_of: datetime | None) -> dict[str, 
     """Counts over the whole filtered set: by tier, operation, status and (full) tag.
 
     One statement: the set (free-text matching and ranking included) is evaluated once,
-    materialised, and both aggregations read it: counts per (tier, operation, status)
-    combination, folded into the three facets here, and versions per leaf tag."""
-    ids = base.cte("facet_ids").prefix_with("MATERIALIZED")
-    joined = v.join(ids, ids.c.version_id == v.c.version_id)
-    states = select(v.c.tier, v.c.operation, status_expression(as_of).label("status")
-                    ).select_from(joined).subquery("states")
-    combinations = select(literal("state").label("facet"), states.c.tier.label("a"),
-                          states.c.operation.label("b"), states.c.status.label("c"),
+    with each version's tier, operation, asset and status, materialised, and both
+    aggregations read it: counts per (tier, operation, status) combination, folded into
+    the three facets here, and versions per leaf tag."""
+    rows = (base.add_columns(v.c.tier, v.c.operation, v.c.asset_id,
+                             status_expression(as_of).label("status"))
+            .cte("facet_rows").prefix_with("MATERIALIZED"))
+    combinations = select(literal("state").label("facet"), rows.c.tier.label("a"),
+                          rows.c.operation.label("b"), rows.c.status.label("c"),
                           func.count().label("n")
-                          ).group_by(states.c.tier, states.c.operation, states.c.status)
+                          ).group_by(rows.c.tier, rows.c.operation, rows.c.status)
     t = catalog_tags
     tags = (select(literal("tag"), t.c.tag, literal(None), literal(None),
-                   func.count(func.distinct(v.c.version_id)))
-            .select_from(joined.join(t, t.c.asset_id == v.c.asset_id))
+                   func.count(func.distinct(rows.c.version_id)))
+            .select_from(rows.join(t, t.c.asset_id == rows.c.asset_id))
             .where(t.c.is_leaf.is_(True), valid_at(t, as_of, "added_at", "removed_at"))
             .group_by(t.c.tag))
     result: dict[str, Any] = {"tier": {}, "operation": {}, "status": {}, "tag": {}}
