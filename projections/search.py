@@ -169,16 +169,19 @@ def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
     # A CTE: both branches below read the same hits, matched and ranked once.
     hits = matching.cte("hits")
     # A version's own document is written with its row; a comment names its version
-    # without one, so only comments are checked against the versions (in their key
-    # index; a comment on a version the catalog lacks matches no version).
-    known = exists(select(literal(1)).where(v.c.version_id == hits.c.version_id))
+    # without one, so only comments are joined with the versions (by their key; a
+    # comment on a version the catalog lacks matches no version). Three branches, not
+    # one with "version or known": PostgreSQL turns an EXISTS under OR into a hashed
+    # subplan that reads every version of the catalog, whatever the few hits.
     own = (select(hits.c.version_id.label("version_id"), hits.c.score.label("score"))
-           .where(hits.c.version_id.is_not(None), or_(hits.c.kind == "version", known)))
-    by_asset = (select(v.c.version_id.label("version_id"),
-                       (hits.c.score * ASSET_MATCH_WEIGHT).label("score"))
+           .where(hits.c.kind == "version"))
+    commented = (select(v.c.version_id, hits.c.score)
+                 .join_from(hits, v, v.c.version_id == hits.c.version_id)
+                 .where(hits.c.kind == "comment"))
+    by_asset = (select(v.c.version_id, (hits.c.score * ASSET_MATCH_WEIGHT).label("score"))
                 .join_from(hits, v, v.c.asset_id == hits.c.asset_id)
                 .where(hits.c.kind == "asset"))
-    scores = union_all(own, by_asset).subquery("scores")
+    scores = union_all(own, commented, by_asset).subquery("scores")
     return (select(scores.c.version_id, func.max(scores.c.score).label("score"))
             .group_by(scores.c.version_id))
 
