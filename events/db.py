@@ -8,7 +8,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from psycopg.types.json import set_json_loads
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -47,6 +46,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     # No pre-ping (a round trip per checkout): the store invalidates a connection whose
     # driver call failed, so the next checkout reconnects after an outage.
     engine = create_engine(url, pool_recycle=1800, connect_args={"options": options}, **kwargs)
+    from psycopg.types.json import set_json_loads  # only a PostgreSQL deployment needs it
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # noqa: ANN001
