@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 
 from commands.fold_cache import Folding, cache_of
+from commands.state import key_reused
 from events.domain import stream_id
 from events.errors import Conflict, NotFound, Unauthorized
 from events.people import TokenIssued, TokenRevoked, UserRegistered
@@ -102,8 +103,7 @@ def _refuse_repeat(recorded: Sequence[Recorded], token: IssuedToken, *,
     issued = [r.event for r in recorded if isinstance(r.event, TokenIssued)]
     registered = any(isinstance(r.event, UserRegistered) for r in recorded)
     if len(issued) != 1 or registered != registers_user:
-        raise Conflict("this Idempotency-Key was already used for a different request; "
-                       "use a new key for each distinct request")
+        raise key_reused()
     first = issued[0]
     if first.token_id != token.token_id:
         made = f"user {first.user_id} and their token" if registers_user else "token"

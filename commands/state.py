@@ -97,8 +97,13 @@ def ensure_same_request(recorded: Sequence[Recorded], stream: str,
     event of one of ``event_types`` on ``stream``: a reused Idempotency-Key."""
     if recorded and not any(r.stream_id == stream and isinstance(r.event, event_types)
                             for r in recorded):
-        raise Conflict("this Idempotency-Key was already used for a different request; "
-                       "use a new key for each distinct request")
+        raise key_reused()
+
+
+def key_reused() -> Conflict:
+    """The refusal of an Idempotency-Key first used for a different request."""
+    return Conflict("this Idempotency-Key was already used for a different request; "
+                    "use a new key for each distinct request")
 
 
 def all_of(recorded: Sequence[Recorded], event_type: type[E]) -> list[E]:
