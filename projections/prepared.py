@@ -17,6 +17,7 @@ CPU). The values are the same processed values; only their transport differs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -68,14 +69,27 @@ class Prepared:
         """Driver parameters for ``params`` (dicts by bind name; literals filled in):
         tuples in :attr:`names` order for a positional statement or ``as_tuples``, else
         dicts."""
-        pairs = [(name, _last_remembered(process) if process else None)
-                 for name, process in ((n, self.processors.get(n)) for n in self.names)]
         fixed = self.fixed
         if fixed:
             params = [{**fixed, **given} for given in params]
+        names = self.names
+        # Values in bind order in one C call per row; then the few binds with a type
+        # processor (times, JSON) are converted in place.
+        values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        converted = [(index, _last_remembered(self.processors[name]))
+                     for index, name in enumerate(names) if name in self.processors]
+        if not converted:
+            rows = [values(given) for given in params]
+        else:
+            rows = []
+            for given in params:
+                row = list(values(given))
+                for index, process in converted:
+                    row[index] = process(row[index])
+                rows.append(tuple(row))
         if self.positional or as_tuples:
-            return [tuple([v[n] if p is None else p(v[n]) for n, p in pairs]) for v in params]
-        return [{n: v[n] if p is None else p(v[n]) for n, p in pairs} for v in params]
+            return rows
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def run(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> None:
         """Execute for every dict in ``params`` (one executemany, or one COPY)."""
