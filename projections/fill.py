@@ -1,21 +1,35 @@
-"""Filling a rebuild's fresh tables: in one process, or split across two on PostgreSQL.
+"""Filling a rebuild's fresh tables: in one process, or split across two.
 
 A rebuild fills each projection's ``__next`` tables from position 0, batch after batch,
 each batch committed with that generation's own checkpoint. Projections are independent
-(separate tables, separate checkpoints), so on PostgreSQL two processes can fill two
-groups of them at once, each reading the log itself: the work is mostly Python per
-event, and one process uses one core. The parent waits for both, and the swap into the
-live tables stays one transaction in the parent (see ProjectionRunner.rebuild).
+(separate tables, separate checkpoints), so two processes can fill two groups of them at
+once, each reading the log itself: the work is mostly Python per event, and one process
+uses one core. The parent waits for both, and the swap into the live tables stays one
+transaction in the parent (see ProjectionRunner.rebuild).
 
-SQLite has one writer at a time, so there the fill stays in one process.
+On PostgreSQL both processes write the database itself. SQLite has one writer at a time,
+so there the second process writes a side file of its own (:func:`side_file`): its
+``__next`` tables and their checkpoints live in that file, opened as its main database,
+and the log is read from the real database attached as ``log`` (WAL: reading it never
+waits for the parent's writes, nor they for it). Once it is done the parent copies those
+tables into its own ``__next`` tables in SQL (:func:`copy_side`) and deletes the file.
+The child inherits a copy of SQLite's per-process lock bookkeeping: the rebuilding
+thread forks between its transactions, and no other thread of the process should be
+inside a transaction on the same database at that moment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+from events.db import SQLITE_BUSY_TIMEOUT_MS
 
 FILL_PROCESSES = 2
 REBUILD_COSTS = {"audit": 5.0, "catalog": 5.0, "review_state": 3.0, "version_tree": 1.5,
@@ -26,10 +40,20 @@ benchmark's history), to give the two fill processes equal shares; others count 
 Fill = Callable[[Sequence[Any]], int]
 
 
-def processes_for(dialect: str, wanted: int | None = None) -> int:
-    """How many processes fill a rebuild on this database: ``wanted`` (default two on
-    PostgreSQL with two cores or more), and always one on SQLite (one writer)."""
-    if dialect != "postgresql":
+def sqlite_file(engine: Engine) -> str | None:
+    """The file of a SQLite database, or None (PostgreSQL, or in memory)."""
+    database = engine.url.database
+    if (engine.dialect.name != "sqlite" or not database or database == ":memory:"
+            or "mode=memory" in str(engine.url)):
+        return None
+    return database
+
+
+def processes_for(engine: Engine, wanted: int | None = None) -> int:
+    """How many processes fill a rebuild on ``engine``'s database: ``wanted`` (default
+    two with two cores or more), and always one for an in-memory SQLite database (a
+    forked process could not see it)."""
+    if engine.dialect.name != "postgresql" and sqlite_file(engine) is None:
         return 1
     if wanted is not None:
         return max(1, wanted)
@@ -50,10 +74,11 @@ def split(targets: Sequence[Any], processes: int) -> list[list[Any]]:
 
 
 def fill_all(fill: Fill, groups: list[list[Any]], forget_connections: Callable[[], None],
-             ) -> int:
+             fill_second: Fill | None = None) -> int:
     """Run ``fill`` on every group: the first here, any second in a forked process
-    (``forget_connections`` runs first in the child, so it never touches the parent's
-    pooled connections). Returns the most events one fill read.
+    through ``fill_second`` (default ``fill``; ``forget_connections`` runs first in the
+    child, so it never touches the parent's pooled connections). Returns the most events
+    one fill read.
 
     Raises what this process's fill raised (the child is stopped then), or RuntimeError
     when the child failed (its traceback is on stderr).
@@ -64,7 +89,7 @@ def fill_all(fill: Fill, groups: list[list[Any]], forget_connections: Callable[[
         raise ValueError("at most two fill processes")
     context = multiprocessing.get_context("fork")
     read = context.Value("q", 0)
-    child = context.Process(target=_fill_child, args=(fill, groups[1], read,
+    child = context.Process(target=_fill_child, args=(fill_second or fill, groups[1], read,
                                                       forget_connections),
                             name="rebuild-fill", daemon=True)
     child.start()
@@ -85,3 +110,94 @@ def _fill_child(fill: Fill, group: list[Any], read: Any,  # noqa: ANN401
                 forget_connections: Callable[[], None]) -> None:
     forget_connections()
     read.value = fill(group)
+
+
+# -- SQLite: the second process's side file ----------------------------------------------
+
+SIDE_SUFFIX = "-rebuild.db"
+_SIDE_COMPANIONS = ("", "-journal", "-wal", "-shm")
+
+
+@contextlib.contextmanager
+def side_file(engine: Engine) -> Iterator[Path]:
+    """The path of the side file a second fill process writes (``<database>-rebuild.db``),
+    removed before (leftovers of an interrupted rebuild, like its ``__next`` tables) and
+    after the block, whether it succeeded or not.
+
+    Raises ValueError for a database without a file."""
+    database = sqlite_file(engine)
+    if database is None:
+        raise ValueError("a side file needs a SQLite database file")
+    path = Path(database + SIDE_SUFFIX)
+    _remove(path)
+    try:
+        yield path
+    finally:
+        _remove(path)
+
+
+def _remove(path: Path) -> None:
+    for companion in _SIDE_COMPANIONS:
+        Path(str(path) + companion).unlink(missing_ok=True)
+
+
+def side_engine(path: Path, log: str) -> Engine:
+    """An engine on the side file ``path`` with the database file ``log`` attached as
+    ``log``. Unqualified names find the side file's tables first, then the log's (the
+    events and their head); the side file has none of the log's.
+
+    Transactions begin deferred: ``BEGIN IMMEDIATE`` would take the write lock of every
+    attached database, the log's too, and only this process writes the side file. The
+    side file is thrown away on any failure, so it keeps its rollback journal in
+    memory and skips fsyncs."""
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        dbapi_connection.execute("PRAGMA journal_mode=MEMORY")
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+        dbapi_connection.execute("ATTACH DATABASE ? AS log", (log,))
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def copy_side(engine: Engine, path: Path, first: Callable[[Connection], None]) -> None:
+    """In one write transaction: run ``first``, then copy every table of the side file
+    ``path`` into the same-named (empty) table of ``engine``'s database (full-text
+    tables by their columns and rowid).
+
+    Rows are copied in SQL: into a table with the same columns and indexes SQLite
+    copies records and index entries as they are, without building them again."""
+    with engine.connect() as conn:
+        # ATTACH cannot run inside a transaction: on the driver's connection, before one.
+        driver = conn.connection.driver_connection
+        driver.execute("ATTACH DATABASE ? AS side", (str(path),))
+        try:
+            conn = conn.execution_options(lineage_write=True)
+            with conn.begin():
+                first(conn)
+                for name, kind in conn.exec_driver_sql(
+                        "SELECT name, type FROM pragma_table_list WHERE schema = 'side'"
+                        " AND type IN ('table', 'virtual') AND name NOT LIKE 'sqlite%'"
+                        ).all():
+                    _copy_table(conn, name, virtual=kind == "virtual")
+        finally:
+            driver.execute("DETACH DATABASE side")
+
+
+def _copy_table(conn: Connection, name: str, *, virtual: bool) -> None:
+    quote = conn.dialect.identifier_preparer.quote_identifier
+    if not virtual:
+        conn.exec_driver_sql(f"INSERT INTO main.{quote(name)} SELECT * FROM side.{quote(name)}")
+        return
+    # A full-text table: its own columns, and the rowid its documents are keyed on.
+    columns = ", ".join(["rowid", *map(quote, conn.exec_driver_sql(
+        "SELECT name FROM pragma_table_info(?, 'side')", (name,)).scalars())])
+    conn.exec_driver_sql(f"INSERT INTO main.{quote(name)} ({columns}) "
+                         f"SELECT {columns} FROM side.{quote(name)}")

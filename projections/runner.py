@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
@@ -27,7 +29,15 @@ from events.db import write_transaction
 from events.schema import event_head, events, subscription_checkpoints
 from events.store import Recorded, decode_rows, utc
 from projections.apply import ApplyContext
-from projections.fill import fill_all, processes_for, split
+from projections.fill import (
+    copy_side,
+    fill_all,
+    processes_for,
+    side_engine,
+    side_file,
+    split,
+    sqlite_file,
+)
 from projections.tables import (
     NEXT_SUFFIX,
     create_query_indexes,
@@ -229,23 +239,45 @@ class ProjectionRunner:
 
     # -- rebuild ----------------------------------------------------------------------
 
-    def _fill(self, targets: list[Target]) -> int:
-        """Fill the targets' fresh tables up to the head, then index and analyse them;
-        returns the events read. One connection throughout: its page cache (enlarged,
-        see bulk_page_cache) outlives the batches."""
+    def _fill(self, targets: list[Target], engine: Engine | None = None) -> int:
+        """Fill the targets' fresh tables up to the head through ``engine`` (default the
+        runner's), then index and analyse them; returns the events read. One connection
+        throughout: its page cache (enlarged, see bulk_page_cache) outlives the
+        batches."""
         total = 0
         caught_up = False
-        with self.engine.connect() as conn, bulk_page_cache(conn):
+        with (engine or self.engine).connect() as conn, bulk_page_cache(conn):
             conn = conn.execution_options(lineage_write=True)
             while not caught_up:
                 read, caught_up = self._step_many(targets, self.rebuild_batch_size, conn)
                 total += read
             with conn.begin():
+                _index(conn, targets)
+        return total
+
+    def _fill_side(self, targets: list[Target], side: Path) -> int:
+        """In a second fill process on SQLite: fill the targets' fresh tables (and their
+        checkpoints) in the side file ``side`` instead (see projections/fill.py)."""
+        engine = side_engine(side, sqlite_file(self.engine))
+        try:
+            with engine.begin() as conn:
+                subscription_checkpoints.create(conn)
                 for projection, fresh, _ in targets:
-                    create_query_indexes(conn, dict(fresh))
-                    if projection.index_extra is not None:
-                        projection.index_extra(conn, fresh)
-                    analyse(conn, fresh)
+                    create_storage(conn, projection, fresh, query_indexes=False)
+            return self._fill(targets, engine)
+        finally:
+            engine.dispose()
+
+    def _fill_groups(self, targets: list[Target]) -> int:
+        """Fill every target, in one process or two (projections/fill.py)."""
+        groups = split(targets, processes_for(self.engine, self.fill_processes))
+        if len(groups) == 1 or self.engine.dialect.name != "sqlite":
+            return fill_all(self._fill, groups, lambda: self.engine.dispose(close=False))
+        with side_file(self.engine) as side:
+            total = fill_all(self._fill, groups, lambda: self.engine.dispose(close=False),
+                             functools.partial(self._fill_side, side=side))
+            # The copies get the indexes the child built before their rows arrive.
+            copy_side(self.engine, side, lambda conn: _index(conn, groups[1]))
         return total
 
     def rebuild(self, *names: str) -> int:
@@ -267,9 +299,7 @@ class ProjectionRunner:
                 create_storage(conn, projection, fresh, query_indexes=False)
                 conn.execute(delete(subscription_checkpoints)
                              .where(subscription_checkpoints.c.name == checkpoint))
-        processes = processes_for(self.engine.dialect.name, self.fill_processes)
-        total = fill_all(self._fill, split(targets, processes),
-                         lambda: self.engine.dispose(close=False))
+        total = self._fill_groups(targets)
         with write_transaction(self.engine) as conn:
             for projection in projections:
                 lock_checkpoint(conn, projection.name)
@@ -347,6 +377,15 @@ class ProjectionRunner:
                 return reached
             # Behind a head we cannot see yet (another process is still committing).
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+def _index(conn: Connection, targets: Iterable[Target]) -> None:
+    """Build the query indexes of the targets' freshly filled tables, and analyse them."""
+    for projection, fresh, _ in targets:
+        create_query_indexes(conn, dict(fresh))
+        if projection.index_extra is not None:
+            projection.index_extra(conn, fresh)
+        analyse(conn, fresh)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,87 @@
+"""A SQLite rebuild filled by two processes: the second writes a side file of its own,
+copied into the database before the swap (projections/fill.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+
+from events.db import make_engine
+from events.store import EventStore
+from projections import audit, catalog
+from projections.compare import differences, snapshot
+from projections.fill import split
+from projections.registry import PROJECTIONS, make_runner
+from projections.runner import ProjectionRunner
+from projections.search import SearchQuery, search
+from tests.integration.test_projections_runner import rich_history
+from tests.read_history import History
+
+
+@pytest.fixture
+def sqlite_store(sqlite_template, tmp_path):
+    path = tmp_path / "lineage.db"
+    shutil.copyfile(sqlite_template, path)
+    store = EventStore(make_engine(f"sqlite:///{path}"))
+    yield store
+    store.engine.dispose()
+
+
+def files_beside(store: EventStore) -> set[str]:
+    """The names of the files in the database's folder."""
+    return {path.name for path in Path(store.engine.url.database).parent.iterdir()}
+
+
+def test_two_fill_processes_on_sqlite_rebuild_what_incremental_built(sqlite_store):
+    store = sqlite_store
+    ids = rich_history(History(store), count=2)
+    runner = make_runner(store.engine, batch_size=4, rebuild_batch_size=5, fill_processes=2)
+    runner.catch_up()
+    incremental = snapshot(store.engine)
+    query = SearchQuery(projects=[ids["project"]], q="scarf")
+    with store.engine.connect() as conn:
+        found = search(conn, query)
+    assert found["total"] > 0
+    before = files_beside(store)
+
+    read = runner.rebuild()
+    # Equal costs: the catalog goes to the second process, its full-text table with it.
+    assert [[t[0].name for t in group] for group in split(
+        [(p, None, p.name) for p in (audit.PROJECTION, catalog.PROJECTION)], 2)] == [
+        ["audit"], ["catalog"]]
+    runner.rebuild("audit", "catalog")
+
+    assert read == store.head().position
+    assert differences(incremental, snapshot(store.engine)) == []
+    with store.engine.connect() as conn:
+        assert search(conn, query) == found
+    assert all(s.behind == 0 for s in runner.status())
+    assert files_beside(store) <= before  # no side file left behind
+
+
+def test_a_failed_second_fill_process_on_sqlite_swaps_nothing(sqlite_store):
+    store = sqlite_store
+    rich_history(History(store), count=2)
+    make_runner(store.engine).catch_up()
+    before = snapshot(store.engine)
+    files = files_beside(store)
+    second = split([(p, None, p.name) for p in PROJECTIONS], 2)[1][0][0]
+    handled = sorted(second.handlers)[0]
+
+    def fail(ctx, recorded) -> None:  # noqa: ANN001
+        raise RuntimeError("power cut")
+
+    failing = dataclasses.replace(second, handlers={**second.handlers, handled: fail})
+    runner = ProjectionRunner(store.engine, [failing if p is second else p
+                                             for p in PROJECTIONS], fill_processes=2)
+
+    with pytest.raises(RuntimeError, match="second fill process failed"):
+        runner.rebuild()
+
+    assert differences(before, snapshot(store.engine)) == []
+    assert files_beside(store) <= files
+    assert make_runner(store.engine, fill_processes=2).rebuild() == store.head().position
+    assert differences(before, snapshot(store.engine)) == []
