@@ -218,25 +218,17 @@ class EventStore:
                  stream_types: Iterable[str] | None = None,
                  up_to: int | None = None) -> list[Recorded]:
         """Up to ``limit`` events with position > ``after`` in position order."""
-        where, params = ["position > ?"], [after]
-        if up_to is not None:
-            where.append("position <= ?")
-            params.append(up_to)
-        for column, values in (("event_type", event_types), ("stream_type", stream_types)):
-            if values is not None:
-                values = list(values)
-                if not values:
-                    return []
-                where.append(f"{column} IN ({', '.join('?' * len(values))})")
-                params += values
-        return self._select(where, params, "position", limit)
+        page = log_page(after, limit, event_types=event_types, stream_types=stream_types,
+                        up_to=up_to)
+        if page is None:
+            return []
+        return self._decoded(*page)
 
     def _select(self, where: list[str], params: list, order: str,
                 limit: int | None) -> list[Recorded]:
-        query = f"SELECT {_COLUMN_LIST} FROM events WHERE {' AND '.join(where)} ORDER BY {order}"
-        if limit is not None:
-            query += " LIMIT ?"
-            params = [*params, limit]
+        return self._decoded(*_select_sql(where, params, order, limit))
+
+    def _decoded(self, query: str, params: list) -> list[Recorded]:
         return decode_rows(self._raw_select(self._sql.adapt(query), params), self._sqlite)
 
     def iter_all(self, after: int = 0, page: int = 5000, **filters) -> Iterator[Recorded]:
@@ -302,6 +294,34 @@ def _has_nul(value) -> bool:  # noqa: ANN001
     if isinstance(value, list):
         return any(_has_nul(v) for v in value)
     return False
+
+
+def log_page(after: int, limit: int, *, event_types: Iterable[str] | None = None,
+             stream_types: Iterable[str] | None = None, up_to: int | None = None,
+             ) -> tuple[str, list] | None:
+    """The query (``?`` placeholders) and parameters of :meth:`EventStore.read_all`'s page;
+    None when an empty filter makes it empty."""
+    where, params = ["position > ?"], [after]
+    if up_to is not None:
+        where.append("position <= ?")
+        params.append(up_to)
+    for column, values in (("event_type", event_types), ("stream_type", stream_types)):
+        if values is not None:
+            values = list(values)
+            if not values:
+                return None
+            where.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params += values
+    return _select_sql(where, params, "position", limit)
+
+
+def _select_sql(where: list[str], params: list, order: str, limit: int | None,
+                ) -> tuple[str, list]:
+    query = f"SELECT {_COLUMN_LIST} FROM events WHERE {' AND '.join(where)} ORDER BY {order}"
+    if limit is not None:
+        query += " LIMIT ?"
+        params = [*params, limit]
+    return query, params
 
 
 _fromisoformat = datetime.fromisoformat

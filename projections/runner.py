@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from events.db import write_transaction
 from events.schema import event_head, events, subscription_checkpoints
-from events.store import Recorded, decode_rows, utc
+from events.store import Recorded, decode_rows, log_page, utc
 from projections.apply import ApplyContext
 from projections.fill import (
     copy_side,
@@ -101,28 +101,23 @@ class Status:
     updated_at: datetime | None
 
 
-_COLUMNS = (
-    events.c.position, events.c.event_id, events.c.stream_id, events.c.stream_type,
-    events.c.stream_version, events.c.event_type, events.c.schema_version, events.c.payload,
-    events.c.actor_id, events.c.correlation_id, events.c.causation_id, events.c.command_id,
-    events.c.occurred_at, events.c.recorded_at, events.c.prev_hash, events.c.hash,
-)
-
-
-_COLUMN_NAMES = ", ".join(column.name for column in _COLUMNS)
-
-
 def read_log(conn: Connection, after: int, head: int, event_types: list[str], limit: int,
              ) -> list[Recorded]:
     """Up to ``limit`` events of ``event_types`` with ``after < position <= head``, in
-    position order. Plain driver rows, decoded by the store's own decoders: SQLAlchemy's
-    per-value result processing would cost more than the read itself."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    rows = conn.exec_driver_sql(
-        f"SELECT {_COLUMN_NAMES} FROM events WHERE position > {mark} AND position <= {mark}"
-        f" AND event_type IN ({', '.join([mark] * len(event_types))})"
-        f" ORDER BY position LIMIT {mark}", (after, head, *event_types, limit)).all()
-    return decode_rows(rows, conn.dialect.name == "sqlite")
+    position order, read in ``conn``'s transaction. The store's own query and decoders on
+    a plain driver cursor: SQLAlchemy's per-row result handling would cost more than the
+    read itself."""
+    page = log_page(after, limit, event_types=event_types, up_to=head)
+    if page is None:
+        return []
+    query, params = page
+    sqlite = conn.dialect.name == "sqlite"
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(query if sqlite else query.replace("?", "%s"), params)
+        return decode_rows(cursor.fetchall(), sqlite)
+    finally:
+        cursor.close()
 
 
 def apply_events(ctx: ApplyContext, projection: Projection, batch: Iterable[Recorded]) -> None:
