@@ -248,6 +248,7 @@ class ProjectionRunner:
                 total += read
             with conn.begin():
                 _index(conn, targets)
+            vacuum(conn, [table for _, fresh, _ in targets for table in fresh.values()])
         return total
 
     def _fill_side(self, targets: list[Target], side: Path) -> int:
@@ -375,12 +376,11 @@ class ProjectionRunner:
 
 
 def _index(conn: Connection, targets: Iterable[Target]) -> None:
-    """Build the query indexes of the targets' freshly filled tables, and analyse them."""
+    """Build the query indexes of the targets' freshly filled tables."""
     for projection, fresh, _ in targets:
         create_query_indexes(conn, dict(fresh))
         if projection.index_extra is not None:
             projection.index_extra(conn, fresh)
-        analyse(conn, fresh)
 
 
 @contextlib.contextmanager
@@ -438,17 +438,22 @@ def _write_checkpoint(conn: Connection, name: str, position: int) -> None:
                  .values(position=position, updated_at=datetime.now(UTC)))
 
 
-def analyse(conn: Connection, tables: Mapping[str, Table]) -> None:
-    """Give PostgreSQL's planner statistics for freshly filled tables.
+def vacuum(conn: Connection, tables: Iterable[Table]) -> None:
+    """Vacuum and analyse freshly filled tables on PostgreSQL (``conn`` outside a
+    transaction; it is left in autocommit mode).
 
-    A rebuilt generation has none until autovacuum gets to it (never, where autovacuum is
-    off), and without them the planner guesses row counts and picks scans over the query
-    indexes. SQLite is left alone: its plans are chosen without statistics.
+    A rebuilt generation has no statistics and no visibility map until autovacuum gets
+    to it (never, where autovacuum is off): the planner then guesses row counts and picks
+    scans over the query indexes, and every index-only scan still reads the table's rows.
+    SQLite is left alone: its plans are chosen without statistics, and it has no
+    visibility map.
     """
     if conn.dialect.name != "postgresql":
         return
-    for table in tables.values():
-        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(table.name)}")
+    autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
+    for table in tables:
+        name = conn.dialect.identifier_preparer.quote(table.name)
+        autocommit.exec_driver_sql(f"VACUUM (ANALYZE) {name}")
 
 
 def create_storage(conn: Connection, projection: Projection, tables: Mapping[str, Table],
