@@ -46,8 +46,11 @@ class WalCheckpointer:
             self._wake.set()
 
     def stop(self) -> None:
+        """Stop the thread and wait (briefly) until it has closed its connection."""
         self._stopped = True
         self._wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         connection = sqlite3.connect(self._database, isolation_level=None,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,13 @@ def sqlite_file(engine: Engine) -> str | None:
 def processes_for(engine: Engine, wanted: int | None = None) -> int:
     """How many processes fill a rebuild on ``engine``'s database: ``wanted`` (default
     two with two cores or more), and always one for an in-memory SQLite database (a
-    forked process could not see it)."""
-    if engine.dialect.name != "postgresql" and sqlite_file(engine) is None:
+    forked process could not see it) or while this process runs other threads.
+
+    SQLite is not fork-safe: a thread inside any SQLite call at the moment of the fork
+    (a WAL checkpoint, another connection's query) holds SQLite's process-wide mutexes,
+    and the forked child waits for them forever. With no other thread, none can."""
+    if engine.dialect.name != "postgresql" and (
+            sqlite_file(engine) is None or threading.active_count() > 1):
         return 1
     if wanted is not None:
         return max(1, wanted)

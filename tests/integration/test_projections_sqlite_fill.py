@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from events.db import make_engine
 from events.store import EventStore
 from projections import audit, catalog
 from projections.compare import differences, snapshot
-from projections.fill import split
+from projections.fill import processes_for, split
 from projections.registry import PROJECTIONS, make_runner
 from projections.runner import ProjectionRunner
 from projections.search import SearchQuery, search
@@ -28,6 +29,13 @@ def sqlite_store(sqlite_template, tmp_path):
     store = EventStore(make_engine(f"sqlite:///{path}"))
     yield store
     store.engine.dispose()
+
+
+def without_other_threads(store: EventStore) -> None:
+    """Dispose the engine (stopping the store's WAL checkpointer thread): a SQLite rebuild
+    forks its second fill process only while no other thread runs."""
+    store.engine.dispose()
+    assert processes_for(store.engine, 2) == 2, threading.enumerate()
 
 
 def files_beside(store: EventStore) -> set[str]:
@@ -46,6 +54,7 @@ def test_two_fill_processes_on_sqlite_rebuild_what_incremental_built(sqlite_stor
         found = search(conn, query)
     assert found["total"] > 0
     before = files_beside(store)
+    without_other_threads(store)
 
     read = runner.rebuild()
     # Equal costs: the catalog goes to the second process, its full-text table with it.
@@ -77,6 +86,7 @@ def test_a_failed_second_fill_process_on_sqlite_swaps_nothing(sqlite_store):
     failing = dataclasses.replace(second, handlers={**second.handlers, handled: fail})
     runner = ProjectionRunner(store.engine, [failing if p is second else p
                                              for p in PROJECTIONS], fill_processes=2)
+    without_other_threads(store)
 
     with pytest.raises(RuntimeError, match="second fill process failed"):
         runner.rebuild()
