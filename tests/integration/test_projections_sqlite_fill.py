@@ -1,11 +1,15 @@
 """A SQLite rebuild filled by two processes: the second writes a side file of its own,
-copied into the database before the swap (projections/fill.py)."""
+copied into the database before the swap (projections/fill.py).
+
+Each rebuild runs in a freshly spawned process, as ``lineage projections rebuild`` does:
+SQLite forks its second fill process only while no other thread runs, and this test
+process keeps threads of earlier tests."""
 
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -31,11 +35,42 @@ def sqlite_store(sqlite_template, tmp_path):
     store.engine.dispose()
 
 
-def without_other_threads(store: EventStore) -> None:
-    """Dispose the engine (stopping the store's WAL checkpointer thread): a SQLite rebuild
-    forks its second fill process only while no other thread runs."""
-    store.engine.dispose()
-    assert processes_for(store.engine, 2) == 2, threading.enumerate()
+def rebuild_alone(store: EventStore, *names: str, fail: bool = False) -> tuple[int, str]:
+    """Rebuild ``names`` (default all) in a freshly spawned process: how many processes
+    filled, and what the rebuild returned (events read) or raised."""
+    store.engine.dispose()  # the child writes the file; nothing of ours stays open
+    context = multiprocessing.get_context("spawn")
+    answers = context.Queue()
+    child = context.Process(target=_rebuild, args=(str(store.engine.url), names, fail,
+                                                   answers))
+    child.start()
+    answer = answers.get(timeout=120)
+    child.join(timeout=30)
+    return answer
+
+
+def _rebuild(url: str, names: tuple[str, ...], fail: bool, answers) -> None:  # noqa: ANN001
+    engine = make_engine(url)
+    runner = (failing_runner(engine) if fail else
+              make_runner(engine, batch_size=4, rebuild_batch_size=5, fill_processes=2))
+    processes = processes_for(engine, 2)
+    try:
+        answers.put((processes, str(runner.rebuild(*names))))
+    except Exception as exc:  # noqa: BLE001 - the test reads it
+        answers.put((processes, f"{type(exc).__name__}: {exc}"))
+
+
+def failing_runner(engine) -> ProjectionRunner:  # noqa: ANN001
+    """A runner whose second fill process fails: a handler of its first projection raises."""
+    second = split([(p, None, p.name) for p in PROJECTIONS], 2)[1][0][0]
+    handled = sorted(second.handlers)[0]
+
+    def fail(ctx, recorded) -> None:  # noqa: ANN001
+        raise RuntimeError("power cut")
+
+    failing = dataclasses.replace(second, handlers={**second.handlers, handled: fail})
+    return ProjectionRunner(engine, [failing if p is second else p for p in PROJECTIONS],
+                            fill_processes=2)
 
 
 def files_beside(store: EventStore) -> set[str]:
@@ -46,7 +81,7 @@ def files_beside(store: EventStore) -> set[str]:
 def test_two_fill_processes_on_sqlite_rebuild_what_incremental_built(sqlite_store):
     store = sqlite_store
     ids = rich_history(History(store), count=2)
-    runner = make_runner(store.engine, batch_size=4, rebuild_batch_size=5, fill_processes=2)
+    runner = make_runner(store.engine, batch_size=4, rebuild_batch_size=5)
     runner.catch_up()
     incremental = snapshot(store.engine)
     query = SearchQuery(projects=[ids["project"]], q="scarf")
@@ -54,16 +89,14 @@ def test_two_fill_processes_on_sqlite_rebuild_what_incremental_built(sqlite_stor
         found = search(conn, query)
     assert found["total"] > 0
     before = files_beside(store)
-    without_other_threads(store)
 
-    read = runner.rebuild()
+    assert rebuild_alone(store) == (2, str(store.head().position))
     # Equal costs: the catalog goes to the second process, its full-text table with it.
     assert [[t[0].name for t in group] for group in split(
         [(p, None, p.name) for p in (audit.PROJECTION, catalog.PROJECTION)], 2)] == [
         ["audit"], ["catalog"]]
-    runner.rebuild("audit", "catalog")
+    assert rebuild_alone(store, "audit", "catalog")[0] == 2
 
-    assert read == store.head().position
     assert differences(incremental, snapshot(store.engine)) == []
     with store.engine.connect() as conn:
         assert search(conn, query) == found
@@ -77,21 +110,12 @@ def test_a_failed_second_fill_process_on_sqlite_swaps_nothing(sqlite_store):
     make_runner(store.engine).catch_up()
     before = snapshot(store.engine)
     files = files_beside(store)
-    second = split([(p, None, p.name) for p in PROJECTIONS], 2)[1][0][0]
-    handled = sorted(second.handlers)[0]
 
-    def fail(ctx, recorded) -> None:  # noqa: ANN001
-        raise RuntimeError("power cut")
+    processes, raised = rebuild_alone(store, fail=True)
 
-    failing = dataclasses.replace(second, handlers={**second.handlers, handled: fail})
-    runner = ProjectionRunner(store.engine, [failing if p is second else p
-                                             for p in PROJECTIONS], fill_processes=2)
-    without_other_threads(store)
-
-    with pytest.raises(RuntimeError, match="second fill process failed"):
-        runner.rebuild()
-
+    assert processes == 2
+    assert raised.startswith("RuntimeError: the rebuild's second fill process failed"), raised
     assert differences(before, snapshot(store.engine)) == []
     assert files_beside(store) <= files
-    assert make_runner(store.engine, fill_processes=2).rebuild() == store.head().position
+    assert rebuild_alone(store) == (2, str(store.head().position))
     assert differences(before, snapshot(store.engine)) == []
