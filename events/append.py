@@ -176,7 +176,12 @@ class Statements:
             "VALUES (?, ?, ?)")
 
     def adapt(self, query: str) -> str:
-        return query if self.sqlite else query.replace("?", "%s")
+        return adapt(query, self.sqlite)
+
+
+def adapt(query: str, sqlite: bool) -> str:
+    """``query`` written with ``?`` placeholders in the driver's style (psycopg: ``%s``)."""
+    return query if sqlite else query.replace("?", "%s")
 
 
 def check_version(stream: StreamAppend, current: int | None) -> int:

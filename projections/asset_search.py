@@ -60,10 +60,10 @@ def _conditions(query: SearchQuery) -> list[ColumnElement]:
     return where
 
 
-def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
+def _text_scores(conn: Connection, q: str, query: SearchQuery) -> Select | None:
     """asset_id, score for assets whose own text, or whose versions' text or comments,
     match ``q``; None when ``q`` has no words."""
-    matching = matching_docs(dialect, q, query)
+    matching = matching_docs(conn, q, query)
     if matching is None:
         return None
     # Materialised: SQLite may only evaluate bm25() in the query that does the MATCH,

@@ -13,9 +13,7 @@ so there the second process writes a side file of its own (:func:`side_file`): i
 and the log is read from the real database attached as ``log`` (WAL: reading it never
 waits for the parent's writes, nor they for it). Once it is done the parent copies those
 tables into its own ``__next`` tables in SQL (:func:`copy_side`) and deletes the file.
-The child inherits a copy of SQLite's per-process lock bookkeeping: the rebuilding
-thread forks between its transactions, and no other thread of the process should be
-inside a transaction on the same database at that moment.
+SQLite forks only while no other thread runs (see :func:`processes_for`).
 """
 
 from __future__ import annotations

@@ -75,7 +75,8 @@ class Prepared:
         names = self.names
         # Values in bind order in one C call per row; then the few binds with a type
         # processor (times, JSON) are converted in place.
-        values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        values = (itemgetter(*names) if len(names) > 1
+                  else lambda row: tuple(row[name] for name in names))
         converted = [(index, _last_remembered(self.processors[name]))
                      for index, name in enumerate(names) if name in self.processors]
         if not converted:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from events.append import adapt
 from events.db import write_transaction
 from events.schema import event_head, events, subscription_checkpoints
 from events.store import Recorded, decode_rows, log_page, utc
@@ -114,7 +115,7 @@ def read_log(conn: Connection, after: int, head: int, event_types: list[str], li
     sqlite = conn.dialect.name == "sqlite"
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(query if sqlite else query.replace("?", "%s"), params)
+        cursor.execute(adapt(query, sqlite), params)
         return decode_rows(cursor.fetchall(), sqlite)
     finally:
         cursor.close()

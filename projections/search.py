@@ -64,8 +64,6 @@ class SearchQuery:
     facets: bool = False
     limit: int = 50
     offset: int = 0
-    few_projects: bool = True
-    """Whether ``projects`` hold a small share of the catalog (see with_project_share)."""
 
 
 def valid_at(table: Any, as_of: datetime | None, start: str, end: str) -> ColumnElement:
@@ -108,12 +106,13 @@ def tag_filter(tag: str, as_of: datetime | None, projects: list[str] | None,
     return exists(select(t.c.row_id).where(*where).correlate(asset_id.table))
 
 
-def matching_docs(dialect: str, q: str, query: SearchQuery) -> Select | None:
+def matching_docs(conn: Connection, q: str, query: SearchQuery) -> Select | None:
     """``doc_no, score, version_id, asset_id, kind`` of the documents in the searched
     projects (and existing at ``as_of``) that match ``q``; None when ``q`` has no words.
 
     Filtered inside the full-text match, so only the projects' matches are read and
     ranked, not every project's."""
+    dialect = conn.dialect.name
     hits = fulltext.matching_docs(dialect, catalog_docs, q)
     if hits is None:
         return None
@@ -133,7 +132,7 @@ def matching_docs(dialect: str, q: str, query: SearchQuery) -> Select | None:
     # unary "+" keeps FTS5 from instead probing the full-text index once per project
     # document (far slower). When the projects hold much of the catalog, collecting
     # their documents costs more than checking each match's project on its docs row.
-    if query.projects and query.few_projects:
+    if query.projects and few_projects(conn, query.projects):
         hits = hits.where(literal_column("+rowid").in_(
             select(docs.c.doc_no).where(where.pop(0)).scalar_subquery()))
     elif query.projects:
@@ -153,17 +152,15 @@ read benchmark's catalog: collecting 1 of 30 projects' documents took half the t
 checking every match, 5 of 30 already a third more, 30 of 30 two and a half times."""
 
 
-def with_project_share(conn: Connection, query: SearchQuery) -> SearchQuery:
-    """``query`` saying whether its projects are few among all (see FEW_PROJECTS)."""
-    if conn.dialect.name != "sqlite" or not query.q or not query.projects:
-        return query
+def few_projects(conn: Connection, projects: list[str]) -> bool:
+    """Whether ``projects`` are fewer than FEW_PROJECTS of all projects."""
     total = conn.execute(select(func.count()).select_from(projects_table)).scalar_one()
-    return dataclasses.replace(query, few_projects=len(query.projects) < FEW_PROJECTS * total)
+    return len(projects) < FEW_PROJECTS * total
 
 
-def _text_scores(dialect: str, q: str, query: SearchQuery) -> Select | None:
+def _text_scores(conn: Connection, q: str, query: SearchQuery) -> Select | None:
     """version_id, score for versions whose text, comments or asset match ``q``."""
-    matching = matching_docs(dialect, q, query)
+    matching = matching_docs(conn, q, query)
     if matching is None:
         return None
     # A CTE: both branches below read the same hits, matched and ranked once.
@@ -229,7 +226,7 @@ def nothing_found(query: SearchQuery) -> dict[str, Any]:
 
 def rank(conn: Connection, query: SearchQuery, key: Column, newest: Column,
          conditions: Callable[[SearchQuery], list[ColumnElement]],
-         text_scores: Callable[[str, str, SearchQuery], Select | None],
+         text_scores: Callable[[Connection, str, SearchQuery], Select | None],
          ) -> tuple[Select, ColumnElement, list] | None:
     """``(base, score, order)``: the ``key`` of rows meeting ``conditions(query)``;
     with ``q`` joined with ``text_scores`` (rows keyed like ``key``), best first,
@@ -237,7 +234,7 @@ def rank(conn: Connection, query: SearchQuery, key: Column, newest: Column,
     base = select(key).where(*conditions(query))
     if not query.q:
         return base, literal(0.0), [newest.desc()]
-    scores = text_scores(conn.dialect.name, query.q, with_project_share(conn, query))
+    scores = text_scores(conn, query.q, query)
     if scores is None:
         return None
     scored = scores.subquery("scored")

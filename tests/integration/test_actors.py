@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
-import uuid
 
 import pytest
 from PIL import Image
@@ -18,7 +17,6 @@ from events.jobs import JobCompleted, JobStarted
 from events.projects import ComputeUsed
 from events.store import Metadata
 from tests.integration.jobs_support import (
-    new_project,
     request_job,
     tiny_recipe,
     versions_of,
@@ -69,13 +67,6 @@ def jobs(context):
     yield workers
     relay.stop()
     workers.stop()
-
-
-@pytest.fixture
-def project(store):
-    user = str(uuid.uuid4())
-    project_id, asset_id = new_project(store, user)
-    return user, project_id, asset_id
 
 
 def test_a_requested_generation_ends_as_a_version_with_its_image_and_recipe(context, jobs, project):

@@ -13,7 +13,9 @@ from events.store import EventStore
 from projections.compare import compare_with_rebuild, differences, snapshot
 from projections.fill import split
 from projections.registry import PROJECTIONS, make_runner
+from projections.runner import ProjectionRunner
 from projections.search import SearchQuery, search
+from projections.tables import NEXT_SUFFIX
 from tests.read_history import History
 
 
@@ -285,6 +287,17 @@ def test_two_fill_processes_rebuild_what_incremental_built_on_postgresql(postgre
         engine.dispose()
 
 
+def failing_second_fill(engine) -> ProjectionRunner:  # noqa: ANN001
+    """A runner whose second fill process fails at its first commit."""
+    second = split([(p, None, p.name) for p in PROJECTIONS], 2)[1][0][2]
+
+    def fail_in_child(checkpoint: str, position: int) -> None:
+        if checkpoint == second + NEXT_SUFFIX:  # filled by the second process
+            raise RuntimeError("power cut")
+
+    return make_runner(engine, fill_processes=2, before_commit=fail_in_child)
+
+
 def test_a_failed_second_fill_process_swaps_nothing(postgres_url):
     engine = make_engine(postgres_url)
     try:
@@ -293,15 +306,8 @@ def test_a_failed_second_fill_process_swaps_nothing(postgres_url):
         live.catch_up()
         before = snapshot(engine)
 
-        second = split([(p, None, p.name) for p in PROJECTIONS], 2)[1][0][2]
-
-        def fail_in_child(checkpoint: str, position: int) -> None:
-            if checkpoint == second + "__next":  # filled by the second process
-                raise RuntimeError("power cut")
-
-        failing = make_runner(engine, fill_processes=2, before_commit=fail_in_child)
         with pytest.raises(RuntimeError, match="second fill process"):
-            failing.rebuild()
+            failing_second_fill(engine).rebuild()
 
         assert differences(before, snapshot(engine)) == []
         assert make_runner(engine).rebuild() == EventStore(engine).head().position

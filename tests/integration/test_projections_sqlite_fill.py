@@ -7,7 +7,6 @@ process keeps threads of earlier tests."""
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import shutil
 from pathlib import Path
@@ -19,10 +18,9 @@ from events.store import EventStore
 from projections import audit, catalog
 from projections.compare import differences, snapshot
 from projections.fill import processes_for, split
-from projections.registry import PROJECTIONS, make_runner
-from projections.runner import ProjectionRunner
+from projections.registry import make_runner
 from projections.search import SearchQuery, search
-from tests.integration.test_projections_runner import rich_history
+from tests.integration.test_projections_runner import failing_second_fill, rich_history
 from tests.read_history import History
 
 
@@ -51,26 +49,13 @@ def rebuild_alone(store: EventStore, *names: str, fail: bool = False) -> tuple[i
 
 def _rebuild(url: str, names: tuple[str, ...], fail: bool, answers) -> None:  # noqa: ANN001
     engine = make_engine(url)
-    runner = (failing_runner(engine) if fail else
+    runner = (failing_second_fill(engine) if fail else
               make_runner(engine, batch_size=4, rebuild_batch_size=5, fill_processes=2))
     processes = processes_for(engine, 2)
     try:
         answers.put((processes, str(runner.rebuild(*names))))
     except Exception as exc:  # noqa: BLE001 - the test reads it
         answers.put((processes, f"{type(exc).__name__}: {exc}"))
-
-
-def failing_runner(engine) -> ProjectionRunner:  # noqa: ANN001
-    """A runner whose second fill process fails: a handler of its first projection raises."""
-    second = split([(p, None, p.name) for p in PROJECTIONS], 2)[1][0][0]
-    handled = sorted(second.handlers)[0]
-
-    def fail(ctx, recorded) -> None:  # noqa: ANN001
-        raise RuntimeError("power cut")
-
-    failing = dataclasses.replace(second, handlers={**second.handlers, handled: fail})
-    return ProjectionRunner(engine, [failing if p is second else p for p in PROJECTIONS],
-                            fill_processes=2)
 
 
 def files_beside(store: EventStore) -> set[str]:
