@@ -27,6 +27,8 @@ BENCHMARKS = [
     ("read.py", [], ["--events", "1000000"],
      "rebuild > 20,000 events/s; query p95 < 20 ms (search < 50 ms)"),
     ("rebuild.py", [], [], "rebuild overhead under 10% of the recorded step times"),
+    ("builtin_model.py", ["--renders", "6", "--prompts", "100"], ["--renders", "20"],
+     "draft 256 px < 1 s; 2x upscale of 512 px < 10 s; held-out adherence > 90%"),
     ("distributed.py", ["--scale", "0.05", "--max-seconds", "240"],
      ["--max-seconds", "2400"],
      "0 lost, 0 duplicated; reads p95 < 50 ms and writes p95 < 100 ms at the offered load"),

@@ -24,6 +24,9 @@ POSTGRES_URL = os.environ.get(
 RABBITMQ_URL = os.environ.get("LINEAGE_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = os.environ.get("LINEAGE_TEST_BACKENDS", "sqlite,postgres").split(",")
+# Tests that only need a pipeline run on the random-weight tiny model (fast, any size);
+# the trained built-in model has its own tests (tests/integration/test_builtin_sketch.py).
+os.environ.setdefault("LINEAGE_MODEL_DEFAULT", "builtin:tiny")
 
 
 def service_missing(what: str, why: object) -> None:

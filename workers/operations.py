@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 
 from events.errors import DomainError
-from workers import environment, pipelines
+from workers import environment, models, pipelines
 from workers.adjustments import ORDER as ADJUST_ORDER
 from workers.adjustments import apply_adjustments
 from workers.edit_validation import (
@@ -47,6 +47,8 @@ MAX_STEPS = 200
 OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale", "adjust")
 DEFAULT_STEPS = {"draft": 20, "final": 30}
 DEFAULT_STRENGTH = {"img2img": 0.75, "inpaint": 1.0, "outpaint": 1.0}
+# Resize-then-img2img upscaling keeps the picture and redraws only detail.
+DEFAULT_UPSCALE_STRENGTH = 0.3
 DEFAULT_GUIDANCE = 7.5
 DEFAULT_NOISE_LEVEL = 20
 
@@ -66,6 +68,7 @@ DERIVED_KEYS = frozenset(
         "resized_after_upscale",
         "outpaint_fill",
         "adjust_order",
+        "upscale_method",
     }
 )
 
@@ -166,26 +169,41 @@ def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
         out[key] = out.get(key) or ""
         if not isinstance(out[key], str):
             raise DomainError(f"{key} must be a string")
+    spec = out.get("model") or out.get("model_id") or pipelines.model_spec_for(operation, tier)
+    model_defaults = models.model_defaults(spec)
     out["seed"] = _int(out, "seed", None, 0, 2**32 - 1)
     out["steps"] = _int(out, "steps", DEFAULT_STEPS[tier], 1, MAX_STEPS)
     out["guidance"] = _number(out, "guidance", DEFAULT_GUIDANCE, 0.0, 50.0)
     if operation == "generate":
-        out["width"] = _int(out, "width", 512, 1, ENGINE_MAX_SIDE)
-        out["height"] = _int(out, "height", 512, 1, ENGINE_MAX_SIDE)
+        out["width"] = _int(out, "width", model_defaults.get("width", 512), 1, ENGINE_MAX_SIDE)
+        out["height"] = _int(out, "height", model_defaults.get("height", 512), 1,
+                             ENGINE_MAX_SIDE)
         check_generation_size(out["width"], out["height"], ENGINE_MAX_SIDE)
+    if operation == "upscale":
+        out["upscale_method"] = pipelines.upscale_method(spec)
+        if out["upscale_method"] == pipelines.UPSCALE_BY_IMG2IMG:
+            out["strength"] = _number(out, "strength", DEFAULT_UPSCALE_STRENGTH, 0.0, 1.0)
     if operation in DEFAULT_STRENGTH:
         out["strength"] = _number(out, "strength", DEFAULT_STRENGTH[operation], 0.0, 1.0)
-        if int(out["steps"] * out["strength"]) < 1:
-            raise DomainError(
-                f"steps {out['steps']} x strength {out['strength']} leaves no denoising step; "
-                "raise steps or strength"
-            )
+        _check_denoising(out)
     if operation in ("inpaint", "outpaint"):
         out["keep_unmasked"] = bool(out.get("keep_unmasked", True))
     if operation == "upscale":
         out["scale"] = _int(out, "scale", 4, 1, 16)
-        out["noise_level"] = _int(out, "noise_level", DEFAULT_NOISE_LEVEL, 0, 1000)
+        if out["upscale_method"] == pipelines.UPSCALE_BY_IMG2IMG:
+            out.pop("noise_level", None)
+            _check_denoising(out)
+        else:
+            out["noise_level"] = _int(out, "noise_level", DEFAULT_NOISE_LEVEL, 0, 1000)
     return out
+
+
+def _check_denoising(out: dict[str, Any]) -> None:
+    if int(out["steps"] * out["strength"]) < 1:
+        raise DomainError(
+            f"steps {out['steps']} x strength {out['strength']} leaves no denoising step; "
+            "raise steps or strength"
+        )
 
 
 def _int(recipe: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int:
@@ -252,6 +270,9 @@ def _run_diffusion(
     operation = out["operation"]
     _check_sizes(out, source)
     kind = pipelines.kind_for(operation)
+    resize_first = out.get("upscale_method") == pipelines.UPSCALE_BY_IMG2IMG
+    if resize_first:
+        kind = "img2img"
     spec = (
         out.get("model") or out.get("model_id") or pipelines.model_spec_for(operation, out["tier"])
     )
@@ -301,6 +322,11 @@ def _run_diffusion(
             width=source.width,
             height=source.height,
         )
+    elif resize_first:
+        assert source is not None
+        target = (source.width * out["scale"], source.height * out["scale"])
+        args.update(image=source.resize(target, Image.Resampling.LANCZOS),
+                    strength=out["strength"])
     elif operation == "upscale":
         args.update(image=source, noise_level=out["noise_level"])
     with pipelines.run_lock(kind, spec):
