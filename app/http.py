@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import json
 import uuid
 from collections.abc import Hashable
@@ -14,8 +15,9 @@ from flask import Response, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from app.auth import current_principal
+from events.chain import canonical_json
 from events.errors import DomainError
-from events.store import ANY, Metadata
+from events.store import ANY, Metadata, RequestFingerprint
 
 MAX_IDEMPOTENCY_KEY = 120
 
@@ -72,7 +74,49 @@ def command_meta() -> Metadata:
         actor_id=principal.user_id,
         command_id=f"http:{principal.user_id}:{key}" if key else None,
         correlation_id=request_id or str(uuid.uuid4()),
+        request=request_fingerprint() if key else None,
     )
+
+
+MAX_ROUTE_CHARS = 300
+
+
+def request_fingerprint() -> RequestFingerprint:
+    """What makes this request this request: method, path, query string and body (JSON
+    in canonical form, so key order and spacing do not matter; form fields and each
+    uploaded file's SHA-256 for multipart; the raw bytes otherwise). A repeated
+    Idempotency-Key must come with the same fingerprint."""
+    route = f"{request.method} {request.path}"[:MAX_ROUTE_CHARS]
+    digest = hashlib.sha256()
+    for part in (route, canonical_json(sorted(request.args.items(multi=True))), _body_text()):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return RequestFingerprint(route, digest.hexdigest())
+
+
+def _body_text() -> str:
+    if request.mimetype == "multipart/form-data":
+        files = {name: _file_sha256(storage) for name, storage in request.files.items(multi=True)}
+        return canonical_json({"form": sorted(request.form.items(multi=True)), "files": files})
+    if request.is_json:
+        payload = request.get_json(silent=True)
+        if payload is not None:
+            try:
+                return canonical_json(payload)
+            except (TypeError, ValueError):
+                pass  # e.g. NaN: fall back to the bytes
+    return hashlib.sha256(request.get_data(cache=True)).hexdigest()
+
+
+def _file_sha256(storage) -> str:  # noqa: ANN001 - werkzeug FileStorage
+    stream = storage.stream
+    where = stream.tell()
+    stream.seek(0)
+    digest = hashlib.sha256()
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+    stream.seek(where)
+    return digest.hexdigest()
 
 
 def expected_version() -> int:

@@ -154,7 +154,7 @@ def request_edit(store: EventStore, blobs: BlobStore, principal: Principal, meta
     seed = params.get("seed")
     seed = draw_seed() if seed is None else seed
     job_id = new_id()
-    if meta.command_id is not None and store.recorded_for_command(meta.command_id):
+    if meta.command_id is not None and store.recorded_for_command(meta.command_id, meta.request):
         # A repeat: answer from the first run without storing the mask again.
         return jobs_result(execute(store, meta, lambda: []))
     mask_hash: dict[str, str | None] = {}

@@ -185,7 +185,7 @@ def request_rebake(store: EventStore, blobs, principal: Principal, meta: Metadat
     Project policies apply to the versions the re-bake will create. Raises NotFound,
     Forbidden, DomainError, PolicyViolation.
     """
-    if meta.command_id is not None and store.recorded_for_command(meta.command_id):
+    if meta.command_id is not None and store.recorded_for_command(meta.command_id, meta.request):
         return job_body(execute(store, meta, list))
     job_id = new_id()
     stored: dict[str, Any] = {}
