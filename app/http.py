@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import hashlib
-import json
+import re
 import uuid
 from collections.abc import Hashable
 from typing import Any
@@ -15,11 +13,13 @@ from flask import Response, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from app.auth import current_principal
+from app.context import services
+from app.cursors import MAX_STREAM_VERSION, sign, verify
 from events.chain import canonical_json
-from events.errors import DomainError
 from events.store import ANY, Metadata, RequestFingerprint
 
 MAX_IDEMPOTENCY_KEY = 120
+DIGITS = re.compile(r"[0-9]{1,20}")
 
 
 @functools.lru_cache(maxsize=256)
@@ -124,29 +124,29 @@ def expected_version() -> int:
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return ANY
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise ValidationError({"If-Match": ["must be a stream version number, e.g. \"3\""]})
-    return int(value)
+    return bounded_int(header.strip().removeprefix("W/").strip('"'), "If-Match",
+                       MAX_STREAM_VERSION, 'a stream version number, e.g. "3"')
+
+
+def bounded_int(text: str, name: str, maximum: int, what: str) -> int:
+    """``text`` as an integer within 0..``maximum`` (ASCII digits only); ValidationError
+    naming ``name`` otherwise, so no client number overflows a database column."""
+    if not DIGITS.fullmatch(text) or int(text) > maximum:
+        raise ValidationError({name: [f"must be {what} within 0..{maximum}"]})
+    return int(text)
 
 
 def encode_cursor(state: dict[str, Any]) -> str:
-    raw = json.dumps(state, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """``state`` as an opaque cursor signed with this installation's key."""
+    return sign(state, services().cursor_key)
 
 
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    """Raises DomainError (422) for a cursor this server did not produce."""
+    """The state of a cursor :func:`encode_cursor` produced (None without one); raises
+    ValidationError (422) for any other, so no forged number reaches a query."""
     if not cursor:
         return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        state = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise DomainError("the cursor is not one this server produced") from exc
-    if not isinstance(state, dict):
-        raise DomainError("the cursor is not one this server produced")
-    return state
+    return verify(cursor, services().cursor_key)
 
 
 def respond(body: Any, status: int = 200, *, version: int | None = None,

@@ -21,6 +21,7 @@ from app.api.reading import (
     read_response,
     wait_for_projections,
 )
+from app.api.views import cursor_int
 from app.auth import current_principal
 from app.context import services
 from app.http import decode_cursor, encode_cursor
@@ -61,11 +62,11 @@ def _query(args: dict[str, Any]) -> AuditQuery:
         projects = [str(args["project"])]
     else:
         projects = visible_projects(lineage.engine, principal.user_id, principal.is_admin)
-    after = (decode_cursor(args["cursor"]) or {}).get("after", 0)
+    after = cursor_int(decode_cursor(args["cursor"]), "after")
     return AuditQuery(
         projects=projects, asset=str(args["asset"]) if args["asset"] else None,
         actor=args["actor"], event_type=args["type"], since=args["since"],
-        until=args["until"], after=after if isinstance(after, int) else 0,
+        until=args["until"], after=after,
         limit=args["limit"])
 
 

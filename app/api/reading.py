@@ -14,6 +14,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from app.auth import current_principal
 from app.context import services
+from app.cursors import MAX_POSITION
 from app.http import query_args, respond, shared_schema
 from commands.state import parse_id
 from projections import queries
@@ -43,7 +44,7 @@ class ReadQuery(Schema):
     class Meta:
         unknown = RAISE
 
-    min_position = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    min_position = fields.Integer(load_default=None, validate=validate.Range(0, MAX_POSITION))
 
 
 class AsOfQuery(ReadQuery):

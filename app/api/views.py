@@ -57,12 +57,13 @@ def page_args() -> tuple[int, dict[str, Any] | None]:
 
 
 def cursor_int(state: dict[str, Any] | None, key: str) -> int:
-    """An integer the cursor carries (0 without a cursor); ValidationError if forged."""
+    """An integer the cursor carries (0 without a cursor); ValidationError when the cursor
+    (signed, so this server's) belongs to another list."""
     if state is None:
         return 0
     value = state.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError({"cursor": ["the cursor is not one this server produced"]})
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError({"cursor": ["is a cursor of another list"]})
     return value
 
 
