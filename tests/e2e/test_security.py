@@ -3,13 +3,17 @@ security headers, token checks, a limit on authentication failures, request size
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+from sqlalchemy import insert, text
 
 from app import create_app
 from app.auth import FAILURES_ALLOWED, current_principal, limiter
 from app.config import Settings
 from app.services import Services
 from commands.people import create_user, revoke_token
+from events.schema import event_head
 from events.store import EventStore
 
 
@@ -23,6 +27,17 @@ def app(engine, tmp_path):
     @app.get("/api/_boom")
     def boom():  # noqa: ANN202
         raise RuntimeError("secret internals: password=hunter2")
+
+    @app.get("/api/_integrity")
+    def integrity():  # noqa: ANN202 - a real IntegrityError: a second head row
+        with engine.begin() as conn:
+            conn.execute(insert(event_head).values(id=1, position=0, hash="0" * 64,
+                                                   recorded_at=datetime(1970, 1, 1)))
+
+    @app.get("/api/_programming")
+    def programming():  # noqa: ANN202 - a real ProgrammingError: no such table
+        with engine.connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table_here"))
 
     @app.get("/api/_whoami")
     def whoami():  # noqa: ANN202
@@ -46,6 +61,25 @@ def test_unexpected_error_is_problem_json_without_stack_trace(client):
     body = response.get_data(as_text=True)
     assert "hunter2" not in body and "Traceback" not in body
     assert response.json["status"] == 500
+
+
+@pytest.mark.parametrize("path", ["/api/_integrity", "/api/_programming"])
+def test_integrity_and_programming_errors_are_500_bugs_not_503_outages(client, path, caplog):
+    response = client.get(path, headers={"X-Request-Id": "req-42"})
+
+    assert response.status_code == 500, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert "Retry-After" not in response.headers
+    assert response.json["request_id"] == "req-42" and "req-42" in response.json["detail"]
+    assert "no_such_table_here" not in response.get_data(as_text=True)
+    logged = [r for r in caplog.records if "req-42" in r.getMessage()]
+    assert logged and logged[0].exc_info is not None  # with its traceback
+
+
+def test_a_500_without_a_request_id_gets_one(client):
+    response = client.get("/api/_boom")
+    assert response.json["request_id"] == response.headers["X-Request-Id"]
+    assert len(response.json["request_id"]) == 36
 
 
 @pytest.mark.parametrize("path", ["/api/health", "/api/nowhere", "/api/_boom"])
