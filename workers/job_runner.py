@@ -261,7 +261,7 @@ def run_image_step(context: JobContext, state: JobState, progress: ProgressSink)
     recipe = {**job.recipe}
     recipe.setdefault("tier", job.tier)
     result = run_step(recipe, input_png=input_png, mask_png=mask_png, progress=progress)
-    content_hash = context.blobs.put(result.png)
+    content_hash = context.blobs.put_for(job.project_id, result.png)
     version = VersionCreated(
         version_id=output_version_id(job.job_id),
         asset_id=job.asset_id,
