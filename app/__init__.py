@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.api import register_blueprints
 from app.body_limit import TOO_LARGE_KEY, StreamedBodyLimit
@@ -25,6 +26,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.wsgi_app = StreamedBodyLimit(app.wsgi_app, settings.max_upload_bytes)
+    if settings.trusted_proxies > 0:
+        # The client's address is the one the outermost trusted proxy saw; without the
+        # setting, X-Forwarded-For is ignored (anyone can send one).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=0,
+                                x_host=0, x_port=0, x_prefix=0)
     app.json.sort_keys = False
     app.extensions["lineage"] = services or build_services(settings)
     register_error_handlers(app)

@@ -35,6 +35,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Response:
         headers = {"Retry-After": "5"} if isinstance(error, ServiceUnavailable) else None
+        if isinstance(error.extra.get("retry_after"), int):
+            headers = {"Retry-After": str(error.extra["retry_after"])}
         if error.status == 401:
             headers = {"WWW-Authenticate": 'Bearer realm="lineage"'}
         return problem(error.status, error.title, error.detail, headers=headers,

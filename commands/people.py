@@ -160,6 +160,12 @@ def _apply_token(state: TokenState, event: Event, _at: object = None) -> None:
 TOKEN = Folding(TokenState, _apply_token, TokenState.copy)
 
 
+def token_id_of(token: str) -> str | None:
+    """The token id a well-formed bearer token names (None for a malformed one)."""
+    match = TOKEN_PATTERN.match(token)
+    return match.group(1) if match else None
+
+
 def authenticate(store: EventStore, token: str) -> Principal:
     """The principal a bearer token belongs to; Unauthorized if unknown, wrong or revoked.
 
