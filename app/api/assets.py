@@ -74,12 +74,14 @@ def add_tag(asset_id: str) -> Response:
     return written(asset, version=version, position=position)
 
 
-@blueprint.delete("/assets/<asset_id>/tags/<tag>")
-@documented("Remove a tag (creator)", **WRITE, response=AssetOut)
+@blueprint.delete("/assets/<asset_id>/tags/<path:tag>")
+@documented("Remove a tag (creator); hierarchical tags as they read, e.g. "
+            "DELETE /assets/{id}/tags/char/villain (or char%2Fvillain)", **WRITE,
+            response=AssetOut)
 def remove_tag(asset_id: str, tag: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     asset, version, position = assets.change_tag(
-        services().store, current_principal(), meta(), asset_id, tag, add=False,
+        services().store, current_principal(), meta(), asset_id, tag.strip(), add=False,
         if_match=expected_version())
     return written(asset, version=version, position=position)
 

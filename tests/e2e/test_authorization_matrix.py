@@ -112,7 +112,7 @@ RULES: dict[tuple[str, str], Rule] = {
         f"/api/assets/{w.asset}/review", {})),
     ("POST", "/api/assets/<asset_id>/tags"): Rule("creator", lambda w: (
         f"/api/assets/{w.asset}/tags", body({"tag": "campaign/summer"}))),
-    ("DELETE", "/api/assets/<asset_id>/tags/<tag>"): Rule("creator", lambda w: (
+    ("DELETE", "/api/assets/<asset_id>/tags/<path:tag>"): Rule("creator", lambda w: (
         f"/api/assets/{w.asset}/tags/hero", {})),
     ("POST", "/api/assets/<asset_id>/generations"): Rule("creator", lambda w: (
         f"/api/assets/{w.asset}/generations",
