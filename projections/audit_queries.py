@@ -16,6 +16,28 @@ from events.store import utc
 from projections.common import iso
 from projections.tables import audit_log
 
+EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
+TYPE_WORDS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "approved": ("decision.recorded", "decision", ("approved",)),
+    "changes_requested": ("decision.recorded", "decision", ("changes_requested",)),
+    "rejected": ("decision.recorded", "decision", ("rejected",)),
+    "revoked": ("decision.revoked", None, ()),
+    "commented": ("comment.added", None, ()),
+    "generated": ("version.created", "operation", ("generate",)),
+    "edited": ("version.created", "operation", EDIT_OPERATIONS),
+    "uploaded": ("version.created", "operation", ("upload",)),
+    "pinned": ("version.pinned", None, ()),
+}
+"""The words people filter the audit by: word → (event type, payload field, values)."""
+
+
+def type_choices(event_types: list[str]) -> list[str]:
+    """Every accepted ``type`` filter: the words, each event type and each type's area
+    ("decision" matches every decision.* type)."""
+    areas = {name.partition(".")[0] for name in event_types}
+    return [*TYPE_WORDS, *sorted(areas), *sorted(event_types)]
+
+
 EXPORT_COLUMNS = ("position", "recorded_at", "project_id", "asset_id", "event_type",
                   "actor_id", "actor_role", "subject_id", "version_id", "content_hash",
                   "channel", "decision", "summary", "revoked", "revoked_at", "revoked_by",
@@ -30,6 +52,7 @@ class AuditQuery:
     asset: str | None = None
     actor: str | None = None
     event_type: str | None = None
+    """An event type, a type's area ("decision") or one of TYPE_WORDS ("approved")."""
     since: datetime | None = None
     until: datetime | None = None
     after: int = 0
@@ -45,7 +68,14 @@ def _select(query: AuditQuery):  # noqa: ANN202 - a SQLAlchemy Select
         stmt = stmt.where(a.c.asset_id == query.asset)
     if query.actor is not None:
         stmt = stmt.where(a.c.actor_id == query.actor)
-    if query.event_type is not None:
+    if query.event_type in TYPE_WORDS:
+        event_type, field, values = TYPE_WORDS[query.event_type]
+        stmt = stmt.where(a.c.event_type == event_type)
+        if field == "decision":
+            stmt = stmt.where(a.c.decision.in_(values))
+        elif field is not None:
+            stmt = stmt.where(a.c.details[field].as_string().in_(values))
+    elif query.event_type is not None:
         # "decision" matches every decision.* type; "decision.recorded" only itself.
         stmt = stmt.where(or_(a.c.event_type == query.event_type,
                               a.c.event_type.startswith(query.event_type + ".")))

@@ -27,17 +27,23 @@ from app.context import services
 from app.http import decode_cursor, encode_cursor
 from projections import queries
 from projections.access import require_asset_member, require_member, visible_projects
-from projections.audit_queries import AuditQuery
+from projections.audit import AUDIT_EVENT_TYPES
+from projections.audit_queries import AuditQuery, type_choices
 from projections.registry import AUDIT
 
 blueprint = Blueprint("audit", __name__)
+TYPE_CHOICES = type_choices(AUDIT_EVENT_TYPES)
 
 
 class AuditArgs(ReadQuery):
     project = fields.UUID(load_default=None)
     asset = fields.UUID(load_default=None)
     actor = fields.String(load_default=None, validate=validate.Length(max=80))
-    type = fields.String(load_default=None, validate=validate.Length(max=80))
+    type = fields.String(load_default=None, validate=validate.OneOf(
+        TYPE_CHOICES, error="unknown type {input!r}; use one of: {choices}"), metadata={
+        "description": "what happened: approved, changes_requested, rejected, revoked, "
+                       "commented, generated, edited, uploaded, pinned, an area such as "
+                       "'decision', or an exact event type such as 'decision.recorded'"})
     since = UtcDateTime(load_default=None, data_key="from")
     until = UtcDateTime(load_default=None, data_key="to")
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
