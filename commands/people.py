@@ -124,6 +124,18 @@ def revoke_token(store: EventStore, token_id: str, *, actor_id: str, reason: str
                  stream_type="token")
 
 
+def user_names(store: EventStore, user_ids: set[str]) -> dict[str, str]:
+    """The names of the given users that exist (a user's name is the fact their first
+    event registered, cached once read)."""
+    names = {}
+    for user_id in user_ids:
+        try:
+            names[user_id] = get_user(store, user_id).name
+        except NotFound:
+            continue
+    return names
+
+
 def get_user(store: EventStore, user_id: str) -> User:
     """Raises NotFound for an unknown user id. A user is what their first event registered,
     so it is remembered once read."""

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, false, or_, select
 
 from events.store import utc
 from projections.common import iso
-from projections.tables import audit_log
+from projections.tables import audit_log, users
 
 EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
 TYPE_WORDS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
@@ -39,9 +39,9 @@ def type_choices(event_types: list[str]) -> list[str]:
 
 
 EXPORT_COLUMNS = ("position", "recorded_at", "project_id", "asset_id", "event_type",
-                  "actor_id", "actor_role", "subject_id", "version_id", "content_hash",
-                  "channel", "decision", "summary", "revoked", "revoked_at", "revoked_by",
-                  "revoke_reason")
+                  "actor_id", "actor_name", "actor_role", "subject_id", "subject_name",
+                  "version_id", "content_hash", "channel", "decision", "summary", "revoked",
+                  "revoked_at", "revoked_by", "revoked_by_name", "revoke_reason")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -60,8 +60,16 @@ class AuditQuery:
 
 
 def _select(query: AuditQuery):  # noqa: ANN202 - a SQLAlchemy Select
+    """The entries with the names of the people they mention (actor, revoker, and the
+    subject when it is a user), read from the access projection's users."""
     a = audit_log
-    stmt = select(a).where(a.c.position > query.after)
+    actor, revoker, subject = users.alias("actor"), users.alias("revoker"), users.alias("subject")
+    stmt = (select(a, actor.c.name.label("actor_name"), revoker.c.name.label("revoked_by_name"),
+                   subject.c.name.label("subject_name"))
+            .select_from(a.outerjoin(actor, actor.c.user_id == a.c.actor_id)
+                         .outerjoin(revoker, revoker.c.user_id == a.c.revoked_by)
+                         .outerjoin(subject, subject.c.user_id == a.c.subject_id))
+            .where(a.c.position > query.after))
     if query.projects is not None:
         stmt = stmt.where(a.c.project_id.in_(query.projects) if query.projects else false())
     if query.asset is not None:
@@ -91,12 +99,14 @@ def _entry(row: Any) -> dict[str, Any]:
         "position": row["position"], "recorded_at": iso(row["recorded_at"]),
         "project_id": row["project_id"], "asset_id": row["asset_id"],
         "stream_id": row["stream_id"], "event_type": row["event_type"],
-        "actor_id": row["actor_id"], "actor_role": row["actor_role"],
-        "subject_id": row["subject_id"], "version_id": row["version_id"],
+        "actor_id": row["actor_id"], "actor_name": row["actor_name"],
+        "actor_role": row["actor_role"], "subject_id": row["subject_id"],
+        "subject_name": row["subject_name"], "version_id": row["version_id"],
         "content_hash": row["content_hash"], "channel": row["channel"],
         "decision": row["decision"], "summary": row["summary"],
         "revoked": row["revoked_at"] is not None, "revoked_at": iso(row["revoked_at"]),
-        "revoked_by": row["revoked_by"], "revoke_reason": row["revoke_reason"],
+        "revoked_by": row["revoked_by"], "revoked_by_name": row["revoked_by_name"],
+        "revoke_reason": row["revoke_reason"],
         "details": row["details"],
     }
 

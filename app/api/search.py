@@ -17,6 +17,7 @@ from app.api.reading import (
     ReadQuery,
     UtcDateTime,
     read_args,
+    read_named,
     read_response,
     wait_for_projections,
 )
@@ -83,10 +84,9 @@ def search() -> Response:
         project_id = str(args["project"])
         require_member(lineage.store, principal, project_id)
         projects: list[str] | None = [project_id]
-        names = SEARCH
     else:
         projects = None
-        names = (*SEARCH, "access")
+    names = (*SEARCH, "access")  # "access": the projects searched, and people's names
     freshness = wait_for_projections(names, args["min_position"], args["as_of"])
     if args["project"] is None:
         projects = visible_projects(lineage.engine, principal.user_id, principal.is_admin)
@@ -101,7 +101,7 @@ def search() -> Response:
         facets=args["facets"], limit=args["limit"], offset=offset))
     end = offset + len(result["results"])
     result["next_cursor"] = encode_cursor({"o": end}) if end < result["total"] else None
-    return read_response(result, freshness)
+    return read_response(read_named(result), freshness)
 
 
 def _search_args() -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.api.openapi import documented
-from app.api.views import body, meta, path_id, query, written
+from app.api.views import body, meta, named, path_id, query, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
@@ -29,7 +29,7 @@ def get_version(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     version, stream_version = assets.view_version(services().store, current_principal(),
                                                   version_id)
-    return respond(version, version=stream_version)
+    return respond(named(version), version=stream_version)
 
 
 @blueprint.get("/versions/<version_id>/image")
