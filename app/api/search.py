@@ -1,8 +1,8 @@
 """Catalog search and the tag tree.
 
-GET /api/search?q=&tag=&tag=…&operation=&tier=&model=&author=&status=&approved=&from=&to=
-&project=&collapse=seed&facets=true&as_of=&limit=&cursor=&kind=version|asset over the
-versions (or assets) of the projects the caller belongs to; GET
+GET /api/search?q=&tag=&tag=…&operation=&tier=&model=&sampler=&tool=&author=&status=
+&approved=&from=&to=&project=&collapse=seed&facets=true&as_of=&limit=&cursor=
+&kind=version|asset over the versions (or assets) of the projects the caller belongs to; GET
 /api/projects/{id}/taxonomy.
 """
 
@@ -46,6 +46,10 @@ class SearchArgs(AsOfQuery):
     operation = fields.String(load_default=None, validate=validate.OneOf(OPERATIONS))
     tier = fields.String(load_default=None, validate=validate.OneOf(TIERS))
     model = fields.String(load_default=None, validate=validate.Length(max=200))
+    sampler = fields.String(load_default=None, validate=validate.Length(max=80))
+    tool = fields.String(load_default=None, validate=validate.Length(max=40), metadata={
+        "description": "lineage, or the tool whose metadata an upload carried "
+                       "(automatic1111, forge, comfyui, invokeai)"})
     author = fields.String(load_default=None, validate=validate.Length(max=80))
     status = fields.String(load_default=None,
                            validate=validate.OneOf(("none", *DECISIONS)))
@@ -95,6 +99,7 @@ def search() -> Response:
     result = find(lineage.engine, SearchQuery(
         projects=projects, q=args["q"], tags=tuple(args["tag"]),
         operation=args["operation"], tier=args["tier"], model=args["model"],
+        sampler=args["sampler"], tool=args["tool"],
         author=args["author"], status=args["status"], approved=args["approved"],
         created_from=args["created_from"], created_to=args["created_to"],
         as_of=args["as_of"], collapse_seed=args["collapse"] == "seed",
