@@ -27,6 +27,12 @@ class Services:
         return BlobStore(self.settings.blob_dir)
 
     @cached_property
+    def thumbnails(self):  # noqa: ANN201 - workers.thumbnail_cache.ThumbnailCache
+        from workers.thumbnail_cache import ThumbnailCache  # as blobs: keeps app import light
+
+        return ThumbnailCache(self.settings.data_dir / "thumbnails")
+
+    @cached_property
     def cursor_key(self) -> bytes:
         """The key list cursors are signed with (``<data dir>/cursor-key``)."""
         return load_or_create_key(self.settings.data_dir)

@@ -13,7 +13,7 @@ from app.schemas.assets import EditSchema, ImageQuery, PromoteSchema
 from app.schemas.responses import JobsOut, VersionOut
 from commands import assets, edits, generation
 from commands.uploads import media_type
-from workers.png import thumbnail_png
+from workers.png import THUMBNAIL_SIDE, thumbnail_png
 
 blueprint = Blueprint("versions", __name__)
 TAGS = ("versions",)
@@ -44,9 +44,13 @@ def get_image(version_id: str) -> Response:
     headers = {"ETag": f'"{tag}"', "Cache-Control": IMMUTABLE}
     if _matches(request.headers.get("If-None-Match", ""), tag):
         return Response(status=304, headers=headers)
-    data = services().blobs.get(content_hash)
+    lineage = services()
     if size == "thumbnail":
-        data = thumbnail_png(data, max_pixels=services().settings.max_image_pixels)
+        # Made once per content hash (the full image is not even read again).
+        data = lineage.thumbnails.get(content_hash, THUMBNAIL_SIDE, lambda: thumbnail_png(
+            lineage.blobs.get(content_hash), max_pixels=lineage.settings.max_image_pixels))
+    else:
+        data = lineage.blobs.get(content_hash)
     return Response(data, mimetype=media_type(data), headers=headers)
 
 
