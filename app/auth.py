@@ -1,57 +1,85 @@
-"""Bearer-token authentication for requests, with a limit on repeated failures."""
+"""Bearer-token authentication for requests, with a limit on repeated failures.
+
+Failures are counted per presented token id (a well-formed token that is unknown, wrong or
+revoked), and per client address only for tokens that are not even well-formed. A valid
+token is never refused because of failures, its own id's or anyone else's: behind a
+reverse proxy every client shares one address, and one client's typos must not lock the
+others out. Client addresses come from the socket, or from X-Forwarded-For when
+LINEAGE_TRUSTED_PROXIES says how many proxies in front of Lineage append to it.
+"""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 
 from flask import g, request
 
 from app.context import services
-from commands.people import Principal, authenticate
+from commands.people import Principal, authenticate, token_id_of
 from events.errors import DomainError, Unauthorized
 
 FAILURES_ALLOWED = 20
 FAILURE_WINDOW_SECONDS = 60.0
+MAX_TRACKED_KEYS = 100_000
+"""Token ids and addresses remembered at most (the oldest are forgotten first), so a
+client inventing token ids cannot grow the limiter without bound."""
 
 
 class TooManyFailures(DomainError):
     status = 429
     title = "Too many requests"
 
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
 
-class _FailureLimiter:
-    """At most FAILURES_ALLOWED failed authentications per client address per window."""
+
+class FailureLimiter:
+    """At most FAILURES_ALLOWED failed authentications per key (a token id or an address)
+    per FAILURE_WINDOW_SECONDS."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._failures: dict[str, deque[float]] = {}
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
 
-    def check(self, client: str) -> None:
+    def wait_seconds(self, key: str) -> int:
+        """0 when ``key`` may try again now, else the seconds until it may (Retry-After)."""
         with self._lock:
-            recent = self._recent(client)
-            if len(recent) >= FAILURES_ALLOWED:
-                raise TooManyFailures(
-                    "too many failed authentications from this address; wait a minute")
+            recent = self._recent(key)
+            if len(recent) < FAILURES_ALLOWED:
+                return 0
+            oldest_that_counts = recent[-FAILURES_ALLOWED]
+            return max(1, math.ceil(oldest_that_counts + FAILURE_WINDOW_SECONDS
+                                    - time.monotonic()))
 
-    def record(self, client: str) -> None:
+    def record(self, key: str) -> None:
         with self._lock:
-            self._recent(client).append(time.monotonic())
+            self._recent(key).append(time.monotonic())
+            self._failures.move_to_end(key)
+            while len(self._failures) > MAX_TRACKED_KEYS:
+                self._failures.popitem(last=False)
 
-    def _recent(self, client: str) -> deque[float]:
-        recent = self._failures.setdefault(client, deque())
+    def clear(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
+    def _recent(self, key: str) -> deque[float]:
+        recent = self._failures.setdefault(key, deque(maxlen=FAILURES_ALLOWED))
         cutoff = time.monotonic() - FAILURE_WINDOW_SECONDS
         while recent and recent[0] < cutoff:
             recent.popleft()
         return recent
 
 
-limiter = _FailureLimiter()
+limiter = FailureLimiter()
 
 
 def current_principal() -> Principal:
-    """The caller of this request; raises Unauthorized without a valid bearer token."""
+    """The caller of this request; raises Unauthorized without a valid bearer token and
+    TooManyFailures (429, Retry-After) for a failing key that failed too often."""
     cached = g.get("principal")
     if cached is not None:
         return cached
@@ -59,12 +87,26 @@ def current_principal() -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    client = request.remote_addr or "unknown"
-    limiter.check(client)
+    token = token.strip()
+    token_id = token_id_of(token)
+    # A malformed token can never be valid: counted by address and refused before any
+    # lookup. A well-formed one is looked up first, so a valid token always passes.
+    key = f"token:{token_id}" if token_id else f"address:{request.remote_addr or 'unknown'}"
+    if token_id is None and (wait := limiter.wait_seconds(key)):
+        raise _too_many(key, wait)
     try:
-        principal = authenticate(services().store, token.strip())
+        principal = authenticate(services().store, token)
     except Unauthorized:
-        limiter.record(client)
+        wait = limiter.wait_seconds(key) if token_id is not None else 0
+        limiter.record(key)
+        if wait:
+            raise _too_many(key, wait) from None
         raise
     g.principal = principal
     return principal
+
+
+def _too_many(key: str, wait: int) -> TooManyFailures:
+    whose = "this token" if key.startswith("token:") else "this address"
+    return TooManyFailures(f"too many failed authentications with {whose}; retry in {wait} s",
+                           retry_after=wait)

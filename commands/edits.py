@@ -112,6 +112,13 @@ def decide_edit(project: ProjectState, asset: AssetState, cmd: Edit, pending: in
     return [job], JobsRequested(job_ids=[cmd.job_id], operation=cmd.operation, tier=tier)
 
 
+def blob_not_in_project(key: str, field: str) -> DomainError:
+    """The one answer for a blob hash the caller's project does not hold, whether it is
+    unknown or another project's: the two must be indistinguishable."""
+    return DomainError(f"{field} {str(key)[:80]} is not stored in this project; "
+                       "upload it or send the PNG as base64", field=field)
+
+
 def region_mask(region: dict[str, float], width: int, height: int) -> bytes:
     """A white-on-black PNG mask of a normalised box {x, y, w, h} over width x height."""
     left, top = round(region["x"] * width), round(region["y"] * height)
@@ -122,21 +129,20 @@ def region_mask(region: dict[str, float], width: int, height: int) -> bytes:
     return encode_png(mask)
 
 
-def mask_bytes(blobs: BlobStore, params: dict[str, Any], width: int, height: int,
-               ) -> bytes | None:
-    """The mask PNG from ``mask`` (base64), ``mask_blob`` (a stored blob) or ``region``;
-    None when none was sent. Raises DomainError for undecodable or unknown masks."""
+def mask_bytes(blobs: BlobStore, project_id: str, params: dict[str, Any], width: int,
+               height: int) -> bytes | None:
+    """The mask PNG from ``mask`` (base64), ``mask_blob`` (a blob ``project_id`` holds) or
+    ``region``; None when none was sent. Raises DomainError for undecodable masks and for
+    blobs the project does not hold (unknown and other projects' alike)."""
     if params.get("mask") is not None:
         try:
             return base64.b64decode(params["mask"], validate=True)
         except (binascii.Error, ValueError):
             raise DomainError("mask is not valid base64", field="mask") from None
     if params.get("mask_blob") is not None:
-        try:
-            return blobs.get(params["mask_blob"])
-        except NotFound:
-            raise DomainError(f"mask blob {params['mask_blob']} is not stored; upload it or "
-                              "send the PNG as base64 in 'mask'", field="mask_blob") from None
+        if not blobs.owned_by(project_id, params["mask_blob"]):
+            raise blob_not_in_project(params["mask_blob"], "mask_blob")
+        return blobs.get(params["mask_blob"])
     if params.get("region") is not None:
         return region_mask(params["region"], width, height)
     return None
@@ -154,7 +160,7 @@ def request_edit(store: EventStore, blobs: BlobStore, principal: Principal, meta
     seed = params.get("seed")
     seed = draw_seed() if seed is None else seed
     job_id = new_id()
-    if meta.command_id is not None and store.recorded_for_command(meta.command_id):
+    if meta.command_id is not None and store.recorded_for_command(meta.command_id, meta.request):
         # A repeat: answer from the first run without storing the mask again.
         return jobs_result(execute(store, meta, lambda: []))
     mask_hash: dict[str, str | None] = {}
@@ -164,12 +170,12 @@ def request_edit(store: EventStore, blobs: BlobStore, principal: Principal, meta
                                                        CREATOR)
         source = asset.versions[version_id].event
         if "hash" not in mask_hash:
-            png = mask_bytes(blobs, params, source.width, source.height)
+            png = mask_bytes(blobs, asset.project_id, params, source.width, source.height)
             if png is not None:
                 if params["operation"] != "inpaint":
                     raise DomainError(f"{params['operation']} takes no mask", field="mask")
                 check_mask(png, source.width, source.height)
-            mask_hash["hash"] = blobs.put(png) if png is not None else None
+            mask_hash["hash"] = blobs.put_for(asset.project_id, png) if png is not None else None
         cmd = Edit(version_id=version_id, requested_by=principal.user_id,
                    operation=params["operation"], job_id=job_id, seed=seed, max_side=max_side,
                    params=params, mask_hash=mask_hash["hash"])

@@ -16,6 +16,7 @@ from typing import Any
 
 from commands.access import CREATOR
 from commands.asset_state import load_entity_asset
+from commands.edits import blob_not_in_project
 from commands.generation import pending_finals
 from commands.lineage_chain import is_source_step, load_chain
 from commands.people import Principal
@@ -185,7 +186,7 @@ def request_rebake(store: EventStore, blobs, principal: Principal, meta: Metadat
     Project policies apply to the versions the re-bake will create. Raises NotFound,
     Forbidden, DomainError, PolicyViolation.
     """
-    if meta.command_id is not None and store.recorded_for_command(meta.command_id):
+    if meta.command_id is not None and store.recorded_for_command(meta.command_id, meta.request):
         return job_body(execute(store, meta, list))
     job_id = new_id()
     stored: dict[str, Any] = {}
@@ -196,7 +197,7 @@ def request_rebake(store: EventStore, blobs, principal: Principal, meta: Metadat
         chain = load_chain(store, version_id)
         start = decide_rebake(chain, overrides, max_prompt_chars=max_prompt_chars)
         if not stored:
-            stored["overrides"] = _store_masks(blobs, chain, overrides)
+            stored["overrides"] = _store_masks(blobs, asset.project_id, chain, overrides)
         remade = chain[start:]
         for tier in sorted({v.tier for v in remade}):
             count = sum(1 for v in remade if v.tier == tier)
@@ -213,10 +214,11 @@ def request_rebake(store: EventStore, blobs, principal: Principal, meta: Metadat
     return job_body(execute(store, meta, plan))
 
 
-def _store_masks(blobs, chain: list[VersionCreated],  # noqa: ANN001
+def _store_masks(blobs, project_id: str, chain: list[VersionCreated],  # noqa: ANN001
                  overrides: dict[str, Any]) -> dict[str, Any]:
     """The overrides with every ``mask`` as a stored blob's key (base64 PNGs are checked
-    against the step's input size and stored; keys must name a stored blob)."""
+    against the step's input size and stored for ``project_id``; keys must name a blob
+    the project holds)."""
     by_id = {v.version_id: i for i, v in enumerate(chain)}
     result: dict[str, Any] = {}
     for version_id, override in overrides.items():
@@ -225,8 +227,8 @@ def _store_masks(blobs, chain: list[VersionCreated],  # noqa: ANN001
         if mask is not None:
             field = f"overrides.{version_id}.mask"
             if _BLOB_KEY.fullmatch(mask):
-                if not blobs.exists(mask):
-                    raise DomainError(f"mask blob {mask} is not stored", field=field)
+                if not blobs.owned_by(project_id, mask):
+                    raise blob_not_in_project(mask, field)
             else:
                 try:
                     png = base64.b64decode(mask, validate=True)
@@ -236,7 +238,7 @@ def _store_masks(blobs, chain: list[VersionCreated],  # noqa: ANN001
                 parent = chain[by_id[version_id] - 1] if by_id[version_id] else None
                 if parent is not None:
                     check_mask(png, parent.width, parent.height)
-                override["mask"] = blobs.put(png)
+                override["mask"] = blobs.put_for(project_id, png)
         result[version_id] = override
     return result
 

@@ -160,6 +160,10 @@ catalog_versions = Table(
     Column("variation_key", String(64), nullable=False),
     _time("created_at", False),
     Column("position", Position, nullable=False),
+    # Sampler (a scheduler class, or another tool's sampler name) and the tool that made
+    # the image ("lineage", or the tool whose metadata an upload carried): migration 0007.
+    Column("sampler", String(80)),
+    Column("tool", String(40)),
 )
 catalog_assets = Table(
     "rm_catalog_assets", metadata,

@@ -53,6 +53,17 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 """Outages worth retrying later: the same job may well succeed once the service is back."""
 START_ATTEMPTS = 5
 PROGRESS_INTERVAL_SECONDS = 0.25
+DEFAULT_TIME_LIMIT_SECONDS = {"draft": 600, "final": 3600}
+STALL_FACTOR = 10.0
+"""A running job is stalled when no step advanced for STALL_FACTOR times its slowest step
+so far (at least STALL_FLOOR_SECONDS); before its first step, for its time limit."""
+STALL_FLOOR_SECONDS = 120.0
+
+
+def time_limit_seconds(tier: str) -> int:
+    """LINEAGE_JOB_TIME_LIMIT_<TIER> seconds, or the default for the tier."""
+    raw = os.environ.get(f"LINEAGE_JOB_TIME_LIMIT_{tier.upper()}", "")
+    return int(raw) if raw.strip() else DEFAULT_TIME_LIMIT_SECONDS[tier]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +110,13 @@ def run_job(context: JobContext, job_id: str, *, worker: str | None = None) -> s
         return SKIPPED
     kind = state.request.kind if state.request else ""
     # An earlier attempt (a killed worker) may have left its progress row behind.
-    progress = _ProgressWriter(context.engine, job_id, worker, stale=state.attempts > 0)
+    tier = state.request.tier if state.request else "draft"
+    progress = _ProgressWriter(
+        context.engine, job_id, worker, stale=state.attempts > 0,
+        first_step_seconds=time_limit_seconds(tier if tier in DEFAULT_TIME_LIMIT_SECONDS
+                                              else "draft"),
+        on_stall=lambda reason: record_failure(context.store, job_id, "stalled", reason,
+                                               retryable=True))
     runner = KIND_RUNNERS.get(kind)
     try:
         if runner is None:
@@ -177,22 +194,43 @@ class _ProgressWriter:
     """Writes step i of n at most every PROGRESS_INTERVAL_SECONDS, the first time only
     that long after the start: a job shorter than that writes no row at all, which
     keeps progress from costing short drafts three extra write transactions. While
-    :meth:`heartbeat` runs, the process's heartbeat thread rewrites a quiet row."""
+    :meth:`heartbeat` runs, the process's heartbeat thread rewrites a quiet row, but only
+    while the job makes progress: a heartbeat proves the process lives, not the job. When
+    no step advanced within the stall bound (:meth:`stall_seconds`) the beats stop and
+    ``on_stall`` records the job as failed (retryable), so a hung step cannot hold its job
+    for ever behind a beating thread."""
 
-    def __init__(self, engine: Engine, job_id: str, worker: str, *, stale: bool) -> None:
+    def __init__(self, engine: Engine, job_id: str, worker: str, *, stale: bool,
+                 first_step_seconds: float = float("inf"),
+                 on_stall: Callable[[str], object] | None = None) -> None:
         self.engine, self.job_id, self.worker = engine, job_id, worker
-        self.last = time.monotonic()
+        self.last = self.advanced_at = time.monotonic()
         self.row_may_exist = stale
         self.step = self.total = 0
+        self.slowest_step = 0.0
+        self.first_step_seconds = first_step_seconds
+        self.on_stall = on_stall
         self._beats = threading.Lock()
         self._beating = False
+        self._unreported_stall: str | None = None
+        """A stall found but not yet recorded as the job's failure."""
+
+    def stall_seconds(self) -> float:
+        """How long the job may go without its step advancing: its time limit before the
+        first step (model loading), then STALL_FACTOR times its slowest step so far."""
+        if self.step == 0:
+            return self.first_step_seconds
+        return max(STALL_FLOOR_SECONDS, STALL_FACTOR * self.slowest_step)
 
     def report(self, step: int, total: int) -> None:
         # Under the heartbeat's lock: the beat thread must not write this row at the
         # same moment (two write transactions on one row) or read a half-set step.
         with self._beats:
-            self.step, self.total = step, total
             now = time.monotonic()
+            if step != self.step:
+                self.slowest_step = max(self.slowest_step, now - self.advanced_at)
+                self.advanced_at = now
+            self.step, self.total = step, total
             if now - self.last < PROGRESS_INTERVAL_SECONDS:
                 return
             self.last = now
@@ -207,9 +245,34 @@ class _ProgressWriter:
 
     def beat_if_quiet(self, seconds: float) -> None:
         with self._beats:
-            if self._beating and time.monotonic() - self.last >= seconds:
-                self.last = time.monotonic()
-                self._write()
+            if self._beating:
+                reason = self._stall_reason()
+                if reason is None:
+                    if time.monotonic() - self.last >= seconds:
+                        self.last = time.monotonic()
+                        self._write()
+                    return
+                self._beating = False  # a stalled attempt shows no more signs of life
+                self._unreported_stall = reason
+                log.warning("job %s stalled: %s", self.job_id, reason)
+            reason, self._unreported_stall = self._unreported_stall, None
+        if reason is not None and self.on_stall is not None:
+            try:
+                self.on_stall(reason)
+            except Exception:
+                with self._beats:  # tried again at the next beat (the database may be down)
+                    self._unreported_stall = reason
+                raise
+
+    def _stall_reason(self) -> str | None:
+        """Why the job counts as stalled (its step did not advance within
+        :meth:`stall_seconds`), or None while it makes progress."""
+        still, allowed = time.monotonic() - self.advanced_at, self.stall_seconds()
+        if still <= allowed:
+            return None
+        return (f"the job made no progress for {still:.0f} s at step {self.step} of "
+                f"{self.total} (allowed {allowed:.0f} s; its slowest step took "
+                f"{self.slowest_step:.1f} s): its worker {self.worker} seems hung; retry the job")
 
     @contextlib.contextmanager
     def heartbeat(self) -> Iterator[None]:
@@ -261,7 +324,7 @@ def run_image_step(context: JobContext, state: JobState, progress: ProgressSink)
     recipe = {**job.recipe}
     recipe.setdefault("tier", job.tier)
     result = run_step(recipe, input_png=input_png, mask_png=mask_png, progress=progress)
-    content_hash = context.blobs.put(result.png)
+    content_hash = context.blobs.put_for(job.project_id, result.png)
     version = VersionCreated(
         version_id=output_version_id(job.job_id),
         asset_id=job.asset_id,

@@ -271,7 +271,7 @@ def run_rebake(context: JobContext, state: JobState, progress: ProgressSink) -> 
                           input_png=parent_png if step_input_needed(original) else None,
                           mask_png=mask_png,
                           expect_weights_hash=original.recipe.get("model_weights_hash"))
-        content_hash = context.blobs.put(result.png)
+        content_hash = context.blobs.put_for(job.project_id, result.png)
         version = VersionCreated(
             version_id=output_version_id(job.job_id, offset), asset_id=job.asset_id,
             author_id=job.requested_by, operation=original.operation, tier=original.tier,

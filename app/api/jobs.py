@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
+from app.api.views import named
 from app.auth import current_principal
 from app.context import services
 from app.http import command_meta, respond
@@ -29,7 +30,7 @@ def get_job(job_id: str) -> Response:
     job_id = parse_id(job_id, "job")
     loaded = require_job_access(lineage.store, job_id, principal, "viewer")
     body, version = job_status(lineage.store, lineage.engine, job_id, loaded=loaded)
-    return respond(body, version=version)
+    return respond(named(body), version=version)
 
 
 @blueprint.post("/jobs/<job_id>/retry")

@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
-from app.api.views import body, cursor_int, meta, page, page_args, path_id, written
+from app.api.views import body, cursor_int, meta, named, page, page_args, path_id, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
@@ -60,7 +60,7 @@ def list_projects() -> Response:
 def get_project(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     project, version = projects.view_project(services().store, current_principal(), project_id)
-    return respond(project, version=version)
+    return respond(named(project), version=version)
 
 
 def _answer(result) -> Response:  # noqa: ANN001

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.api.openapi import documented
-from app.api.views import body, meta, path_id, query, written
+from app.api.views import body, meta, named, path_id, query, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
@@ -13,7 +13,7 @@ from app.schemas.assets import EditSchema, ImageQuery, PromoteSchema
 from app.schemas.responses import JobsOut, VersionOut
 from commands import assets, edits, generation
 from commands.uploads import media_type
-from workers.png import thumbnail_png
+from workers.png import THUMBNAIL_SIDE, thumbnail_png
 
 blueprint = Blueprint("versions", __name__)
 TAGS = ("versions",)
@@ -29,7 +29,7 @@ def get_version(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     version, stream_version = assets.view_version(services().store, current_principal(),
                                                   version_id)
-    return respond(version, version=stream_version)
+    return respond(named(version), version=stream_version)
 
 
 @blueprint.get("/versions/<version_id>/image")
@@ -44,9 +44,13 @@ def get_image(version_id: str) -> Response:
     headers = {"ETag": f'"{tag}"', "Cache-Control": IMMUTABLE}
     if _matches(request.headers.get("If-None-Match", ""), tag):
         return Response(status=304, headers=headers)
-    data = services().blobs.get(content_hash)
+    lineage = services()
     if size == "thumbnail":
-        data = thumbnail_png(data, max_pixels=services().settings.max_image_pixels)
+        # Made once per content hash (the full image is not even read again).
+        data = lineage.thumbnails.get(content_hash, THUMBNAIL_SIDE, lambda: thumbnail_png(
+            lineage.blobs.get(content_hash), max_pixels=lineage.settings.max_image_pixels))
+    else:
+        data = lineage.blobs.get(content_hash)
     return Response(data, mimetype=media_type(data), headers=headers)
 
 

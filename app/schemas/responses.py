@@ -18,6 +18,7 @@ class Answer(Schema):
 
 class MemberOut(Answer):
     user_id = fields.String(required=True)
+    name = fields.String(allow_none=True, metadata={"description": "the member's name"})
     role = fields.String(required=True)
 
 
@@ -187,3 +188,15 @@ class MeOut(Answer):
     name = fields.String()
     is_admin = fields.Boolean()
     token_id = fields.String()
+
+
+class SharedProjectOut(Answer):
+    project_id = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, metadata={"description": "the role they hold there"})
+
+
+class PersonOut(Answer):
+    user_id = fields.String(required=True)
+    name = fields.String(required=True)
+    projects = fields.List(fields.Nested(SharedProjectOut), required=True)

@@ -130,8 +130,13 @@ def test_rebake_refuses_bad_overrides_and_appends_nothing(story: Story) -> None:
     generate, inpaint, adjust = story.ids
     other = story.api.asset(story.project_id, "Other")
     uploaded = story.api.upload(other, png_bytes())
+    foreign = story.api.upload(story.api.asset(story.api.project("Elsewhere")),
+                               png_bytes(64, 64, (255, 255, 255)))["content_hash"]
     head = story.api.head()
     url = f"/api/versions/{adjust}/rebake"
+    for mask in (foreign, "cd" * 32):  # another project's image and an unknown hash alike
+        assert_problem(story.creator.post(url, json={"overrides": {inpaint: {"mask": mask}}}),
+                       422, "is not stored in this project")
     assert_problem(story.creator.post(url, json={"overrides": {}}), 422, "overrides")
     assert_problem(story.creator.post(url, json={"overrides": {inpaint: {"colour": "x"}}}),
                    422, "colour")

@@ -16,7 +16,7 @@ def test_creating_a_project_makes_the_creator_its_admin(api):
     assert response.status_code == 201
     project = response.get_json()
     assert project["name"] == "Spring launch" and project["your_role"] == "admin"
-    assert project["members"] == [{"user_id": alice.user_id, "role": "admin"}]
+    assert project["members"] == [{"user_id": alice.user_id, "role": "admin", "name": "alice"}]
     assert response.headers["Location"] == f"/api/projects/{project['project_id']}"
     assert response.headers["ETag"] == '"2"'
     fetched = alice.get(f"/api/projects/{project['project_id']}")
@@ -102,7 +102,8 @@ def test_members_roles_can_be_set_changed_and_removed(api):
     added = api.admin.put(f"/api/projects/{project}/members/{bob.user_id}",
                           json={"role": "reviewer"})
     assert added.status_code == 200
-    assert {"user_id": bob.user_id, "role": "reviewer"} in added.get_json()["members"]
+    assert {"user_id": bob.user_id, "role": "reviewer",
+            "name": "bob"} in added.get_json()["members"]
     assert bob.get(f"/api/projects/{project}").get_json()["your_role"] == "reviewer"
 
     removed = api.admin.delete(f"/api/projects/{project}/members/{bob.user_id}")
@@ -213,5 +214,6 @@ def test_an_admin_may_leave_when_another_admin_remains(api):
 
     assert response.status_code == 200
     assert response.get_json()["your_role"] == "none"
-    assert response.get_json()["members"] == [{"user_id": bob.user_id, "role": "admin"}]
+    assert response.get_json()["members"] == [{"user_id": bob.user_id, "role": "admin",
+                                               "name": "bob"}]
     assert_problem(alice.get(f"/api/projects/{project}"), 404, "does not exist")

@@ -171,6 +171,34 @@ def test_audit_and_export(world):
     assert [e["event_type"] for e in as_json] == ["decision.revoked"]
 
 
+def test_audit_type_takes_the_words_people_use_and_refuses_unknown_ones(world):
+    h, bob = world["h"], world["bob"]
+    upload = h.version(world["asset"], world["ada"].user_id, operation="upload")
+    approval = h.decide(world["edit"], bob.user_id)
+    h.decide(world["root"], bob.user_id, "changes_requested")
+    h.revoke(world["edit"], approval, world["ada"].user_id, "wrong size")
+    wait = caught_up(world)
+
+    def entries(word: str) -> list[dict]:
+        response = bob.get(f"/api/audit?type={word}&{wait}")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["entries"]
+
+    assert [(e["decision"], e["version_id"]) for e in entries("approved")] == [
+        ("approved", world["edit"])]
+    assert [e["version_id"] for e in entries("changes_requested")] == [world["root"]]
+    assert [e["event_type"] for e in entries("revoked")] == ["decision.revoked"]
+    assert [e["event_type"] for e in entries("commented")] == ["comment.added"]
+    assert [e["version_id"] for e in entries("uploaded")] == [upload]
+    assert [e["version_id"] for e in entries("edited")] == [world["edit"]]
+    assert len(entries("generated")) == 2
+    assert len(entries("decision.recorded")) == 2 and len(entries("decision")) == 3
+    for unknown in ("approve", "decision.approved", "Approved"):
+        problem = assert_problem(bob.get(f"/api/audit?type={unknown}"), 422, "type")
+        assert "approved, changes_requested" in str(problem["errors"]["type"])
+    assert_problem(bob.get("/api/audit/export?type=nope"), 422, "decision.recorded")
+
+
 def test_metrics(world):
     h = world["h"]
     final = h.version(world["asset"], world["ada"].user_id, parents=(world["edit"],),
