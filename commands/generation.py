@@ -1,4 +1,4 @@
-"""Requesting generations (from a prompt, a template or a draft to promote).
+"""Requesting generations (from a prompt or a template; promotions: commands/promotion.py).
 
 A request appends one JobRequested per variation on its own ``job-<id>`` stream and one
 JobsRequested on the asset stream, atomically; the asset append carries the expected
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from commands.access import CREATOR
-from commands.asset_state import AssetState, load_asset_as, load_entity_asset
+from commands.asset_state import AssetState, load_asset_as
 from commands.jobs import COMPLETED, FAILED, load_job
 from commands.people import Principal
 from commands.policies import check_policies
@@ -29,7 +29,6 @@ from workers.edit_validation import check_generation_size
 
 MAX_SEED = 2**32 - 1
 MAX_VARIATIONS = 16
-DIFFUSION_OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -100,15 +99,16 @@ def decide_generation(project: ProjectState, asset: AssetState, cmd: Generate,
 
 
 def pending_finals(store: EventStore, asset: AssetState) -> int:
-    """Final-tier jobs of the asset still queued or running (failed ones do not count:
-    they free their place under the cap until retried)."""
+    """Final renders the asset's queued or running jobs will make (failed ones do not
+    count: they free their place under the cap until retried; a promotion counts each
+    step it re-makes)."""
     live = 0
     for job_id, tier in asset.pending_jobs.items():
         if tier != "final":
             continue
         state, _, _ = load_job(store, job_id)
-        if state.status not in (FAILED, COMPLETED):
-            live += 1
+        if state.status not in (FAILED, COMPLETED) and state.request is not None:
+            live += len(state.request.options.get("steps") or [None])
     return live
 
 
@@ -137,9 +137,18 @@ def jobs_result(recorded: list[Recorded]) -> dict[str, Any]:
         "input_version_id": first.input_version_id,
         "jobs": [{"job_id": job.job_id, "status": "requested", "seed": job.recipe.get("seed"),
                   "operation": job.recipe.get("operation"), "recipe": job.recipe,
-                  "url": f"/api/jobs/{job.job_id}"} for job in jobs],
+                  "url": f"/api/jobs/{job.job_id}", **_steps_of(job)} for job in jobs],
         "position": recorded[-1].position,
     }
+
+
+def _steps_of(job: JobRequested) -> dict[str, Any]:
+    """A multi-step job's steps (a promotion's chain), each its operation and recipe."""
+    steps = job.options.get("steps")
+    if not steps:
+        return {}
+    return {"steps": [{"operation": step["operation"], "derived_from": step["derived_from"],
+                       "recipe": step["recipe"]} for step in steps]}
 
 
 Loaded = tuple[AssetState, int, ProjectState]
@@ -228,39 +237,5 @@ def request_template_generation(store: EventStore, principal: Principal, meta: M
             steps=merged.get("steps"), guidance=merged.get("guidance"),
             scheduler=merged.get("scheduler"), template_id=template.template_id,
             template_version=template_version)
-
-    return _run(store, meta, if_match, load, build)
-
-
-def request_promotion(store: EventStore, principal: Principal, meta: Metadata, version_id: str,
-                      overrides: dict[str, Any], *, if_match: int = ANY) -> dict[str, Any]:
-    """A final-tier generation carrying a draft's prompt, seed and parameters, linked to
-    the draft (creator role). ``overrides``: width, height, steps. Raises DomainError for
-    a version that is not a generated draft, and what request_generation raises."""
-
-    def load() -> Loaded:
-        asset, version, project, _ = load_entity_asset(store, principal, version_id, "version",
-                                                       CREATOR)
-        return asset, version, project
-
-    def build(asset: AssetState, _project: ProjectState) -> Generate:
-        draft = asset.versions[version_id].event
-        if draft.tier != "draft":
-            raise DomainError(f"version {version_id} is already {draft.tier}; only drafts "
-                              "are promoted")
-        recipe = draft.recipe
-        if draft.operation not in DIFFUSION_OPERATIONS or "seed" not in recipe:
-            raise DomainError(f"version {version_id} was made by {draft.operation!r} and has "
-                              "no prompt and seed to promote; request a generation instead")
-        return Generate(
-            asset_id=asset.asset_id, requested_by=principal.user_id,
-            prompt=recipe.get("prompt", ""), negative_prompt=recipe.get("negative_prompt", ""),
-            tier="final", width=overrides.get("width") or draft.width,
-            height=overrides.get("height") or draft.height, seed=recipe["seed"],
-            job_ids=(new_id(),), steps=overrides.get("steps") or recipe.get("steps"),
-            guidance=recipe.get("guidance"),
-            scheduler=recipe.get("scheduler") if isinstance(recipe.get("scheduler"), str)
-            else None,
-            input_version_id=version_id, options={"promoted_from": version_id})
 
     return _run(store, meta, if_match, load, build)

@@ -18,6 +18,7 @@ import os
 import dramatiq
 from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
+import workers.promotion  # noqa: F401 - registers the promote job runner
 import workers.rebuild  # noqa: F401 - registers the rebuild and re-bake job runners
 from events.assets import TIERS
 from events.errors import NotFound

@@ -255,9 +255,9 @@ def run_image_step(context: JobContext, state: JobState, progress: ProgressSink)
     # draft is its lineage parent, not an input image.
     if job.input_version_id and job.recipe.get("operation", "generate") != "generate":
         source = find_version(context.store, job.input_version_id)
-        input_png = _blob(context.blobs, source.content_hash, "input image")
+        input_png = read_blob(context.blobs, source.content_hash, "input image")
     if job.mask_hash:
-        mask_png = _blob(context.blobs, job.mask_hash, "mask")
+        mask_png = read_blob(context.blobs, job.mask_hash, "mask")
     recipe = {**job.recipe}
     recipe.setdefault("tier", job.tier)
     result = run_step(recipe, input_png=input_png, mask_png=mask_png, progress=progress)
@@ -279,7 +279,9 @@ def run_image_step(context: JobContext, state: JobState, progress: ProgressSink)
     return JobOutput([version], round(result.seconds, 6))
 
 
-def _blob(blobs: BlobStore, key: str, what: str) -> bytes:
+def read_blob(blobs: BlobStore, key: str, what: str) -> bytes:
+    """The blob ``key``; JobInputError naming ``what`` (the job's input image, mask…)
+    when it is not stored."""
     try:
         return blobs.get(key)
     except NotFound:
@@ -287,7 +289,8 @@ def _blob(blobs: BlobStore, key: str, what: str) -> bytes:
 
 
 KIND_RUNNERS: dict[str, KindRunner] = {"generate": run_image_step, "edit": run_image_step}
-"""Job kind → runner. Other areas (rebuild, re-bake) add theirs with :func:`register_kind`."""
+"""Job kind → runner. Other areas (rebuild, re-bake, promote) add theirs with
+:func:`register_kind`."""
 
 
 def register_kind(kind: str, runner: KindRunner) -> None:

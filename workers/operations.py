@@ -35,39 +35,23 @@ from workers.edit_validation import (
 )
 from workers.models import ModelUnavailable
 from workers.png import decode_image, encode_png
+from workers.recipe_rules import (
+    DEFAULT_GUIDANCE,
+    DEFAULT_NOISE_LEVEL,
+    DEFAULT_STEPS,
+    DEFAULT_STRENGTH,
+    DEFAULT_UPSCALE,
+    DERIVED_KEYS,
+    ENGINE_MAX_SIDE,
+    MAX_STEPS,
+    OPERATIONS,
+)
 
 __all__ = ["ModelUnavailable", "StepResult", "run_step", "RECIPE_TEXT_KEY"]
 
 RECIPE_VERSION = 1
 RECIPE_TEXT_KEY = "lineage:recipe"
-# Hard engine limits (memory guards); projects set their own, smaller, limits in the API.
-ENGINE_MAX_SIDE = 8192
 MAX_INPUT_PIXELS = ENGINE_MAX_SIDE * ENGINE_MAX_SIDE
-MAX_STEPS = 200
-OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale", "adjust")
-DEFAULT_STEPS = {"draft": 20, "final": 30}
-DEFAULT_STRENGTH = {"img2img": 0.75, "inpaint": 1.0, "outpaint": 1.0}
-DEFAULT_GUIDANCE = 7.5
-DEFAULT_NOISE_LEVEL = 20
-
-# Keys run_step computes; any in the input are dropped and recomputed. `model_id` and
-# `scheduler_config` are not among them: fed back, they pin the model and the schedule.
-DERIVED_KEYS = frozenset(
-    {
-        "recipe_version",
-        "input_hash",
-        "mask_hash",
-        "output_width",
-        "output_height",
-        "torch_threads",
-        "environment",
-        "model_weights_hash",
-        "native_scale",
-        "resized_after_upscale",
-        "outpaint_fill",
-        "adjust_order",
-    }
-)
 
 Progress = Callable[[int, int], None]
 
@@ -183,7 +167,7 @@ def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
     if operation in ("inpaint", "outpaint"):
         out["keep_unmasked"] = bool(out.get("keep_unmasked", True))
     if operation == "upscale":
-        out["scale"] = _int(out, "scale", 4, 1, 16)
+        out["scale"] = _int(out, "scale", DEFAULT_UPSCALE, 1, 16)
         out["noise_level"] = _int(out, "noise_level", DEFAULT_NOISE_LEVEL, 0, 1000)
     return out
 

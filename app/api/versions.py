@@ -11,7 +11,7 @@ from app.context import services
 from app.http import expected_version, respond
 from app.schemas.assets import EditSchema, ImageQuery, PromoteSchema
 from app.schemas.responses import JobsOut, VersionOut
-from commands import assets, edits, generation
+from commands import assets, edits, promotion
 from commands.uploads import media_type
 from workers.png import thumbnail_png
 
@@ -70,12 +70,12 @@ def request_edit(version_id: str) -> Response:
 
 
 @blueprint.post("/versions/<version_id>/promote")
-@documented("Promote a draft: a final render with the draft's prompt, seed and parameters "
-            "(creator)", body=PromoteSchema, status=202, **WRITE, response=JobsOut)
+@documented("Promote a draft: its chain (generation and every edit since) re-made on the "
+            "final tier's model with the same seeds and parameters, as a new branch (creator)",
+            body=PromoteSchema, status=202, **WRITE, response=JobsOut)
 def promote(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(PromoteSchema)
-    result = generation.request_promotion(services().store, current_principal(),
-                                          meta(), version_id, data,
-                                          if_match=expected_version())
+    result = promotion.request_promotion(services().store, current_principal(), meta(),
+                                         version_id, data, if_match=expected_version())
     return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])

@@ -16,6 +16,7 @@ import io
 import itertools
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -182,3 +183,21 @@ def assert_problem(response: TestResponse, status: int, detail_contains: str = "
     text = problem["detail"] + " " + str(problem.get("errors", ""))
     assert detail_contains in text, text
     return problem
+
+
+@pytest.fixture(scope="module")
+def chain_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """LINEAGE_DATA_DIR for the module's in-process jobs: the built-in models, built once."""
+    path = tmp_path_factory.mktemp("chain-models")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LINEAGE_DATA_DIR", str(path))
+        patch.delenv("LINEAGE_TORCH_THREADS", raising=False)
+        yield path
+
+
+@pytest.fixture
+def story(api: Api, chain_models: Path):  # noqa: ANN201 - tests.e2e.chain_support.Story
+    """A creator's generate → inpaint → adjust chain (tests/e2e/chain_support.py)."""
+    from tests.e2e.chain_support import make_story  # torch only for tests that ask
+
+    return make_story(api)
