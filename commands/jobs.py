@@ -85,7 +85,10 @@ def evolve(state: JobState, event: Event) -> JobState:
         )
     if isinstance(event, JobFailed):
         return replace(
-            state, status=FAILED, error=JobError(event.error_kind, event.message, event.retryable)
+            state,
+            status=FAILED,
+            error=JobError(event.error_kind, event.message, event.retryable),
+            cost_seconds=state.cost_seconds + event.cost_seconds,
         )
     return state
 
@@ -161,31 +164,43 @@ def decide_complete(
             ],
         )
     )
-    appends.append(
-        StreamAppend(
-            stream_id("project", job.project_id),
-            "project",
-            -1,
-            [ComputeUsed(job_id=job.job_id, asset_id=job.asset_id, seconds=cost_seconds)],
-        )
-    )
+    appends.append(compute_used(job, cost_seconds))
     return appends
 
 
-def decide_fail(state: JobState, error_kind: str, message: str, retryable: bool) -> list[Event]:
-    """JobFailed for the current attempt, or [] when the job is already finished."""
-    job_id = state.job_id
+def compute_used(job: JobRequested, seconds: float) -> StreamAppend:
+    """ComputeUsed on the job's project stream: what the budget and the metrics count."""
+    return StreamAppend(
+        stream_id("project", job.project_id),
+        "project",
+        -1,
+        [ComputeUsed(job_id=job.job_id, asset_id=job.asset_id, seconds=seconds)],
+    )
+
+
+def decide_fail(
+    state: JobState, error_kind: str, message: str, retryable: bool, cost_seconds: float = 0.0
+) -> list[StreamAppend]:
+    """JobFailed for the current attempt on the job stream (at any version; the handler
+    pins it) and, when the attempt computed for ``cost_seconds`` before it stopped,
+    ComputeUsed on the project stream; [] when the job is already finished."""
+    job = state.request
+    if job is None:
+        raise NotFound("job does not exist")
     if state.finished:
         return []
-    return [
-        JobFailed(
-            job_id=job_id,
-            error_kind=error_kind,
-            message=message[:2000],
-            retryable=retryable,
-            attempt=max(state.attempts, 1),
-        )
-    ]
+    failed = JobFailed(
+        job_id=job.job_id,
+        error_kind=error_kind,
+        message=message[:2000],
+        retryable=retryable,
+        attempt=max(state.attempts, 1),
+        cost_seconds=round(cost_seconds, 6),
+    )
+    appends = [StreamAppend(stream_id("job", job.job_id), "job", -1, [failed])]
+    if cost_seconds > 0:
+        appends.append(compute_used(job, failed.cost_seconds))
+    return appends
 
 
 def decide_retry(state: JobState, requested_by: str) -> list[Event]:
@@ -251,36 +266,43 @@ def record_completion(
 
     def plan() -> list[StreamAppend]:
         state, version, _ = load_job(store, job_id)
-        appends = decide_complete(state, versions, cost_seconds, report)
-        job_stream = stream_id("job", job_id)
-        return [
-            dataclasses.replace(a, expected_version=version) if a.stream_id == job_stream else a
-            for a in appends
-        ]
+        return _pin_job_stream(job_id, version, decide_complete(state, versions, cost_seconds,
+                                                                report))
 
     state, _, _ = load_job(store, job_id)
     return execute(store, _job_meta(state, command_id), plan)
 
 
 def record_failure(
-    store: EventStore, job_id: str, error_kind: str, message: str, retryable: bool
+    store: EventStore,
+    job_id: str,
+    error_kind: str,
+    message: str,
+    retryable: bool,
+    cost_seconds: float = 0.0,
 ) -> list[Recorded]:
-    """Append JobFailed once per request; [] when the job is already finished."""
+    """Append JobFailed (and the compute it spent, see :func:`decide_fail`) once per
+    request; [] when the job is already finished."""
     state, _, _ = load_job(store, job_id)
     command_id = f"job:{job_id}:failed:{state.requests}"
 
     def plan() -> list[StreamAppend]:
         current, version, _ = load_job(store, job_id)
-        return [
-            StreamAppend(
-                stream_id("job", job_id),
-                "job",
-                version,
-                decide_fail(current, error_kind, message, retryable),
-            )
-        ]
+        return _pin_job_stream(
+            job_id, version, decide_fail(current, error_kind, message, retryable, cost_seconds)
+        )
 
     return execute(store, _job_meta(state, command_id), plan)
+
+
+def _pin_job_stream(job_id: str, version: int, appends: list[StreamAppend]) -> list[StreamAppend]:
+    """``appends`` with the job stream's expected version set to ``version`` (the other
+    streams append at any version)."""
+    job_stream = stream_id("job", job_id)
+    return [
+        dataclasses.replace(a, expected_version=version) if a.stream_id == job_stream else a
+        for a in appends
+    ]
 
 
 def retry_job(store: EventStore, job_id: str, meta: Metadata) -> list[Recorded]:

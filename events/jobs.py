@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from events.types import Event, event
+from events.types import Event, Payload, event, upcaster
 
 JOB_KINDS = ("generate", "edit", "rebuild", "rebake")
 
@@ -51,14 +51,24 @@ class JobCompleted(Event):
     report: dict[str, Any] | None = None
 
 
-@event("job.failed")
+@event("job.failed", version=2)
 @dataclass(frozen=True, kw_only=True)
 class JobFailed(Event):
+    """``cost_seconds``: compute the attempt spent before it failed or ran out of time
+    (schema 2; a schema-1 failure recorded none and reads as 0)."""
+
     job_id: str
     error_kind: str
     message: str
     retryable: bool
     attempt: int = 1
+    cost_seconds: float = 0.0
+
+
+@upcaster("job.failed", 1)
+def _failed_without_cost(payload: Payload) -> Payload:
+    payload.setdefault("cost_seconds", 0.0)
+    return payload
 
 
 @event("job.retry_requested")

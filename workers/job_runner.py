@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -78,7 +78,27 @@ class JobInputError(DomainError):
     """The job's input version or mask cannot be found: the job cannot run as requested."""
 
 
-ProgressSink = Callable[[int, int], None]
+class ComputeMeter:
+    """The seconds one attempt of a job has computed so far: every step it ran, also
+    one that stopped part way. What a failed, timed-out or cancelled job costs."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+class ProgressSink(Protocol):
+    """What a job runner reports to while it runs: denoising steps done of the total
+    (``sink(step, total)``) and the seconds each step computed (``sink.computed``, the
+    ``on_compute`` of workers/operations.run_step)."""
+
+    def __call__(self, step: int, total: int) -> None: ...
+
+    def computed(self, seconds: float) -> None: ...
+
+
 KindRunner = Callable[[JobContext, JobState, ProgressSink], JobOutput]
 
 
@@ -87,9 +107,17 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
 
 
-def run_job(context: JobContext, job_id: str, *, worker: str | None = None) -> str:
+def run_job(
+    context: JobContext,
+    job_id: str,
+    *,
+    worker: str | None = None,
+    meter: ComputeMeter | None = None,
+) -> str:
     """Run the job unless it is finished; return COMPLETED, FAILED or SKIPPED.
 
+    ``meter`` (a fresh one when None) adds up the seconds the attempt computes, so a
+    caller that stops the attempt from outside (a time limit) can record its cost.
     Raises NotFound for an unknown job and one of TRANSIENT_ERRORS when a backing
     service is down (the caller retries later; nothing half-done is recorded).
     """
@@ -99,13 +127,15 @@ def run_job(context: JobContext, job_id: str, *, worker: str | None = None) -> s
         return SKIPPED
     kind = state.request.kind if state.request else ""
     # An earlier attempt (a killed worker) may have left its progress row behind.
-    progress = _ProgressWriter(context.engine, job_id, worker, stale=state.attempts > 0)
+    progress = _ProgressWriter(
+        context.engine, job_id, worker, meter or ComputeMeter(), stale=state.attempts > 0
+    )
     runner = KIND_RUNNERS.get(kind)
     try:
         if runner is None:
             raise DomainError(f"no worker can run jobs of kind {kind!r}")
         with progress.heartbeat():
-            output = runner(context, state, progress.report)
+            output = runner(context, state, progress)
     except TRANSIENT_ERRORS:
         raise
     except DomainError as exc:
@@ -142,7 +172,9 @@ def _fail(
     context: JobContext, job_id: str, kind: str, message: str, progress: _ProgressWriter
 ) -> str:
     log.info("job %s failed (%s): %s", job_id, kind, message)
-    record_failure(context.store, job_id, kind, message, retryable=False)
+    record_failure(
+        context.store, job_id, kind, message, retryable=False, cost_seconds=progress.meter.seconds
+    )
     progress.clear()
     return FAILED
 
@@ -152,11 +184,15 @@ def record_transient_failure(
     job_id: str,
     kind: str,
     message: str,
+    cost_seconds: float = 0.0,
 ) -> None:
-    """Mark the job failed (retryable) when retries are exhausted; best effort, since the
-    service that failed may be the database itself (the relay re-sends such jobs)."""
+    """Mark the job failed (retryable) when retries are exhausted or its time ran out,
+    with the seconds the attempt computed; best effort, since the service that failed
+    may be the database itself (the relay re-sends such jobs)."""
     try:
-        record_failure(context.store, job_id, kind, message, retryable=True)
+        record_failure(
+            context.store, job_id, kind, message, retryable=True, cost_seconds=cost_seconds
+        )
     except Exception:  # noqa: BLE001 - the database may be down; nothing more to do
         log.warning("job %s: could not record its failure", job_id, exc_info=True)
 
@@ -179,15 +215,20 @@ class _ProgressWriter:
     keeps progress from costing short drafts three extra write transactions. While
     :meth:`heartbeat` runs, the process's heartbeat thread rewrites a quiet row."""
 
-    def __init__(self, engine: Engine, job_id: str, worker: str, *, stale: bool) -> None:
-        self.engine, self.job_id, self.worker = engine, job_id, worker
+    def __init__(
+        self, engine: Engine, job_id: str, worker: str, meter: ComputeMeter, *, stale: bool
+    ) -> None:
+        self.engine, self.job_id, self.worker, self.meter = engine, job_id, worker, meter
         self.last = time.monotonic()
         self.row_may_exist = stale
         self.step = self.total = 0
         self._beats = threading.Lock()
         self._beating = False
 
-    def report(self, step: int, total: int) -> None:
+    def computed(self, seconds: float) -> None:
+        self.meter.add(seconds)
+
+    def __call__(self, step: int, total: int) -> None:
         # Under the heartbeat's lock: the beat thread must not write this row at the
         # same moment (two write transactions on one row) or read a half-set step.
         with self._beats:
@@ -260,7 +301,13 @@ def run_image_step(context: JobContext, state: JobState, progress: ProgressSink)
         mask_png = read_blob(context.blobs, job.mask_hash, "mask")
     recipe = {**job.recipe}
     recipe.setdefault("tier", job.tier)
-    result = run_step(recipe, input_png=input_png, mask_png=mask_png, progress=progress)
+    result = run_step(
+        recipe,
+        input_png=input_png,
+        mask_png=mask_png,
+        progress=progress,
+        on_compute=progress.computed,
+    )
     content_hash = context.blobs.put(result.png)
     version = VersionCreated(
         version_id=output_version_id(job.job_id),
@@ -286,6 +333,13 @@ def read_blob(blobs: BlobStore, key: str, what: str) -> bytes:
         return blobs.get(key)
     except NotFound:
         raise JobInputError(f"the job's {what} (blob {key}) is not in the blob store") from None
+
+
+def store_all(blobs: BlobStore, pngs: Sequence[bytes]) -> None:
+    """Store a multi-step job's images once every step has run, so one that fails or is
+    cancelled part way leaves no image of its first steps behind."""
+    for png in pngs:
+        blobs.put(png)
 
 
 KIND_RUNNERS: dict[str, KindRunner] = {"generate": run_image_step, "edit": run_image_step}

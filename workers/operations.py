@@ -11,11 +11,12 @@ bytes. Keys this module computes (hashes, sizes, environment) are always recompu
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,7 @@ def run_step(
     mask_png: bytes | None = None,
     progress: Progress | None = None,
     expect_weights_hash: str | None = None,
+    on_compute: Callable[[float], None] | None = None,
 ) -> StepResult:
     """Run one generation or edit step.
 
@@ -84,7 +86,9 @@ def run_step(
     model), the input image bytes (every operation but generate), the mask bytes
     (inpaint), a progress callback called with (steps done, total steps) after each
     denoising step (it may raise to abort the run), and the weights hash the model must
-    have (rebuilds). Returns a StepResult.
+    have (rebuilds), and ``on_compute``, told the seconds computed (diffusers or
+    Pillow) when the computation ends, also when it stops part way (a failure, a
+    cancellation, a time limit): what a job's cost counts. Returns a StepResult.
 
     Raises DomainError for an invalid recipe or missing input, InvalidImage/ImageTooLarge
     for undecodable input, and ModelUnavailable when the model cannot be loaded or its
@@ -100,14 +104,18 @@ def run_step(
         out["mask_hash"] = hashlib.sha256(mask_png).hexdigest()
 
     if operation == "adjust":
-        started = time.perf_counter()
-        image, out["adjustments"] = apply_adjustments(source, out["adjustments"], ENGINE_MAX_SIDE)
-        seconds = time.perf_counter() - started
+        with _metered(on_compute) as meter:
+            image, out["adjustments"] = apply_adjustments(
+                source, out["adjustments"], ENGINE_MAX_SIDE
+            )
+        seconds = meter.seconds
         out["adjust_order"] = list(ADJUST_ORDER)
         if progress is not None:
             progress(1, 1)
     else:
-        image, seconds = _run_diffusion(out, source, mask, progress, expect_weights_hash)
+        image, seconds = _run_diffusion(
+            out, source, mask, progress, expect_weights_hash, on_compute
+        )
 
     out["output_width"], out["output_height"] = image.size
     out["torch_threads"] = pipelines.torch_threads()
@@ -230,6 +238,7 @@ def _run_diffusion(
     mask: Image.Image | None,
     progress: Progress | None,
     expect_weights_hash: str | None,
+    on_compute: Callable[[float], None] | None,
 ) -> tuple[Image.Image, float]:
     """Run a diffusion step; return the image and the seconds spent inside the pipeline
     (not loading the model, not waiting for another run: that is not this step's cost)."""
@@ -287,10 +296,9 @@ def _run_diffusion(
         )
     elif operation == "upscale":
         args.update(image=source, noise_level=out["noise_level"])
-    with pipelines.run_lock(kind, spec):
-        started = time.perf_counter()
+    with pipelines.run_lock(kind, spec), _metered(on_compute) as meter:
         image = call_pipe(**args).images[0]
-        seconds = time.perf_counter() - started
+    seconds = meter.seconds
 
     if operation in ("inpaint", "outpaint") and out["keep_unmasked"]:
         # The VAE round trip alters every pixel; outside the mask the user asked for none
@@ -300,6 +308,23 @@ def _run_diffusion(
     if operation == "upscale":
         image = _finish_upscale(out, source, image)
     return image, seconds
+
+
+class _Meter:
+    seconds = 0.0
+
+
+@contextlib.contextmanager
+def _metered(on_compute: Callable[[float], None] | None) -> Iterator[_Meter]:
+    """Time the block; tell ``on_compute`` the seconds however the block ends."""
+    meter = _Meter()
+    started = time.perf_counter()
+    try:
+        yield meter
+    finally:
+        meter.seconds = time.perf_counter() - started
+        if on_compute is not None:
+            on_compute(meter.seconds)
 
 
 def _check_sizes(out: dict[str, Any], source: Image.Image | None) -> None:

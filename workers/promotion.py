@@ -4,14 +4,15 @@ The request (commands/promotion.py) holds every step's recipe. Each step runs on
 output of the step before it (the first on the stored bytes of the version it hangs
 from, unless it is a generation) and is recorded as a final version whose parent is
 the previous new version, ``derived_from`` the draft step it re-made. Nothing is
-recorded until every step has run: the versions and the completion are appended
-together, so a failed or cancelled promotion leaves no partial branch.
+stored until every step has run (images included): the versions and the completion are
+appended together, so a failed or cancelled promotion leaves no partial branch.
 
 Registered with the job runner at import, like the rebuild and re-bake runners.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from commands.jobs import JobState, output_version_id
@@ -24,6 +25,7 @@ from workers.job_runner import (
     find_version,
     read_blob,
     register_kind,
+    store_all,
 )
 from workers.operations import run_step
 from workers.recipe_rules import denoising_steps
@@ -46,6 +48,7 @@ def run_promotion(context: JobContext, state: JobState, progress: ProgressSink) 
         parent_png = read_blob(context.blobs, source.content_hash, "input image")
     planned = [denoising_steps(step["recipe"]) for step in steps]
     versions: list[VersionCreated] = []
+    pngs: list[bytes] = []
     seconds = 0.0
     for offset, step in enumerate(steps):
         done = sum(planned[:offset])
@@ -57,8 +60,8 @@ def run_promotion(context: JobContext, state: JobState, progress: ProgressSink) 
 
         result = run_step(step["recipe"],
                           input_png=parent_png if step["operation"] != "generate" else None,
-                          mask_png=mask_png, progress=report)
-        content_hash = context.blobs.put(result.png)
+                          mask_png=mask_png, progress=report, on_compute=progress.computed)
+        content_hash = hashlib.sha256(result.png).hexdigest()
         version = VersionCreated(
             version_id=output_version_id(job.job_id, offset), asset_id=job.asset_id,
             author_id=job.requested_by, operation=step["operation"], tier=job.tier,
@@ -69,8 +72,10 @@ def run_promotion(context: JobContext, state: JobState, progress: ProgressSink) 
                   f"{step['operation']} re-made from version {step['derived_from']}"),
             derived_from=step["derived_from"])
         versions.append(version)
+        pngs.append(result.png)
         seconds += result.seconds
         parent_id, parent_png = version.version_id, result.png
+    store_all(context.blobs, pngs)
     report = {
         "kind": "promote", "promoted_from": promoted_from, "new_head": versions[-1].version_id,
         "steps": [{"version_id": v.version_id, "derived_from": v.derived_from,

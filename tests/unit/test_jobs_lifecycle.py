@@ -19,6 +19,7 @@ from events.assets import VersionCreated
 from events.errors import Conflict, NotFound
 from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested, JobStarted
 from events.projects import ComputeUsed
+from events.types import decode
 
 JOB, PROJECT, ASSET, USER = "job-1", "project-1", "asset-1", "user-1"
 REQUEST = JobRequested(
@@ -99,7 +100,9 @@ def test_given_completed_job_when_completed_again_then_conflict():
 def test_given_started_job_when_failed_then_failure_names_kind_and_attempt():
     state = fold_job([REQUEST, started(1), started(2)])
 
-    assert decide_fail(state, "model_unavailable", "no such model", False) == [
+    [append] = decide_fail(state, "model_unavailable", "no such model", False)
+
+    assert append.stream_id == f"job-{JOB}" and append.events == [
         JobFailed(
             job_id=JOB,
             error_kind="model_unavailable",
@@ -108,6 +111,28 @@ def test_given_started_job_when_failed_then_failure_names_kind_and_attempt():
             attempt=2,
         )
     ]
+
+
+def test_given_attempt_that_computed_when_failed_then_its_compute_is_counted():
+    state = fold_job([REQUEST, started(1)])
+
+    job, project = decide_fail(state, "time_limit", "ran out of time", True, 12.3456789)
+
+    assert job.events[0].cost_seconds == 12.345679
+    assert (project.stream_id, project.events) == (
+        f"project-{PROJECT}",
+        [ComputeUsed(job_id=JOB, asset_id=ASSET, seconds=12.345679)],
+    )
+    after = fold_job(job.events, state)
+    assert (after.status, after.cost_seconds) == (FAILED, 12.345679)
+
+
+def test_a_failure_recorded_before_schema_2_reads_as_costing_nothing():
+    old = decode("job.failed", 1, {"job_id": JOB, "error_kind": "x", "message": "y",
+                                   "retryable": False, "attempt": 1})
+
+    assert old == JobFailed(job_id=JOB, error_kind="x", message="y", retryable=False)
+    assert fold_job([REQUEST, started(1), old]).cost_seconds == 0.0
 
 
 def test_given_failed_job_when_failed_again_then_nothing_happens():
