@@ -14,7 +14,7 @@ from typing import Any
 
 from commands.access import CREATOR
 from commands.asset_state import AssetState, load_asset_as
-from commands.jobs import COMPLETED, FAILED, load_job
+from commands.jobs import load_job
 from commands.people import Principal
 from commands.policies import check_policies
 from commands.projects import ProjectState
@@ -99,15 +99,15 @@ def decide_generation(project: ProjectState, asset: AssetState, cmd: Generate,
 
 
 def pending_finals(store: EventStore, asset: AssetState) -> int:
-    """Final renders the asset's queued or running jobs will make (failed ones do not
-    count: they free their place under the cap until retried; a promotion counts each
-    step it re-makes)."""
+    """Final renders the asset's queued or running jobs will make (failed and cancelled
+    ones do not count: a failed one frees its place under the cap until retried; a
+    promotion counts each step it re-makes)."""
     live = 0
     for job_id, tier in asset.pending_jobs.items():
         if tier != "final":
             continue
         state, _, _ = load_job(store, job_id)
-        if state.status not in (FAILED, COMPLETED) and state.request is not None:
+        if not state.finished and state.request is not None:
             live += len(state.request.options.get("steps") or [None])
     return live
 

@@ -1,7 +1,7 @@
 """Generation, edit, rebuild and re-bake jobs. Stream: ``job-<id>``.
 
 A job is requested by a command, relayed to a worker, started (once per attempt),
-and ends completed or failed. Progress is ephemeral and never an event.
+and ends completed, failed or cancelled. Progress is ephemeral and never an event.
 """
 
 from __future__ import annotations
@@ -76,3 +76,26 @@ def _failed_without_cost(payload: Payload) -> Payload:
 class JobRetryRequested(Event):
     job_id: str
     requested_by: str
+
+
+@event("job.cancel_requested")
+@dataclass(frozen=True, kw_only=True)
+class JobCancelRequested(Event):
+    """A running job was asked to stop; its worker stops at its next step and records
+    JobCancelled."""
+
+    job_id: str
+    requested_by: str
+
+
+@event("job.cancelled")
+@dataclass(frozen=True, kw_only=True)
+class JobCancelled(Event):
+    """The job ended without a result: cancelled while queued (``attempt`` 0, by the
+    API) or stopped by its worker after a JobCancelRequested, having computed for
+    ``cost_seconds``."""
+
+    job_id: str
+    requested_by: str
+    attempt: int = 0
+    cost_seconds: float = 0.0

@@ -5,27 +5,27 @@ attempt (JobStarted), loads the input image and mask from the blob store, runs t
 pipeline step, stores the PNG and appends the completion (version + JobCompleted +
 ComputeUsed, atomically, once per job). A bad recipe or input ends the job as failed with
 a readable reason; an outage of the database or blob store is raised as transient so the
-actor retries it with backoff.
+actor retries it with backoff. A job cancelled while it runs stops at its next step
+(workers/attempt.py) and ends cancelled, its result not kept, its compute counted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
 import re
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from commands.job_progress import clear_progress, write_progress
+from commands.job_cancel import record_stopped, stop_asked
 from commands.jobs import (
+    CancelRequested,
     JobState,
     load_job,
     output_version_id,
@@ -36,13 +36,13 @@ from commands.jobs import (
 from events.assets import VersionCreated
 from events.errors import ConcurrencyError, Conflict, DomainError, NotFound, ServiceUnavailable
 from events.store import EventStore
+from workers.attempt import AttemptProgress, ComputeMeter, ProgressSink, StopRequested
 from workers.blobs import BlobCorrupted, BlobStore
-from workers.heartbeat import HEARTBEATS
 from workers.operations import run_step
 
 log = logging.getLogger(__name__)
 
-COMPLETED, FAILED, SKIPPED = "completed", "failed", "skipped"
+COMPLETED, FAILED, SKIPPED, CANCELLED = "completed", "failed", "skipped", "cancelled"
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ServiceUnavailable,
     OperationalError,
@@ -52,7 +52,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 """Outages worth retrying later: the same job may well succeed once the service is back."""
 START_ATTEMPTS = 5
-PROGRESS_INTERVAL_SECONDS = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,27 +77,6 @@ class JobInputError(DomainError):
     """The job's input version or mask cannot be found: the job cannot run as requested."""
 
 
-class ComputeMeter:
-    """The seconds one attempt of a job has computed so far: every step it ran, also
-    one that stopped part way. What a failed, timed-out or cancelled job costs."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def add(self, seconds: float) -> None:
-        self.seconds += seconds
-
-
-class ProgressSink(Protocol):
-    """What a job runner reports to while it runs: denoising steps done of the total
-    (``sink(step, total)``) and the seconds each step computed (``sink.computed``, the
-    ``on_compute`` of workers/operations.run_step)."""
-
-    def __call__(self, step: int, total: int) -> None: ...
-
-    def computed(self, seconds: float) -> None: ...
-
-
 KindRunner = Callable[[JobContext, JobState, ProgressSink], JobOutput]
 
 
@@ -122,13 +100,15 @@ def run_job(
     service is down (the caller retries later; nothing half-done is recorded).
     """
     worker = worker or worker_identity()
-    state = _start(context.store, job_id, worker)
-    if state is None:
+    started = _start(context.store, job_id, worker)
+    if started is None:
         return SKIPPED
+    state, version = started
     kind = state.request.kind if state.request else ""
     # An earlier attempt (a killed worker) may have left its progress row behind.
-    progress = _ProgressWriter(
-        context.engine, job_id, worker, meter or ComputeMeter(), stale=state.attempts > 0
+    progress = AttemptProgress(
+        context.engine, job_id, worker, meter or ComputeMeter(), stale=state.attempts > 0,
+        stop_asked=lambda: stop_asked(context.store, job_id, version),
     )
     runner = KIND_RUNNERS.get(kind)
     try:
@@ -138,6 +118,8 @@ def run_job(
             output = runner(context, state, progress)
     except TRANSIENT_ERRORS:
         raise
+    except StopRequested:
+        return _stopped(context, job_id, progress)
     except DomainError as exc:
         return _fail(context, job_id, error_kind(exc), exc.detail, progress)
     except Exception as exc:  # noqa: BLE001 - any pipeline crash ends the job, readably
@@ -147,6 +129,8 @@ def run_job(
         record_completion(
             context.store, job_id, output.versions, output.cost_seconds, output.report
         )
+    except CancelRequested:
+        return _stopped(context, job_id, progress)
     except Conflict:
         log.info("job %s finished elsewhere while this attempt ran", job_id)
         return SKIPPED
@@ -154,22 +138,34 @@ def run_job(
     return COMPLETED
 
 
-def _start(store: EventStore, job_id: str, worker: str) -> JobState | None:
-    """Record the attempt; the job's state, or None when it is already finished."""
+def _start(store: EventStore, job_id: str, worker: str) -> tuple[JobState, int] | None:
+    """Record the attempt; the job's state and its stream's version with the attempt,
+    or None when it is finished (or was asked to stop: that is recorded instead)."""
     for _ in range(START_ATTEMPTS):
         state, version, _ = load_job(store, job_id)
         if state.finished:
             return None
+        if state.cancel_requested:
+            # Its worker died after the request to stop; nothing to run.
+            record_stopped(store, job_id, 0.0)
+            return None
         try:
-            record_start(store, state, version, worker)
+            recorded = record_start(store, state, version, worker)
         except ConcurrencyError:
             continue  # another delivery moved the stream; look again
-        return state
+        return state, recorded[-1].stream_version if recorded else version
     raise ConcurrencyError(f"job-{job_id}", -1, -1)
 
 
+def _stopped(context: JobContext, job_id: str, progress: AttemptProgress) -> str:
+    log.info("job %s cancelled while it ran", job_id)
+    record_stopped(context.store, job_id, progress.meter.seconds)
+    progress.clear()
+    return CANCELLED
+
+
 def _fail(
-    context: JobContext, job_id: str, kind: str, message: str, progress: _ProgressWriter
+    context: JobContext, job_id: str, kind: str, message: str, progress: AttemptProgress
 ) -> str:
     log.info("job %s failed (%s): %s", job_id, kind, message)
     record_failure(
@@ -207,70 +203,6 @@ def error_kind(exc: DomainError) -> str:
     if name == "DomainError":
         return "invalid_request"
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-class _ProgressWriter:
-    """Writes step i of n at most every PROGRESS_INTERVAL_SECONDS, the first time only
-    that long after the start: a job shorter than that writes no row at all, which
-    keeps progress from costing short drafts three extra write transactions. While
-    :meth:`heartbeat` runs, the process's heartbeat thread rewrites a quiet row."""
-
-    def __init__(
-        self, engine: Engine, job_id: str, worker: str, meter: ComputeMeter, *, stale: bool
-    ) -> None:
-        self.engine, self.job_id, self.worker, self.meter = engine, job_id, worker, meter
-        self.last = time.monotonic()
-        self.row_may_exist = stale
-        self.step = self.total = 0
-        self._beats = threading.Lock()
-        self._beating = False
-
-    def computed(self, seconds: float) -> None:
-        self.meter.add(seconds)
-
-    def __call__(self, step: int, total: int) -> None:
-        # Under the heartbeat's lock: the beat thread must not write this row at the
-        # same moment (two write transactions on one row) or read a half-set step.
-        with self._beats:
-            self.step, self.total = step, total
-            now = time.monotonic()
-            if now - self.last < PROGRESS_INTERVAL_SECONDS:
-                return
-            self.last = now
-            self._write()
-
-    def _write(self) -> None:
-        try:
-            write_progress(self.engine, self.job_id, self.step, self.total, self.worker)
-            self.row_may_exist = True
-        except (OperationalError, InterfaceError):
-            log.debug("job %s: progress not written", self.job_id, exc_info=True)
-
-    def beat_if_quiet(self, seconds: float) -> None:
-        with self._beats:
-            if self._beating and time.monotonic() - self.last >= seconds:
-                self.last = time.monotonic()
-                self._write()
-
-    @contextlib.contextmanager
-    def heartbeat(self) -> Iterator[None]:
-        """Keep the row fresh (workers/heartbeat.py) while the block runs; no beat
-        lands after it, so :meth:`clear` afterwards leaves no row behind."""
-        self._beating = True
-        try:
-            with HEARTBEATS.keep_alive(self):
-                yield
-        finally:
-            with self._beats:
-                self._beating = False
-
-    def clear(self) -> None:
-        if not self.row_may_exist:
-            return
-        try:
-            clear_progress(self.engine, self.job_id)
-        except (OperationalError, InterfaceError):
-            log.debug("job %s: progress not cleared", self.job_id, exc_info=True)
 
 
 # -- image steps (generate and edit jobs) ---------------------------------------------------

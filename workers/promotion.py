@@ -18,10 +18,10 @@ from typing import Any
 from commands.jobs import JobState, output_version_id
 from events.assets import VersionCreated
 from events.errors import DomainError
+from workers.attempt import ProgressSink, chain_progress
 from workers.job_runner import (
     JobContext,
     JobOutput,
-    ProgressSink,
     find_version,
     read_blob,
     register_kind,
@@ -51,16 +51,12 @@ def run_promotion(context: JobContext, state: JobState, progress: ProgressSink) 
     pngs: list[bytes] = []
     seconds = 0.0
     for offset, step in enumerate(steps):
-        done = sum(planned[:offset])
         mask_png = (read_blob(context.blobs, step["mask_hash"], "mask")
                     if step.get("mask_hash") else None)
-
-        def report(i: int, _n: int, done: int = done, size: int = planned[offset]) -> None:
-            progress(done + min(i, size), sum(planned))
-
         result = run_step(step["recipe"],
                           input_png=parent_png if step["operation"] != "generate" else None,
-                          mask_png=mask_png, progress=report, on_compute=progress.computed)
+                          mask_png=mask_png, progress=chain_progress(progress, planned, offset),
+                          on_compute=progress.computed)
         content_hash = hashlib.sha256(result.png).hexdigest()
         version = VersionCreated(
             version_id=output_version_id(job.job_id, offset), asset_id=job.asset_id,

@@ -32,11 +32,13 @@ from events.assets import VersionCreated
 from events.errors import DomainError, NotFound
 from events.store import EventStore
 from workers import environment, pipelines
+from workers.attempt import ProgressSink, chain_progress
 from workers.blobs import BlobCorrupted, BlobStore
-from workers.job_runner import JobContext, JobOutput, ProgressSink, register_kind, store_all
+from workers.job_runner import JobContext, JobOutput, register_kind, store_all
 from workers.models import ModelUnavailable
 from workers.operations import run_step
 from workers.rebuild_compare import BIT_EXACT, Tolerance, compare_images, worst
+from workers.recipe_rules import denoising_steps
 
 STOPPED = "stopped"
 _NOT_RECIPE = ("environment", "torch_threads")
@@ -265,14 +267,17 @@ def run_rebake(context: JobContext, state: JobState, progress: ProgressSink) -> 
     pngs: list[bytes] = []
     recomputed: list[dict[str, Any]] = []
     seconds = 0.0
+    recipes = [apply_override(original.recipe, overrides.get(original.version_id, {}),
+                              derived_from=original.version_id) for original in chain[start:]]
+    planned = [denoising_steps(recipe) for recipe in recipes]
     for offset, original in enumerate(chain[start:]):
-        recipe = apply_override(original.recipe, overrides.get(original.version_id, {}),
-                                derived_from=original.version_id)
+        recipe = recipes[offset]
         mask_png = _mask_or_fail(context.blobs, recipe)
         result = run_step(recipe,
                           input_png=parent_png if step_input_needed(original) else None,
                           mask_png=mask_png,
                           expect_weights_hash=original.recipe.get("model_weights_hash"),
+                          progress=chain_progress(progress, planned, offset),
                           on_compute=progress.computed)
         content_hash = hashlib.sha256(result.png).hexdigest()
         version = VersionCreated(
@@ -293,7 +298,6 @@ def run_rebake(context: JobContext, state: JobState, progress: ProgressSink) -> 
         pngs.append(result.png)
         seconds += result.seconds
         parent_id, parent_png = version.version_id, result.png
-        progress(offset + 1, len(chain) - start)
     store_all(context.blobs, pngs)
     report = {
         "kind": "rebake", "version_id": chain[-1].version_id,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from commands.job_cancel import decide_cancel, decide_stopped
 from commands.jobs import (
+    CANCELLED,
     COMPLETED,
     FAILED,
     REQUESTED,
@@ -17,7 +19,15 @@ from commands.jobs import (
 )
 from events.assets import VersionCreated
 from events.errors import Conflict, NotFound
-from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested, JobStarted
+from events.jobs import (
+    JobCancelled,
+    JobCancelRequested,
+    JobCompleted,
+    JobFailed,
+    JobRequested,
+    JobRetryRequested,
+    JobStarted,
+)
 from events.projects import ComputeUsed
 from events.types import decode
 
@@ -190,3 +200,57 @@ def test_output_version_ids_are_stable_per_job_and_distinct_between_jobs():
     assert output_version_id("job-a") == output_version_id("job-a")
     assert output_version_id("job-a") != output_version_id("job-b")
     assert output_version_id("job-a", 0) != output_version_id("job-a", 1)
+
+
+def test_given_queued_job_when_cancelled_then_it_is_finished_without_starting():
+    state = fold_job([REQUEST])
+
+    events = decide_cancel(state, "user-2")
+
+    assert events == [JobCancelled(job_id=JOB, requested_by="user-2")]
+    after = fold_job(events, state)
+    assert (after.status, after.finished) == (CANCELLED, True)
+    assert decide_start(after, "host:1:t") == []
+    assert decide_cancel(after, "user-2") == []
+
+
+def test_given_running_job_when_cancelled_then_its_worker_is_asked_to_stop():
+    state = fold_job([REQUEST, started(1)])
+
+    events = decide_cancel(state, "user-2")
+
+    assert events == [JobCancelRequested(job_id=JOB, requested_by="user-2")]
+    asked = fold_job(events, state)
+    assert asked.cancel_requested and not asked.finished
+    assert decide_cancel(asked, "user-3") == []
+    with pytest.raises(Conflict, match="was cancelled while it ran"):
+        decide_complete(asked, [version()], 0.5)
+
+
+def test_given_job_asked_to_stop_when_its_worker_stops_then_cancelled_with_its_compute():
+    state = fold_job([REQUEST, started(1), JobCancelRequested(job_id=JOB, requested_by="u2")])
+
+    job, project = decide_stopped(state, 2.5)
+
+    assert job.events == [JobCancelled(job_id=JOB, requested_by="u2", attempt=1,
+                                       cost_seconds=2.5)]
+    assert project.events == [ComputeUsed(job_id=JOB, asset_id=ASSET, seconds=2.5)]
+    after = fold_job(job.events, state)
+    assert (after.status, after.cost_seconds) == (CANCELLED, 2.5)
+    assert decide_stopped(after, 1.0) == []
+
+
+@pytest.mark.parametrize("outcome", [
+    JobCompleted(job_id=JOB, cost_seconds=1.0),
+    JobFailed(job_id=JOB, error_kind="x", message="y", retryable=False),
+])
+def test_given_finished_job_when_cancelled_then_conflict(outcome):
+    state = fold_job([REQUEST, started(1), outcome])
+
+    with pytest.raises(Conflict, match="only a queued or running job can be cancelled"):
+        decide_cancel(state, "user-2")
+
+
+def test_given_job_nobody_asked_to_stop_when_its_worker_stops_then_conflict():
+    with pytest.raises(Conflict, match="was not asked to stop"):
+        decide_stopped(fold_job([REQUEST, started(1)]), 1.0)
