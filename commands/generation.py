@@ -14,6 +14,7 @@ from typing import Any
 
 from commands.access import CREATOR
 from commands.asset_state import AssetState, load_asset_as
+from commands.job_estimate import JobLimits, step_work
 from commands.jobs import load_job
 from commands.people import Principal
 from commands.policies import check_policies
@@ -25,7 +26,7 @@ from events.domain import stream_id
 from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
 from events.store import ANY, NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
-from workers.edit_validation import check_generation_size
+from workers.edit_validation import check_generation_size, check_scheduler
 
 MAX_SEED = 2**32 - 1
 MAX_VARIATIONS = 16
@@ -83,12 +84,20 @@ def generation_recipe(cmd: Generate, seed: int) -> dict[str, Any]:
 
 
 def decide_generation(project: ProjectState, asset: AssetState, cmd: Generate,
-                      pending_finals: int) -> tuple[list[JobRequested], JobsRequested]:
+                      pending_finals: int, limits: JobLimits | None = None,
+                      ) -> tuple[list[JobRequested], JobsRequested]:
     """One JobRequested per job id (seeds consecutive from ``cmd.seed``) and the
-    asset's JobsRequested. Raises PolicyViolation, DomainError for a bad seed range."""
+    asset's JobsRequested. Raises PolicyViolation, DomainError for a bad seed range or
+    scheduler, JobTooLong when a job is predicted to pass its tier's time limit
+    (``limits``; by default the built-in prior and LINEAGE_JOB_TIME_LIMIT_*)."""
     count = len(cmd.job_ids)
     check_seed_range(cmd.seed, count)
+    if cmd.scheduler is not None:
+        check_scheduler(cmd.scheduler)
     check_policies(project, asset, cmd.tier, count, pending_finals)
+    recipe = generation_recipe(cmd, cmd.seed)
+    (limits or JobLimits()).check(
+        cmd.tier, [step_work("generate", cmd.tier, recipe, cmd.width, cmd.height)])
     jobs = [JobRequested(job_id=job_id, kind="generate", project_id=asset.project_id,
                          asset_id=asset.asset_id, requested_by=cmd.requested_by,
                          recipe=generation_recipe(cmd, cmd.seed + index),
@@ -155,13 +164,15 @@ Loaded = tuple[AssetState, int, ProjectState]
 
 
 def _run(store: EventStore, meta: Metadata, if_match: int, load: Callable[[], Loaded],
-         build: Callable[[AssetState, ProjectState], Generate]) -> dict[str, Any]:
+         build: Callable[[AssetState, ProjectState], Generate],
+         limits: JobLimits | None) -> dict[str, Any]:
     """Shared plan: load (asset, version, project), build a Generate, decide, append."""
 
     def plan() -> list[StreamAppend]:
         asset, version, project = load()
         cmd = build(asset, project)
-        jobs, asset_event = decide_generation(project, asset, cmd, pending_finals(store, asset))
+        jobs, asset_event = decide_generation(project, asset, cmd, pending_finals(store, asset),
+                                              limits)
         return job_appends(asset.asset_id, asset_expected(if_match, version, asset_event.tier),
                            jobs, asset_event)
 
@@ -169,12 +180,13 @@ def _run(store: EventStore, meta: Metadata, if_match: int, load: Callable[[], Lo
 
 
 def request_generation(store: EventStore, principal: Principal, meta: Metadata, asset_id: str,
-                       params: dict[str, Any], *, if_match: int = ANY) -> dict[str, Any]:
+                       params: dict[str, Any], *, if_match: int = ANY,
+                       limits: JobLimits | None = None) -> dict[str, Any]:
     """Request ``params["variations"]`` generations for an asset (creator role).
 
     ``params``: prompt, negative_prompt, seed (None: drawn), variations, tier, width,
     height, steps, guidance, scheduler. Returns the jobs body. Raises NotFound,
-    Forbidden, PolicyViolation, DomainError.
+    Forbidden, PolicyViolation, DomainError (JobTooLong past the time limit).
     """
     variations = params.get("variations", 1)
     seed = params.get("seed")
@@ -193,13 +205,13 @@ def request_generation(store: EventStore, principal: Principal, meta: Metadata, 
             steps=params.get("steps"), guidance=params.get("guidance"),
             scheduler=params.get("scheduler"))
 
-    return _run(store, meta, if_match, load, build)
+    return _run(store, meta, if_match, load, build, limits)
 
 
 def request_template_generation(store: EventStore, principal: Principal, meta: Metadata,
                                 template_id: str, params: dict[str, Any], *,
                                 max_prompt_chars: int, max_side: int, if_match: int = ANY,
-                                ) -> dict[str, Any]:
+                                limits: JobLimits | None = None) -> dict[str, Any]:
     """A generation from a template: its prompt filled with ``params["variables"]``, its
     parameters as defaults under ``params``; the recipe records the template id and
     version. The asset must be in the template's project (NotFound otherwise)."""
@@ -238,4 +250,4 @@ def request_template_generation(store: EventStore, principal: Principal, meta: M
             scheduler=merged.get("scheduler"), template_id=template.template_id,
             template_version=template_version)
 
-    return _run(store, meta, if_match, load, build)
+    return _run(store, meta, if_match, load, build, limits)

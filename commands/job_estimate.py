@@ -55,7 +55,8 @@ def step_work(operation: str, tier: str, recipe: Mapping[str, Any], width: int,
     if operation == "upscale":
         scale = recipe.get("scale") or DEFAULT_UPSCALE
         pixels = pixels / (scale * scale)
-    return StepWork(operation, tier, pixels * denoising_steps({**recipe, "tier": tier}) / 1e6)
+    steps = denoising_steps({**recipe, "operation": operation, "tier": tier})
+    return StepWork(operation, tier, pixels * steps / 1e6)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any
 from commands.access import CREATOR
 from commands.asset_state import AssetState, load_entity_asset
 from commands.generation import asset_expected, job_appends, jobs_result, pending_finals
+from commands.job_estimate import JobLimits, step_work
 from commands.lineage_chain import is_source_step, load_chain
 from commands.people import Principal
 from commands.policies import check_policies
@@ -114,11 +115,17 @@ def promotion_steps(chain: list[VersionCreated], overrides: dict[str, Any],
 
 def decide_promotion(project: ProjectState, asset: AssetState, chain: list[VersionCreated],
                      overrides: dict[str, Any], *, job_id: str, requested_by: str,
-                     pending: int) -> tuple[list[JobRequested], JobsRequested]:
+                     pending: int, limits: JobLimits | None = None,
+                     ) -> tuple[list[JobRequested], JobsRequested]:
     """The promote job and the asset's JobsRequested. Every re-made step is a final
-    render for the project's policies. Raises DomainError, PolicyViolation."""
+    render for the project's policies. Raises DomainError, PolicyViolation, JobTooLong
+    when the steps together are predicted to pass the final tier's time limit."""
     steps = promotion_steps(chain, overrides)
     check_policies(project, asset, "final", len(steps), pending)
+    remade = {version.version_id: version for version in chain}
+    (limits or JobLimits()).check("final", [
+        step_work(step["operation"], "final", step["recipe"],
+                  *_size(step["recipe"], remade[step["derived_from"]])) for step in steps])
     draft = chain[-1]
     job = JobRequested(job_id=job_id, kind=PROMOTE, project_id=asset.project_id,
                        asset_id=asset.asset_id, requested_by=requested_by,
@@ -128,8 +135,17 @@ def decide_promotion(project: ProjectState, asset: AssetState, chain: list[Versi
     return [job], JobsRequested(job_ids=[job_id], operation=PROMOTE, tier="final")
 
 
+def _size(recipe: dict[str, Any], version: VersionCreated) -> tuple[int, int]:
+    """The size a re-made step makes: a generation's (maybe changed) recipe size, else
+    the size the draft step made."""
+    if version.operation == "generate":
+        return recipe.get("width") or version.width, recipe.get("height") or version.height
+    return version.width, version.height
+
+
 def request_promotion(store: EventStore, principal: Principal, meta: Metadata, version_id: str,
-                      overrides: dict[str, Any], *, if_match: int = ANY) -> dict[str, Any]:
+                      overrides: dict[str, Any], *, if_match: int = ANY,
+                      limits: JobLimits | None = None) -> dict[str, Any]:
     """Promote the draft ``version_id`` (creator role): one job re-making its chain on
     the final tier's model. ``overrides``: width, height, steps (see
     :func:`promotion_steps`). Returns the jobs body. Raises NotFound, Forbidden,
@@ -141,7 +157,8 @@ def request_promotion(store: EventStore, principal: Principal, meta: Metadata, v
                                                        CREATOR)
         jobs, asset_event = decide_promotion(
             project, asset, load_chain(store, version_id), overrides, job_id=job_id,
-            requested_by=principal.user_id, pending=pending_finals(store, asset))
+            requested_by=principal.user_id, pending=pending_finals(store, asset),
+            limits=limits)
         return job_appends(asset.asset_id, asset_expected(if_match, version, "final"), jobs,
                            asset_event)
 

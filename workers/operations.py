@@ -30,6 +30,7 @@ from workers.adjustments import ORDER as ADJUST_ORDER
 from workers.adjustments import apply_adjustments
 from workers.edit_validation import (
     MARGIN_SIDES,
+    check_denoising,
     check_generation_size,
     check_outpaint_margins,
     check_upscale,
@@ -167,11 +168,7 @@ def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
         check_generation_size(out["width"], out["height"], ENGINE_MAX_SIDE)
     if operation in DEFAULT_STRENGTH:
         out["strength"] = _number(out, "strength", DEFAULT_STRENGTH[operation], 0.0, 1.0)
-        if int(out["steps"] * out["strength"]) < 1:
-            raise DomainError(
-                f"steps {out['steps']} x strength {out['strength']} leaves no denoising step; "
-                "raise steps or strength"
-            )
+        check_denoising(out["steps"], out["strength"])
     if operation in ("inpaint", "outpaint"):
         out["keep_unmasked"] = bool(out.get("keep_unmasked", True))
     if operation == "upscale":

@@ -5,7 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
-from app.api.views import body, cursor_int, meta, page, page_args, path_id, query, written
+from app.api.views import (
+    body,
+    cursor_int,
+    job_limits,
+    meta,
+    page,
+    page_args,
+    path_id,
+    query,
+    written,
+)
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
@@ -92,6 +102,6 @@ def request_generation(asset_id: str) -> Response:
     data = body(GenerationSchema)
     result = generation.request_generation(services().store, current_principal(),
                                            meta(), asset_id, data,
-                                           if_match=expected_version())
+                                           if_match=expected_version(), limits=job_limits())
     return written(result, 202, position=result["position"],
                    location=result["jobs"][0]["url"])

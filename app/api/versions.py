@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.api.openapi import documented
-from app.api.views import body, meta, path_id, query, written
+from app.api.views import body, job_limits, meta, path_id, query, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
@@ -65,7 +65,7 @@ def request_edit(version_id: str) -> Response:
     lineage = services()
     result = edits.request_edit(lineage.store, lineage.blobs, current_principal(), meta(),
                                 version_id, data, max_side=lineage.settings.max_side,
-                                if_match=expected_version())
+                                if_match=expected_version(), limits=job_limits())
     return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])
 
 
@@ -77,5 +77,6 @@ def promote(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(PromoteSchema)
     result = promotion.request_promotion(services().store, current_principal(), meta(),
-                                         version_id, data, if_match=expected_version())
+                                         version_id, data, if_match=expected_version(),
+                                         limits=job_limits())
     return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])
