@@ -24,6 +24,7 @@ from commands.generation import (
     jobs_result,
     pending_finals,
 )
+from commands.job_estimate import JobLimits, step_work
 from commands.people import Principal
 from commands.policies import check_policies
 from commands.projects import ProjectState
@@ -33,8 +34,14 @@ from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
 from events.store import ANY, EventStore, Metadata, StreamAppend
 from workers.blobs import BlobStore
-from workers.edit_validation import check_mask, check_outpaint_margins, check_upscale
+from workers.edit_validation import (
+    check_denoising,
+    check_mask,
+    check_scheduler,
+    edit_output_size,
+)
 from workers.png import encode_png
+from workers.recipe_rules import DEFAULT_STEPS, DEFAULT_STRENGTH
 
 EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
 _CARRIED = ("prompt", "negative_prompt", "strength", "steps", "guidance", "scheduler")
@@ -57,10 +64,12 @@ class Edit:
 
 
 def decide_edit(project: ProjectState, asset: AssetState, cmd: Edit, pending: int,
-                ) -> tuple[list[JobRequested], JobsRequested]:
+                limits: JobLimits | None = None) -> tuple[list[JobRequested], JobsRequested]:
     """The edit's job and the asset's JobsRequested. The output tier is the source's
     unless ``params["tier"]`` says otherwise. Raises DomainError for inputs the operation
-    cannot take, PolicyViolation, NotFound for an unknown version."""
+    cannot take (everything the engine would refuse: sizes, margins, scale, crop and
+    resize bounds, scheduler, steps x strength), PolicyViolation, NotFound for an unknown
+    version, JobTooLong when the job is predicted to pass its tier's time limit."""
     info = asset.versions.get(cmd.version_id)
     if info is None:
         raise NotFound(f"version {cmd.version_id} does not exist")
@@ -84,6 +93,11 @@ def decide_edit(project: ProjectState, asset: AssetState, cmd: Edit, pending: in
         for key in _CARRIED:
             if params.get(key) is not None:
                 recipe[key] = params[key]
+        if recipe.get("scheduler") is not None:
+            check_scheduler(recipe["scheduler"])
+        if cmd.operation in DEFAULT_STRENGTH:
+            check_denoising(recipe.get("steps") or DEFAULT_STEPS[tier],
+                            recipe.get("strength", DEFAULT_STRENGTH[cmd.operation]))
         # Without a prompt the edit keeps the source's, so "same idea, new pixels" is the
         # default rather than an unprompted diffusion.
         for key in ("prompt", "negative_prompt"):
@@ -99,13 +113,13 @@ def decide_edit(project: ProjectState, asset: AssetState, cmd: Edit, pending: in
         if not params.get("margins"):
             raise DomainError("outpaint needs margins {left, top, right, bottom}",
                               field="margins")
-        check_outpaint_margins(params["margins"], source.width, source.height, cmd.max_side)
         recipe["margins"] = params["margins"]
     if cmd.operation == "upscale":
-        scale = params.get("scale", 2)
-        check_upscale(source.width, source.height, scale, cmd.max_side)
-        recipe["scale"] = scale
+        recipe["scale"] = params.get("scale") or 2
+    width, height = edit_output_size(cmd.operation, recipe, source.width, source.height,
+                                     cmd.max_side)
     check_policies(project, asset, tier, 1, pending)
+    (limits or JobLimits()).check(tier, [step_work(cmd.operation, tier, recipe, width, height)])
     job = JobRequested(job_id=cmd.job_id, kind="edit", project_id=asset.project_id,
                        asset_id=asset.asset_id, requested_by=cmd.requested_by, recipe=recipe,
                        input_version_id=cmd.version_id, mask_hash=cmd.mask_hash, tier=tier)
@@ -150,7 +164,7 @@ def mask_bytes(blobs: BlobStore, project_id: str, params: dict[str, Any], width:
 
 def request_edit(store: EventStore, blobs: BlobStore, principal: Principal, meta: Metadata,
                  version_id: str, params: dict[str, Any], *, max_side: int,
-                 if_match: int = ANY) -> dict[str, Any]:
+                 if_match: int = ANY, limits: JobLimits | None = None) -> dict[str, Any]:
     """Request an edit of a version (creator role); returns the jobs body.
 
     ``params``: operation and the operation's inputs (see :class:`Edit`), mask /
@@ -179,7 +193,8 @@ def request_edit(store: EventStore, blobs: BlobStore, principal: Principal, meta
         cmd = Edit(version_id=version_id, requested_by=principal.user_id,
                    operation=params["operation"], job_id=job_id, seed=seed, max_side=max_side,
                    params=params, mask_hash=mask_hash["hash"])
-        jobs, asset_event = decide_edit(project, asset, cmd, pending_finals(store, asset))
+        jobs, asset_event = decide_edit(project, asset, cmd, pending_finals(store, asset),
+                                        limits)
         return job_appends(asset.asset_id, asset_expected(if_match, version, asset_event.tier),
                            jobs, asset_event)
 

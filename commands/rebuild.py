@@ -18,6 +18,7 @@ from commands.access import CREATOR
 from commands.asset_state import load_entity_asset
 from commands.edits import blob_not_in_project
 from commands.generation import pending_finals
+from commands.job_estimate import JobLimits, StepWork, step_work
 from commands.lineage_chain import is_source_step, load_chain
 from commands.people import Principal
 from commands.policies import check_policies
@@ -27,7 +28,8 @@ from events.domain import stream_id
 from events.errors import DomainError
 from events.jobs import JobRequested
 from events.store import NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
-from workers.edit_validation import check_mask
+from workers.edit_validation import check_denoising, check_mask, edit_output_size
+from workers.recipe_rules import DEFAULT_STEPS, DEFAULT_STRENGTH, ENGINE_MAX_SIDE
 
 _COMMON = frozenset({"prompt", "negative_prompt", "seed", "steps", "guidance"})
 OVERRIDE_FIELDS: dict[str, frozenset[str]] = {
@@ -152,21 +154,58 @@ def decide_rebake(chain: list[VersionCreated], overrides: dict[str, Any], *,
     return start
 
 
+def remade_work(chain: list[VersionCreated], overrides: dict[str, Any], start: int, *,
+                max_side: int) -> list[StepWork]:
+    """Check every step a re-bake re-makes against the size its input will have, as the
+    engine will (margins, scale, crop and resize bounds, steps x strength), and return
+    each step's work for the run-time estimate. Raises DomainError naming the step."""
+    work = []
+    width, height = (chain[start - 1].width, chain[start - 1].height) if start else (0, 0)
+    for version in chain[start:]:
+        recipe = apply_override(version.recipe, overrides.get(version.version_id, {}),
+                                derived_from=version.version_id)
+        operation = version.operation
+        try:
+            if operation == "generate":
+                width = recipe.get("width") or version.width
+                height = recipe.get("height") or version.height
+            else:
+                width, height = edit_output_size(operation, recipe, width, height, max_side)
+            if operation in DEFAULT_STRENGTH:
+                check_denoising(recipe.get("steps") or DEFAULT_STEPS[version.tier],
+                                recipe.get("strength", DEFAULT_STRENGTH[operation]))
+        except DomainError as exc:
+            raise DomainError(f"the {operation} step {version.version_id} could not run: "
+                              f"{exc.detail}", field=f"overrides.{version.version_id}",
+                              ) from None
+        work.append(step_work(operation, version.tier, recipe, width, height))
+    return work
+
+
+def recorded_work(chain: list[VersionCreated]) -> list[StepWork]:
+    """The work of re-running every recorded step of ``chain`` (a rebuild)."""
+    return [step_work(v.operation, v.tier, v.recipe, v.width, v.height)
+            for v in chain if not is_source_step(v)]
+
+
 # -- handlers -----------------------------------------------------------------------------
 
 
 def request_rebuild(store: EventStore, principal: Principal, meta: Metadata, version_id: str,
-                    options: dict[str, Any] | None = None) -> dict[str, Any]:
+                    options: dict[str, Any] | None = None, *,
+                    limits: JobLimits | None = None) -> dict[str, Any]:
     """Request a rebuild job of ``version_id`` (creator role); returns the job body.
 
     ``options``: ``tolerance`` {max_channel_difference, min_psnr}. Raises NotFound,
-    Forbidden. A repeated ``meta.command_id`` returns the first request's body.
+    Forbidden, JobTooLong when re-running the chain is predicted to pass the time limit.
+    A repeated ``meta.command_id`` returns the first request's body.
     """
     job_id = new_id()
 
     def plan() -> list[StreamAppend]:
         asset, _, _, _ = load_entity_asset(store, principal, version_id, "version", CREATOR)
         version = asset.versions[version_id].event
+        (limits or JobLimits()).check(version.tier, recorded_work(load_chain(store, version_id)))
         job = JobRequested(job_id=job_id, kind="rebuild", project_id=asset.project_id,
                            asset_id=asset.asset_id, requested_by=principal.user_id,
                            input_version_id=version_id, tier=version.tier,
@@ -178,13 +217,16 @@ def request_rebuild(store: EventStore, principal: Principal, meta: Metadata, ver
 
 def request_rebake(store: EventStore, blobs, principal: Principal, meta: Metadata,  # noqa: ANN001
                    version_id: str, overrides: dict[str, Any], *,
-                   max_prompt_chars: int = MAX_PROMPT_CHARS) -> dict[str, Any]:
+                   max_prompt_chars: int = MAX_PROMPT_CHARS, max_side: int = ENGINE_MAX_SIDE,
+                   limits: JobLimits | None = None) -> dict[str, Any]:
     """Request a re-bake of ``version_id`` with ``overrides`` {version id in its chain:
     {field: value}} (creator role); returns the job body.
 
     A ``mask`` given as base64 PNG is stored as a blob first and the job names its hash.
-    Project policies apply to the versions the re-bake will create. Raises NotFound,
-    Forbidden, DomainError, PolicyViolation.
+    Project policies apply to the versions the re-bake will create; every re-made step
+    is checked against its input's size (within ``max_side``) and the whole job against
+    the time limit. Raises NotFound, Forbidden, DomainError (JobTooLong),
+    PolicyViolation.
     """
     if meta.command_id is not None and store.recorded_for_command(meta.command_id, meta.request):
         return job_body(execute(store, meta, list))
@@ -199,10 +241,12 @@ def request_rebake(store: EventStore, blobs, principal: Principal, meta: Metadat
         if not stored:
             stored["overrides"] = _store_masks(blobs, asset.project_id, chain, overrides)
         remade = chain[start:]
+        work = remade_work(chain, stored["overrides"], start, max_side=max_side)
         for tier in sorted({v.tier for v in remade}):
             count = sum(1 for v in remade if v.tier == tier)
             check_policies(project, asset, tier, count, pending_finals(store, asset))
         target = chain[-1]
+        (limits or JobLimits()).check(target.tier, work)
         job = JobRequested(job_id=job_id, kind="rebake", project_id=asset.project_id,
                            asset_id=asset.asset_id, requested_by=principal.user_id,
                            input_version_id=version_id, tier=target.tier,

@@ -17,16 +17,18 @@ import logging
 import dramatiq
 from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
+import workers.promotion  # noqa: F401 - registers the promote job runner
 import workers.rebuild  # noqa: F401 - registers the rebuild and re-bake job runners
+from commands.job_estimate import time_limit_seconds
 from events.assets import TIERS
 from events.errors import NotFound
 from workers.broker import queue_name
 from workers.job_runner import (
     TRANSIENT_ERRORS,
+    ComputeMeter,
     JobContext,
     record_transient_failure,
     run_job,
-    time_limit_seconds,
 )
 
 log = logging.getLogger(__name__)
@@ -65,8 +67,9 @@ def declare_job_actors(
 
 def _performer(context: JobContext, limit_seconds: int):  # noqa: ANN202
     def perform_job(job_id: str) -> None:
+        meter = ComputeMeter()
         try:
-            outcome = run_job(context, job_id)
+            outcome = run_job(context, job_id, meter=meter)
         except TRANSIENT_ERRORS as exc:
             if _last_attempt():
                 record_transient_failure(
@@ -82,6 +85,7 @@ def _performer(context: JobContext, limit_seconds: int):  # noqa: ANN202
                 job_id,
                 "time_limit",
                 f"the job ran longer than its time limit of {limit_seconds} s",
+                cost_seconds=meter.seconds,
             )
             log.warning("job %s ran past its %d s limit", job_id, limit_seconds)
             return

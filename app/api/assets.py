@@ -8,6 +8,7 @@ from app.api.openapi import documented
 from app.api.views import (
     body,
     cursor_int,
+    job_limits,
     meta,
     named,
     page,
@@ -104,6 +105,6 @@ def request_generation(asset_id: str) -> Response:
     data = body(GenerationSchema)
     result = generation.request_generation(services().store, current_principal(),
                                            meta(), asset_id, data,
-                                           if_match=expected_version())
+                                           if_match=expected_version(), limits=job_limits())
     return written(result, 202, position=result["position"],
                    location=result["jobs"][0]["url"])

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.api.openapi import documented
-from app.api.views import body, meta, named, path_id, query, written
+from app.api.views import body, job_limits, meta, named, path_id, query, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
 from app.schemas.assets import EditSchema, ImageQuery, PromoteSchema
 from app.schemas.responses import JobsOut, VersionOut
-from commands import assets, edits, generation
+from commands import assets, edits, promotion
 from commands.uploads import media_type
 from workers.png import THUMBNAIL_SIDE, thumbnail_png
 
@@ -69,17 +69,18 @@ def request_edit(version_id: str) -> Response:
     lineage = services()
     result = edits.request_edit(lineage.store, lineage.blobs, current_principal(), meta(),
                                 version_id, data, max_side=lineage.settings.max_side,
-                                if_match=expected_version())
+                                if_match=expected_version(), limits=job_limits())
     return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])
 
 
 @blueprint.post("/versions/<version_id>/promote")
-@documented("Promote a draft: a final render with the draft's prompt, seed and parameters "
-            "(creator)", body=PromoteSchema, status=202, **WRITE, response=JobsOut)
+@documented("Promote a draft: its chain (generation and every edit since) re-made on the "
+            "final tier's model with the same seeds and parameters, as a new branch (creator)",
+            body=PromoteSchema, status=202, **WRITE, response=JobsOut)
 def promote(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(PromoteSchema)
-    result = generation.request_promotion(services().store, current_principal(),
-                                          meta(), version_id, data,
-                                          if_match=expected_version())
+    result = promotion.request_promotion(services().store, current_principal(), meta(),
+                                         version_id, data, if_match=expected_version(),
+                                         limits=job_limits())
     return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])

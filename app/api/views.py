@@ -20,9 +20,11 @@ from app.http import (
 )
 from app.person_names import with_names
 from app.schemas.common import Limits, ListQuery
+from commands.job_estimate import JobLimits
 from commands.people import user_names
 from commands.state import parse_id
 from events.store import Metadata
+from projections import queries
 
 
 def body(schema: type[Schema]) -> dict[str, Any]:
@@ -58,6 +60,12 @@ def written(payload: dict[str, Any], status: int = 200, *, version: int | None =
     if location:
         response.headers["Location"] = location
     return response
+
+
+def job_limits() -> JobLimits:
+    """What a job request is checked against before it is queued: the step costs
+    recorded so far (the jobs read model) and the tiers' time limits."""
+    return JobLimits(rates=queries.job_rates(services().engine))
 
 
 def page_args() -> tuple[int, dict[str, Any] | None]:

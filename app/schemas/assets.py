@@ -20,10 +20,10 @@ from app.schemas.common import (
     seed_field,
 )
 from events.assets import TIERS
+from workers.recipe_rules import SCHEDULERS
 
 TAG = validate.Length(1, 64)
-SCHEDULER = validate.Regexp(r"^[A-Za-z][A-Za-z0-9_]{0,63}$",
-                            error="must be a diffusers scheduler class name")
+SCHEDULER = validate.OneOf(SCHEDULERS, error="must be a scheduler a worker can run: {choices}")
 EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
 
 

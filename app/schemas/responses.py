@@ -144,6 +144,9 @@ class JobOut(Answer):
     operation = fields.String()
     recipe = fields.Dict()
     url = fields.String(required=True)
+    steps = fields.List(fields.Dict(), metadata={
+        "description": "a promotion's steps in order: operation, derived_from (the draft "
+                       "step it re-makes) and recipe"})
 
 
 class JobsOut(Answer):

@@ -158,6 +158,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/jobs/<job_id>"): Rule("viewer", lambda w: (f"/api/jobs/{w.job}", {})),
     ("POST", "/api/jobs/<job_id>/retry"): Rule("creator", lambda w: (
         f"/api/jobs/{w.job}/retry", body({})), ok=(409,)),
+    ("POST", "/api/jobs/<job_id>/cancel"): Rule("creator", lambda w: (
+        f"/api/jobs/{w.job}/cancel", body({})), ok=(202, 409)),
+    ("GET", "/api/assets/<asset_id>/jobs"): Rule("viewer", lambda w: (
+        f"/api/assets/{w.asset}/jobs?status=requested,started", {})),
+    ("GET", "/api/projects/<project_id>/jobs"): Rule("viewer", lambda w: (
+        f"/api/projects/{w.project}/jobs", {})),
+    ("GET", "/api/users/me/jobs"): Rule("user", lambda w: ("/api/users/me/jobs", {})),
     ("GET", "/api/search"): Rule("viewer", lambda w: (f"/api/search?project={w.project}", {})),
     ("GET", "/api/audit"): Rule("viewer", lambda w: (f"/api/audit?project={w.project}", {})),
     ("GET", "/api/audit/export"): Rule("viewer", lambda w: (
