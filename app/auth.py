@@ -1,4 +1,5 @@
-"""Bearer-token authentication for requests, with a limit on repeated failures."""
+"""Authentication for requests: a bearer token, or the studio's session cookie (see
+app/sessions.py), with a limit on repeated failures."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections import deque
 from flask import g, request
 
 from app.context import services
+from app.sessions import cookie_principal, session_token
 from commands.people import Principal, authenticate
 from events.errors import DomainError, Unauthorized
 
@@ -51,15 +53,26 @@ limiter = _FailureLimiter()
 
 
 def current_principal() -> Principal:
-    """The caller of this request; raises Unauthorized without a valid bearer token."""
+    """The caller of this request; raises Unauthorized without a valid bearer token or
+    session cookie (a bearer header wins over a cookie)."""
     cached = g.get("principal")
     if cached is not None:
         return cached
     header = request.headers.get("Authorization", "")
+    client = request.remote_addr or "unknown"
+    if not header and session_token() is not None:
+        # The studio's pages and widgets: a session cookie (changes need its CSRF token).
+        limiter.check(client)
+        try:
+            principal = cookie_principal()
+        except Unauthorized:
+            limiter.record(client)
+            raise
+        g.principal = principal
+        return principal
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    client = request.remote_addr or "unknown"
     limiter.check(client)
     try:
         principal = authenticate(services().store, token.strip())

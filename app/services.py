@@ -25,6 +25,13 @@ class Services:
 
         return BlobStore(self.settings.blob_dir)
 
+    @cached_property
+    def thumbnails(self):  # noqa: ANN201 - workers.thumbnails.ThumbnailCache
+        from workers.thumbnails import ThumbnailCache
+
+        return ThumbnailCache(self.settings.data_dir / "thumbnails",
+                              max_pixels=self.settings.max_image_pixels)
+
     def close(self) -> None:
         self.engine.dispose()
 

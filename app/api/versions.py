@@ -35,18 +35,24 @@ def get_version(version_id: str) -> Response:
 @blueprint.get("/versions/<version_id>/image")
 @documented("The version's image bytes; ETag is their SHA-256, 304 on If-None-Match. "
             "`?size=thumbnail`: a PNG at most 256 px on its longer side (trees and "
-            "search link to it)", tags=TAGS, media_type="image/png", query=ImageQuery)
+            "search link to it); `?size=256` or `1024`: a WebP preview made once per "
+            "content hash", tags=TAGS, media_type="image/png", query=ImageQuery)
 def get_image(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     size = query(ImageQuery)["size"]
-    content_hash = assets.version_image_hash(services().store, current_principal(), version_id)
-    tag = content_hash if size == "full" else f"{content_hash}-thumbnail"
+    lineage = services()
+    content_hash = assets.version_image_hash(lineage.store, current_principal(), version_id)
+    tag = content_hash if size == "full" else f"{content_hash}-{size}"
     headers = {"ETag": f'"{tag}"', "Cache-Control": IMMUTABLE}
     if _matches(request.headers.get("If-None-Match", ""), tag):
         return Response(status=304, headers=headers)
-    data = services().blobs.get(content_hash)
+    if size.isdigit():
+        data = lineage.thumbnails.get(content_hash, int(size),
+                                      lambda: lineage.blobs.get(content_hash))
+        return Response(data, mimetype="image/webp", headers=headers)
+    data = lineage.blobs.get(content_hash)
     if size == "thumbnail":
-        data = thumbnail_png(data, max_pixels=services().settings.max_image_pixels)
+        data = thumbnail_png(data, max_pixels=lineage.settings.max_image_pixels)
     return Response(data, mimetype=media_type(data), headers=headers)
 
 
