@@ -52,7 +52,9 @@ def check_csrf(expected: str) -> None:
     """Forbidden unless the request sends ``expected`` (header or form field) and, when
     the browser names an origin, it is this server's."""
     origin = request.headers.get("Origin")
-    if origin and origin != request.host_url.rstrip("/"):
+    site = request.headers.get("Sec-Fetch-Site")
+    if (origin and origin != request.host_url.rstrip("/")) or site in ("cross-site",
+                                                                      "same-site"):
         raise Forbidden("this request came from another site")
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
     if not hmac.compare_digest(sent.encode(), expected.encode()):

@@ -65,7 +65,7 @@ def asset_context(asset_id: str, selected: str | None, as_of: datetime | None,
                                                         VIEWER)
     project, _ = projects.view_project(lineage.store, person, asset_state.project_id)
     names = (*TREE, *SEARCH) if as_of is not None else TREE
-    wait_for_projections(names, min_position, as_of)
+    freshness = wait_for_projections(names, min_position, as_of)
     tree = queries.tree(lineage.engine, asset_id, as_of)
     review = queries.review(lineage.engine, asset_id, as_of)
     nodes = tree["nodes"]
@@ -88,7 +88,7 @@ def asset_context(asset_id: str, selected: str | None, as_of: datetime | None,
         "can_create": RANK[role] >= RANK[CREATOR] and as_of is None,
         "pending_jobs": list(asset_state.pending_jobs) if as_of is None else [],
         "thread": [], "from_parents": [], "prev_id": None, "next_id": None,
-        "compare_with": None, "agreed": False,
+        "compare_with": None, "agreed": False, "live_after": freshness.position,
     }
     if current is not None:
         version_id = current["version_id"]

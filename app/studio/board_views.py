@@ -87,7 +87,7 @@ def board(project_id: str) -> str:
     args = page_args(BoardQuery)
     lineage = services()
     project, _ = projects.view_project(lineage.store, principal(), project_id)
-    wait_for_projections((*TREE, *SEARCH), args["min_position"])
+    freshness = wait_for_projections((*TREE, *SEARCH), args["min_position"])
     board = queries.project_board(lineage.engine, project_id, _channels(project),
                                   q=args["q"], tag=args["tag"], tier=args["tier"],
                                   status=args["status"], limit=BOARD_LIMIT)
@@ -101,7 +101,7 @@ def board(project_id: str) -> str:
         "studio/board.html", fragments=("cards",), project=project, cards=board["cards"],
         total=board["total"], status_counts=board["status_counts"],
         facets=sorted(board["facets"].items(), key=lambda item: (-item[1], item[0]))[:12],
-        filters=filters, board_url=board_url, taxonomy=taxonomy,
+        filters=filters, board_url=board_url, taxonomy=taxonomy, live_after=freshness.position,
         status_options=STATUS_OPTIONS,
         can_create=RANK[project["your_role"]] >= RANK[CREATOR])
 

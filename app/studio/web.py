@@ -47,6 +47,9 @@ def _page_headers(response: Response) -> Response:
     if response.mimetype == "text/html":
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response.headers.setdefault("Cache-Control", "no-store")
+    # Browsers then name this origin on the pages' own posts (the CSRF check compares it)
+    # and still send nothing to other sites.
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -84,8 +84,12 @@ export function refresh(names, position) {
   }, 60);
 }
 
-export function startLive(projectId, assetId) {
-  const source = new EventSource(`/api/events/stream?project=${encodeURIComponent(projectId)}`);
+export function startLive(projectId, assetId, after) {
+  // ``after``: the log position the page was drawn at; later events redraw it. A
+  // reconnect resumes from the last event received (Last-Event-ID), not from here.
+  const query = new URLSearchParams({ project: projectId });
+  if (after) query.set("after", after);
+  const source = new EventSource(`/api/events/stream?${query}`);
   const onEvent = (message) => {
     let event;
     try { event = JSON.parse(message.data); } catch { return; }

@@ -8,7 +8,17 @@ import { startCompare } from "./compare.js";
 
 enhanceForms(document);
 const page = document.body.dataset;
-if (page.liveProject && !page.asOf) startLive(page.liveProject, page.liveAsset || null);
+{
+  // Keep the version in the URL (live redraws and a shared link show the same one);
+  // drop the read-your-write position, which only the first answer needed.
+  const url = new URL(window.location.href);
+  if (page.currentVersion && !url.searchParams.has("v")) url.searchParams.set("v", page.currentVersion);
+  url.searchParams.delete("min_position");
+  if (url.href !== window.location.href) history.replaceState(null, "", url);
+}
+if (page.liveProject && !page.asOf) {
+  startLive(page.liveProject, page.liveAsset || null, page.liveAfter || null);
+}
 startViewer(document);
 startKeys(document);
 watchJobs(document);

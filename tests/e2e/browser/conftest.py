@@ -11,6 +11,7 @@ people, never compared by pixels).
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import queue
 import re
@@ -20,9 +21,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -69,6 +72,48 @@ class Studio:
         """A new user and their API token."""
         user, token = create_user(self.store, name, is_admin=admin)
         return user, token.token
+
+    def call(self, token: str, method: str, path: str, body: dict | None = None) -> Any:  # noqa: ANN401
+        """The JSON answer of an API request to the running server (raises on >= 400)."""
+        request = urllib.request.Request(
+            self.url + path, method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def member(self, project_id: str, name: str, role: str) -> tuple[User, str]:
+        """A new user holding ``role`` in the project, and their token."""
+        user, token = self.person(name)
+        self.call(self.admin_token, "PUT", f"/api/projects/{project_id}/members/{user.user_id}",
+                  {"role": role})
+        return user, token
+
+    def drafts(self, token: str, asset_id: str, count: int = 1, prompt: str = "a red kite",
+               ) -> list[str]:
+        """Generate ``count`` tiny drafts through the API and wait for their versions."""
+        body = self.call(token, "POST", f"/api/assets/{asset_id}/generations", {
+            "prompt": prompt, "variations": count, "width": 64, "height": 64, "steps": 2})
+        versions: list[str] = []
+        deadline = time.monotonic() + STARTUP_SECONDS
+        for job in body["jobs"]:
+            while True:
+                status = self.call(token, "GET", f"/api/jobs/{job['job_id']}")
+                if status["status"] in ("completed", "failed"):
+                    assert status["status"] == "completed", status
+                    versions += status["version_ids"]
+                    break
+                assert time.monotonic() < deadline, status
+                time.sleep(0.2)
+        return versions
+
+    def sign_in(self, page, token: str) -> None:  # noqa: ANN001
+        """Sign ``page`` in with an API token through the sign-in form."""
+        page.goto(self.url + "/login")
+        page.get_by_label("Token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(self.url + "/")
 
 
 class _Process:
