@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from projections.common import channel_key, fold_approvals, iso
-from projections.tables import assets, decisions, members, projects, versions
+from projections.tables import assets, decisions, members, projects, users, versions
 from projections.version_tree import IMAGE_LINK
 
 STATUSES = ("needs_review", "changes_requested", "approved", "empty")
@@ -148,29 +148,53 @@ def review_queue(conn: Connection, user_id: str, now: datetime,
     return waiting
 
 
-def projects_overview(conn: Connection, user_id: str, is_admin: bool,
-                      covers: int = 4) -> list[dict[str, Any]]:
-    """The projects a person may see (every project for a global admin), by name: their
-    role, asset and version counts, and the ``covers`` newest versions' images."""
-    p, m, a, v = projects.c, members.c, assets.c, versions.c
+def project_names(conn: Connection, user_id: str, is_admin: bool) -> list[dict[str, Any]]:
+    """The projects a person may see (every project for a global admin), by name, with
+    their role there (``admin`` for a global admin who is no member)."""
+    p, m = projects.c, members.c
     role = select(m.role).where(m.project_id == p.project_id, m.user_id == user_id
                                 ).scalar_subquery()
     query = select(p.project_id, p.name, p.description, role.label("role"))
     if not is_admin:
         query = query.where(role.is_not(None))
-    rows = conn.execute(query.order_by(func.lower(p.name), p.project_id)).all()
-    overview = []
-    for row in rows:
-        asset_count = conn.execute(select(func.count()).where(
-            a.project_id == row.project_id)).scalar_one()
+    return [{"project_id": row.project_id, "name": row.name, "description": row.description,
+             "your_role": row.role or "admin"}
+            for row in conn.execute(query.order_by(func.lower(p.name), p.project_id))]
+
+
+def projects_overview(conn: Connection, user_id: str, is_admin: bool,
+                      covers: int = 4) -> list[dict[str, Any]]:
+    """:func:`project_names` with each project's asset count and the ``covers`` newest
+    versions' images."""
+    a, v = assets.c, versions.c
+    overview = project_names(conn, user_id, is_admin)
+    for project in overview:
+        project["assets"] = conn.execute(select(func.count()).where(
+            a.project_id == project["project_id"])).scalar_one()
         newest = conn.execute(
             select(v.version_id).join_from(assets, versions, v.asset_id == a.asset_id)
-            .where(a.project_id == row.project_id).order_by(v.position.desc())
+            .where(a.project_id == project["project_id"]).order_by(v.position.desc())
             .limit(covers)).scalars().all()
-        overview.append({
-            "project_id": row.project_id, "name": row.name, "description": row.description,
-            "your_role": row.role or "admin", "assets": asset_count,
-            "covers": [{"version_id": version_id,
-                        "image": IMAGE_LINK.format(version_id=version_id)}
-                       for version_id in newest]})
+        project["covers"] = [{"version_id": version_id,
+                              "image": IMAGE_LINK.format(version_id=version_id)}
+                             for version_id in newest]
     return overview
+
+
+def asset_names(conn: Connection, asset_ids: Sequence[str]) -> dict[str, str]:
+    """asset id → name (unknown ids are left out)."""
+    if not asset_ids:
+        return {}
+    return dict(conn.execute(select(assets.c.asset_id, assets.c.name)
+                             .where(assets.c.asset_id.in_(sorted(set(asset_ids))))).all())
+
+
+def people_of_projects(conn: Connection, project_ids: Sequence[str] | None,
+                       ) -> list[tuple[str, str]]:
+    """(user id, name) of the members of ``project_ids`` (None: every user), by name."""
+    u, m = users.c, members.c
+    query = select(u.user_id, u.name).order_by(func.lower(u.name), u.user_id)
+    if project_ids is not None:
+        query = query.where(u.user_id.in_(select(m.user_id).where(
+            m.project_id.in_(list(project_ids)))))
+    return [(row.user_id, row.name) for row in conn.execute(query)]

@@ -15,6 +15,7 @@ from projections import (
     asset_search,
     audit_queries,
     board,
+    guest_links,
     metrics,
     review_state,
     search,
@@ -73,6 +74,12 @@ def project_board(engine: Engine, project_id: str, channels: list[str], *,
                 "tag", {})}
 
 
+def asset_cards(engine: Engine, asset_ids: list[str], channels: list[str],
+                ) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return board.asset_cards(conn, asset_ids, channels)
+
+
 def review_queue(engine: Engine, user_id: str, now: datetime) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return board.review_queue(conn, user_id, now)
@@ -81,6 +88,31 @@ def review_queue(engine: Engine, user_id: str, now: datetime) -> list[dict[str, 
 def projects_overview(engine: Engine, user_id: str, is_admin: bool) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return board.projects_overview(conn, user_id, is_admin)
+
+
+def project_names(engine: Engine, user_id: str, is_admin: bool) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return board.project_names(conn, user_id, is_admin)
+
+
+def asset_names(engine: Engine, asset_ids: list[str]) -> dict[str, str]:
+    with engine.connect() as conn:
+        return board.asset_names(conn, asset_ids)
+
+
+def people_of_projects(engine: Engine, project_ids: list[str] | None) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return board.people_of_projects(conn, project_ids)
+
+
+def project_guest_links(engine: Engine, project_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return guest_links.project_links(conn, project_id)
+
+
+def guest_names(engine: Engine, guest_ids: set[str]) -> dict[str, str]:
+    with engine.connect() as conn:
+        return guest_links.guest_names(conn, guest_ids)
 
 
 def tag_tree(engine: Engine, project_id: str) -> dict[str, Any]:

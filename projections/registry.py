@@ -6,7 +6,15 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, Engine
 
-from projections import access, audit, catalog, metrics, review_state, version_tree
+from projections import (
+    access,
+    audit,
+    catalog,
+    guest_links,
+    metrics,
+    review_state,
+    version_tree,
+)
 from projections.runner import Projection, ProjectionRunner, create_storage, drop_storage
 
 PROJECTIONS: tuple[Projection, ...] = (
@@ -16,6 +24,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     catalog.PROJECTION,
     audit.PROJECTION,
     metrics.PROJECTION,
+    guest_links.PROJECTION,
 )
 
 TREE = (version_tree.PROJECTION.name, review_state.PROJECTION.name)
@@ -23,6 +32,7 @@ TREE = (version_tree.PROJECTION.name, review_state.PROJECTION.name)
 SEARCH = (catalog.PROJECTION.name,)
 AUDIT = (audit.PROJECTION.name,)
 METRICS = (metrics.PROJECTION.name,)
+GUESTS = (guest_links.PROJECTION.name,)
 
 
 def make_runner(engine: Engine, **options: object) -> ProjectionRunner:

@@ -231,6 +231,30 @@ audit_members = Table(
     Column("role", String(20), nullable=False),
 )
 
+# -- guest review links ------------------------------------------------------------------
+
+guest_links = Table(
+    "rm_guest_links", metadata,
+    Column("link_id", String(32), primary_key=True),
+    Column("project_id", String(36), nullable=False),
+    Column("asset_ids", JSON, nullable=False),
+    Column("permission", String(10), nullable=False),
+    Column("label", String(200), nullable=False),
+    _time("expires_at", False),
+    Column("created_by", String(80), nullable=False),
+    _time("created_at", False),
+    Column("position", Position, nullable=False),
+    _time("revoked_at"),
+    Column("revoked_by", String(80)),
+)
+guests = Table(
+    "rm_guests", metadata,
+    Column("guest_id", String(36), primary_key=True),
+    Column("link_id", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    _time("joined_at", False),
+)
+
 # -- metrics ---------------------------------------------------------------------------
 
 metric_assets = Table(
@@ -274,6 +298,7 @@ INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_audit_log": [("project_id", "position"), ("asset_id", "position"),
                      ("actor_id", "position"), ("event_type", "position"), ("subject_id",)],
     "rm_metric_assets": [("project_id",)],
+    "rm_guest_links": [("project_id", "position")],
 }
 
 

@@ -12,18 +12,23 @@ from flask import Flask
 
 from app.studio import (
     asset_views,
+    audit_views,
     board_views,
     compare_views,
     formatting,
+    guest_views,
     review_forms,
+    sharing_views,
     signin_views,
     static_files,
+    version_views,
 )
 from app.studio.forms import new_form_key
 from app.studio.text import finalize
+from app.studio.web import image_url
 
 BLUEPRINTS = (static_files, signin_views, board_views, asset_views, compare_views,
-              review_forms)
+              version_views, audit_views, review_forms, sharing_views, guest_views)
 
 
 def register(app: Flask) -> None:
@@ -32,6 +37,6 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(when=formatting.when, ago=formatting.ago,
                                  duration=formatting.duration,
                                  status_label=formatting.status_label)
-    app.jinja_env.globals.update(new_form_key=new_form_key)
+    app.jinja_env.globals.update(new_form_key=new_form_key, image_url=image_url)
     for module in BLUEPRINTS:
         app.register_blueprint(module.blueprint)

@@ -58,12 +58,35 @@ def asset_page(asset_id: str) -> str:
 
 def asset_context(asset_id: str, selected: str | None, as_of: datetime | None,
                   min_position: int | None) -> dict[str, Any]:
-    """Everything the asset page draws."""
+    """Everything the asset page draws for a member of the asset's project."""
     lineage = services()
     person = principal()
-    asset_state, _, project_state, role = load_asset_as(lineage.store, person, asset_id,
-                                                        VIEWER)
+    asset_state, _, _, role = load_asset_as(lineage.store, person, asset_id, VIEWER)
     project, _ = projects.view_project(lineage.store, person, asset_state.project_id)
+    context = review_context(asset_id, selected, as_of, min_position,
+                             page=f"/assets/{asset_id}")
+    current = context["current"]
+    writable = as_of is None
+    context.update(
+        project=project, role=role, guest=False,
+        channels=[c["name"] for c in project["channels"]],
+        can_review=RANK[role] >= RANK[REVIEWER] and writable,
+        can_create=RANK[role] >= RANK[CREATOR] and writable,
+        can_comment=RANK[role] >= RANK[CREATOR] and writable,
+        can_resolve=RANK[role] >= RANK[CREATOR] and writable,
+        pending_jobs=list(asset_state.pending_jobs) if writable else [],
+        comment_action=f"/versions/{current['version_id']}/comments" if current else None)
+    context["panels"] = asset_panels(context)
+    return context
+
+
+def review_context(asset_id: str, selected: str | None, as_of: datetime | None,
+                   min_position: int | None, *, page: str) -> dict[str, Any]:
+    """The asset's tree and review state as a page draws them (members and guests alike;
+    the caller has checked who may see it): the selected version (the newest by
+    default), its comments and those of the versions it was made from, the strip, and
+    links to the version before and after. ``page`` is the asset page's path."""
+    lineage = services()
     names = (*TREE, *SEARCH) if as_of is not None else TREE
     freshness = wait_for_projections(names, min_position, as_of)
     tree = queries.tree(lineage.engine, asset_id, as_of)
@@ -74,21 +97,20 @@ def asset_context(asset_id: str, selected: str | None, as_of: datetime | None,
         raise NotFound(f"version {selected} is not a version of this asset"
                        + (" at that time" if as_of else ""))
     current = by_id.get(selected) if selected else (nodes[-1] if nodes else None)
-    numbers = version_numbers(nodes)
     reviews = {entry["version_id"]: entry for entry in review["versions"]}
     approved_ids = set(tree["approved"])
     order = [node["version_id"] for node in nodes]
     context: dict[str, Any] = {
-        "asset": tree["asset"], "project": project, "role": role, "as_of": as_of,
-        "nodes": nodes, "numbers": numbers, "current": current,
+        "asset": tree["asset"], "as_of": as_of, "nodes": nodes,
+        "numbers": version_numbers(nodes), "current": current,
         "strip": build_strip(nodes, current["version_id"] if current else None, approved_ids),
         "approved": review["approved"], "approved_ids": approved_ids, "pins": review["pins"],
-        "reviews": reviews, "channels": [c["name"] for c in project["channels"]],
-        "can_review": RANK[role] >= RANK[REVIEWER] and as_of is None,
-        "can_create": RANK[role] >= RANK[CREATOR] and as_of is None,
-        "pending_jobs": list(asset_state.pending_jobs) if as_of is None else [],
-        "thread": [], "from_parents": [], "prev_id": None, "next_id": None,
+        "pinned_ids": {pin["version_id"] for pin in review["pins"]},
+        "reviews": reviews, "from_parents": [], "prev_id": None, "next_id": None,
         "compare_with": None, "agreed": False, "live_after": freshness.position,
+        "names": display_names(lineage.engine, _people(nodes, review)),
+        "version_url": lambda version_id, **changes: url_with(page, **{
+            "v": version_id, "as_of": as_of.isoformat() if as_of else None, **changes}),
     }
     if current is not None:
         version_id = current["version_id"]
@@ -98,22 +120,11 @@ def asset_context(asset_id: str, selected: str | None, as_of: datetime | None,
         context["compare_with"] = (current["parent_ids"][0] if current["parent_ids"]
                                    and current["parent_ids"][0] in by_id
                                    else context["prev_id"])
-        context["thread"] = reviews.get(version_id, {}).get("comments", [])
         context["from_parents"] = [
             (parent, comment) for parent in ancestors(by_id, version_id)
             for comment in reviews.get(parent, {}).get("comments", [])]
         context["agreed"] = current["content_hash"] in {
             by_id[v]["content_hash"] for v in approved_ids if v in by_id}
-    context["pinned_ids"] = {pin["version_id"] for pin in review["pins"]}
-    context["can_comment"] = context["can_create"]
-    context["can_resolve"] = context["can_create"]
-    context["comment_action"] = (f"/versions/{current['version_id']}/comments"
-                                 if current else None)
-    context["version_url"] = lambda version_id, **changes: url_with(
-        f"/assets/{asset_id}", **{"v": version_id, "as_of": as_of.isoformat() if as_of
-                                  else None, **changes})
-    context["names"] = display_names(lineage.engine, _people(nodes, review))
-    context["panels"] = asset_panels(context)
     return context
 
 

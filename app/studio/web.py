@@ -76,6 +76,13 @@ def principal() -> Principal:
     return g.studio_principal
 
 
+def image_url(version_id: str, size: str | None = None) -> str:
+    """Where a page loads a version's image: the JSON API's route, or a guest link's own
+    (``g.image_base``) on the pages a guest sees."""
+    base = g.get("image_base", "/api/versions")
+    return f"{base}/{version_id}/image" + (f"?size={size}" if size else "")
+
+
 def login_url(next_path: str = "/") -> str:
     return "/login" if next_path in ("", "/") else f"/login?next={quote(next_path, safe='')}"
 
@@ -99,11 +106,12 @@ class PageQuery(Schema):
 
 
 def page_args(schema: type[Schema]) -> dict[str, Any]:
-    """The query string through ``schema`` (repeatable parameters as lists)."""
-    data: dict[str, Any] = request.args.to_dict()
+    """The query string through ``schema``: an empty parameter (a filter form's blank
+    field) counts as absent; repeatable parameters are lists."""
+    data: dict[str, Any] = {k: v for k, v in request.args.items() if v != ""}
     for name, field in schema._declared_fields.items():
         if isinstance(field, fields.List) and name in request.args:
-            data[name] = request.args.getlist(name)
+            data[name] = [v for v in request.args.getlist(name) if v != ""]
     return schema().load(data)
 
 

@@ -7,6 +7,10 @@ import { watchJobs } from "./jobs.js";
 import { startCompare } from "./compare.js";
 
 enhanceForms(document);
+if (window.matchMedia("(max-width: 820px)").matches) {
+  // On a phone the filters start folded: the cards come first.
+  document.querySelectorAll(".filters-toggle[open]").forEach((d) => { d.open = false; });
+}
 const page = document.body.dataset;
 {
   // Keep the version in the URL (live redraws and a shared link show the same one);

@@ -95,11 +95,15 @@ class Studio:
         """Generate ``count`` tiny drafts through the API and wait for their versions."""
         body = self.call(token, "POST", f"/api/assets/{asset_id}/generations", {
             "prompt": prompt, "variations": count, "width": 64, "height": 64, "steps": 2})
+        return self.drafts_of_jobs(token, [job["job_id"] for job in body["jobs"]])
+
+    def drafts_of_jobs(self, token: str, job_ids: list[str]) -> list[str]:
+        """Wait for the jobs to complete; the versions they made, in job order."""
         versions: list[str] = []
         deadline = time.monotonic() + STARTUP_SECONDS
-        for job in body["jobs"]:
+        for job_id in job_ids:
             while True:
-                status = self.call(token, "GET", f"/api/jobs/{job['job_id']}")
+                status = self.call(token, "GET", f"/api/jobs/{job_id}")
                 if status["status"] in ("completed", "failed"):
                     assert status["status"] == "completed", status
                     versions += status["version_ids"]
