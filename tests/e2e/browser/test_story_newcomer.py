@@ -76,7 +76,7 @@ def newcomer_story(page: Page, studio: Studio, shots: str) -> None:
     page.locator("body").focus()
     page.keyboard.press("a")
     expect(page.locator("#review .mark-approved")).to_contain_text("Approved")
-    expect(page.get_by_text("Agreed")).to_be_visible()
+    expect(page.get_by_text("Agreed", exact=True)).to_be_visible()
     screenshot(page, f"{shots}-asset")
 
     asset, _ = load_asset(studio.store, asset_id)
