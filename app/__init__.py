@@ -11,6 +11,7 @@ from app.body_limit import TOO_LARGE_KEY, StreamedBodyLimit
 from app.config import Settings
 from app.errors import register_error_handlers
 from app.services import Services, build_services
+from app.studio import register as register_studio
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -23,7 +24,7 @@ SECURITY_HEADERS = {
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or (services.settings if services else Settings.from_env())
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the studio serves its own (immutable)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.wsgi_app = StreamedBodyLimit(app.wsgi_app, settings.max_upload_bytes)
     if settings.trusted_proxies > 0:
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.extensions["lineage"] = services or build_services(settings)
     register_error_handlers(app)
     register_blueprints(app)
+    register_studio(app)
 
     @app.before_request
     def _refuse_oversized_bodies() -> None:

@@ -1,11 +1,13 @@
-"""Bearer-token authentication for requests, with a limit on repeated failures.
+"""Authentication for requests: a bearer token, or the studio's session cookie (see
+app/sessions.py), with a limit on repeated failures.
 
 Failures are counted per presented token id (a well-formed token that is unknown, wrong or
-revoked), and per client address only for tokens that are not even well-formed. A valid
-token is never refused because of failures, its own id's or anyone else's: behind a
-reverse proxy every client shares one address, and one client's typos must not lock the
-others out. Client addresses come from the socket, or from X-Forwarded-For when
-LINEAGE_TRUSTED_PROXIES says how many proxies in front of Lineage append to it.
+revoked), and per client address only for tokens that are not even well-formed and for
+session cookies that fail. A valid token or session is never refused because of failures,
+its own id's or anyone else's: behind a reverse proxy every client shares one address, and
+one client's typos must not lock the others out. Client addresses come from the socket, or
+from X-Forwarded-For when LINEAGE_TRUSTED_PROXIES says how many proxies in front of Lineage
+append to it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections import OrderedDict, deque
 from flask import g, request
 
 from app.context import services
+from app.sessions import cookie_principal, session_token
 from commands.people import Principal, authenticate, token_id_of
 from events.errors import DomainError, Unauthorized
 
@@ -78,12 +81,28 @@ limiter = FailureLimiter()
 
 
 def current_principal() -> Principal:
-    """The caller of this request; raises Unauthorized without a valid bearer token and
-    TooManyFailures (429, Retry-After) for a failing key that failed too often."""
+    """The caller of this request; raises Unauthorized without a valid bearer token or
+    session cookie (a bearer header wins over a cookie) and TooManyFailures (429,
+    Retry-After) for a failing key that failed too often."""
     cached = g.get("principal")
     if cached is not None:
         return cached
     header = request.headers.get("Authorization", "")
+    client = request.remote_addr or "unknown"
+    if not header and session_token() is not None:
+        # The studio's pages and widgets: a session cookie (changes need its CSRF token).
+        # Looked up first, so a valid session always passes; failures count by address.
+        key = f"address:{client}"
+        try:
+            principal = cookie_principal()
+        except Unauthorized:
+            wait = limiter.wait_seconds(key)
+            limiter.record(key)
+            if wait:
+                raise _too_many(key, wait) from None
+            raise
+        g.principal = principal
+        return principal
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
@@ -91,7 +110,7 @@ def current_principal() -> Principal:
     token_id = token_id_of(token)
     # A malformed token can never be valid: counted by address and refused before any
     # lookup. A well-formed one is looked up first, so a valid token always passes.
-    key = f"token:{token_id}" if token_id else f"address:{request.remote_addr or 'unknown'}"
+    key = f"token:{token_id}" if token_id else f"address:{client}"
     if token_id is None and (wait := limiter.wait_seconds(key)):
         raise _too_many(key, wait)
     try:

@@ -11,6 +11,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from commands.fold_cache import Folding, cache_of
 from commands.state import key_reused
@@ -52,7 +53,9 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
-def _new_token(user_id: str, label: str) -> tuple[StreamAppend, IssuedToken]:
+def new_token(user_id: str, label: str) -> tuple[StreamAppend, IssuedToken]:
+    """A fresh token for ``user_id``: the append that records it (its stream must not
+    exist yet) and the secret to show once."""
     token_id = uuid.uuid4().hex
     secret = secrets.token_urlsafe(32)
     issued = TokenIssued(token_id=token_id, user_id=user_id, secret_hash=_hash_secret(secret),
@@ -70,7 +73,7 @@ def create_user(store: EventStore, name: str, *, is_admin: bool = False,
     appends nothing and raises Conflict (see :func:`_refuse_repeat`)."""
     user_id = str(uuid.uuid4())
     registered = UserRegistered(user_id=user_id, name=name, is_admin=is_admin)
-    token_append, token = _new_token(user_id, "first token")
+    token_append, token = new_token(user_id, "first token")
     recorded = store.append_streams(
         [StreamAppend(stream_id("user", user_id), "user", NO_STREAM, [registered]),
          token_append],
@@ -83,7 +86,7 @@ def issue_token(store: EventStore, user_id: str, label: str = "", *,
                 actor_id: str | None = None, meta: Metadata | None = None) -> IssuedToken:
     """Issue ``user_id`` another token. ``meta`` as for :func:`create_user`."""
     get_user(store, user_id)
-    token_append, token = _new_token(user_id, label)
+    token_append, token = new_token(user_id, label)
     recorded = store.append_streams([token_append],
                                     meta or Metadata(actor_id=actor_id or user_id))
     _refuse_repeat(recorded, token, registers_user=False)
@@ -156,15 +159,16 @@ def get_user(store: EventStore, user_id: str) -> User:
 @dataclasses.dataclass
 class TokenState:
     issued: TokenIssued | None = None
+    issued_at: datetime | None = None
     revoked: bool = False
 
     def copy(self) -> TokenState:
         return dataclasses.replace(self)
 
 
-def _apply_token(state: TokenState, event: Event, _at: object = None) -> None:
+def _apply_token(state: TokenState, event: Event, at: datetime | None = None) -> None:
     if isinstance(event, TokenIssued):
-        state.issued = event
+        state.issued, state.issued_at = event, at
     elif isinstance(event, TokenRevoked):
         state.revoked = True
 

@@ -1,8 +1,8 @@
 """Import every domain event module so all types are registered before any read."""
 
-from events import assets, jobs, people, projects, reviews, templates  # noqa: F401
+from events import assets, guests, jobs, people, projects, reviews, signin, templates  # noqa: F401
 
-STREAM_TYPES = ("user", "token", "project", "asset", "template", "job")
+STREAM_TYPES = ("user", "token", "project", "asset", "template", "job", "signin", "guestlink")
 
 
 def stream_id(stream_type: str, entity_id: str) -> str:

@@ -42,7 +42,7 @@ class StreamProjects:
         kind = stream_kind(stream_id)
         if kind == "project":
             return stream_id.split("-", 1)[1]
-        if kind not in ("asset", "job", "template"):
+        if kind not in ("asset", "job", "template", "guestlink"):
             return None
         if stream_id not in self._known:
             first = self.store.read_stream(stream_id, up_to_version=1)

@@ -15,6 +15,8 @@ from events.store import utc
 from projections import (
     asset_search,
     audit_queries,
+    board,
+    guest_links,
     jobs,
     metrics,
     review_state,
@@ -49,6 +51,70 @@ def find(engine: Engine, query: search.SearchQuery) -> dict[str, Any]:
 def find_assets(engine: Engine, query: search.SearchQuery) -> dict[str, Any]:
     with engine.connect() as conn:
         return asset_search.search_assets(conn, query)
+
+
+def project_board(engine: Engine, project_id: str, channels: list[str], *,
+                  q: str | None = None, tag: str | None = None, tier: str | None = None,
+                  status: str | None = None, limit: int = 200) -> dict[str, Any]:
+    """The board of a project: the assets the catalog finds for ``q``, ``tag`` and
+    ``tier`` (newest first, best match first with ``q``; at most ``limit``) as cards
+    with their status per channel, kept when one channel has ``status``; counts of
+    the cards per status (before the status filter) and tag facets."""
+    with engine.connect() as conn:
+        found = asset_search.search_assets(conn, search.SearchQuery(
+            projects=[project_id], q=q, tags=(tag,) if tag else (), tier=tier,
+            facets=True, limit=limit))
+        cards = board.asset_cards(conn, [r["asset_id"] for r in found["results"]], channels)
+    counts: dict[str | None, int] = {None: len(cards)}
+    for card in cards:
+        for value in set(card["status"].values()):
+            counts[value] = counts.get(value, 0) + 1
+    if status is not None:
+        cards = [card for card in cards if status in card["status"].values()]
+    return {"project_id": project_id, "channels": channels, "total": found["total"],
+            "cards": cards, "status_counts": counts, "facets": found.get("facets", {}).get(
+                "tag", {})}
+
+
+def asset_cards(engine: Engine, asset_ids: list[str], channels: list[str],
+                ) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return board.asset_cards(conn, asset_ids, channels)
+
+
+def review_queue(engine: Engine, user_id: str, now: datetime) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return board.review_queue(conn, user_id, now)
+
+
+def projects_overview(engine: Engine, user_id: str, is_admin: bool) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return board.projects_overview(conn, user_id, is_admin)
+
+
+def project_names(engine: Engine, user_id: str, is_admin: bool) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return board.project_names(conn, user_id, is_admin)
+
+
+def asset_names(engine: Engine, asset_ids: list[str]) -> dict[str, str]:
+    with engine.connect() as conn:
+        return board.asset_names(conn, asset_ids)
+
+
+def people_of_projects(engine: Engine, project_ids: list[str] | None) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return board.people_of_projects(conn, project_ids)
+
+
+def project_guest_links(engine: Engine, project_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return guest_links.project_links(conn, project_id)
+
+
+def guest_names(engine: Engine, guest_ids: set[str]) -> dict[str, str]:
+    with engine.connect() as conn:
+        return guest_links.guest_names(conn, guest_ids)
 
 
 def tag_tree(engine: Engine, project_id: str) -> dict[str, Any]:

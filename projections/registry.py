@@ -6,7 +6,16 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, Engine
 
-from projections import access, audit, catalog, jobs, metrics, review_state, version_tree
+from projections import (
+    access,
+    audit,
+    catalog,
+    guest_links,
+    jobs,
+    metrics,
+    review_state,
+    version_tree,
+)
 from projections.runner import Projection, ProjectionRunner, create_storage, drop_storage
 
 PROJECTIONS: tuple[Projection, ...] = (
@@ -17,6 +26,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     audit.PROJECTION,
     metrics.PROJECTION,
     jobs.PROJECTION,
+    guest_links.PROJECTION,
 )
 
 TREE = (version_tree.PROJECTION.name, review_state.PROJECTION.name)
@@ -25,6 +35,7 @@ SEARCH = (catalog.PROJECTION.name,)
 AUDIT = (audit.PROJECTION.name,)
 METRICS = (metrics.PROJECTION.name,)
 JOBS = (jobs.PROJECTION.name,)
+GUESTS = (guest_links.PROJECTION.name,)
 
 
 def make_runner(engine: Engine, **options: object) -> ProjectionRunner:

@@ -1,6 +1,6 @@
 """Which project a stream belongs to, read from the stream's first event.
 
-The first event of an asset, job or template stream names its project and never changes,
+The first event of an asset, job, template or guest link stream names its project and never changes,
 so the answer is cached for good. User and token streams belong to no project.
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from events.schema import events
 
-_PROJECT_OF_FIRST_EVENT = ("asset", "job", "template")
+_PROJECT_OF_FIRST_EVENT = ("asset", "job", "template", "guestlink")
 CACHE_LIMIT = 200_000
 
 

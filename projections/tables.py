@@ -235,6 +235,30 @@ audit_members = Table(
     Column("role", String(20), nullable=False),
 )
 
+# -- guest review links ------------------------------------------------------------------
+
+guest_links = Table(
+    "rm_guest_links", metadata,
+    Column("link_id", String(32), primary_key=True),
+    Column("project_id", String(36), nullable=False),
+    Column("asset_ids", JSON, nullable=False),
+    Column("permission", String(10), nullable=False),
+    Column("label", String(200), nullable=False),
+    _time("expires_at", False),
+    Column("created_by", String(80), nullable=False),
+    _time("created_at", False),
+    Column("position", Position, nullable=False),
+    _time("revoked_at"),
+    Column("revoked_by", String(80)),
+)
+guests = Table(
+    "rm_guests", metadata,
+    Column("guest_id", String(36), primary_key=True),
+    Column("link_id", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    _time("joined_at", False),
+)
+
 # -- metrics ---------------------------------------------------------------------------
 
 metric_assets = Table(
@@ -319,6 +343,7 @@ INDEXES: dict[str, Sequence[Sequence[str]]] = {
     # Lists newest first per asset, per project and per requester.
     "rm_jobs": [("asset_id", "position"), ("project_id", "position"),
                 ("requested_by", "position")],
+    "rm_guest_links": [("project_id", "position")],
 }
 
 

@@ -2,7 +2,8 @@
 
 A thumbnail of a large upload costs about half a second of CPU (decoding a 4096 x 4096
 16-bit PNG, then resampling); versions are immutable and content-addressed, so the
-thumbnail of a hash never changes and is made once: ``root/ab/<hash>-<side>.png``,
+thumbnail of a hash never changes and is made once: ``root/ab/<hash>-<name>`` (``name``
+such as ``256.png`` or ``1024.webp``),
 written atomically (temp file, rename), so concurrent first requests are harmless.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 _KEY = re.compile(r"[0-9a-f]{64}")
+_NAME = re.compile(r"[0-9]{1,5}\.(png|webp)")
 
 
 class ThumbnailCache:
@@ -24,10 +26,11 @@ class ThumbnailCache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def get(self, content_hash: str, side: int, make: Callable[[], bytes]) -> bytes:
-        """The thumbnail of ``content_hash`` at ``side`` px: from disk, or ``make()``-d and
-        kept. A cache that cannot be written (full disk) still answers."""
-        path = self.path(content_hash, side)
+    def get(self, content_hash: str, name: str, make: Callable[[], bytes]) -> bytes:
+        """The thumbnail ``name`` (side and format, e.g. ``256.png``) of ``content_hash``:
+        from disk, or ``make()``-d and kept. A cache that cannot be written (full disk)
+        still answers."""
+        path = self.path(content_hash, name)
         with contextlib.suppress(FileNotFoundError):
             return path.read_bytes()
         data = make()
@@ -35,10 +38,11 @@ class ThumbnailCache:
             self._write(path, data)
         return data
 
-    def path(self, content_hash: str, side: int) -> Path:
-        if not _KEY.fullmatch(content_hash):
-            raise ValueError(f"not a content hash: {content_hash[:80]!r}")
-        return self.root / content_hash[:2] / f"{content_hash}-{int(side)}.png"
+    def path(self, content_hash: str, name: str) -> Path:
+        if not _KEY.fullmatch(content_hash) or not _NAME.fullmatch(name):
+            raise ValueError(f"not a content hash and thumbnail name: {content_hash[:80]!r}, "
+                             f"{name[:20]!r}")
+        return self.root / content_hash[:2] / f"{content_hash}-{name}"
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:

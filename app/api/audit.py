@@ -54,7 +54,7 @@ class ExportArgs(AuditArgs):
     format = fields.String(load_default="json", validate=validate.OneOf(("csv", "json")))
 
 
-def _query(args: dict[str, Any]) -> AuditQuery:
+def audit_query(args: dict[str, Any]) -> AuditQuery:
     """The caller's query, limited to what they may see (NotFound for foreign ids)."""
     principal = current_principal()
     lineage = services()
@@ -82,7 +82,7 @@ def _query(args: dict[str, Any]) -> AuditQuery:
 def audit() -> Response:
     args = read_args(AuditArgs)
     freshness = wait_for_projections((*AUDIT, "access"), args["min_position"])
-    page = queries.audit(services().engine, _query(args))
+    page = queries.audit(services().engine, audit_query(args))
     after = page.pop("next_after")
     page["next_cursor"] = encode_cursor({"after": after}) if after is not None else None
     return read_response(page, freshness)
@@ -94,7 +94,7 @@ def audit() -> Response:
 def export() -> Response:
     args = read_args(ExportArgs)
     freshness = wait_for_projections((*AUDIT, "access"), args["min_position"])
-    query = _query(args)
+    query = audit_query(args)
     chunks = queries.audit_export(services().engine, query, args["format"])
     mimetype = "text/csv" if args["format"] == "csv" else "application/json"
     response = Response(stream_with_context(chunks), mimetype=mimetype)

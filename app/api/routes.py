@@ -1,13 +1,23 @@
 """Registers the write-side and review API blueprints (projects, assets, versions, reviews,
-uploads, templates, users) and the OpenAPI document under /api."""
+uploads, templates, users, guest links) and the OpenAPI document under /api."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from app.api import assets, openapi, projects, reviews, templates, uploads, users, versions
+from app.api import (
+    assets,
+    guests,
+    openapi,
+    projects,
+    reviews,
+    templates,
+    uploads,
+    users,
+    versions,
+)
 
-BLUEPRINTS = (projects, assets, versions, uploads, reviews, templates, users, openapi)
+BLUEPRINTS = (projects, assets, versions, uploads, reviews, templates, users, guests, openapi)
 
 
 def register(app: Flask) -> None:

@@ -9,11 +9,10 @@ from app.api.views import body, job_limits, meta, named, path_id, query, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
+from app.images import image_bytes
 from app.schemas.assets import EditSchema, ImageQuery, PromoteSchema
 from app.schemas.responses import JobsOut, VersionOut
 from commands import assets, edits, promotion
-from commands.uploads import media_type
-from workers.png import THUMBNAIL_SIDE, thumbnail_png
 
 blueprint = Blueprint("versions", __name__)
 TAGS = ("versions",)
@@ -35,23 +34,19 @@ def get_version(version_id: str) -> Response:
 @blueprint.get("/versions/<version_id>/image")
 @documented("The version's image bytes; ETag is their SHA-256, 304 on If-None-Match. "
             "`?size=thumbnail`: a PNG at most 256 px on its longer side (trees and "
-            "search link to it)", tags=TAGS, media_type="image/png", query=ImageQuery)
+            "search link to it); `?size=256` or `1024`: a WebP preview made once per "
+            "content hash", tags=TAGS, media_type="image/png", query=ImageQuery)
 def get_image(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     size = query(ImageQuery)["size"]
-    content_hash = assets.version_image_hash(services().store, current_principal(), version_id)
-    tag = content_hash if size == "full" else f"{content_hash}-thumbnail"
+    lineage = services()
+    content_hash = assets.version_image_hash(lineage.store, current_principal(), version_id)
+    tag = content_hash if size == "full" else f"{content_hash}-{size}"
     headers = {"ETag": f'"{tag}"', "Cache-Control": IMMUTABLE}
     if _matches(request.headers.get("If-None-Match", ""), tag):
         return Response(status=304, headers=headers)
-    lineage = services()
-    if size == "thumbnail":
-        # Made once per content hash (the full image is not even read again).
-        data = lineage.thumbnails.get(content_hash, THUMBNAIL_SIDE, lambda: thumbnail_png(
-            lineage.blobs.get(content_hash), max_pixels=lineage.settings.max_image_pixels))
-    else:
-        data = lineage.blobs.get(content_hash)
-    return Response(data, mimetype=media_type(data), headers=headers)
+    data, mimetype = image_bytes(lineage, content_hash, size)
+    return Response(data, mimetype=mimetype, headers=headers)
 
 
 def _matches(header: str, content_hash: str) -> bool:

@@ -14,7 +14,8 @@ from app import create_app
 from app.config import Settings
 from app.runtime import start_background, stop_background
 from app.services import Services, build_services
-from commands.people import any_user_exists, create_user
+from commands.people import IssuedToken, any_user_exists, create_user
+from commands.signin import LINK_MINUTES, issue_signin_link
 from events.migrate import upgrade
 
 
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.set_defaults(func=_serve)
 
 
-def bootstrap(services: Services) -> str | None:
+def bootstrap(services: Services) -> IssuedToken | None:
     """Migrate an embedded database and create the first admin on an empty one.
 
     Returns the admin's token (shown once) when one was created.
@@ -37,7 +38,13 @@ def bootstrap(services: Services) -> str | None:
     _, token = create_user(services.store, "admin", is_admin=True)
     path = services.settings.data_dir / "admin-token"
     _write_secret(path, token.token)
-    return token.token
+    return token
+
+
+def studio_address(host: str, port: int) -> str:
+    """The studio's address as a browser on this machine reaches it."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
 
 
 def _write_secret(path: Path, secret: str) -> None:
@@ -52,15 +59,19 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     services = build_services(settings)
     token = bootstrap(services)
+    address = studio_address(args.host, args.port)
     if token:
         print(f"Created the first admin. Token (shown once, also in "
-              f"{settings.data_dir / 'admin-token'}):\n  {token}")
+              f"{settings.data_dir / 'admin-token'}):\n  {token.token}")
+        code = issue_signin_link(services.store, token.user_id, actor_id=token.user_id)
+        print(f"Open the studio (a one-time sign-in link, valid {LINK_MINUTES} minutes):\n"
+              f"  {address}/signin?code={code}")
     app = create_app(services=services)
     parts = start_background(services)
     server = make_server(args.host, args.port, app, threaded=True)
     mode = "RabbitMQ " + _redacted(settings.broker_url) if settings.broker_url else (
         "embedded workers")
-    print(f"Lineage on http://{args.host}:{args.port}/api ({settings.database_url}, {mode})",
+    print(f"Lineage on {address}/ (studio) and {address}/api ({settings.database_url}, {mode})",
           flush=True)
     # A process manager stops services with SIGTERM: shut down as cleanly as on Ctrl-C,
     # letting running jobs finish and the relay and projection runner stop.

@@ -24,6 +24,8 @@ from workers.recipe_rules import SCHEDULERS
 
 TAG = validate.Length(1, 64)
 SCHEDULER = validate.OneOf(SCHEDULERS, error="must be a scheduler a worker can run: {choices}")
+IMAGE_SIZES = ("full", "thumbnail", "256", "1024")
+"""``thumbnail``: a PNG at most 256 px; ``256``/``1024``: cached WebP previews."""
 EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
 
 
@@ -39,7 +41,7 @@ class TagSchema(StrictSchema):
 
 
 class ImageQuery(StrictSchema):
-    size = fields.String(load_default="full", validate=validate.OneOf(("full", "thumbnail")))
+    size = fields.String(load_default="full", validate=validate.OneOf(IMAGE_SIZES))
 
 
 class AsOfQuery(StrictSchema):

@@ -10,15 +10,14 @@ import os
 import uuid
 from pathlib import Path
 
-import pika
 import pytest
 
 from events.db import make_engine
 from events.store import EventStore
 from tests.conftest import RABBITMQ_URL, service_missing
-from tests.integration.jobs_support import new_project, running_relay
+from tests.integration.jobs_support import delete_queues, new_project, running_relay
 from workers.blobs import BlobStore
-from workers.broker import all_queue_names, make_broker, ping_broker
+from workers.broker import make_broker, ping_broker
 from workers.job_runner import JobContext
 from workers.runtime import JobWorkers
 
@@ -35,12 +34,7 @@ def rabbitmq_url() -> str:
 def prefix(rabbitmq_url):
     prefix = f"lineage_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     yield prefix
-    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
-    channel = connection.channel()
-    for name in all_queue_names(prefix):
-        for queue in (name, f"{name}.DQ", f"{name}.XQ"):
-            channel.queue_delete(queue)
-    connection.close()
+    delete_queues(rabbitmq_url, prefix)
 
 
 @pytest.fixture

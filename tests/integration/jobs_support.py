@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import pika
+
 from commands.jobs import JobState, load_job
 from events.assets import AssetCreated, JobsRequested, VersionCreated
 from events.domain import stream_id
@@ -18,9 +20,19 @@ from events.jobs import JobRequested
 from events.projects import MemberRoleSet, ProjectCreated
 from events.store import NO_STREAM, EventStore, Metadata, StreamAppend
 from tests.conftest import service_missing
-from workers.broker import make_broker
+from workers.broker import all_queue_names, make_broker
 from workers.relay import Relay
 from workers.runtime import RelayThread
+
+
+def delete_queues(rabbitmq_url: str, prefix: str) -> None:
+    """Delete every queue (with its delay and dead-letter queues) of ``prefix``."""
+    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    channel = connection.channel()
+    for name in all_queue_names(prefix):
+        for queue in (name, f"{name}.DQ", f"{name}.XQ"):
+            channel.queue_delete(queue)
+    connection.close()
 
 
 def tiny_recipe(seed: int = 1, **overrides: Any) -> dict[str, Any]:

@@ -1,0 +1,138 @@
+"""The asset page, ``/assets/<id>``: a large viewer, the version strip, the review panel
+(decisions, pins, comments with regions) and the panels that make images.
+
+``?v=`` selects the version in the viewer (the newest by default) and ``?as_of=`` shows
+the tree, decisions and comments exactly as they stood at that moment (read-only). The
+page reads what ``GET /api/assets/{id}/tree`` and ``/review`` answer (the same query
+functions), plus the asset's unfinished jobs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from marshmallow import fields
+
+from app.api.reading import UtcDateTime, wait_for_projections
+from app.context import services
+from app.studio.panels import asset_panels
+from app.studio.people import display_names
+from app.studio.strip import ancestors, build_strip, version_numbers
+from app.studio.web import (
+    PageQuery,
+    page_args,
+    principal,
+    render_page,
+    signed_in,
+    studio_blueprint,
+    url_with,
+)
+from commands import projects
+from commands.access import CREATOR, RANK, REVIEWER, VIEWER
+from commands.asset_state import load_asset_as
+from commands.state import parse_id
+from events.errors import NotFound
+from projections import queries
+from projections.registry import SEARCH, TREE
+
+blueprint = studio_blueprint("studio_asset", __name__)
+FRAGMENTS = ("strip", "review", "jobs", "regions", "badges")
+
+
+class AssetPageQuery(PageQuery):
+    v = fields.UUID(load_default=None)
+    as_of = UtcDateTime(load_default=None)
+
+
+@blueprint.get("/assets/<asset_id>")
+@signed_in
+def asset_page(asset_id: str) -> str:
+    """The asset page (members only: strangers get 404, as from the API)."""
+    asset_id = parse_id(asset_id, "asset")
+    args = page_args(AssetPageQuery)
+    selected = str(args["v"]) if args["v"] else None
+    context = asset_context(asset_id, selected, args["as_of"], args["min_position"])
+    return render_page("studio/asset.html", fragments=FRAGMENTS, **context)
+
+
+def asset_context(asset_id: str, selected: str | None, as_of: datetime | None,
+                  min_position: int | None) -> dict[str, Any]:
+    """Everything the asset page draws for a member of the asset's project."""
+    lineage = services()
+    person = principal()
+    asset_state, _, _, role = load_asset_as(lineage.store, person, asset_id, VIEWER)
+    project, _ = projects.view_project(lineage.store, person, asset_state.project_id)
+    context = review_context(asset_id, selected, as_of, min_position,
+                             page=f"/assets/{asset_id}")
+    current = context["current"]
+    writable = as_of is None
+    context.update(
+        project=project, role=role, guest=False,
+        channels=[c["name"] for c in project["channels"]],
+        can_review=RANK[role] >= RANK[REVIEWER] and writable,
+        can_create=RANK[role] >= RANK[CREATOR] and writable,
+        can_comment=RANK[role] >= RANK[CREATOR] and writable,
+        can_resolve=RANK[role] >= RANK[CREATOR] and writable,
+        pending_jobs=list(asset_state.pending_jobs) if writable else [],
+        comment_action=f"/versions/{current['version_id']}/comments" if current else None)
+    context["panels"] = asset_panels(context)
+    return context
+
+
+def review_context(asset_id: str, selected: str | None, as_of: datetime | None,
+                   min_position: int | None, *, page: str) -> dict[str, Any]:
+    """The asset's tree and review state as a page draws them (members and guests alike;
+    the caller has checked who may see it): the selected version (the newest by
+    default), its comments and those of the versions it was made from, the strip, and
+    links to the version before and after. ``page`` is the asset page's path."""
+    lineage = services()
+    names = (*TREE, *SEARCH) if as_of is not None else TREE
+    freshness = wait_for_projections(names, min_position, as_of)
+    tree = queries.tree(lineage.engine, asset_id, as_of)
+    review = queries.review(lineage.engine, asset_id, as_of)
+    nodes = tree["nodes"]
+    by_id = {node["version_id"]: node for node in nodes}
+    if selected is not None and selected not in by_id:
+        raise NotFound(f"version {selected} is not a version of this asset"
+                       + (" at that time" if as_of else ""))
+    current = by_id.get(selected) if selected else (nodes[-1] if nodes else None)
+    reviews = {entry["version_id"]: entry for entry in review["versions"]}
+    approved_ids = set(tree["approved"])
+    order = [node["version_id"] for node in nodes]
+    context: dict[str, Any] = {
+        "asset": tree["asset"], "as_of": as_of, "nodes": nodes,
+        "numbers": version_numbers(nodes), "current": current,
+        "strip": build_strip(nodes, current["version_id"] if current else None, approved_ids),
+        "approved": review["approved"], "approved_ids": approved_ids, "pins": review["pins"],
+        "pinned_ids": {pin["version_id"] for pin in review["pins"]},
+        "reviews": reviews, "from_parents": [], "prev_id": None, "next_id": None,
+        "compare_with": None, "agreed": False, "live_after": freshness.position,
+        "names": display_names(lineage.engine, _people(nodes, review)),
+        "version_url": lambda version_id, **changes: url_with(page, **{
+            "v": version_id, "as_of": as_of.isoformat() if as_of else None, **changes}),
+    }
+    if current is not None:
+        version_id = current["version_id"]
+        index = order.index(version_id)
+        context["prev_id"] = order[index - 1] if index > 0 else None
+        context["next_id"] = order[index + 1] if index + 1 < len(order) else None
+        context["compare_with"] = (current["parent_ids"][0] if current["parent_ids"]
+                                   and current["parent_ids"][0] in by_id
+                                   else context["prev_id"])
+        context["from_parents"] = [
+            (parent, comment) for parent in ancestors(by_id, version_id)
+            for comment in reviews.get(parent, {}).get("comments", [])]
+        context["agreed"] = current["content_hash"] in {
+            by_id[v]["content_hash"] for v in approved_ids if v in by_id}
+    return context
+
+
+def _people(nodes: list[dict[str, Any]], review: dict[str, Any]) -> set[str]:
+    ids = {node["author_id"] for node in nodes}
+    for entry in review["versions"]:
+        ids.update(c["author_id"] for c in entry["comments"])
+        ids.update(d["reviewer_id"] for d in entry["decisions"])
+        ids.update(d["revoked_by"] for d in entry["decisions"] if d["revoked_by"])
+    ids.update(pin["pinned_by"] for pin in review["pins"])
+    return ids

@@ -1,0 +1,64 @@
+// Forms marked data-enhance post in the background (Accept: application/json) and the
+// page redraws what changed; without this module they post and redirect as usual.
+import { refresh, toast } from "./live.js";
+
+function newKey() {
+  return (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)).replaceAll("-", "");
+}
+
+function problemText(body, status) {
+  if (!body) return `The server answered ${status}.`;
+  if (body.errors) {
+    return Object.entries(body.errors).map(([field, text]) =>
+      `${field}: ${Array.isArray(text) ? text.join(" ") : JSON.stringify(text)}`).join("; ");
+  }
+  return body.detail || body.title || `The server answered ${status}.`;
+}
+
+async function submit(form, submitter) {
+  const data = new FormData(form, submitter || undefined);
+  const buttons = form.querySelectorAll("button[type=submit], button:not([type])");
+  buttons.forEach((b) => b.setAttribute("aria-busy", "true"));
+  try {
+    const response = await fetch(form.action, {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    let body = null;
+    try { body = await response.json(); } catch { body = null; }
+    if (!response.ok) {
+      toast(problemText(body, response.status), true);
+      return;
+    }
+    const key = form.querySelector("input[name=idempotency_key]");
+    if (key) key.value = newKey();
+    form.querySelectorAll("textarea[name=body], input[name=body], input[name=reason], input[name=label], textarea[name=note]")
+      .forEach((field) => { field.value = ""; });
+    form.dispatchEvent(new CustomEvent("studio:posted", { bubbles: true, detail: body }));
+    const details = form.closest("details.reply-form, details.revoke, details.pin-form, details.popover-form");
+    if (details) details.open = false;
+    if (body && body.asset_id && form.closest(".popover-form") && form.action.endsWith("/assets")) {
+      window.location.assign(`/assets/${body.asset_id}?min_position=${body.position || 0}`);
+      return;
+    }
+    if (body && body.project_id && form.action.endsWith("/projects")) {
+      window.location.assign(`/projects/${body.project_id}?min_position=${body.position || 0}`);
+      return;
+    }
+    toast(form.dataset.done || "Saved");
+    refresh(null, body && body.position);
+  } catch (error) {
+    toast("Lineage could not be reached; nothing was sent twice. Try again.", true);
+  } finally {
+    buttons.forEach((b) => b.removeAttribute("aria-busy"));
+  }
+}
+
+export function enhanceForms(root) {
+  root.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.matches("[data-enhance], .popover-form form")) return;
+    event.preventDefault();
+    submit(form, event.submitter);
+  });
+}

@@ -1,0 +1,200 @@
+"""The review board: per asset a cover image and its status per delivery channel; per
+person the versions waiting for their decision.
+
+Both read the version-tree and review-state tables (projections/version_tree.py,
+projections/review_state.py); nothing here writes.
+
+Status of an asset in a channel:
+
+- ``approved``: an approval for the channel stands (projections.common.fold_approvals);
+- ``changes_requested``: otherwise, the latest standing decision for the channel asked
+  for changes (or rejected) and no version was made after it;
+- ``needs_review``: otherwise, when the asset has versions; ``empty`` when it has none.
+
+A decision without a channel counts for the ``default`` channel, which a project
+without channels shows alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from projections.common import channel_key, fold_approvals, iso
+from projections.tables import assets, decisions, members, projects, users, versions
+from projections.version_tree import IMAGE_LINK
+
+STATUSES = ("needs_review", "changes_requested", "approved", "empty")
+DECIDING_ROLES = ("reviewer", "admin")
+QUEUE_LIMIT = 200
+
+
+def asset_cards(conn: Connection, asset_ids: Sequence[str], channels: Sequence[str],
+                ) -> list[dict[str, Any]]:
+    """A card per asset, in the order of ``asset_ids``: name, tags, version counts per
+    tier, the cover version (the approved one, else the newest), the newest version,
+    and ``status`` per channel (``channels``; ``["default"]`` when empty)."""
+    if not asset_ids:
+        return []
+    channels = list(channels) or ["default"]
+    ids = list(dict.fromkeys(asset_ids))
+    a, v, d = assets.c, versions.c, decisions.c
+    cards: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(select(a.asset_id, a.name, a.brief, a.tags, a.created_at)
+                            .where(a.asset_id.in_(ids))).all():
+        cards[row.asset_id] = {
+            "asset_id": row.asset_id, "name": row.name, "brief": row.brief,
+            "tags": list(row.tags), "created_at": iso(row.created_at),
+            "counts": {"draft": 0, "final": 0}, "version_count": 0, "cover": None,
+            "newest": None, "updated_at": iso(row.created_at), "status": {}}
+    for asset_id, tier, count in conn.execute(
+            select(v.asset_id, v.tier, func.count()).where(v.asset_id.in_(ids))
+            .group_by(v.asset_id, v.tier)).all():
+        cards[asset_id]["counts"][tier] = count
+        cards[asset_id]["version_count"] += count
+    newest_positions = (select(v.asset_id, func.max(v.position).label("position"))
+                        .where(v.asset_id.in_(ids)).group_by(v.asset_id).subquery())
+    newest: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(
+            select(v.asset_id, v.version_id, v.tier, v.width, v.height, v.created_at,
+                   v.position, v.content_hash)
+            .join(newest_positions, and_(newest_positions.c.asset_id == v.asset_id,
+                                         newest_positions.c.position == v.position))).all():
+        newest[row.asset_id] = _version(row)
+    standing: dict[str, list[tuple[str, str | None, str, int]]] = {}
+    for row in conn.execute(select(d.asset_id, d.version_id, d.channel, d.decision, d.position)
+                            .where(d.asset_id.in_(ids), d.revoked_at.is_(None))
+                            .order_by(d.position)).all():
+        standing.setdefault(row.asset_id, []).append(
+            (row.version_id, row.channel, row.decision, row.position))
+    approved_ids = {version_id for rows in standing.values()
+                    for version_id in fold_approvals(r[:3] for r in rows).values()}
+    approved_rows = {row.version_id: _version(row) for row in conn.execute(
+        select(v.asset_id, v.version_id, v.tier, v.width, v.height, v.created_at, v.position,
+               v.content_hash).where(v.version_id.in_(sorted(approved_ids)))).all()}
+    for asset_id, card in cards.items():
+        latest = newest.get(asset_id)
+        decided = standing.get(asset_id, [])
+        approvals = fold_approvals(r[:3] for r in decided)
+        card["status"] = {channel: _status(channel, approvals, decided, latest)
+                          for channel in channels}
+        card["approved"] = {channel: approvals[channel] for channel in channels
+                            if channel in approvals}
+        cover_id = next((approvals[c] for c in channels if c in approvals), None)
+        card["newest"] = latest
+        card["cover"] = approved_rows.get(cover_id) if cover_id else latest
+        if latest is not None:
+            card["updated_at"] = latest["created_at"]
+    return [cards[asset_id] for asset_id in ids if asset_id in cards]
+
+
+def _version(row: Any) -> dict[str, Any]:  # noqa: ANN401
+    return {"version_id": row.version_id, "tier": row.tier, "width": row.width,
+            "height": row.height, "created_at": iso(row.created_at),
+            "content_hash": row.content_hash, "position": row.position,
+            "image": IMAGE_LINK.format(version_id=row.version_id)}
+
+
+def _status(channel: str, approvals: dict[str, str],
+            decided: list[tuple[str, str | None, str, int]], latest: dict | None) -> str:
+    if channel in approvals:
+        return "approved"
+    if latest is None:
+        return "empty"
+    in_channel = [row for row in decided if channel_key(row[1]) == channel]
+    if in_channel and in_channel[-1][2] != "approved" \
+            and in_channel[-1][3] > latest["position"]:
+        return "changes_requested"
+    return "needs_review"
+
+
+def review_queue(conn: Connection, user_id: str, now: datetime,
+                 limit: int = QUEUE_LIMIT) -> list[dict[str, Any]]:
+    """Versions waiting for ``user_id``'s decision, oldest first: in projects where they
+    are a reviewer or admin, made by someone else, with no standing decision by anyone,
+    and not superseded (no version was made from them). Each with how long it waited
+    (seconds until ``now``)."""
+    m, a, v, d = members.c, assets.c, versions.c, decisions.c
+    projects = select(m.project_id).where(m.user_id == user_id, m.role.in_(DECIDING_ROLES))
+    candidates = conn.execute(
+        select(v.version_id, v.asset_id, v.project_id, v.parent_ids, v.author_id, v.tier,
+               v.operation, v.width, v.height, v.created_at, v.position, a.name)
+        .join_from(assets, versions, v.asset_id == a.asset_id)
+        .where(a.project_id.in_(projects))
+        .order_by(v.position)).all()
+    if not candidates:
+        return []
+    decided = set(conn.execute(
+        select(d.version_id).join_from(assets, decisions, d.asset_id == a.asset_id)
+        .where(a.project_id.in_(projects), d.revoked_at.is_(None))).scalars())
+    parents = {parent for row in candidates for parent in row.parent_ids}
+    waiting = []
+    for row in candidates:
+        if row.author_id == user_id or row.version_id in decided or row.version_id in parents:
+            continue
+        created = row.created_at
+        waited = (now - (created if created.tzinfo else created.replace(tzinfo=now.tzinfo)))
+        waiting.append({
+            "version_id": row.version_id, "asset_id": row.asset_id, "asset_name": row.name,
+            "project_id": row.project_id, "tier": row.tier, "operation": row.operation,
+            "width": row.width, "height": row.height, "author_id": row.author_id,
+            "created_at": iso(created), "waited_seconds": max(int(waited.total_seconds()), 0),
+            "image": IMAGE_LINK.format(version_id=row.version_id)})
+        if len(waiting) == limit:
+            break
+    return waiting
+
+
+def project_names(conn: Connection, user_id: str, is_admin: bool) -> list[dict[str, Any]]:
+    """The projects a person may see (every project for a global admin), by name, with
+    their role there (``admin`` for a global admin who is no member)."""
+    p, m = projects.c, members.c
+    role = select(m.role).where(m.project_id == p.project_id, m.user_id == user_id
+                                ).scalar_subquery()
+    query = select(p.project_id, p.name, p.description, role.label("role"))
+    if not is_admin:
+        query = query.where(role.is_not(None))
+    return [{"project_id": row.project_id, "name": row.name, "description": row.description,
+             "your_role": row.role or "admin"}
+            for row in conn.execute(query.order_by(func.lower(p.name), p.project_id))]
+
+
+def projects_overview(conn: Connection, user_id: str, is_admin: bool,
+                      covers: int = 4) -> list[dict[str, Any]]:
+    """:func:`project_names` with each project's asset count and the ``covers`` newest
+    versions' images."""
+    a, v = assets.c, versions.c
+    overview = project_names(conn, user_id, is_admin)
+    for project in overview:
+        project["assets"] = conn.execute(select(func.count()).where(
+            a.project_id == project["project_id"])).scalar_one()
+        newest = conn.execute(
+            select(v.version_id).join_from(assets, versions, v.asset_id == a.asset_id)
+            .where(a.project_id == project["project_id"]).order_by(v.position.desc())
+            .limit(covers)).scalars().all()
+        project["covers"] = [{"version_id": version_id,
+                              "image": IMAGE_LINK.format(version_id=version_id)}
+                             for version_id in newest]
+    return overview
+
+
+def asset_names(conn: Connection, asset_ids: Sequence[str]) -> dict[str, str]:
+    """asset id → name (unknown ids are left out)."""
+    if not asset_ids:
+        return {}
+    return dict(conn.execute(select(assets.c.asset_id, assets.c.name)
+                             .where(assets.c.asset_id.in_(sorted(set(asset_ids))))).all())
+
+
+def people_of_projects(conn: Connection, project_ids: Sequence[str] | None,
+                       ) -> list[tuple[str, str]]:
+    """(user id, name) of the members of ``project_ids`` (None: every user), by name."""
+    u, m = users.c, members.c
+    query = select(u.user_id, u.name).order_by(func.lower(u.name), u.user_id)
+    if project_ids is not None:
+        query = query.where(u.user_id.in_(select(m.user_id).where(
+            m.project_id.in_(list(project_ids)))))
+    return [(row.user_id, row.name) for row in conn.execute(query)]
