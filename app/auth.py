@@ -16,6 +16,8 @@ import math
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import g, request
 
@@ -78,6 +80,7 @@ class FailureLimiter:
 
 
 limiter = FailureLimiter()
+T = TypeVar("T")
 
 
 def current_principal() -> Principal:
@@ -88,41 +91,52 @@ def current_principal() -> Principal:
     if cached is not None:
         return cached
     header = request.headers.get("Authorization", "")
-    client = request.remote_addr or "unknown"
+    client = client_address()
     if not header and session_token() is not None:
         # The studio's pages and widgets: a session cookie (changes need its CSRF token).
-        # Looked up first, so a valid session always passes; failures count by address.
-        key = f"address:{client}"
-        try:
-            principal = cookie_principal()
-        except Unauthorized:
-            wait = limiter.wait_seconds(key)
-            limiter.record(key)
-            if wait:
-                raise _too_many(key, wait) from None
-            raise
-        g.principal = principal
-        return principal
+        g.principal = limited(f"address:{client}", cookie_principal)
+        return g.principal
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    token = token.strip()
+    g.principal = authenticate_token(token.strip())
+    return g.principal
+
+
+def authenticate_token(token: str) -> Principal:
+    """The person an API token stands for (also the studio's sign-in form); raises
+    Unauthorized, or TooManyFailures when its key failed too often.
+
+    A malformed token can never be valid: counted by client address and refused before
+    any lookup. A well-formed one is looked up first, so a valid token always passes.
+    """
     token_id = token_id_of(token)
-    # A malformed token can never be valid: counted by address and refused before any
-    # lookup. A well-formed one is looked up first, so a valid token always passes.
-    key = f"token:{token_id}" if token_id else f"address:{client}"
-    if token_id is None and (wait := limiter.wait_seconds(key)):
+    if token_id is None:
+        return limited(f"address:{client_address()}",
+                       lambda: authenticate(services().store, token), check_first=True)
+    return limited(f"token:{token_id}", lambda: authenticate(services().store, token))
+
+
+def limited(key: str, attempt: Callable[[], T], *, check_first: bool = False) -> T:
+    """Run ``attempt()``; when it raises Unauthorized, count a failure under ``key`` and
+    raise TooManyFailures instead if ``key`` had already failed too often. With
+    ``check_first`` (keys that can never succeed) a key over the limit is refused before
+    trying. A success is never refused, whatever failed before."""
+    if check_first and (wait := limiter.wait_seconds(key)):
         raise _too_many(key, wait)
     try:
-        principal = authenticate(services().store, token)
+        return attempt()
     except Unauthorized:
-        wait = limiter.wait_seconds(key) if token_id is not None else 0
+        wait = limiter.wait_seconds(key)
         limiter.record(key)
         if wait:
             raise _too_many(key, wait) from None
         raise
-    g.principal = principal
-    return principal
+
+
+def client_address() -> str:
+    """The client's address (X-Forwarded-For only behind LINEAGE_TRUSTED_PROXIES)."""
+    return request.remote_addr or "unknown"
 
 
 def _too_many(key: str, wait: int) -> TooManyFailures:
