@@ -124,3 +124,11 @@ def test_docs_page_shows_examples_required_fields_and_audit_types(client):
     assert "&quot;decision&quot;: &quot;approved&quot;" in page  # an example body
     assert "<code>decision</code> <strong>required</strong>" in page
     assert "one of approved, changes_requested" in page
+
+
+def test_the_front_door_points_to_the_api_docs(client):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/api/docs"
+    assert client.get("/", follow_redirects=True).mimetype == "text/html"
