@@ -188,7 +188,7 @@ def _look_back(story: Story, people: dict[str, Person], ids: dict[str, Any]) -> 
 
     story.step("Who approved what? The audit log names the person, role, pixels and channel.")
     audit = story.read(ana, f"/api/audit?asset={aid}&type=decision.recorded")
-    entries = audit["entries"]
+    entries = audit["items"]
     if not any(e["decision"] == "approved" and e["version_id"] == upscale for e in entries):
         raise DemoFailed(f"the audit log does not show the approval of {upscale}")
     names = {p.user_id: p.name for p in (ana, ben, rita)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Hashable
@@ -16,6 +17,7 @@ from app.auth import current_principal
 from app.context import services
 from app.cursors import MAX_STREAM_VERSION, sign, verify
 from events.chain import canonical_json
+from events.errors import DomainError
 from events.store import ANY, Metadata, RequestFingerprint
 
 MAX_IDEMPOTENCY_KEY = 120
@@ -30,17 +32,33 @@ def shared_schema(schema: type[Schema], **options: Hashable) -> Schema:
     return schema(**options)
 
 
+class MalformedBody(DomainError):
+    """A body that is not JSON at all (400): nothing in it could be validated."""
+
+    status = 400
+    title = "Malformed request body"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    title = "Unsupported media type"
+
+
 def json_body(schema: Schema) -> dict[str, Any]:
-    """The request's JSON body loaded through ``schema``; raises ValidationError (422)."""
+    """The request's JSON body loaded through ``schema``. Raises UnsupportedMediaType
+    (415) without a JSON Content-Type, MalformedBody (400) for a body that is not JSON,
+    ValidationError (422) for JSON that is not a valid request."""
     if not request.is_json:
-        raise ValidationError({"_body": ["send a JSON object with Content-Type: application/json"]})
+        raise UnsupportedMediaType("send a JSON object with Content-Type: application/json",
+                                   field="_body")
     try:
-        payload = request.get_json(silent=True)
+        payload = json.loads(request.get_data(cache=True))
     except RecursionError:
         # json.loads recurses per nesting level; a hostile body must not become a 500.
-        raise ValidationError({"_body": ["the JSON is nested too deeply"]}) from None
-    if payload is None:
-        raise ValidationError({"_body": ["the request body is not valid JSON"]})
+        raise MalformedBody("the request body is not valid JSON: it is nested too deeply",
+                            field="_body") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise MalformedBody(f"the request body is not valid JSON: {exc}", field="_body") from None
     if not isinstance(payload, dict):
         raise ValidationError({"_body": ["the request body must be a JSON object"]})
     return schema.load(payload)
@@ -99,12 +117,10 @@ def _body_text() -> str:
         files = {name: _file_sha256(storage) for name, storage in request.files.items(multi=True)}
         return canonical_json({"form": sorted(request.form.items(multi=True)), "files": files})
     if request.is_json:
-        payload = request.get_json(silent=True)
-        if payload is not None:
-            try:
-                return canonical_json(payload)
-            except (TypeError, ValueError):
-                pass  # e.g. NaN: fall back to the bytes
+        try:
+            return canonical_json(json.loads(request.get_data(cache=True)))
+        except (TypeError, ValueError, RecursionError):
+            pass  # not JSON, or NaN: fall back to the bytes
     return hashlib.sha256(request.get_data(cache=True)).hexdigest()
 
 

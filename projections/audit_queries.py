@@ -117,7 +117,7 @@ def audit_entries(conn: Connection, query: AuditQuery) -> dict[str, Any]:
     rows = conn.execute(_select(query).limit(query.limit + 1)).mappings().all()
     entries = [_entry(row) for row in rows[: query.limit]]
     more = len(rows) > query.limit
-    return {"entries": entries, "next_after": entries[-1]["position"] if more else None}
+    return {"items": entries, "next_after": entries[-1]["position"] if more else None}
 
 
 def iter_entries(conn: Connection, query: AuditQuery, page: int = 1000,

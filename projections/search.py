@@ -224,7 +224,7 @@ def at_utc(query: SearchQuery) -> SearchQuery:
 
 def nothing_found(query: SearchQuery) -> dict[str, Any]:
     """The answer to free text without a searchable word."""
-    return {"total": 0, "results": [], "facets": {} if query.facets else None}
+    return {"total": 0, "items": [], "facets": {} if query.facets else None}
 
 
 def rank(conn: Connection, query: SearchQuery, key: Column, newest: Column,
@@ -265,13 +265,15 @@ def search(conn: Connection, query: SearchQuery) -> dict[str, Any]:
             func.count().over(partition_by=v.c.variation_key).label("variations"),
         ).subquery("ranked")
         chosen = (select(ranked.c.version_id, ranked.c.score, ranked.c.variations,
-                         func.count().over().label("total"))
+                         func.count().over().label("total"),
+                         func.max(ranked.c.score).over().label("best"))
                   .where(ranked.c.variant_rank == 1)
                   .order_by(*([ranked.c.score.desc()] if query.q else []),
                             ranked.c.position.desc()))
     else:
         chosen = ranking.add_columns(literal(1).label("variations"),
-                                     func.count().over().label("total")).order_by(*order)
+                                     func.count().over().label("total"),
+                                     func.max(score).over().label("best")).order_by(*order)
     page = conn.execute(chosen.limit(query.limit).offset(query.offset)).mappings().all()
     if page:
         total = page[0]["total"]
@@ -290,9 +292,9 @@ def _answer(conn: Connection, query: SearchQuery, base: Select, page: list, tota
         select(*v.c, status_expression(query.as_of).label("status"),
                approved_expression(query.as_of).label("approved"))
         .where(v.c.version_id.in_([p["version_id"] for p in page]))).mappings()}
-    results = [_result({**details[p["version_id"]], "score": p["score"],
+    results = [_result({**details[p["version_id"]], "score": p["score"], "best": p["best"],
                         "variations": p["variations"]}, query) for p in page]
-    result: dict[str, Any] = {"total": total, "results": results}
+    result: dict[str, Any] = {"total": total, "items": results}
     if query.facets:
         result["facets"] = facets(conn, base, query.as_of)
     return result
@@ -325,12 +327,14 @@ def _page_by_score(conn: Connection, query: SearchQuery, scored: Any,
             .offset(query.offset + query.limit - 1).limit(1)
             .correlate(None).scalar_subquery())
     total = select(func.count()).select_from(candidates).correlate(None).scalar_subquery()
+    best = (select(func.max(candidates.c.score)).select_from(candidates).correlate(None)
+            .scalar_subquery())
     # A subquery per candidate (not a join), so neither database plans a scan of every
     # version for the few rows that reach it.
     position = (select(v.c.position).where(v.c.version_id == candidates.c.version_id)
                 .scalar_subquery())
     chosen = (select(candidates.c.version_id, candidates.c.score,
-                     literal(1).label("variations"), total.label("total"))
+                     literal(1).label("variations"), total.label("total"), best.label("best"))
               # Fewer candidates than the page reaches: all of them.
               .where(candidates.c.score >= func.coalesce(last, candidates.c.score))
               .order_by(candidates.c.score.desc(), position.desc())
@@ -353,10 +357,20 @@ def _result(row: Any, query: SearchQuery) -> dict[str, Any]:
         "thumbnail": f"/api/versions/{row['version_id']}/image?size=thumbnail",
     }
     if query.q:
-        item["score"] = round(float(row["score"]), 6)
+        item["score"] = relative_score(row["score"], row["best"])
     if query.collapse_seed:
         item["variations"] = row["variations"]
     return item
+
+
+def relative_score(raw: Any, best: Any) -> float:  # noqa: ANN401 - database numbers
+    """A match's relevance as a share of the best match of the whole search (1.0 for it;
+    the same on every page). The databases' raw ranks are not comparable, and FTS5's
+    bm25 shrinks to millionths when a word is in most documents (its IDF floor), which
+    rounded every hit to the same 1e-06."""
+    if not best or not raw:
+        return 0.0
+    return round(float(raw) / float(best), 4)
 
 
 def _seed(stored: str | None) -> int | None:
@@ -407,5 +421,5 @@ def facets(conn: Connection, base: Select, as_of: datetime | None) -> dict[str, 
     return result
 
 
-__all__ = ["SearchQuery", "search", "facets", "rank", "at_utc", "nothing_found", "valid_at",
-           "tag_filter", "matching_docs", "version_filters"]
+__all__ = ["SearchQuery", "search", "facets", "rank", "relative_score", "at_utc",
+           "nothing_found", "valid_at", "tag_filter", "matching_docs", "version_filters"]

@@ -29,6 +29,21 @@ BACKENDS = os.environ.get("LINEAGE_TEST_BACKENDS", "sqlite,postgres").split(",")
 os.environ.setdefault("LINEAGE_MODEL_DEFAULT", "builtin:tiny")
 
 
+SHARED_DIR = Path(os.environ.get("LINEAGE_TEST_SHARED_DIR")
+                  or Path(__file__).resolve().parents[2] / "shared")
+"""Test material kept beside the clone (``../shared``), not in it."""
+
+
+def shared_missing(path: Path) -> None:
+    """For a test that reads ``path`` under SHARED_DIR when it is absent: fail in CI,
+    skip with the reason on a developer machine (a fresh clone has no ../shared)."""
+    message = (f"{path} is missing: this test reads the shared test material beside the "
+               f"clone ({SHARED_DIR}; set LINEAGE_TEST_SHARED_DIR to use another place)")
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 def service_missing(what: str, why: object) -> None:
     """Fail in CI, skip on a developer machine."""
     message = f"{what} is not reachable: {why}"

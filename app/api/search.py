@@ -104,7 +104,7 @@ def search() -> Response:
         created_from=args["created_from"], created_to=args["created_to"],
         as_of=args["as_of"], collapse_seed=args["collapse"] == "seed",
         facets=args["facets"], limit=args["limit"], offset=offset))
-    end = offset + len(result["results"])
+    end = offset + len(result["items"])
     result["next_cursor"] = encode_cursor({"o": end}) if end < result["total"] else None
     return read_response(read_named(result), freshness)
 

@@ -13,6 +13,7 @@ from app.schemas.common import (
     Float,
     Id,
     Int,
+    Name,
     StrictSchema,
     Text,
     check_prompt,
@@ -30,14 +31,14 @@ EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
 
 
 class AssetCreateSchema(StrictSchema):
-    name = Text(required=True, strip=True, validate=validate.Length(1, 200))
+    name = Name(required=True, strip=True, validate=validate.Length(1, 200))
     brief = Text(load_default="", validate=validate.Length(max=5000))
-    tags = fields.List(Text(strip=True, validate=TAG), load_default=list,
+    tags = fields.List(Name(strip=True, validate=TAG), load_default=list,
                        validate=validate.Length(max=50))
 
 
 class TagSchema(StrictSchema):
-    tag = Text(required=True, strip=True, validate=TAG)
+    tag = Name(required=True, strip=True, validate=TAG)
 
 
 class ImageQuery(StrictSchema):

@@ -78,7 +78,7 @@ def test_bad_generation_requests_answer_precise_problems_and_append_nothing(api,
     for payload, field, detail in cases:
         problem = assert_problem(creator.post(url, json=payload), 422, detail)
         assert field in problem["errors"], (payload, problem)
-    assert_problem(creator.post(url, data="{", content_type="application/json"), 422,
+    assert_problem(creator.post(url, data="{", content_type="application/json"), 400,
                    "not valid JSON")
     assert_problem(creator.post(url, json={**GOOD, "seed": 2**32 - 2, "variations": 3}), 422,
                    "pass the largest seed")

@@ -34,13 +34,13 @@ def scene(api):
 
 def test_the_audit_and_its_export_name_who_approved_with_their_role(scene):
     wait = f"min_position={scene['position']}"
-    entries = scene["carl"].get(f"/api/audit?type=approved&{wait}").get_json()["entries"]
+    entries = scene["carl"].get(f"/api/audit?type=approved&{wait}").get_json()["items"]
 
     [approval] = entries
     assert (approval["actor_name"], approval["actor_role"]) == ("Rita Reviewer", "reviewer")
     assert approval["revoked_by_name"] == "Ada Admin"
     roles = scene["carl"].get(f"/api/audit?type=project.member_role_set&{wait}").get_json()
-    assert "Carl Creator" in {e["subject_name"] for e in roles["entries"]}
+    assert "Carl Creator" in {e["subject_name"] for e in roles["items"]}
     exported = scene["carl"].get(f"/api/audit/export?format=csv&type=approved&{wait}")
     [row] = csv.DictReader(io.StringIO(exported.get_data(as_text=True)))
     assert (row["actor_name"], row["actor_role"], row["revoked_by_name"]) == (

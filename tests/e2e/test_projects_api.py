@@ -27,16 +27,12 @@ def test_bad_project_bodies_answer_problems_and_append_nothing(api):
     alice = api.user("alice")
     head = api.head()
     cases = [
-        ({"data": "{not json", "content_type": "application/json"}, "not valid JSON"),
         ({"json": ["a list"]}, "must be a JSON object"),
         ({"json": {"name": "x", "colour": "red"}}, "colour"),
         ({"json": {"name": 5}}, "Not a valid string"),
         ({"json": {"name": "   "}}, "name"),
         ({"json": {"name": "a\u0000b"}}, "NUL"),
         ({"json": {}}, "Missing data for required field"),
-        ({"data": "name=x", "content_type": "application/x-www-form-urlencoded"},
-         "Content-Type: application/json"),
-        ({"data": "[" * 100_000, "content_type": "application/json"}, "nested too deeply"),
         ({"data": '{"name": "a\\ud800b"}', "content_type": "application/json"},
          "lone surrogate"),
         ({"json": {"name": "ok"}, "headers": {"X-Request-Id": "a\x00b"}}, "X-Request-Id"),
@@ -44,6 +40,14 @@ def test_bad_project_bodies_answer_problems_and_append_nothing(api):
     for kwargs, detail in cases:
         response = alice.post("/api/projects", **kwargs)
         assert_problem(response, 422, detail)
+    # Not JSON at all is a malformed request (400); JSON that is not a valid request, 422.
+    for data, detail in (("{not json", "not valid JSON: Expecting property name"),
+                         ("[" * 100_000, "nested too deeply"), (b"\xff\xfe", "not valid JSON")):
+        assert_problem(alice.post("/api/projects", data=data, content_type="application/json"),
+                       400, detail)
+    assert_problem(alice.post("/api/projects", data="name=x",
+                              content_type="application/x-www-form-urlencoded"),
+                   415, "Content-Type: application/json")
     assert api.head() == head
 
 

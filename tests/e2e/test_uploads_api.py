@@ -115,7 +115,7 @@ def test_imported_prompts_feed_search_and_its_facets(api, scene):
     found = creator.get(f"/api/search?q=boat&project={project}&facets=true"
                         f"&min_position={plain['position']}").get_json()
 
-    [hit] = found["results"]
+    [hit] = found["items"]
     assert hit["version_id"] == boat["version_id"]
     assert hit["prompt"] == "a wooden boat on a lake"
     assert hit["seed"] == 2**40 and hit["model_id"] == "sdxl_base"
@@ -125,9 +125,9 @@ def test_imported_prompts_feed_search_and_its_facets(api, scene):
     everything = creator.get(f"/api/search?project={project}&facets=true").get_json()
     assert everything["facets"]["model"] == {"sd15": 1, "sdxl_base": 1}
     by_sampler = creator.get(f"/api/search?project={project}&sampler=Euler%20a").get_json()
-    assert [r["prompt"] for r in by_sampler["results"]] == ["a castle at dusk"]
+    assert [r["prompt"] for r in by_sampler["items"]] == ["a castle at dusk"]
     by_tool = creator.get(f"/api/search?project={project}&tool=automatic1111").get_json()
-    assert len(by_tool["results"]) == 2
+    assert len(by_tool["items"]) == 2
 
 
 def test_bad_uploads_answer_problems_and_append_nothing(api, scene, settings):
