@@ -73,7 +73,9 @@ class AttemptProgress:
     """Writes step i of n at most every PROGRESS_INTERVAL_SECONDS, the first time only
     that long after the start: a job shorter than that writes no row at all, which
     keeps progress from costing short drafts three extra write transactions. While
-    :meth:`heartbeat` runs, the process's heartbeat thread rewrites a quiet row."""
+    :meth:`heartbeat` runs, the process's heartbeat thread rewrites a quiet row. Between
+    steps it asks ``stop_asked`` (at most every STOP_CHECK_SECONDS) and raises
+    StopRequested when the job was cancelled; ``computed`` adds to the attempt's meter."""
 
     def __init__(
         self,
