@@ -88,7 +88,7 @@ class AttemptProgress:
         stop_asked: Callable[[], bool] = lambda: False,
     ) -> None:
         self.engine, self.job_id, self.worker, self.meter = engine, job_id, worker, meter
-        self.stop_asked = stop_asked
+        self._asked = stop_asked
         self.last = self.last_stop_check = time.monotonic()
         self.row_may_exist = stale
         self.step = self.total = 0
@@ -114,9 +114,14 @@ class AttemptProgress:
             if self._stop_asked():
                 raise StopRequested(self.job_id)
 
+    def stop_asked(self) -> bool:
+        """Whether the job was asked to stop (looked up now; False when the database
+        cannot say)."""
+        return self._stop_asked()
+
     def _stop_asked(self) -> bool:
         try:
-            return self.stop_asked()
+            return self._asked()
         except (OperationalError, InterfaceError):
             log.debug("job %s: could not look for a request to stop", self.job_id, exc_info=True)
             return False
