@@ -77,7 +77,9 @@ class AttemptProgress:
     while the job makes progress: a heartbeat proves the process lives, not the job. When
     no step advanced within the stall bound (:meth:`stall_seconds`) the beats stop and
     ``on_stall`` records the job as failed (retryable), so a hung step cannot hold its job
-    for ever behind a beating thread."""
+    for ever behind a beating thread. Between steps it asks ``stop_asked`` (at most every
+    STOP_CHECK_SECONDS) and raises StopRequested when the job was cancelled; ``computed``
+    adds to the attempt's meter."""
 
     def __init__(
         self,
@@ -94,7 +96,7 @@ class AttemptProgress:
         on_stall: Callable[[str], object] | None = None,
     ) -> None:
         self.engine, self.job_id, self.worker, self.meter = engine, job_id, worker, meter
-        self.stop_asked = stop_asked
+        self._asked = stop_asked
         self.last = self.last_stop_check = self.advanced_at = time.monotonic()
         self.row_may_exist = stale
         self.step = self.total = 0
@@ -136,9 +138,14 @@ class AttemptProgress:
             if self._stop_asked():
                 raise StopRequested(self.job_id)
 
+    def stop_asked(self) -> bool:
+        """Whether the job was asked to stop (looked up now; False when the database
+        cannot say)."""
+        return self._stop_asked()
+
     def _stop_asked(self) -> bool:
         try:
-            return self.stop_asked()
+            return self._asked()
         except (OperationalError, InterfaceError):
             log.debug("job %s: could not look for a request to stop", self.job_id, exc_info=True)
             return False

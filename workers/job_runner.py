@@ -12,6 +12,7 @@ actor retries it with backoff. A job cancelled while it runs stops at its next s
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import re
@@ -73,9 +74,13 @@ class JobContext:
 
 @dataclasses.dataclass(frozen=True)
 class JobOutput:
+    """What a runner made: the versions, their images (stored by :func:`run_job` only
+    when the result is kept), the seconds computed and a report."""
+
     versions: Sequence[VersionCreated]
     cost_seconds: float
     report: dict[str, Any] | None = None
+    images: Sequence[bytes] = ()
 
 
 class JobInputError(DomainError):
@@ -136,6 +141,9 @@ def run_job(
     except Exception as exc:  # noqa: BLE001 - any pipeline crash ends the job, readably
         log.exception("job %s: pipeline error", job_id)
         return _fail(context, job_id, "pipeline_error", f"{type(exc).__name__}: {exc}", progress)
+    if progress.stop_asked():
+        return _stopped(context, job_id, progress)  # its images are not even stored
+    store_all(context.blobs, state.request.project_id, output.images)
     try:
         record_completion(
             context.store, job_id, output.versions, output.cost_seconds, output.report
@@ -251,7 +259,7 @@ def run_image_step(context: JobContext, state: JobState, progress: ProgressSink)
         progress=progress,
         on_compute=progress.computed,
     )
-    content_hash = context.blobs.put_for(job.project_id, result.png)
+    content_hash = hashlib.sha256(result.png).hexdigest()
     version = VersionCreated(
         version_id=output_version_id(job.job_id),
         asset_id=job.asset_id,
@@ -266,7 +274,7 @@ def run_image_step(context: JobContext, state: JobState, progress: ProgressSink)
         job_id=job.job_id,
         cost_seconds=round(result.seconds, 6),
     )
-    return JobOutput([version], round(result.seconds, 6))
+    return JobOutput([version], round(result.seconds, 6), images=[result.png])
 
 
 def read_blob(blobs: BlobStore, key: str, what: str) -> bytes:
@@ -279,8 +287,8 @@ def read_blob(blobs: BlobStore, key: str, what: str) -> bytes:
 
 
 def store_all(blobs: BlobStore, project_id: str, pngs: Sequence[bytes]) -> None:
-    """Store a multi-step job's images (claimed for its project) once every step has run,
-    so one that fails or is cancelled part way leaves no image of its first steps behind."""
+    """Store a job's images (claimed for its project) once every step has run and the
+    result is to be kept, so a job that fails or is cancelled leaves no image behind."""
     for png in pngs:
         blobs.put_for(project_id, png)
 

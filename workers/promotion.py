@@ -4,8 +4,9 @@ The request (commands/promotion.py) holds every step's recipe. Each step runs on
 output of the step before it (the first on the stored bytes of the version it hangs
 from, unless it is a generation) and is recorded as a final version whose parent is
 the previous new version, ``derived_from`` the draft step it re-made. Nothing is
-stored until every step has run (images included): the versions and the completion are
-appended together, so a failed or cancelled promotion leaves no partial branch.
+stored until every step has run (the job runner stores the images, then appends the
+versions with the completion), so a failed or cancelled promotion leaves no partial
+branch.
 
 Registered with the job runner at import, like the rebuild and re-bake runners.
 """
@@ -25,7 +26,6 @@ from workers.job_runner import (
     find_version,
     read_blob,
     register_kind,
-    store_all,
 )
 from workers.operations import run_step
 from workers.recipe_rules import denoising_steps
@@ -71,7 +71,6 @@ def run_promotion(context: JobContext, state: JobState, progress: ProgressSink) 
         pngs.append(result.png)
         seconds += result.seconds
         parent_id, parent_png = version.version_id, result.png
-    store_all(context.blobs, job.project_id, pngs)
     report = {
         "kind": "promote", "promoted_from": promoted_from, "new_head": versions[-1].version_id,
         "steps": [{"version_id": v.version_id, "derived_from": v.derived_from,
@@ -81,7 +80,7 @@ def run_promotion(context: JobContext, state: JobState, progress: ProgressSink) 
                     f"tier's model ({', '.join(v.operation for v in versions)}); the final "
                     f"is version {versions[-1].version_id}."),
     }
-    return JobOutput(versions, round(seconds, 6), report)
+    return JobOutput(versions, round(seconds, 6), report, images=pngs)
 
 
 register_kind("promote", run_promotion)

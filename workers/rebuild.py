@@ -34,7 +34,7 @@ from events.store import EventStore
 from workers import environment, pipelines
 from workers.attempt import ProgressSink, chain_progress
 from workers.blobs import BlobCorrupted, BlobStore
-from workers.job_runner import JobContext, JobOutput, register_kind, store_all
+from workers.job_runner import JobContext, JobOutput, register_kind
 from workers.models import ModelUnavailable
 from workers.operations import run_step
 from workers.rebuild_compare import BIT_EXACT, Tolerance, compare_images, worst
@@ -298,7 +298,6 @@ def run_rebake(context: JobContext, state: JobState, progress: ProgressSink) -> 
         pngs.append(result.png)
         seconds += result.seconds
         parent_id, parent_png = version.version_id, result.png
-    store_all(context.blobs, job.project_id, pngs)
     report = {
         "kind": "rebake", "version_id": chain[-1].version_id,
         "first_overridden": chain[start].version_id,
@@ -310,7 +309,7 @@ def run_rebake(context: JobContext, state: JobState, progress: ProgressSink) -> 
                     f"{chain[start].operation} step {chain[start].version_id}; the new "
                     f"branch ends at version {versions[-1].version_id}."),
     }
-    return JobOutput(versions, round(seconds, 6), report)
+    return JobOutput(versions, round(seconds, 6), report, images=pngs)
 
 
 def _reused_output(blobs: BlobStore, version: VersionCreated) -> bytes:

@@ -89,6 +89,7 @@ def test_a_running_job_stops_at_its_next_step_and_keeps_nothing(api, scene, work
     assert running["progress"]["total"] == 200
     assert read_progress(api.services.engine, job_id) is None
     assert creator.get(f"/api/assets/{asset}/versions").get_json()["items"] == []
+    assert [p for p in api.services.blobs.root.rglob("*") if p.is_file()] == []
     used = creator.get(f"/api/projects/{project}").get_json()["compute_used_seconds"]
     assert used == pytest.approx(used_before + body["cost_seconds"], abs=1e-6)
     again = creator.post(f"/api/jobs/{job_id}/cancel")
@@ -157,6 +158,7 @@ def test_a_result_finished_after_the_request_to_stop_is_not_kept(api, scene, mod
     assert (body["status"], body["version_ids"]) == ("cancelled", [])
     assert body["cost_seconds"] > 0
     assert creator.get(f"/api/assets/{asset}/versions").get_json()["items"] == []
+    assert [p for p in context.blobs.root.rglob("*") if p.is_file()] == []  # no image kept
 
 
 def test_only_creators_of_the_jobs_project_cancel_it(api, scene):
