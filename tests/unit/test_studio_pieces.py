@@ -52,6 +52,8 @@ def test_recipe_diff_marks_changed_parameters_and_lists_each_chain():
     assert diff.chain_a == ["generate"] and diff.chain_b == ["generate", "img2img"]
     assert diff.changed_count == 4
     assert "Scheduler" not in {row.label for row in diff.rows}  # absent on both sides
+    adjusted = recipe_diff(chain_a, [*chain_a, step("3", "adjust", brightness=1.2)])
+    assert adjusted.removed == [] and adjusted.prompt_b == "a fox"  # the prompt it kept
 
 
 def node(version_id: str, parent: str | None = None, prompt: str = "a fox",
