@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from app.demo import DemoFailed, Person, Story, create_people
+from commands.signin import LINK_MINUTES, issue_signin_link
 from events.verify import verify_chain
 
 # Words the built-in model (builtin:sketch) was trained on, so the pictures show them.
@@ -58,12 +59,17 @@ def run_demo(data_dir: Path, *, say: Callable[[str], None] = print,
     started = time.perf_counter()
     story = Story(Path(data_dir), say, base_url)
     try:
-        ids = tell(story, create_people(story))
+        people = create_people(story)
+        ids = tell(story, people)
+        code = issue_signin_link(story.services.store, people["ana"].user_id,
+                                 actor_id=people["ana"].user_id)
     finally:
         story.services.close()
     seconds = time.perf_counter() - started
     say(f"\nDone in {seconds:.1f} s. Data: {data_dir}. Serve it with "
         f"LINEAGE_DATA_DIR={data_dir} lineage serve, then open the URLs above.")
+    say(f"The studio, signed in as Ana (a one-time link, valid {LINK_MINUTES} minutes):\n"
+        f"  {story.url(f'/signin?code={code}')}")
     return DemoResult(ids=ids, seconds=seconds, rebuild_verdict=ids["rebuild_verdict"],
                       verified=ids["verified"])
 

@@ -203,5 +203,13 @@ def authenticate(store: EventStore, token: str) -> Principal:
     return Principal(user.user_id, user.name, user.is_admin, token_id)
 
 
+def first_admin(store: EventStore) -> str | None:
+    """The id of the first global admin registered (``lineage serve`` creates one)."""
+    for recorded in store.iter_all(event_types=[UserRegistered.type_name]):
+        if recorded.event.is_admin:
+            return recorded.event.user_id
+    return None
+
+
 def any_user_exists(store: EventStore) -> bool:
     return bool(store.read_all(limit=1, event_types=[UserRegistered.type_name]))

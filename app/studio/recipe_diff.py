@@ -95,11 +95,21 @@ def _value(recipe: dict[str, Any], step: dict[str, Any], key: str) -> str:
     return str(value)
 
 
+def effective_prompt(chain: list[dict[str, Any]]) -> str:
+    """The prompt that shaped the last image: its own step's, or (for steps without one,
+    like an adjustment or an upload) the nearest earlier step's."""
+    for step in reversed(chain):
+        prompt = (step.get("recipe") or {}).get("prompt")
+        if prompt:
+            return prompt
+    return ""
+
+
 def recipe_diff(chain_a: list[dict[str, Any]], chain_b: list[dict[str, Any]]) -> RecipeDiff:
     """The differences between the last steps of two chains (root first)."""
     step_a, step_b = chain_a[-1], chain_b[-1]
     recipe_a, recipe_b = step_a.get("recipe") or {}, step_b.get("recipe") or {}
-    prompt_a, prompt_b = recipe_a.get("prompt") or "", recipe_b.get("prompt") or ""
+    prompt_a, prompt_b = effective_prompt(chain_a), effective_prompt(chain_b)
     words = diff_words(words_of(prompt_a), words_of(prompt_b))
     rows = [Row(label, _value(recipe_a, step_a, key), _value(recipe_b, step_b, key))
             for key, label in PARAMETERS]

@@ -80,9 +80,12 @@ def _rows(mapping: dict[str, Any], hidden: set[str]) -> list[tuple[str, str]]:
         if key in hidden:
             continue
         value = mapping[key]
-        text = value if isinstance(value, str) else (
-            ", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict)
-            else str(value))
+        if isinstance(value, dict):
+            text = ", ".join(f"{k}: {v}" for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            text = ", ".join(map(str, value))
+        else:
+            text = str(value)
         rows.append((key.replace("_", " "), text))
     return rows
 

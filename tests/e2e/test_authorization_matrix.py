@@ -55,6 +55,7 @@ class World:
     callers: dict[str, Caller | None]
     spare_member: str
     spare_token: str
+    guest_link: str
 
 
 def body(json: dict | None = None, **kwargs: Any) -> dict[str, Any]:  # noqa: ANN401
@@ -171,6 +172,13 @@ RULES: dict[tuple[str, str], Rule] = {
         f"/api/audit/export?project={w.project}&format=json", {})),
     ("GET", "/api/events/stream"): Rule("viewer", lambda w: (
         f"/api/events/stream?project={w.project}&max_seconds=0&after=0", {})),
+    ("POST", "/api/projects/<project_id>/guest-links"): Rule("admin", lambda w: (
+        f"/api/projects/{w.project}/guest-links",
+        body({"asset_ids": [w.asset], "permission": "comment"})), ok=(201,)),
+    ("GET", "/api/projects/<project_id>/guest-links"): Rule("admin", lambda w: (
+        f"/api/projects/{w.project}/guest-links", {})),
+    ("DELETE", "/api/guest-links/<link_id>"): Rule("admin", lambda w: (
+        f"/api/guest-links/{w.guest_link}", {}), ok=(204,)),
 }
 
 
@@ -208,7 +216,8 @@ def world(api: Api) -> World:
     generation = admin.post(f"/api/assets/{asset}/generations",
                             json={"prompt": "a kite", "width": 64, "height": 64, "steps": 2})
     spare = api.as_user("viewer", project, name="spare")
-    for response in (comment, decision, pin, template, generation):
+    link = admin.post(f"/api/projects/{project}/guest-links", json={"asset_ids": [asset]})
+    for response in (comment, decision, pin, template, generation, link):
         assert response.status_code in (201, 202), response.get_json()
     make_runner(api.services.engine).catch_up()  # the read side has seen all of it
     return World(
@@ -217,6 +226,7 @@ def world(api: Api) -> World:
         pin=pin.get_json()["pin_id"], template=template.get_json()["template_id"],
         job=generation.get_json()["jobs"][0]["job_id"], callers=callers,
         spare_member=spare.user_id, spare_token=spare.token_id,
+        guest_link=link.get_json()["link_id"],
     )
 
 

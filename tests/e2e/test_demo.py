@@ -9,6 +9,8 @@ import pytest
 
 from app.cli import main
 from commands.asset_state import load_asset
+from commands.people import get_user
+from commands.signin import redeem_signin_link
 from events.db import make_engine
 from events.store import EventStore
 from workers.job_runner import find_version
@@ -37,7 +39,7 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, models_dir: Path,
                    "approves it for social", "pinned as", "Time travel answers",
                    "Who approved what", "bit exact in the same environment",
                    "Re-bake with one changed prompt", "hash chain intact",
-                   "http://lineage.test/api/"):
+                   "http://lineage.test/api/", "http://lineage.test/signin?code="):
         assert phrase in out, phrase
     store = EventStore(make_engine(f"sqlite:///{data_dir / 'lineage.db'}"))
     try:
@@ -56,6 +58,9 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, models_dir: Path,
                     if d.event.decision == "approved"}
         assert head not in approved and len(approved) == 2
         assert len(asset.pins) == 1 and asset.count("draft") == 12
+        code = out.split("/signin?code=", 1)[1].split()[0]
+        session = redeem_signin_link(store, code)  # the studio opens signed in as Ana
+        assert get_user(store, session.user_id).name == "Ana (art director)"
     finally:
         store.engine.dispose()
 

@@ -62,7 +62,7 @@ export function startCompare(root) {
       state.mode = modes[Number(event.key) - 1];
     } else if (event.key === "t") {
       state.mode = "overlay";
-      state.opacity = state.opacity >= 50 ? 0 : 100;
+      state.opacity = state.opacity === 100 ? 0 : 100;
     } else if (event.key === "s") {
       box.querySelector("[data-swap]").click();
       return;

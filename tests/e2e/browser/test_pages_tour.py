@@ -4,6 +4,8 @@ to look at (var/screenshots/)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -71,3 +73,67 @@ def test_every_main_page_renders_at_desktop_and_phone_widths(studio: Studio, new
     expect(page.locator(".card", has_text="Hero bottle")).to_contain_text("Approved")
     expect(page.locator(".card", has_text="Poster")).to_contain_text("Needs review")
     expect(page.locator(".card", has_text="Shoe banner")).to_contain_text("No versions")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_review_loop_and_compare_work_from_the_keyboard_alone(studio: Studio,
+                                                                  new_page) -> None:
+    ids = seeded_project(studio)
+    page = new_page()
+    studio.sign_in(page, ids["reviewer"])
+    page.goto(f"{studio.url}/assets/{ids['hero']}?v={ids['a']}")
+
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+
+    # A region comment without a mouse: the button by Tab and Enter, arrows move the box.
+    page.get_by_role("button", name="Mark region").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-viewer]")).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowDown")
+    page.get_by_role("textbox", name="Comment").focus()
+    page.keyboard.type("Crop tighter here")
+    page.keyboard.press("Tab")  # Mark region
+    page.keyboard.press("Tab")  # Comment
+    page.keyboard.press("Enter")
+    expect(page.locator("#review")).to_contain_text("Crop tighter here")
+    expect(page.locator("svg.viewer-svg .region rect")).to_have_count(1)
+
+    # r, a note, Enter: changes requested.
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("r")
+    expect(page.get_by_label("Note (optional for approval)")).to_be_focused()
+    page.keyboard.type("Warmer, please")
+    page.keyboard.press("Enter")
+    expect(page.locator("#review .mark-changes_requested")).to_contain_text("Warmer, please")
+
+    # Right: the next version; c: compare it with the version it was made from.
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("svg.viewer-svg")).not_to_have_attribute("data-version-id", ids["a"])
+    page.goto(f"{studio.url}/assets/{ids['hero']}?v={ids['b']}")
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("c")
+    expect(page).to_have_url(re.compile(rf"compare\?a={ids['a']}&b={ids['b']}"))
+    expect(page.get_by_role("region", name="Recipe differences")).to_contain_text("adjust")
+
+    # Compare state lives in the URL: 2 overlays, t flips to 100 %, a reload keeps it.
+    page.keyboard.press("2")
+    page.keyboard.press("t")
+    expect(page).to_have_url(re.compile(r"mode=overlay"))
+    expect(page).to_have_url(re.compile(r"opacity=100"))
+    page.reload()
+    expect(page.get_by_role("link", name="Overlay")).to_have_attribute("aria-current", "true")
+    expect(page.locator("[data-opacity-output]")).to_have_text("100%")
+    page.keyboard.press("t")
+    expect(page).to_have_url(re.compile(r"opacity=0"))
+    page.keyboard.press("3")
+    for _ in range(4):
+        page.keyboard.press("ArrowLeft")
+    expect(page).to_have_url(re.compile(r"mode=wipe.*split=30|split=30.*mode=wipe"))
+    screenshot(page, "compare-wipe")
+    page.keyboard.press("4")
+    expect(page.locator("[data-compare-stage]")).to_have_class(re.compile("mode-difference"))
+    screenshot(page, "compare-difference")
