@@ -126,9 +126,10 @@ def test_docs_page_shows_examples_required_fields_and_audit_types(client):
     assert "one of approved, changes_requested" in page
 
 
-def test_the_front_door_points_to_the_api_docs(client):
+def test_the_front_door_is_the_studio_and_a_stranger_is_asked_to_sign_in(client):
     response = client.get("/")
 
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/api/docs"
-    assert client.get("/", follow_redirects=True).mimetype == "text/html"
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/login")
+    page = client.get("/", follow_redirects=True)
+    assert page.mimetype == "text/html" and b"Token" in page.data
