@@ -94,7 +94,7 @@ def test_stateful_sequences_over_every_route_get_no_server_error(app, api):
                 failures.append(f"{case.method} {case.formatted_path} -> "
                                 f"{response.status_code}: {response.text[:300]}")
 
-    Workflow.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=8,
+    Workflow.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=10,
                                    deadline=None, database=None, derandomize=True,
                                    suppress_health_check=list(HealthCheck)))
     assert not failures, "\n".join(failures)
