@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint bench distributed clean
+.PHONY: install serve test lint bench distributed clean train-model
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -34,3 +34,10 @@ clean:
 DISTRIBUTED_ARGS ?=
 distributed: install
 	$(PY) bench/distributed.py $(DISTRIBUTED_ARGS)
+
+# Retrain the built-in model (builtin:sketch) from its procedural scenes and package it
+# into workers/builtin/sketch; PRESET=gpu on a machine with CUDA (about 8 min there).
+PRESET ?= cpu
+train-model: install
+	$(PY) -m workers.builtin.train --out var/train --preset $(PRESET)
+	$(PY) -m workers.builtin.package --run var/train --into workers/builtin/sketch

@@ -24,6 +24,9 @@ class Settings:
     max_side: int
     max_prompt_chars: int
     embedded_worker_threads: int
+    trusted_proxies: int = 0
+    """Reverse proxies in front of Lineage that append to X-Forwarded-For (0: none, the
+    socket's address is the client's)."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -38,6 +41,7 @@ class Settings:
             "max_side": _int("LINEAGE_MAX_SIDE", 2048),
             "max_prompt_chars": _int("LINEAGE_MAX_PROMPT_CHARS", 2000),
             "embedded_worker_threads": _int("LINEAGE_WORKER_THREADS", 2),
+            "trusted_proxies": _int("LINEAGE_TRUSTED_PROXIES", 0),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -8,8 +8,9 @@ T" answered by time travel, the audit of who approved what, a rebuild that comes
 bit-exact, a re-bake with one changed prompt, and the hash-chain check.
 
 Every call goes through the Flask app (its test client: the same routes, auth, schemas
-and error mapping a server runs), jobs run in this process on the built-in tiny model
-(64x64, 2 steps), and the read side catches up on demand (``?min_position=``).
+and error mapping a server runs), jobs run in this process on the configured model
+(builtin:sketch at its own size and steps; 64x64 in 2 steps when the tests point it at
+builtin:tiny), and the read side catches up on demand (``?min_position=``).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
+import hashlib
 import json
+import re
 import uuid
 from collections.abc import Hashable
 from typing import Any
@@ -14,10 +14,14 @@ from flask import Response, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from app.auth import current_principal
+from app.context import services
+from app.cursors import MAX_STREAM_VERSION, sign, verify
+from events.chain import canonical_json
 from events.errors import DomainError
-from events.store import ANY, Metadata
+from events.store import ANY, Metadata, RequestFingerprint
 
 MAX_IDEMPOTENCY_KEY = 120
+DIGITS = re.compile(r"[0-9]{1,20}")
 
 
 @functools.lru_cache(maxsize=256)
@@ -28,17 +32,33 @@ def shared_schema(schema: type[Schema], **options: Hashable) -> Schema:
     return schema(**options)
 
 
+class MalformedBody(DomainError):
+    """A body that is not JSON at all (400): nothing in it could be validated."""
+
+    status = 400
+    title = "Malformed request body"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    title = "Unsupported media type"
+
+
 def json_body(schema: Schema) -> dict[str, Any]:
-    """The request's JSON body loaded through ``schema``; raises ValidationError (422)."""
+    """The request's JSON body loaded through ``schema``. Raises UnsupportedMediaType
+    (415) without a JSON Content-Type, MalformedBody (400) for a body that is not JSON,
+    ValidationError (422) for JSON that is not a valid request."""
     if not request.is_json:
-        raise ValidationError({"_body": ["send a JSON object with Content-Type: application/json"]})
+        raise UnsupportedMediaType("send a JSON object with Content-Type: application/json",
+                                   field="_body")
     try:
-        payload = request.get_json(silent=True)
+        payload = json.loads(request.get_data(cache=True))
     except RecursionError:
         # json.loads recurses per nesting level; a hostile body must not become a 500.
-        raise ValidationError({"_body": ["the JSON is nested too deeply"]}) from None
-    if payload is None:
-        raise ValidationError({"_body": ["the request body is not valid JSON"]})
+        raise MalformedBody("the request body is not valid JSON: it is nested too deeply",
+                            field="_body") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise MalformedBody(f"the request body is not valid JSON: {exc}", field="_body") from None
     if not isinstance(payload, dict):
         raise ValidationError({"_body": ["the request body must be a JSON object"]})
     return schema.load(payload)
@@ -72,7 +92,47 @@ def command_meta() -> Metadata:
         actor_id=principal.user_id,
         command_id=f"http:{principal.user_id}:{key}" if key else None,
         correlation_id=request_id or str(uuid.uuid4()),
+        request=request_fingerprint() if key else None,
     )
+
+
+MAX_ROUTE_CHARS = 300
+
+
+def request_fingerprint() -> RequestFingerprint:
+    """What makes this request this request: method, path, query string and body (JSON
+    in canonical form, so key order and spacing do not matter; form fields and each
+    uploaded file's SHA-256 for multipart; the raw bytes otherwise). A repeated
+    Idempotency-Key must come with the same fingerprint."""
+    route = f"{request.method} {request.path}"[:MAX_ROUTE_CHARS]
+    digest = hashlib.sha256()
+    for part in (route, canonical_json(sorted(request.args.items(multi=True))), _body_text()):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return RequestFingerprint(route, digest.hexdigest())
+
+
+def _body_text() -> str:
+    if request.mimetype == "multipart/form-data":
+        files = {name: _file_sha256(storage) for name, storage in request.files.items(multi=True)}
+        return canonical_json({"form": sorted(request.form.items(multi=True)), "files": files})
+    if request.is_json:
+        try:
+            return canonical_json(json.loads(request.get_data(cache=True)))
+        except (TypeError, ValueError, RecursionError):
+            pass  # not JSON, or NaN: fall back to the bytes
+    return hashlib.sha256(request.get_data(cache=True)).hexdigest()
+
+
+def _file_sha256(storage) -> str:  # noqa: ANN001 - werkzeug FileStorage
+    stream = storage.stream
+    where = stream.tell()
+    stream.seek(0)
+    digest = hashlib.sha256()
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+    stream.seek(where)
+    return digest.hexdigest()
 
 
 def expected_version() -> int:
@@ -80,29 +140,29 @@ def expected_version() -> int:
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return ANY
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise ValidationError({"If-Match": ["must be a stream version number, e.g. \"3\""]})
-    return int(value)
+    return bounded_int(header.strip().removeprefix("W/").strip('"'), "If-Match",
+                       MAX_STREAM_VERSION, 'a stream version number, e.g. "3"')
+
+
+def bounded_int(text: str, name: str, maximum: int, what: str) -> int:
+    """``text`` as an integer within 0..``maximum`` (ASCII digits only); ValidationError
+    naming ``name`` otherwise, so no client number overflows a database column."""
+    if not DIGITS.fullmatch(text) or int(text) > maximum:
+        raise ValidationError({name: [f"must be {what} within 0..{maximum}"]})
+    return int(text)
 
 
 def encode_cursor(state: dict[str, Any]) -> str:
-    raw = json.dumps(state, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """``state`` as an opaque cursor signed with this installation's key."""
+    return sign(state, services().cursor_key)
 
 
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    """Raises DomainError (422) for a cursor this server did not produce."""
+    """The state of a cursor :func:`encode_cursor` produced (None without one); raises
+    ValidationError (422) for any other, so no forged number reaches a query."""
     if not cursor:
         return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        state = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise DomainError("the cursor is not one this server produced") from exc
-    if not isinstance(state, dict):
-        raise DomainError("the cursor is not one this server produced")
-    return state
+    return verify(cursor, services().cursor_key)
 
 
 def respond(body: Any, status: int = 200, *, version: int | None = None,

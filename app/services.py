@@ -8,6 +8,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 
 from app.config import Settings
+from app.cursors import load_or_create_key
 from events import domain  # noqa: F401  (registers every event type before any read)
 from events.db import make_engine
 from events.store import EventStore
@@ -26,11 +27,15 @@ class Services:
         return BlobStore(self.settings.blob_dir)
 
     @cached_property
-    def thumbnails(self):  # noqa: ANN201 - workers.thumbnails.ThumbnailCache
-        from workers.thumbnails import ThumbnailCache
+    def thumbnails(self):  # noqa: ANN201 - workers.thumbnail_cache.ThumbnailCache
+        from workers.thumbnail_cache import ThumbnailCache  # as blobs: keeps app import light
 
-        return ThumbnailCache(self.settings.data_dir / "thumbnails",
-                              max_pixels=self.settings.max_image_pixels)
+        return ThumbnailCache(self.settings.data_dir / "thumbnails")
+
+    @cached_property
+    def cursor_key(self) -> bytes:
+        """The key list cursors are signed with (``<data dir>/cursor-key``)."""
+        return load_or_create_key(self.settings.data_dir)
 
     def close(self) -> None:
         self.engine.dispose()

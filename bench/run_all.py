@@ -27,6 +27,8 @@ BENCHMARKS = [
     ("read.py", [], ["--events", "1000000"],
      "rebuild > 20,000 events/s; query p95 < 20 ms (search < 50 ms)"),
     ("rebuild.py", [], [], "rebuild overhead under 10% of the recorded step times"),
+    ("builtin_model.py", ["--renders", "6", "--prompts", "100"], ["--renders", "20"],
+     "draft 256 px < 1 s; 2x upscale of 512 px < 10 s; held-out adherence > 90%"),
     ("studio_pages.py", ["--events", "50000", "--live-seconds", "30"],
      ["--events", "1000000", "--backends", "sqlite,postgres", "--live-seconds", "120",
       "--day-scale", "0.05"],

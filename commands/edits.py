@@ -24,6 +24,7 @@ from commands.generation import (
     jobs_result,
     pending_finals,
 )
+from commands.job_estimate import JobLimits, step_work
 from commands.people import Principal
 from commands.policies import check_policies
 from commands.projects import ProjectState
@@ -33,8 +34,14 @@ from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
 from events.store import ANY, EventStore, Metadata, StreamAppend
 from workers.blobs import BlobStore
-from workers.edit_validation import check_mask, check_outpaint_margins, check_upscale
+from workers.edit_validation import (
+    check_denoising,
+    check_mask,
+    check_scheduler,
+    edit_output_size,
+)
 from workers.png import encode_png
+from workers.recipe_rules import DEFAULT_STEPS, DEFAULT_STRENGTH
 
 EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
 _CARRIED = ("prompt", "negative_prompt", "strength", "steps", "guidance", "scheduler")
@@ -57,10 +64,12 @@ class Edit:
 
 
 def decide_edit(project: ProjectState, asset: AssetState, cmd: Edit, pending: int,
-                ) -> tuple[list[JobRequested], JobsRequested]:
+                limits: JobLimits | None = None) -> tuple[list[JobRequested], JobsRequested]:
     """The edit's job and the asset's JobsRequested. The output tier is the source's
     unless ``params["tier"]`` says otherwise. Raises DomainError for inputs the operation
-    cannot take, PolicyViolation, NotFound for an unknown version."""
+    cannot take (everything the engine would refuse: sizes, margins, scale, crop and
+    resize bounds, scheduler, steps x strength), PolicyViolation, NotFound for an unknown
+    version, JobTooLong when the job is predicted to pass its tier's time limit."""
     info = asset.versions.get(cmd.version_id)
     if info is None:
         raise NotFound(f"version {cmd.version_id} does not exist")
@@ -84,6 +93,11 @@ def decide_edit(project: ProjectState, asset: AssetState, cmd: Edit, pending: in
         for key in _CARRIED:
             if params.get(key) is not None:
                 recipe[key] = params[key]
+        if recipe.get("scheduler") is not None:
+            check_scheduler(recipe["scheduler"])
+        if cmd.operation in DEFAULT_STRENGTH:
+            check_denoising(recipe.get("steps") or DEFAULT_STEPS[tier],
+                            recipe.get("strength", DEFAULT_STRENGTH[cmd.operation]))
         # Without a prompt the edit keeps the source's, so "same idea, new pixels" is the
         # default rather than an unprompted diffusion.
         for key in ("prompt", "negative_prompt"):
@@ -99,17 +113,24 @@ def decide_edit(project: ProjectState, asset: AssetState, cmd: Edit, pending: in
         if not params.get("margins"):
             raise DomainError("outpaint needs margins {left, top, right, bottom}",
                               field="margins")
-        check_outpaint_margins(params["margins"], source.width, source.height, cmd.max_side)
         recipe["margins"] = params["margins"]
     if cmd.operation == "upscale":
-        scale = params.get("scale", 2)
-        check_upscale(source.width, source.height, scale, cmd.max_side)
-        recipe["scale"] = scale
+        recipe["scale"] = params.get("scale") or 2
+    width, height = edit_output_size(cmd.operation, recipe, source.width, source.height,
+                                     cmd.max_side)
     check_policies(project, asset, tier, 1, pending)
+    (limits or JobLimits()).check(tier, [step_work(cmd.operation, tier, recipe, width, height)])
     job = JobRequested(job_id=cmd.job_id, kind="edit", project_id=asset.project_id,
                        asset_id=asset.asset_id, requested_by=cmd.requested_by, recipe=recipe,
                        input_version_id=cmd.version_id, mask_hash=cmd.mask_hash, tier=tier)
     return [job], JobsRequested(job_ids=[cmd.job_id], operation=cmd.operation, tier=tier)
+
+
+def blob_not_in_project(key: str, field: str) -> DomainError:
+    """The one answer for a blob hash the caller's project does not hold, whether it is
+    unknown or another project's: the two must be indistinguishable."""
+    return DomainError(f"{field} {str(key)[:80]} is not stored in this project; "
+                       "upload it or send the PNG as base64", field=field)
 
 
 def region_mask(region: dict[str, float], width: int, height: int) -> bytes:
@@ -122,21 +143,20 @@ def region_mask(region: dict[str, float], width: int, height: int) -> bytes:
     return encode_png(mask)
 
 
-def mask_bytes(blobs: BlobStore, params: dict[str, Any], width: int, height: int,
-               ) -> bytes | None:
-    """The mask PNG from ``mask`` (base64), ``mask_blob`` (a stored blob) or ``region``;
-    None when none was sent. Raises DomainError for undecodable or unknown masks."""
+def mask_bytes(blobs: BlobStore, project_id: str, params: dict[str, Any], width: int,
+               height: int) -> bytes | None:
+    """The mask PNG from ``mask`` (base64), ``mask_blob`` (a blob ``project_id`` holds) or
+    ``region``; None when none was sent. Raises DomainError for undecodable masks and for
+    blobs the project does not hold (unknown and other projects' alike)."""
     if params.get("mask") is not None:
         try:
             return base64.b64decode(params["mask"], validate=True)
         except (binascii.Error, ValueError):
             raise DomainError("mask is not valid base64", field="mask") from None
     if params.get("mask_blob") is not None:
-        try:
-            return blobs.get(params["mask_blob"])
-        except NotFound:
-            raise DomainError(f"mask blob {params['mask_blob']} is not stored; upload it or "
-                              "send the PNG as base64 in 'mask'", field="mask_blob") from None
+        if not blobs.owned_by(project_id, params["mask_blob"]):
+            raise blob_not_in_project(params["mask_blob"], "mask_blob")
+        return blobs.get(params["mask_blob"])
     if params.get("region") is not None:
         return region_mask(params["region"], width, height)
     return None
@@ -144,7 +164,7 @@ def mask_bytes(blobs: BlobStore, params: dict[str, Any], width: int, height: int
 
 def request_edit(store: EventStore, blobs: BlobStore, principal: Principal, meta: Metadata,
                  version_id: str, params: dict[str, Any], *, max_side: int,
-                 if_match: int = ANY) -> dict[str, Any]:
+                 if_match: int = ANY, limits: JobLimits | None = None) -> dict[str, Any]:
     """Request an edit of a version (creator role); returns the jobs body.
 
     ``params``: operation and the operation's inputs (see :class:`Edit`), mask /
@@ -154,7 +174,7 @@ def request_edit(store: EventStore, blobs: BlobStore, principal: Principal, meta
     seed = params.get("seed")
     seed = draw_seed() if seed is None else seed
     job_id = new_id()
-    if meta.command_id is not None and store.recorded_for_command(meta.command_id):
+    if meta.command_id is not None and store.recorded_for_command(meta.command_id, meta.request):
         # A repeat: answer from the first run without storing the mask again.
         return jobs_result(execute(store, meta, lambda: []))
     mask_hash: dict[str, str | None] = {}
@@ -164,16 +184,17 @@ def request_edit(store: EventStore, blobs: BlobStore, principal: Principal, meta
                                                        CREATOR)
         source = asset.versions[version_id].event
         if "hash" not in mask_hash:
-            png = mask_bytes(blobs, params, source.width, source.height)
+            png = mask_bytes(blobs, asset.project_id, params, source.width, source.height)
             if png is not None:
                 if params["operation"] != "inpaint":
                     raise DomainError(f"{params['operation']} takes no mask", field="mask")
                 check_mask(png, source.width, source.height)
-            mask_hash["hash"] = blobs.put(png) if png is not None else None
+            mask_hash["hash"] = blobs.put_for(asset.project_id, png) if png is not None else None
         cmd = Edit(version_id=version_id, requested_by=principal.user_id,
                    operation=params["operation"], job_id=job_id, seed=seed, max_side=max_side,
                    params=params, mask_hash=mask_hash["hash"])
-        jobs, asset_event = decide_edit(project, asset, cmd, pending_finals(store, asset))
+        jobs, asset_event = decide_edit(project, asset, cmd, pending_finals(store, asset),
+                                        limits)
         return job_appends(asset.asset_id, asset_expected(if_match, version, asset_event.tier),
                            jobs, asset_event)
 

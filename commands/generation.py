@@ -1,4 +1,4 @@
-"""Requesting generations (from a prompt, a template or a draft to promote).
+"""Requesting generations (from a prompt or a template; promotions: commands/promotion.py).
 
 A request appends one JobRequested per variation on its own ``job-<id>`` stream and one
 JobsRequested on the asset stream, atomically; the asset append carries the expected
@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from commands.access import CREATOR
-from commands.asset_state import AssetState, load_asset_as, load_entity_asset
-from commands.jobs import COMPLETED, FAILED, load_job
+from commands.asset_state import AssetState, load_asset_as
+from commands.job_estimate import JobLimits, step_work
+from commands.jobs import load_job
 from commands.people import Principal
 from commands.policies import check_policies
 from commands.projects import ProjectState
@@ -25,11 +26,10 @@ from events.domain import stream_id
 from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
 from events.store import ANY, NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
-from workers.edit_validation import check_generation_size
+from workers.edit_validation import check_generation_size, check_scheduler
 
 MAX_SEED = 2**32 - 1
 MAX_VARIATIONS = 16
-DIFFUSION_OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -84,12 +84,20 @@ def generation_recipe(cmd: Generate, seed: int) -> dict[str, Any]:
 
 
 def decide_generation(project: ProjectState, asset: AssetState, cmd: Generate,
-                      pending_finals: int) -> tuple[list[JobRequested], JobsRequested]:
+                      pending_finals: int, limits: JobLimits | None = None,
+                      ) -> tuple[list[JobRequested], JobsRequested]:
     """One JobRequested per job id (seeds consecutive from ``cmd.seed``) and the
-    asset's JobsRequested. Raises PolicyViolation, DomainError for a bad seed range."""
+    asset's JobsRequested. Raises PolicyViolation, DomainError for a bad seed range or
+    scheduler, JobTooLong when a job is predicted to pass its tier's time limit
+    (``limits``; by default the built-in prior and LINEAGE_JOB_TIME_LIMIT_*)."""
     count = len(cmd.job_ids)
     check_seed_range(cmd.seed, count)
+    if cmd.scheduler is not None:
+        check_scheduler(cmd.scheduler)
     check_policies(project, asset, cmd.tier, count, pending_finals)
+    recipe = generation_recipe(cmd, cmd.seed)
+    (limits or JobLimits()).check(
+        cmd.tier, [step_work("generate", cmd.tier, recipe, cmd.width, cmd.height)])
     jobs = [JobRequested(job_id=job_id, kind="generate", project_id=asset.project_id,
                          asset_id=asset.asset_id, requested_by=cmd.requested_by,
                          recipe=generation_recipe(cmd, cmd.seed + index),
@@ -100,15 +108,16 @@ def decide_generation(project: ProjectState, asset: AssetState, cmd: Generate,
 
 
 def pending_finals(store: EventStore, asset: AssetState) -> int:
-    """Final-tier jobs of the asset still queued or running (failed ones do not count:
-    they free their place under the cap until retried)."""
+    """Final renders the asset's queued or running jobs will make (failed and cancelled
+    ones do not count: a failed one frees its place under the cap until retried; a
+    promotion counts each step it re-makes)."""
     live = 0
     for job_id, tier in asset.pending_jobs.items():
         if tier != "final":
             continue
         state, _, _ = load_job(store, job_id)
-        if state.status not in (FAILED, COMPLETED):
-            live += 1
+        if not state.finished and state.request is not None:
+            live += len(state.request.options.get("steps") or [None])
     return live
 
 
@@ -137,22 +146,33 @@ def jobs_result(recorded: list[Recorded]) -> dict[str, Any]:
         "input_version_id": first.input_version_id,
         "jobs": [{"job_id": job.job_id, "status": "requested", "seed": job.recipe.get("seed"),
                   "operation": job.recipe.get("operation"), "recipe": job.recipe,
-                  "url": f"/api/jobs/{job.job_id}"} for job in jobs],
+                  "url": f"/api/jobs/{job.job_id}", **_steps_of(job)} for job in jobs],
         "position": recorded[-1].position,
     }
+
+
+def _steps_of(job: JobRequested) -> dict[str, Any]:
+    """A multi-step job's steps (a promotion's chain), each its operation and recipe."""
+    steps = job.options.get("steps")
+    if not steps:
+        return {}
+    return {"steps": [{"operation": step["operation"], "derived_from": step["derived_from"],
+                       "recipe": step["recipe"]} for step in steps]}
 
 
 Loaded = tuple[AssetState, int, ProjectState]
 
 
 def _run(store: EventStore, meta: Metadata, if_match: int, load: Callable[[], Loaded],
-         build: Callable[[AssetState, ProjectState], Generate]) -> dict[str, Any]:
+         build: Callable[[AssetState, ProjectState], Generate],
+         limits: JobLimits | None) -> dict[str, Any]:
     """Shared plan: load (asset, version, project), build a Generate, decide, append."""
 
     def plan() -> list[StreamAppend]:
         asset, version, project = load()
         cmd = build(asset, project)
-        jobs, asset_event = decide_generation(project, asset, cmd, pending_finals(store, asset))
+        jobs, asset_event = decide_generation(project, asset, cmd, pending_finals(store, asset),
+                                              limits)
         return job_appends(asset.asset_id, asset_expected(if_match, version, asset_event.tier),
                            jobs, asset_event)
 
@@ -160,12 +180,13 @@ def _run(store: EventStore, meta: Metadata, if_match: int, load: Callable[[], Lo
 
 
 def request_generation(store: EventStore, principal: Principal, meta: Metadata, asset_id: str,
-                       params: dict[str, Any], *, if_match: int = ANY) -> dict[str, Any]:
+                       params: dict[str, Any], *, if_match: int = ANY,
+                       limits: JobLimits | None = None) -> dict[str, Any]:
     """Request ``params["variations"]`` generations for an asset (creator role).
 
     ``params``: prompt, negative_prompt, seed (None: drawn), variations, tier, width,
     height, steps, guidance, scheduler. Returns the jobs body. Raises NotFound,
-    Forbidden, PolicyViolation, DomainError.
+    Forbidden, PolicyViolation, DomainError (JobTooLong past the time limit).
     """
     variations = params.get("variations", 1)
     seed = params.get("seed")
@@ -184,13 +205,13 @@ def request_generation(store: EventStore, principal: Principal, meta: Metadata, 
             steps=params.get("steps"), guidance=params.get("guidance"),
             scheduler=params.get("scheduler"))
 
-    return _run(store, meta, if_match, load, build)
+    return _run(store, meta, if_match, load, build, limits)
 
 
 def request_template_generation(store: EventStore, principal: Principal, meta: Metadata,
                                 template_id: str, params: dict[str, Any], *,
                                 max_prompt_chars: int, max_side: int, if_match: int = ANY,
-                                ) -> dict[str, Any]:
+                                limits: JobLimits | None = None) -> dict[str, Any]:
     """A generation from a template: its prompt filled with ``params["variables"]``, its
     parameters as defaults under ``params``; the recipe records the template id and
     version. The asset must be in the template's project (NotFound otherwise)."""
@@ -229,38 +250,4 @@ def request_template_generation(store: EventStore, principal: Principal, meta: M
             scheduler=merged.get("scheduler"), template_id=template.template_id,
             template_version=template_version)
 
-    return _run(store, meta, if_match, load, build)
-
-
-def request_promotion(store: EventStore, principal: Principal, meta: Metadata, version_id: str,
-                      overrides: dict[str, Any], *, if_match: int = ANY) -> dict[str, Any]:
-    """A final-tier generation carrying a draft's prompt, seed and parameters, linked to
-    the draft (creator role). ``overrides``: width, height, steps. Raises DomainError for
-    a version that is not a generated draft, and what request_generation raises."""
-
-    def load() -> Loaded:
-        asset, version, project, _ = load_entity_asset(store, principal, version_id, "version",
-                                                       CREATOR)
-        return asset, version, project
-
-    def build(asset: AssetState, _project: ProjectState) -> Generate:
-        draft = asset.versions[version_id].event
-        if draft.tier != "draft":
-            raise DomainError(f"version {version_id} is already {draft.tier}; only drafts "
-                              "are promoted")
-        recipe = draft.recipe
-        if draft.operation not in DIFFUSION_OPERATIONS or "seed" not in recipe:
-            raise DomainError(f"version {version_id} was made by {draft.operation!r} and has "
-                              "no prompt and seed to promote; request a generation instead")
-        return Generate(
-            asset_id=asset.asset_id, requested_by=principal.user_id,
-            prompt=recipe.get("prompt", ""), negative_prompt=recipe.get("negative_prompt", ""),
-            tier="final", width=overrides.get("width") or draft.width,
-            height=overrides.get("height") or draft.height, seed=recipe["seed"],
-            job_ids=(new_id(),), steps=overrides.get("steps") or recipe.get("steps"),
-            guidance=recipe.get("guidance"),
-            scheduler=recipe.get("scheduler") if isinstance(recipe.get("scheduler"), str)
-            else None,
-            input_version_id=version_id, options={"promoted_from": version_id})
-
-    return _run(store, meta, if_match, load, build)
+    return _run(store, meta, if_match, load, build, limits)

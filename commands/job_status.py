@@ -15,7 +15,7 @@ from commands.job_progress import read_progress
 from commands.jobs import STARTED, JobState, load_job
 from commands.people import Principal
 from commands.projects import load_project
-from events.jobs import JobCompleted, JobFailed, JobStarted
+from events.jobs import JobCancelled, JobCompleted, JobFailed, JobStarted
 from events.store import EventStore, Recorded
 
 LoadedJob = tuple[JobState, int, list[Recorded]]
@@ -47,7 +47,7 @@ def job_status(store: EventStore, engine: Engine, job_id: str, *,
     for recorded in history:
         if isinstance(recorded.event, JobStarted):
             started_at = recorded.recorded_at
-        elif isinstance(recorded.event, JobCompleted | JobFailed):
+        elif isinstance(recorded.event, JobCompleted | JobFailed | JobCancelled):
             finished_at = recorded.recorded_at
     progress = None
     if state.status == STARTED:
@@ -85,6 +85,7 @@ def job_status(store: EventStore, engine: Engine, job_id: str, *,
         "attempts": state.attempts,
         "worker": state.worker,
         "progress": progress,
+        "cancel_requested": state.cancel_requested,
         "cost_seconds": round(state.cost_seconds, 6),
         "version_ids": list(state.version_ids),
         "report": state.report,

@@ -19,12 +19,22 @@ from commands.state import execute
 from events.assets import VersionCreated
 from events.domain import stream_id
 from events.errors import Conflict, NotFound
-from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested, JobStarted
+from events.jobs import (
+    JobCancelled,
+    JobCancelRequested,
+    JobCompleted,
+    JobFailed,
+    JobRequested,
+    JobRetryRequested,
+    JobStarted,
+)
 from events.projects import ComputeUsed
 from events.store import EventStore, Metadata, Recorded, StreamAppend
 from events.types import Event
 
 REQUESTED, STARTED, COMPLETED, FAILED = "requested", "started", "completed", "failed"
+CANCELLED = "cancelled"
+STATUSES = (REQUESTED, STARTED, COMPLETED, FAILED, CANCELLED)
 VERSION_NAMESPACE = uuid.UUID("6f1d3c52-93a5-4f0e-8f7e-2b8c1f4c9a10")
 """uuid5 namespace of job output version ids: a duplicate delivery derives the same id."""
 
@@ -50,6 +60,8 @@ class JobState:
     cost_seconds: float = 0.0
     error: JobError | None = None
     report: dict | None = None
+    cancel_requested_by: str | None = None
+    """Who asked a running job to stop (JobCancelRequested since the latest request)."""
 
     @property
     def job_id(self) -> str:
@@ -58,9 +70,14 @@ class JobState:
         return self.request.job_id
 
     @property
+    def cancel_requested(self) -> bool:
+        return self.cancel_requested_by is not None
+
+    @property
     def finished(self) -> bool:
-        """Completed, or failed since its latest request (only a retry re-opens it)."""
-        return self.status in (COMPLETED, FAILED)
+        """Completed, cancelled, or failed since its latest request (only a retry
+        re-opens a failed job)."""
+        return self.status in (COMPLETED, FAILED, CANCELLED)
 
 
 def evolve(state: JobState, event: Event) -> JobState:
@@ -69,7 +86,19 @@ def evolve(state: JobState, event: Event) -> JobState:
     if isinstance(event, JobRequested):
         return replace(state, request=event, status=REQUESTED, requests=1)
     if isinstance(event, JobRetryRequested):
-        return replace(state, status=REQUESTED, requests=state.requests + 1, error=None)
+        return replace(
+            state,
+            status=REQUESTED,
+            requests=state.requests + 1,
+            error=None,
+            cancel_requested_by=None,
+        )
+    if isinstance(event, JobCancelRequested):
+        return replace(state, cancel_requested_by=event.requested_by)
+    if isinstance(event, JobCancelled):
+        return replace(
+            state, status=CANCELLED, cost_seconds=state.cost_seconds + event.cost_seconds
+        )
     if isinstance(event, JobStarted):
         return replace(
             state, status=STARTED, attempts=max(state.attempts, event.attempt), worker=event.worker
@@ -85,7 +114,10 @@ def evolve(state: JobState, event: Event) -> JobState:
         )
     if isinstance(event, JobFailed):
         return replace(
-            state, status=FAILED, error=JobError(event.error_kind, event.message, event.retryable)
+            state,
+            status=FAILED,
+            error=JobError(event.error_kind, event.message, event.retryable),
+            cost_seconds=state.cost_seconds + event.cost_seconds,
         )
     return state
 
@@ -112,6 +144,10 @@ def decide_start(state: JobState, worker: str) -> list[Event]:
     return [JobStarted(job_id=job_id, worker=worker, attempt=state.attempts + 1)]
 
 
+class CancelRequested(Conflict):
+    """The job was asked to stop: its worker records JobCancelled instead of a result."""
+
+
 def output_version_id(job_id: str, index: int = 0) -> str:
     """The id of a job's ``index``-th output version, the same on every delivery."""
     return str(uuid.uuid5(VERSION_NAMESPACE, f"{job_id}:{index}"))
@@ -134,6 +170,11 @@ def decide_complete(
         raise NotFound("job does not exist")
     if state.finished:
         raise Conflict(f"job {job.job_id} is already {state.status}", status=state.status)
+    if state.cancel_requested:
+        raise CancelRequested(
+            f"job {job.job_id} was cancelled while it ran; its result is not kept",
+            status=state.status,
+        )
     version_ids = [v.version_id for v in versions]
     appends = []
     if versions:
@@ -161,31 +202,49 @@ def decide_complete(
             ],
         )
     )
-    appends.append(
-        StreamAppend(
-            stream_id("project", job.project_id),
-            "project",
-            -1,
-            [ComputeUsed(job_id=job.job_id, asset_id=job.asset_id, seconds=cost_seconds)],
-        )
-    )
+    appends.append(compute_used(job, cost_seconds))
     return appends
 
 
-def decide_fail(state: JobState, error_kind: str, message: str, retryable: bool) -> list[Event]:
-    """JobFailed for the current attempt, or [] when the job is already finished."""
-    job_id = state.job_id
+def compute_used(job: JobRequested, seconds: float) -> StreamAppend:
+    """ComputeUsed on the job's project stream: what the budget and the metrics count."""
+    return StreamAppend(
+        stream_id("project", job.project_id),
+        "project",
+        -1,
+        [ComputeUsed(job_id=job.job_id, asset_id=job.asset_id, seconds=seconds)],
+    )
+
+
+def decide_fail(
+    state: JobState, error_kind: str, message: str, retryable: bool, cost_seconds: float = 0.0
+) -> list[StreamAppend]:
+    """JobFailed for the current attempt on the job stream (at any version; the handler
+    pins it) and, when the attempt computed for ``cost_seconds`` before it stopped,
+    ComputeUsed on the project stream; [] when the job is already finished."""
+    job = state.request
+    if job is None:
+        raise NotFound("job does not exist")
     if state.finished:
         return []
-    return [
-        JobFailed(
-            job_id=job_id,
-            error_kind=error_kind,
-            message=message[:2000],
-            retryable=retryable,
-            attempt=max(state.attempts, 1),
-        )
-    ]
+    failed = JobFailed(
+        job_id=job.job_id,
+        error_kind=error_kind,
+        message=message[:2000],
+        retryable=retryable,
+        attempt=max(state.attempts, 1),
+        cost_seconds=round(cost_seconds, 6),
+    )
+    return outcome_appends(job, failed, failed.cost_seconds)
+
+
+def outcome_appends(job: JobRequested, outcome: Event, cost_seconds: float) -> list[StreamAppend]:
+    """A job's outcome on its stream (at any version; the handler pins it) and, when the
+    attempt computed, the seconds on the project stream."""
+    appends = [StreamAppend(stream_id("job", job.job_id), "job", -1, [outcome])]
+    if cost_seconds > 0:
+        appends.append(compute_used(job, cost_seconds))
+    return appends
 
 
 def decide_retry(state: JobState, requested_by: str) -> list[Event]:
@@ -251,36 +310,44 @@ def record_completion(
 
     def plan() -> list[StreamAppend]:
         state, version, _ = load_job(store, job_id)
-        appends = decide_complete(state, versions, cost_seconds, report)
-        job_stream = stream_id("job", job_id)
-        return [
-            dataclasses.replace(a, expected_version=version) if a.stream_id == job_stream else a
-            for a in appends
-        ]
+        return pin_job_stream(
+            job_id, version, decide_complete(state, versions, cost_seconds, report)
+        )
 
     state, _, _ = load_job(store, job_id)
     return execute(store, _job_meta(state, command_id), plan)
 
 
 def record_failure(
-    store: EventStore, job_id: str, error_kind: str, message: str, retryable: bool
+    store: EventStore,
+    job_id: str,
+    error_kind: str,
+    message: str,
+    retryable: bool,
+    cost_seconds: float = 0.0,
 ) -> list[Recorded]:
-    """Append JobFailed once per request; [] when the job is already finished."""
+    """Append JobFailed (and the compute it spent, see :func:`decide_fail`) once per
+    request; [] when the job is already finished."""
     state, _, _ = load_job(store, job_id)
     command_id = f"job:{job_id}:failed:{state.requests}"
 
     def plan() -> list[StreamAppend]:
         current, version, _ = load_job(store, job_id)
-        return [
-            StreamAppend(
-                stream_id("job", job_id),
-                "job",
-                version,
-                decide_fail(current, error_kind, message, retryable),
-            )
-        ]
+        return pin_job_stream(
+            job_id, version, decide_fail(current, error_kind, message, retryable, cost_seconds)
+        )
 
     return execute(store, _job_meta(state, command_id), plan)
+
+
+def pin_job_stream(job_id: str, version: int, appends: list[StreamAppend]) -> list[StreamAppend]:
+    """``appends`` with the job stream's expected version set to ``version`` (the other
+    streams append at any version)."""
+    job_stream = stream_id("job", job_id)
+    return [
+        dataclasses.replace(a, expected_version=version) if a.stream_id == job_stream else a
+        for a in appends
+    ]
 
 
 def retry_job(store: EventStore, job_id: str, meta: Metadata) -> list[Recorded]:

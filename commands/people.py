@@ -127,6 +127,18 @@ def revoke_token(store: EventStore, token_id: str, *, actor_id: str, reason: str
                  stream_type="token")
 
 
+def user_names(store: EventStore, user_ids: set[str]) -> dict[str, str]:
+    """The names of the given users that exist (a user's name is the fact their first
+    event registered, cached once read)."""
+    names = {}
+    for user_id in user_ids:
+        try:
+            names[user_id] = get_user(store, user_id).name
+        except NotFound:
+            continue
+    return names
+
+
 def get_user(store: EventStore, user_id: str) -> User:
     """Raises NotFound for an unknown user id. A user is what their first event registered,
     so it is remembered once read."""
@@ -162,6 +174,12 @@ def _apply_token(state: TokenState, event: Event, at: datetime | None = None) ->
 
 
 TOKEN = Folding(TokenState, _apply_token, TokenState.copy)
+
+
+def token_id_of(token: str) -> str | None:
+    """The token id a well-formed bearer token names (None for a malformed one)."""
+    match = TOKEN_PATTERN.match(token)
+    return match.group(1) if match else None
 
 
 def authenticate(store: EventStore, token: str) -> Principal:

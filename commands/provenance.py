@@ -84,7 +84,12 @@ class _Builder:
             "lineage:tier": version.tier, "lineage:operation": version.operation})
         entity["lineage:versionId"].append(version.version_id)
         entity["prov:label"] = f"version {version.version_id}"
-        if version.derived_from:
+        promoted_from = version.recipe.get("promoted_from")
+        if promoted_from:
+            # A promotion re-made this draft step on the final tier's model.
+            entity["lineage:promotedFrom"] = promoted_from
+            entity["lineage:remadeFrom"] = version.derived_from
+        elif version.derived_from:
             entity["lineage:rebakedFrom"] = version.derived_from
         pins = [info.event.label for info in asset.pins.values()
                 if info.event.version_id == version.version_id]

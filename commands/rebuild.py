@@ -16,7 +16,9 @@ from typing import Any
 
 from commands.access import CREATOR
 from commands.asset_state import load_entity_asset
+from commands.edits import blob_not_in_project
 from commands.generation import pending_finals
+from commands.job_estimate import JobLimits, StepWork, step_work
 from commands.lineage_chain import is_source_step, load_chain
 from commands.people import Principal
 from commands.policies import check_policies
@@ -26,7 +28,8 @@ from events.domain import stream_id
 from events.errors import DomainError
 from events.jobs import JobRequested
 from events.store import NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
-from workers.edit_validation import check_mask
+from workers.edit_validation import check_denoising, check_mask, edit_output_size
+from workers.recipe_rules import DEFAULT_STEPS, DEFAULT_STRENGTH, ENGINE_MAX_SIDE
 
 _COMMON = frozenset({"prompt", "negative_prompt", "seed", "steps", "guidance"})
 OVERRIDE_FIELDS: dict[str, frozenset[str]] = {
@@ -151,21 +154,58 @@ def decide_rebake(chain: list[VersionCreated], overrides: dict[str, Any], *,
     return start
 
 
+def remade_work(chain: list[VersionCreated], overrides: dict[str, Any], start: int, *,
+                max_side: int) -> list[StepWork]:
+    """Check every step a re-bake re-makes against the size its input will have, as the
+    engine will (margins, scale, crop and resize bounds, steps x strength), and return
+    each step's work for the run-time estimate. Raises DomainError naming the step."""
+    work = []
+    width, height = (chain[start - 1].width, chain[start - 1].height) if start else (0, 0)
+    for version in chain[start:]:
+        recipe = apply_override(version.recipe, overrides.get(version.version_id, {}),
+                                derived_from=version.version_id)
+        operation = version.operation
+        try:
+            if operation == "generate":
+                width = recipe.get("width") or version.width
+                height = recipe.get("height") or version.height
+            else:
+                width, height = edit_output_size(operation, recipe, width, height, max_side)
+            if operation in DEFAULT_STRENGTH:
+                check_denoising(recipe.get("steps") or DEFAULT_STEPS[version.tier],
+                                recipe.get("strength", DEFAULT_STRENGTH[operation]))
+        except DomainError as exc:
+            raise DomainError(f"the {operation} step {version.version_id} could not run: "
+                              f"{exc.detail}", field=f"overrides.{version.version_id}",
+                              ) from None
+        work.append(step_work(operation, version.tier, recipe, width, height))
+    return work
+
+
+def recorded_work(chain: list[VersionCreated]) -> list[StepWork]:
+    """The work of re-running every recorded step of ``chain`` (a rebuild)."""
+    return [step_work(v.operation, v.tier, v.recipe, v.width, v.height)
+            for v in chain if not is_source_step(v)]
+
+
 # -- handlers -----------------------------------------------------------------------------
 
 
 def request_rebuild(store: EventStore, principal: Principal, meta: Metadata, version_id: str,
-                    options: dict[str, Any] | None = None) -> dict[str, Any]:
+                    options: dict[str, Any] | None = None, *,
+                    limits: JobLimits | None = None) -> dict[str, Any]:
     """Request a rebuild job of ``version_id`` (creator role); returns the job body.
 
     ``options``: ``tolerance`` {max_channel_difference, min_psnr}. Raises NotFound,
-    Forbidden. A repeated ``meta.command_id`` returns the first request's body.
+    Forbidden, JobTooLong when re-running the chain is predicted to pass the time limit.
+    A repeated ``meta.command_id`` returns the first request's body.
     """
     job_id = new_id()
 
     def plan() -> list[StreamAppend]:
         asset, _, _, _ = load_entity_asset(store, principal, version_id, "version", CREATOR)
         version = asset.versions[version_id].event
+        (limits or JobLimits()).check(version.tier, recorded_work(load_chain(store, version_id)))
         job = JobRequested(job_id=job_id, kind="rebuild", project_id=asset.project_id,
                            asset_id=asset.asset_id, requested_by=principal.user_id,
                            input_version_id=version_id, tier=version.tier,
@@ -177,15 +217,18 @@ def request_rebuild(store: EventStore, principal: Principal, meta: Metadata, ver
 
 def request_rebake(store: EventStore, blobs, principal: Principal, meta: Metadata,  # noqa: ANN001
                    version_id: str, overrides: dict[str, Any], *,
-                   max_prompt_chars: int = MAX_PROMPT_CHARS) -> dict[str, Any]:
+                   max_prompt_chars: int = MAX_PROMPT_CHARS, max_side: int = ENGINE_MAX_SIDE,
+                   limits: JobLimits | None = None) -> dict[str, Any]:
     """Request a re-bake of ``version_id`` with ``overrides`` {version id in its chain:
     {field: value}} (creator role); returns the job body.
 
     A ``mask`` given as base64 PNG is stored as a blob first and the job names its hash.
-    Project policies apply to the versions the re-bake will create. Raises NotFound,
-    Forbidden, DomainError, PolicyViolation.
+    Project policies apply to the versions the re-bake will create; every re-made step
+    is checked against its input's size (within ``max_side``) and the whole job against
+    the time limit. Raises NotFound, Forbidden, DomainError (JobTooLong),
+    PolicyViolation.
     """
-    if meta.command_id is not None and store.recorded_for_command(meta.command_id):
+    if meta.command_id is not None and store.recorded_for_command(meta.command_id, meta.request):
         return job_body(execute(store, meta, list))
     job_id = new_id()
     stored: dict[str, Any] = {}
@@ -196,12 +239,14 @@ def request_rebake(store: EventStore, blobs, principal: Principal, meta: Metadat
         chain = load_chain(store, version_id)
         start = decide_rebake(chain, overrides, max_prompt_chars=max_prompt_chars)
         if not stored:
-            stored["overrides"] = _store_masks(blobs, chain, overrides)
+            stored["overrides"] = _store_masks(blobs, asset.project_id, chain, overrides)
         remade = chain[start:]
+        work = remade_work(chain, stored["overrides"], start, max_side=max_side)
         for tier in sorted({v.tier for v in remade}):
             count = sum(1 for v in remade if v.tier == tier)
             check_policies(project, asset, tier, count, pending_finals(store, asset))
         target = chain[-1]
+        (limits or JobLimits()).check(target.tier, work)
         job = JobRequested(job_id=job_id, kind="rebake", project_id=asset.project_id,
                            asset_id=asset.asset_id, requested_by=principal.user_id,
                            input_version_id=version_id, tier=target.tier,
@@ -213,10 +258,11 @@ def request_rebake(store: EventStore, blobs, principal: Principal, meta: Metadat
     return job_body(execute(store, meta, plan))
 
 
-def _store_masks(blobs, chain: list[VersionCreated],  # noqa: ANN001
+def _store_masks(blobs, project_id: str, chain: list[VersionCreated],  # noqa: ANN001
                  overrides: dict[str, Any]) -> dict[str, Any]:
     """The overrides with every ``mask`` as a stored blob's key (base64 PNGs are checked
-    against the step's input size and stored; keys must name a stored blob)."""
+    against the step's input size and stored for ``project_id``; keys must name a blob
+    the project holds)."""
     by_id = {v.version_id: i for i, v in enumerate(chain)}
     result: dict[str, Any] = {}
     for version_id, override in overrides.items():
@@ -225,8 +271,8 @@ def _store_masks(blobs, chain: list[VersionCreated],  # noqa: ANN001
         if mask is not None:
             field = f"overrides.{version_id}.mask"
             if _BLOB_KEY.fullmatch(mask):
-                if not blobs.exists(mask):
-                    raise DomainError(f"mask blob {mask} is not stored", field=field)
+                if not blobs.owned_by(project_id, mask):
+                    raise blob_not_in_project(mask, field)
             else:
                 try:
                     png = base64.b64decode(mask, validate=True)
@@ -236,7 +282,7 @@ def _store_masks(blobs, chain: list[VersionCreated],  # noqa: ANN001
                 parent = chain[by_id[version_id] - 1] if by_id[version_id] else None
                 if parent is not None:
                     check_mask(png, parent.width, parent.height)
-                override["mask"] = blobs.put(png)
+                override["mask"] = blobs.put_for(project_id, png)
         result[version_id] = override
     return result
 

@@ -14,7 +14,7 @@ from random import uniform
 from time import sleep
 from typing import TypeVar
 
-from events.errors import ConcurrencyError, Conflict, NotFound
+from events.errors import ConcurrencyError, Conflict, IdempotencyKeyReused, NotFound
 from events.store import ANY, EventStore, Metadata, Recorded, StreamAppend
 from events.types import Event
 
@@ -61,7 +61,7 @@ def execute(store: EventStore, meta: Metadata, plan: Callable[[], Sequence[Strea
     ConcurrencyError.
     """
     if meta.command_id is not None:
-        prior = store.recorded_for_command(meta.command_id)
+        prior = store.recorded_for_command(meta.command_id, meta.request)
         if prior is not None:
             return prior
     attempts = 1 if if_match != ANY else MAX_ATTEMPTS
@@ -87,8 +87,7 @@ def first_of(recorded: Sequence[Recorded], event_type: type[E]) -> tuple[Recorde
     for item in recorded:
         if isinstance(item.event, event_type):
             return item, item.event
-    raise Conflict("this Idempotency-Key was already used for a different request; "
-                   "use a new key for each distinct request")
+    raise key_reused()
 
 
 def ensure_same_request(recorded: Sequence[Recorded], stream: str,
@@ -101,9 +100,9 @@ def ensure_same_request(recorded: Sequence[Recorded], stream: str,
 
 
 def key_reused() -> Conflict:
-    """The refusal of an Idempotency-Key first used for a different request."""
-    return Conflict("this Idempotency-Key was already used for a different request; "
-                    "use a new key for each distinct request")
+    """The refusal of an Idempotency-Key first used for a different request (one recorded
+    without a request fingerprint; the store refuses the others, naming the first)."""
+    return IdempotencyKeyReused()
 
 
 def all_of(recorded: Sequence[Recorded], event_type: type[E]) -> list[E]:

@@ -69,7 +69,7 @@ def upload_version(store: EventStore, blobs: BlobStore, principal: Principal, me
             image = decode_image(data, max_pixels=max_pixels)
             stored.update(width=image.width, height=image.height,
                           image_format=_format_of(data), imported=imported_metadata(data))
-            stored["content_hash"] = blobs.put(data)
+            stored["content_hash"] = blobs.put_for(asset.project_id, data)
         events = decide_upload(asset, version_id=version_id, author_id=principal.user_id,
                                tier=tier, parent_version_id=parent_version_id, note=note,
                                **stored)

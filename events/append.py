@@ -50,10 +50,13 @@ class Pending(NamedTuple):
 
 
 class Duplicate(Exception):
-    """The append's command id was recorded before, at these positions."""
+    """The append's command id was recorded before, at these positions, by the request
+    ``route`` whose fingerprint was ``digest`` (both None for commands without one)."""
 
-    def __init__(self, first: int, last: int) -> None:
+    def __init__(self, first: int, last: int, route: str | None = None,
+                 digest: str | None = None) -> None:
         self.first, self.last = first, last
+        self.route, self.digest = route, digest
 
 
 _MASK_62 = (1 << 62) - 1
@@ -163,7 +166,8 @@ class Statements:
         self.update_head = self.adapt(
             "UPDATE event_head SET position = ?, hash = ?, recorded_at = ? WHERE id = 1")
         self.command_seen = self.adapt(
-            "SELECT first_position, last_position FROM event_commands WHERE command_id = ?")
+            "SELECT first_position, last_position, request_route, request_digest "
+            "FROM event_commands WHERE command_id = ?")
         self.stream_version = self.adapt(
             "SELECT max(stream_version) FROM events WHERE stream_id = ?")
         self.insert_event = self.adapt(
@@ -172,8 +176,8 @@ class Statements:
         self.insert_entity = self.adapt(
             "INSERT INTO entity_streams (entity_id, stream_id) VALUES (?, ?)")
         self.insert_command = self.adapt(
-            "INSERT INTO event_commands (command_id, first_position, last_position) "
-            "VALUES (?, ?, ?)")
+            "INSERT INTO event_commands (command_id, first_position, last_position, "
+            "request_route, request_digest) VALUES (?, ?, ?, ?, ?)")
 
     def adapt(self, query: str) -> str:
         return adapt(query, self.sqlite)
@@ -328,7 +332,7 @@ def write_request(cursor, sql: Statements, request: AppendRequest,  # noqa: ANN0
         cursor.execute(sql.command_seen, (meta.command_id,))
         seen = cursor.fetchone()
         if seen is not None:
-            raise Duplicate(seen[0], seen[1])
+            raise Duplicate(*seen)
     versions = []
     for p in pending:
         current = None
@@ -355,7 +359,9 @@ def _write_side_rows(cursor, sql: Statements, pending: Sequence[Pending],  # noq
     if located:
         cursor.executemany(sql.insert_entity, located)
     if meta.command_id is not None:
-        cursor.execute(sql.insert_command, (meta.command_id, before + 1, before + count))
+        route, digest = meta.request or (None, None)
+        cursor.execute(sql.insert_command,
+                       (meta.command_id, before + 1, before + count, route, digest))
 
 
 class PostgresWriter:
@@ -405,7 +411,7 @@ class PostgresWriter:
                 version_cursors.append(version_cursor)
             head = head_cursor.fetchone()  # the first round trip ends here
             if seen_cursor is not None and (seen := seen_cursor.fetchone()):
-                raise Duplicate(seen[0], seen[1])
+                raise Duplicate(*seen)
             versions = [check_version(p.stream, c.fetchone()[0] or 0 if c else None)
                         for p, c in zip(pending, version_cursors, strict=True)]
             built = build_rows(head, pending, versions, meta, request.occurred_at,

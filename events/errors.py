@@ -25,6 +25,20 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class IdempotencyKeyReused(Conflict):
+    """An Idempotency-Key (command id) came back with a different request than the one
+    it was first recorded for; ``first_request`` names that one ("POST /api/…") when
+    known."""
+
+    title = "Idempotency-Key reused"
+
+    def __init__(self, first_request: str | None = None) -> None:
+        first = f" (first for {first_request})" if first_request else ""
+        super().__init__(
+            f"this Idempotency-Key was already used for a different request{first}; "
+            "use a new key for each distinct request", first_request=first_request)
+
+
 class ConcurrencyError(Conflict):
     """The stream moved on since the caller read it (lost optimistic race or stale If-Match)."""
 

@@ -64,13 +64,17 @@ event_head = Table(
 )
 
 # Idempotency: a command id (client Idempotency-Key scoped by user, or a job id) and the
-# positions it produced. The primary key makes a repeated command append nothing.
+# positions it produced. The primary key makes a repeated command append nothing. An HTTP
+# command also keeps its request ("POST /api/…") and the SHA-256 fingerprint of method,
+# path, query and canonical body, so the same key sent with another request is refused.
 event_commands = Table(
     "event_commands",
     metadata,
     Column("command_id", String(200), primary_key=True),
     Column("first_position", Position, nullable=False),
     Column("last_position", Position, nullable=False),
+    Column("request_route", String(300)),
+    Column("request_digest", String(64)),
 )
 
 # Write-side index: which stream owns an entity that has no stream of its own (a version,

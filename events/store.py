@@ -21,7 +21,7 @@ from events.append import COLUMNS as _COLUMN_LIST
 from events.append import Duplicate, Pending, new_event_ids
 from events.chain import canonical_json
 from events.db import pooled_connection
-from events.errors import ConcurrencyError, DomainError
+from events.errors import ConcurrencyError, DomainError, IdempotencyKeyReused
 from events.group_commit import AppendRequest
 from events.schema import GENESIS_HASH, entity_streams, event_commands, event_head, events
 from events.types import Event, decode, encode
@@ -32,15 +32,26 @@ NO_STREAM = _append.NO_STREAM
 """Expected version: the stream must not exist yet."""
 
 
+class RequestFingerprint(NamedTuple):
+    """The request that carried a command id: ``route`` names it ("POST /api/…") and
+    ``digest`` is the SHA-256 of everything that makes it this request (method, path,
+    query, canonical body, uploaded files' hashes)."""
+
+    route: str
+    digest: str
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Metadata:
-    """Who and why: recorded on every event of one append."""
+    """Who and why: recorded on every event of one append. ``request`` is kept beside the
+    command id (not in the events): a repeat of the id must be the same request."""
 
     actor_id: str | None = None
     correlation_id: str | None = None
     causation_id: str | None = None
     command_id: str | None = None
     occurred_at: datetime | None = None
+    request: RequestFingerprint | None = None
 
 
 class Recorded(NamedTuple):
@@ -148,6 +159,7 @@ class EventStore:
             recorded = self._writer.group.submit(
                 AppendRequest(pending, count, meta, occurred_at, event_ids))
         except Duplicate as dup:
+            _refuse_other_request(meta.request, dup.route, dup.digest)
             return self._read_range(dup.first, dup.last, meta.command_id)
         except integrity_error as exc:
             self._raise_if_created_meanwhile(appends, exc)
@@ -259,14 +271,22 @@ class EventStore:
             ).one()
         return Head(position, hash_, utc(recorded_at))
 
-    def recorded_for_command(self, command_id: str) -> list[Recorded] | None:
-        """The events a command id produced, or None if it was never recorded."""
+    def recorded_for_command(self, command_id: str,
+                             request: RequestFingerprint | None = None,
+                             ) -> list[Recorded] | None:
+        """The events a command id produced, or None if it was never recorded.
+
+        Raises IdempotencyKeyReused when the id was first recorded for a request other
+        than ``request`` (a client reusing an Idempotency-Key)."""
+        columns = event_commands.c
         with self.engine.connect() as conn:
             seen = conn.execute(
-                select(event_commands.c.first_position, event_commands.c.last_position)
-                .where(event_commands.c.command_id == command_id)).first()
+                select(columns.first_position, columns.last_position, columns.request_route,
+                       columns.request_digest)
+                .where(columns.command_id == command_id)).first()
         if seen is None:
             return None
+        _refuse_other_request(request, seen[2], seen[3])
         return self._read_range(seen[0], seen[1], command_id)
 
     def _read_range(self, first: int, last: int, command_id: str | None) -> list[Recorded]:
@@ -283,6 +303,14 @@ class EventStore:
         with self._appended:
             if self._local_head <= after_position:
                 self._appended.wait(timeout)
+
+
+def _refuse_other_request(request: RequestFingerprint | None, first_route: str | None,
+                          first_digest: str | None) -> None:
+    """Raise IdempotencyKeyReused when a command id recorded with ``first_digest`` comes
+    back with another request (ids recorded without a fingerprint are not compared)."""
+    if request is not None and first_digest is not None and request.digest != first_digest:
+        raise IdempotencyKeyReused(first_route)
 
 
 def _has_nul(value) -> bool:  # noqa: ANN001

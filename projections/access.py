@@ -80,8 +80,6 @@ def user_names(engine: Engine, user_ids: set[str]) -> dict[str, str]:
                                  .where(users.c.user_id.in_(sorted(user_ids)))).all())
 
 
-
-
 def project_members(store: EventStore, project_id: str) -> dict[str, str]:
     """user id → role, folded from the project's stream (through the write side's fold
     cache: the stream grows with every finished job); NotFound for an unknown project.
@@ -137,3 +135,21 @@ def require_version_member(store: EventStore, principal: Principal, version_id: 
     asset_id = locate_asset(store, version_id, "version")
     require_asset_member(store, principal, asset_id, hidden=f"version {version_id} does not exist")
     return asset_id
+
+
+def shared_projects(engine: Engine, viewer_id: str | None, user_id: str,
+                    ) -> list[dict[str, str]]:
+    """The projects ``user_id`` belongs to that ``viewer_id`` belongs to as well (every
+    one of them when ``viewer_id`` is None: a global admin), with the role ``user_id``
+    holds in each, by project name."""
+    theirs = members.alias("theirs")
+    stmt = (select(projects.c.project_id, projects.c.name, theirs.c.role)
+            .select_from(theirs.join(projects, projects.c.project_id == theirs.c.project_id))
+            .where(theirs.c.user_id == user_id))
+    if viewer_id is not None:
+        mine = members.alias("mine")
+        stmt = stmt.join(mine, mine.c.project_id == theirs.c.project_id).where(
+            mine.c.user_id == viewer_id)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt.order_by(projects.c.name, projects.c.project_id)).all()
+    return [{"project_id": p, "name": n, "role": r} for p, n, r in rows]

@@ -22,6 +22,7 @@ from projections.search import (
     matching_docs,
     nothing_found,
     rank,
+    relative_score,
     tag_filter,
     valid_at,
     version_filters,
@@ -87,16 +88,17 @@ def search_assets(conn: Connection, query: SearchQuery) -> dict[str, Any]:
         return nothing_found(query)
     base, score, order = ranked
     page = conn.execute(base.add_columns(score.label("score"),
-                                         func.count().over().label("total"))
+                                         func.count().over().label("total"),
+                                         func.max(score).over().label("best"))
                         .order_by(*order).limit(query.limit).offset(query.offset)).all()
     total = page[0].total if page else conn.execute(
         select(func.count()).select_from(base.subquery())).scalar_one()
     ids = [row.asset_id for row in page]
     details = _details(conn, ids, query.as_of)
     results = [{**details[row.asset_id],
-                **({"score": round(float(row.score), 6)} if query.q else {})}
+                **({"score": relative_score(row.score, row.best)} if query.q else {})}
                for row in page]
-    result: dict[str, Any] = {"total": total, "results": results}
+    result: dict[str, Any] = {"total": total, "items": results}
     if query.facets:
         result["facets"] = {"tag": _tag_counts(conn, base, query.as_of)}
     return result

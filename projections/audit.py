@@ -138,8 +138,11 @@ def _domain_event_types() -> list[str]:
     return sorted(names)
 
 
+AUDIT_EVENT_TYPES = _domain_event_types()
+"""Every event type the audit records (the values of its ``type`` filter)."""
+
 PROJECTION = Projection(
     name="audit",
     tables=(audit_log, audit_members),
-    handlers={name: _record for name in _domain_event_types()},
+    handlers={name: _record for name in AUDIT_EVENT_TYPES},
 )

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Table, bindparam, select, update
 from events.chain import canonical_json
 from events.store import Recorded
 from projections import fulltext
-from projections.common import normalise_tag
+from projections.common import described_recipe, normalise_tag
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
 from projections.tables import (
@@ -122,19 +122,25 @@ def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
         return
     project_id, asset_name = found
     recipe = e.recipe or {}
-    seed = recipe.get("seed")
-    prompt = str(recipe.get("prompt") or "")
+    made = described_recipe(recipe, e.imported)
+    seed, prompt = made["seed"], made["prompt"]
     ctx.insert("rm_catalog_versions", {
         "version_id": e.version_id, "asset_id": e.asset_id, "project_id": project_id,
         "asset_name": asset_name, "operation": e.operation, "tier": e.tier,
-        "model_id": recipe.get("model_id"), "author_id": e.author_id,
-        "seed": None if seed is None else str(seed), "prompt": prompt,
+        "model_id": _bounded(made["model"], 200), "author_id": e.author_id,
+        "seed": None if seed is None else str(seed)[:40], "prompt": prompt,
         "content_hash": e.content_hash,
         "variation_key": variation_key(e.asset_id, e.operation, e.tier, e.parent_ids,
                                        recipe),
+        "sampler": _bounded(made["sampler"], 80), "tool": _bounded(made["tool"], 40),
         "created_at": rec.recorded_at, "position": rec.position})
     _add_doc(ctx, rec, "version", e.asset_id, project_id, e.version_id,
              f"{prompt}\n{e.note}")
+
+
+def _bounded(value: object, length: int) -> str | None:
+    """Text for a column of ``length`` (imported metadata is another tool's free text)."""
+    return None if value is None else str(value)[:length]
 
 
 def _comment_added(ctx: ApplyContext, rec: Recorded) -> None:

@@ -24,6 +24,32 @@ def iso(moment: Any) -> str | None:
     return utc(moment).isoformat()
 
 
+LINEAGE_TOOL = "lineage"
+
+
+def described_recipe(recipe: dict[str, Any] | None, imported: dict[str, Any] | None,
+                     ) -> dict[str, Any]:
+    """How a version was made, as search and facets describe it: ``prompt``, ``seed``,
+    ``model``, ``sampler`` and ``tool``. A version Lineage made describes itself by its
+    recipe; an upload by the recipe imported from the other tool's metadata it carried
+    (AUTOMATIC1111, ComfyUI, InvokeAI), so imported prompts are found like generated ones."""
+    recipe = recipe or {}
+    if recipe.get("operation") == "upload":
+        if not imported:
+            return {"prompt": "", "seed": None, "model": None, "sampler": None, "tool": None}
+        made = imported.get("recipe") or {}
+        return {"prompt": _text(made.get("prompt")), "seed": made.get("seed"),
+                "model": made.get("model_name") or made.get("model_hash"),
+                "sampler": made.get("sampler"), "tool": imported.get("tool")}
+    return {"prompt": _text(recipe.get("prompt")), "seed": recipe.get("seed"),
+            "model": recipe.get("model_id"), "sampler": recipe.get("scheduler"),
+            "tool": LINEAGE_TOOL}
+
+
+def _text(value: Any) -> str:  # noqa: ANN401
+    return value if isinstance(value, str) else ""
+
+
 def channel_key(channel: str | None) -> str:
     """Decisions without a channel count for the ``default`` channel."""
     return channel or "default"

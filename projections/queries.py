@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, text
 
+from commands.job_estimate import RateSums
 from events.schema import events
 from events.store import utc
 from projections import (
@@ -16,6 +17,7 @@ from projections import (
     audit_queries,
     board,
     guest_links,
+    jobs,
     metrics,
     review_state,
     search,
@@ -123,6 +125,18 @@ def tag_tree(engine: Engine, project_id: str) -> dict[str, Any]:
 def project_metrics(engine: Engine, project_id: str) -> dict[str, Any]:
     with engine.connect() as conn:
         return metrics.project_metrics(conn, project_id)
+
+
+def job_list(engine: Engine, **filters: Any) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of jobs, newest first (filters: see projections.jobs.list_jobs)."""
+    with engine.connect() as conn:
+        return jobs.list_jobs(conn, **filters)
+
+
+def job_rates(engine: Engine) -> dict[tuple[str, str], RateSums]:
+    """The recorded step costs a job's run time is predicted from."""
+    with engine.connect() as conn:
+        return jobs.rates(conn)
 
 
 def audit(engine: Engine, query: audit_queries.AuditQuery) -> dict[str, Any]:

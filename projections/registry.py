@@ -11,6 +11,7 @@ from projections import (
     audit,
     catalog,
     guest_links,
+    jobs,
     metrics,
     review_state,
     version_tree,
@@ -24,6 +25,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     catalog.PROJECTION,
     audit.PROJECTION,
     metrics.PROJECTION,
+    jobs.PROJECTION,
     guest_links.PROJECTION,
 )
 
@@ -32,6 +34,7 @@ TREE = (version_tree.PROJECTION.name, review_state.PROJECTION.name)
 SEARCH = (catalog.PROJECTION.name,)
 AUDIT = (audit.PROJECTION.name,)
 METRICS = (metrics.PROJECTION.name,)
+JOBS = (jobs.PROJECTION.name,)
 GUESTS = (guest_links.PROJECTION.name,)
 
 

@@ -54,6 +54,8 @@ class SearchQuery:
     operation: str | None = None
     tier: str | None = None
     model: str | None = None
+    sampler: str | None = None
+    tool: str | None = None
     author: str | None = None
     status: str | None = None
     approved: bool | None = None
@@ -188,7 +190,8 @@ def version_filters(query: SearchQuery) -> list[ColumnElement]:
     review state as of the query's time (an asset search applies them to its versions)."""
     where: list[ColumnElement] = []
     for column, value in ((v.c.operation, query.operation), (v.c.tier, query.tier),
-                          (v.c.model_id, query.model), (v.c.author_id, query.author)):
+                          (v.c.model_id, query.model), (v.c.sampler, query.sampler),
+                          (v.c.tool, query.tool), (v.c.author_id, query.author)):
         if value is not None:
             where.append(column == value)
     if query.status is not None:
@@ -221,7 +224,7 @@ def at_utc(query: SearchQuery) -> SearchQuery:
 
 def nothing_found(query: SearchQuery) -> dict[str, Any]:
     """The answer to free text without a searchable word."""
-    return {"total": 0, "results": [], "facets": {} if query.facets else None}
+    return {"total": 0, "items": [], "facets": {} if query.facets else None}
 
 
 def rank(conn: Connection, query: SearchQuery, key: Column, newest: Column,
@@ -262,13 +265,15 @@ def search(conn: Connection, query: SearchQuery) -> dict[str, Any]:
             func.count().over(partition_by=v.c.variation_key).label("variations"),
         ).subquery("ranked")
         chosen = (select(ranked.c.version_id, ranked.c.score, ranked.c.variations,
-                         func.count().over().label("total"))
+                         func.count().over().label("total"),
+                         func.max(ranked.c.score).over().label("best"))
                   .where(ranked.c.variant_rank == 1)
                   .order_by(*([ranked.c.score.desc()] if query.q else []),
                             ranked.c.position.desc()))
     else:
         chosen = ranking.add_columns(literal(1).label("variations"),
-                                     func.count().over().label("total")).order_by(*order)
+                                     func.count().over().label("total"),
+                                     func.max(score).over().label("best")).order_by(*order)
     page = conn.execute(chosen.limit(query.limit).offset(query.offset)).mappings().all()
     if page:
         total = page[0]["total"]
@@ -287,9 +292,9 @@ def _answer(conn: Connection, query: SearchQuery, base: Select, page: list, tota
         select(*v.c, status_expression(query.as_of).label("status"),
                approved_expression(query.as_of).label("approved"))
         .where(v.c.version_id.in_([p["version_id"] for p in page]))).mappings()}
-    results = [_result({**details[p["version_id"]], "score": p["score"],
+    results = [_result({**details[p["version_id"]], "score": p["score"], "best": p["best"],
                         "variations": p["variations"]}, query) for p in page]
-    result: dict[str, Any] = {"total": total, "results": results}
+    result: dict[str, Any] = {"total": total, "items": results}
     if query.facets:
         result["facets"] = facets(conn, base, query.as_of)
     return result
@@ -322,12 +327,14 @@ def _page_by_score(conn: Connection, query: SearchQuery, scored: Any,
             .offset(query.offset + query.limit - 1).limit(1)
             .correlate(None).scalar_subquery())
     total = select(func.count()).select_from(candidates).correlate(None).scalar_subquery()
+    best = (select(func.max(candidates.c.score)).select_from(candidates).correlate(None)
+            .scalar_subquery())
     # A subquery per candidate (not a join), so neither database plans a scan of every
     # version for the few rows that reach it.
     position = (select(v.c.position).where(v.c.version_id == candidates.c.version_id)
                 .scalar_subquery())
     chosen = (select(candidates.c.version_id, candidates.c.score,
-                     literal(1).label("variations"), total.label("total"))
+                     literal(1).label("variations"), total.label("total"), best.label("best"))
               # Fewer candidates than the page reaches: all of them.
               .where(candidates.c.score >= func.coalesce(last, candidates.c.score))
               .order_by(candidates.c.score.desc(), position.desc())
@@ -343,48 +350,76 @@ def _result(row: Any, query: SearchQuery) -> dict[str, Any]:
         "version_id": row["version_id"], "asset_id": row["asset_id"],
         "asset_name": row["asset_name"], "project_id": row["project_id"],
         "operation": row["operation"], "tier": row["tier"], "model_id": row["model_id"],
-        "author_id": row["author_id"], "seed": row["seed"], "prompt": row["prompt"],
+        "author_id": row["author_id"], "seed": _seed(row["seed"]), "prompt": row["prompt"],
+        "sampler": row["sampler"], "tool": row["tool"],
         "content_hash": row["content_hash"], "created_at": iso(row["created_at"]),
         "status": row["status"], "approved": bool(row["approved"]),
         "thumbnail": f"/api/versions/{row['version_id']}/image?size=thumbnail",
     }
     if query.q:
-        item["score"] = round(float(row["score"]), 6)
+        item["score"] = relative_score(row["score"], row["best"])
     if query.collapse_seed:
         item["variations"] = row["variations"]
     return item
 
 
+def relative_score(raw: Any, best: Any) -> float:  # noqa: ANN401 - database numbers
+    """A match's relevance as a share of the best match of the whole search (1.0 for it;
+    the same on every page). The databases' raw ranks are not comparable, and FTS5's
+    bm25 shrinks to millionths when a word is in most documents (its IDF floor), which
+    rounded every hit to the same 1e-06."""
+    if not best or not raw:
+        return 0.0
+    return round(float(raw) / float(best), 4)
+
+
+def _seed(stored: str | None) -> int | None:
+    """The catalog keeps seeds as text (imported ones reach 2**64); answers give numbers."""
+    return int(stored) if stored is not None and stored.isdigit() else None
+
+
+MADE_BY_FACETS = ("model", "sampler", "tool")
+"""Facets over how versions were made (their own recipe, or an upload's imported one)."""
+
+
 def facets(conn: Connection, base: Select, as_of: datetime | None) -> dict[str, Any]:
-    """Counts over the whole filtered set: by tier, operation, status and (full) tag.
+    """Counts over the whole filtered set: by tier, operation, status, model, sampler,
+    tool and (full) tag.
 
     One statement: the set (free-text matching and ranking included) is evaluated once,
-    with each version's tier, operation, asset and status, materialised, and both
-    aggregations read it: counts per (tier, operation, status) combination, folded into
-    the three facets here, and versions per leaf tag."""
+    with each version's tier, operation, asset, status, model, sampler and tool,
+    materialised, and the aggregations read it: counts per (tier, operation, status)
+    combination, folded into three facets here, per model, sampler and tool, and versions
+    per leaf tag."""
     rows = (base.add_columns(v.c.tier, v.c.operation, v.c.asset_id,
-                             status_expression(as_of).label("status"))
+                             status_expression(as_of).label("status"),
+                             v.c.model_id.label("model"), v.c.sampler, v.c.tool)
             .cte("facet_rows").prefix_with("MATERIALIZED"))
     combinations = select(literal("state").label("facet"), rows.c.tier.label("a"),
                           rows.c.operation.label("b"), rows.c.status.label("c"),
                           func.count().label("n")
                           ).group_by(rows.c.tier, rows.c.operation, rows.c.status)
+    made_by = [select(literal(name), rows.c[name], literal(None), literal(None), func.count())
+               .where(rows.c[name].is_not(None)).group_by(rows.c[name])
+               for name in MADE_BY_FACETS]
     t = catalog_tags
     tags = (select(literal("tag"), t.c.tag, literal(None), literal(None),
                    func.count(func.distinct(rows.c.version_id)))
             .select_from(rows.join(t, t.c.asset_id == rows.c.asset_id))
             .where(t.c.is_leaf.is_(True), valid_at(t, as_of, "added_at", "removed_at"))
             .group_by(t.c.tag))
-    result: dict[str, Any] = {"tier": {}, "operation": {}, "status": {}, "tag": {}}
-    for row in conn.execute(union_all(combinations, tags)):
-        if row.facet == "tag":
-            result["tag"][row.a] = row.n
+    result: dict[str, Any] = {"tier": {}, "operation": {}, "status": {},
+                              **{name: {} for name in MADE_BY_FACETS}, "tag": {}}
+    for row in conn.execute(union_all(combinations, *made_by, tags)):
+        if row.facet != "state":
+            result[row.facet][row.a] = row.n
             continue
         for name, value in (("tier", row.a), ("operation", row.b), ("status", row.c)):
             result[name][value] = result[name].get(value, 0) + row.n
-    result["tag"] = dict(sorted(result["tag"].items()))
+    for name in ("tag", *MADE_BY_FACETS):
+        result[name] = dict(sorted(result[name].items()))
     return result
 
 
-__all__ = ["SearchQuery", "search", "facets", "rank", "at_utc", "nothing_found", "valid_at",
-           "tag_filter", "matching_docs", "version_filters"]
+__all__ = ["SearchQuery", "search", "facets", "rank", "relative_score", "at_utc",
+           "nothing_found", "valid_at", "tag_filter", "matching_docs", "version_filters"]

@@ -160,6 +160,10 @@ catalog_versions = Table(
     Column("variation_key", String(64), nullable=False),
     _time("created_at", False),
     Column("position", Position, nullable=False),
+    # Sampler (a scheduler class, or another tool's sampler name) and the tool that made
+    # the image ("lineage", or the tool whose metadata an upload carried): migration 0007.
+    Column("sampler", String(80)),
+    Column("tool", String(40)),
 )
 catalog_assets = Table(
     "rm_catalog_assets", metadata,
@@ -281,6 +285,44 @@ metric_decisions = Table(
     Column("revoked", Boolean, nullable=False),
 )
 
+# -- jobs ------------------------------------------------------------------------------
+
+jobs = Table(
+    "rm_jobs", metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("project_id", String(36), nullable=False),
+    Column("asset_id", String(36), nullable=False),
+    Column("requested_by", String(80), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("operation", String(20), nullable=False),
+    Column("tier", String(10), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("input_version_id", String(36)),
+    Column("version_ids", JSON, nullable=False),
+    Column("cost_seconds", Float, nullable=False),
+    Column("error_kind", String(80)),
+    Column("error_message", Text),
+    _time("requested_at", False),
+    _time("started_at"),
+    _time("finished_at"),
+    Column("position", Position, nullable=False),
+)
+# Exponentially weighted sums of recorded step costs per (operation, tier): what a job's
+# run time is predicted from (commands/job_estimate.py).
+job_rates = Table(
+    "rm_job_rates", metadata,
+    Column("operation", String(20), primary_key=True),
+    Column("tier", String(10), primary_key=True),
+    Column("weight", Float, nullable=False),
+    Column("sum_x", Float, nullable=False),
+    Column("sum_y", Float, nullable=False),
+    Column("sum_xx", Float, nullable=False),
+    Column("sum_xy", Float, nullable=False),
+    Column("samples", Integer, nullable=False),
+)
+
 # Secondary indexes: created per build with a token in their names (see module docstring).
 INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_members": [("user_id",)],
@@ -298,6 +340,9 @@ INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_audit_log": [("project_id", "position"), ("asset_id", "position"),
                      ("actor_id", "position"), ("event_type", "position"), ("subject_id",)],
     "rm_metric_assets": [("project_id",)],
+    # Lists newest first per asset, per project and per requester.
+    "rm_jobs": [("asset_id", "position"), ("project_id", "position"),
+                ("requested_by", "position")],
     "rm_guest_links": [("project_id", "position")],
 }
 

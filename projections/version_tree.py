@@ -174,9 +174,7 @@ def lineage(conn: Connection, version_id: str) -> dict[str, Any]:
         step = _node(current)
         step.pop("children")
         step["recipe"] = current["recipe"]
-        step["note"] = current["note"]
         step["job_id"] = current["job_id"]
-        step["derived_from"] = current["derived_from"]
         step["cost_seconds"] = current["cost_seconds"]
         chain.append(step)
         parents = current["parent_ids"]
@@ -198,6 +196,8 @@ def _node(row: Any) -> dict[str, Any]:
         "content_hash": row["content_hash"], "width": row["width"], "height": row["height"],
         "prompt": recipe.get("prompt"), "seed": recipe.get("seed"),
         "model_id": recipe.get("model_id"), "depth": row["depth"],
+        # A re-baked or promoted version names the step it re-made (and says so).
+        "derived_from": row["derived_from"], "note": row["note"],
         "image": IMAGE_LINK.format(version_id=row["version_id"]),
         "thumbnail": THUMBNAIL_LINK.format(version_id=row["version_id"]),
     }

@@ -24,6 +24,24 @@ POSTGRES_URL = os.environ.get(
 RABBITMQ_URL = os.environ.get("LINEAGE_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = os.environ.get("LINEAGE_TEST_BACKENDS", "sqlite,postgres").split(",")
+# Tests that only need a pipeline run on the random-weight tiny model (fast, any size);
+# the trained built-in model has its own tests (tests/integration/test_builtin_sketch.py).
+os.environ.setdefault("LINEAGE_MODEL_DEFAULT", "builtin:tiny")
+
+
+SHARED_DIR = Path(os.environ.get("LINEAGE_TEST_SHARED_DIR")
+                  or Path(__file__).resolve().parents[2] / "shared")
+"""Test material kept beside the clone (``../shared``), not in it."""
+
+
+def shared_missing(path: Path) -> None:
+    """For a test that reads ``path`` under SHARED_DIR when it is absent: fail in CI,
+    skip with the reason on a developer machine (a fresh clone has no ../shared)."""
+    message = (f"{path} is missing: this test reads the shared test material beside the "
+               f"clone ({SHARED_DIR}; set LINEAGE_TEST_SHARED_DIR to use another place)")
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 def service_missing(what: str, why: object) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from commands.people import create_user
 from events.assets import AssetCreated, TagAdded, TagRemoved, VersionCreated
 from events.domain import stream_id
+from events.jobs import JobRequested
 from events.projects import ComputeUsed, MemberRemoved, MemberRoleSet, ProjectCreated
 from events.reviews import (
     CommentAdded,
@@ -20,6 +21,7 @@ from events.reviews import (
     VersionUnpinned,
 )
 from events.store import ANY, EventStore, Metadata, StreamAppend
+from events.types import Event
 
 
 def new_id() -> str:
@@ -77,7 +79,7 @@ class History:
     def version(self, asset_id: str, author: str, *, parents: tuple[str, ...] = (),
                 tier: str = "draft", operation: str = "generate", prompt: str = "a red fox",
                 seed: int = 1, model: str = "tiny-sd", cost: float = 1.5, note: str = "",
-                extra: dict | None = None) -> str:
+                extra: dict | None = None, job_id: str | None = None) -> str:
         version_id = new_id()
         content_hash = hashlib.sha256(version_id.encode()).hexdigest()
         recipe = {"prompt": prompt, "negative_prompt": "", "seed": seed, "model_id": model,
@@ -87,7 +89,8 @@ class History:
         self._append("asset", asset_id, [VersionCreated(
             version_id=version_id, asset_id=asset_id, author_id=author, operation=operation,
             tier=tier, content_hash=content_hash, width=64, height=64, recipe=recipe,
-            parent_ids=list(parents), cost_seconds=cost, note=note)], author, (version_id,))
+            parent_ids=list(parents), cost_seconds=cost, note=note, job_id=job_id)], author,
+            (version_id,))
         return version_id
 
     def comment(self, version_id: str, author: str, body: str) -> str:
@@ -130,3 +133,17 @@ class History:
     def compute_used(self, asset_id: str, seconds: float) -> None:
         self._append("project", self.asset_project[asset_id], [ComputeUsed(
             job_id=new_id(), asset_id=asset_id, seconds=seconds)], None)
+
+    def job(self, asset_id: str, requester: str, *, operation: str = "generate",
+            tier: str = "draft") -> str:
+        """A job requested for the asset (its later events: :meth:`job_events`)."""
+        job_id = new_id()
+        self._append("job", job_id, [JobRequested(
+            job_id=job_id, kind="generate" if operation == "generate" else "edit",
+            project_id=self.asset_project[asset_id], asset_id=asset_id,
+            requested_by=requester, recipe={"operation": operation, "steps": 4}, tier=tier)],
+            requester)
+        return job_id
+
+    def job_events(self, job_id: str, *events: Event) -> None:
+        self._append("job", job_id, list(events), None)

@@ -13,17 +13,19 @@ so call workers.broker.make_broker first.
 from __future__ import annotations
 
 import logging
-import os
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
+import workers.promotion  # noqa: F401 - registers the promote job runner
 import workers.rebuild  # noqa: F401 - registers the rebuild and re-bake job runners
+from commands.job_estimate import time_limit_seconds
 from events.assets import TIERS
 from events.errors import NotFound
 from workers.broker import queue_name
 from workers.job_runner import (
     TRANSIENT_ERRORS,
+    ComputeMeter,
     JobContext,
     record_transient_failure,
     run_job,
@@ -34,18 +36,11 @@ log = logging.getLogger(__name__)
 MAX_RETRIES = 8
 MIN_BACKOFF_MS = 500
 MAX_BACKOFF_MS = 60_000
-DEFAULT_TIME_LIMIT_SECONDS = {"draft": 600, "final": 3600}
 
 
 def actor_name(tier: str) -> str:
     """The Dramatiq actor name that runs jobs of ``tier`` (stable: it is in messages)."""
     return f"lineage_run_{tier}_job"
-
-
-def time_limit_seconds(tier: str) -> int:
-    """LINEAGE_JOB_TIME_LIMIT_<TIER> seconds, or the default for the tier."""
-    raw = os.environ.get(f"LINEAGE_JOB_TIME_LIMIT_{tier.upper()}", "")
-    return int(raw) if raw.strip() else DEFAULT_TIME_LIMIT_SECONDS[tier]
 
 
 def declare_job_actors(
@@ -72,8 +67,9 @@ def declare_job_actors(
 
 def _performer(context: JobContext, limit_seconds: int):  # noqa: ANN202
     def perform_job(job_id: str) -> None:
+        meter = ComputeMeter()
         try:
-            outcome = run_job(context, job_id)
+            outcome = run_job(context, job_id, meter=meter)
         except TRANSIENT_ERRORS as exc:
             if _last_attempt():
                 record_transient_failure(
@@ -89,6 +85,7 @@ def _performer(context: JobContext, limit_seconds: int):  # noqa: ANN202
                 job_id,
                 "time_limit",
                 f"the job ran longer than its time limit of {limit_seconds} s",
+                cost_seconds=meter.seconds,
             )
             log.warning("job %s ran past its %d s limit", job_id, limit_seconds)
             return

@@ -1,7 +1,11 @@
 """Content-addressed blob store: bytes filed under the SHA-256 of their content.
 
 Layout: ``root/ab/cd/abcd…`` (the first two byte pairs of the hex key fan out the
-folders). Writes are atomic and durable (temp file, fsync, rename, fsync folder), so a
+folders). A project's claims on blobs (the images and masks stored on its behalf) are empty
+files ``root/projects/<project id>/ab/abcd…``: a client may name a blob by hash only when
+its project holds a claim, so no project can use, or learn of, another project's bytes.
+
+Writes are atomic and durable (temp file, fsync, rename, fsync folder), so a
 crash leaves either the whole blob or nothing; reads re-hash, so tampering or disk
 corruption is reported instead of served.
 """
@@ -18,6 +22,7 @@ from pathlib import Path
 from events.errors import DomainError, NotFound, ServiceUnavailable
 
 _KEY = re.compile(r"[0-9a-f]{64}")
+_PROJECT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class BlobCorrupted(DomainError):
@@ -68,6 +73,38 @@ class BlobStore:
                 with contextlib.suppress(OSError):
                     os.unlink(temp_name)
         return key
+
+    def put_for(self, project_id: str, data: bytes) -> str:
+        """:meth:`put` ``data`` and claim it for ``project_id``; return its key."""
+        key = self.put(data)
+        self.claim(project_id, key)
+        return key
+
+    def claim(self, project_id: str, key: str) -> None:
+        """Record that ``project_id`` holds the blob ``key`` (idempotent, durable)."""
+        marker = self._claim_path(project_id, key)
+        if marker.is_file():
+            return
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644))
+            self._fsync_dir(marker.parent)
+        except OSError as exc:
+            raise ServiceUnavailable(f"blob store could not record a claim under {self.root}: "
+                                     f"{exc.strerror or exc}", errno=exc.errno) from exc
+
+    def owned_by(self, project_id: str, key: str) -> bool:
+        """Whether ``key`` is stored and claimed by ``project_id``. False (never an error)
+        for a malformed key, so an unknown, a foreign and a garbled hash look alike."""
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
+            return False
+        return self._claim_path(project_id, key).is_file() and self.exists(key)
+
+    def _claim_path(self, project_id: str, key: str) -> Path:
+        if not _PROJECT.fullmatch(project_id):
+            raise ValueError(f"not a canonical project id: {project_id[:80]!r}")
+        self.path(key)  # DomainError for a malformed key
+        return self.root / "projects" / project_id / key[:2] / key
 
     def get(self, key: str) -> bytes:
         """Return the bytes stored under `key`.

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from events.errors import DomainError
+from workers.adjustments import plan_adjustments
 from workers.png import decode_image
+from workers.recipe_rules import DEFAULT_UPSCALE, SCHEDULERS
 
 SIZE_MULTIPLE = 8
 MIN_SIDE = 64
@@ -116,3 +118,35 @@ def _require_int(name: str, value: object) -> None:
     # bool is an int subclass; `True` as a width is a client bug, not 1.
     if isinstance(value, bool) or not isinstance(value, int):
         raise DomainError(f"{name} must be an integer, not {value!r}", field=name)
+
+
+def check_denoising(steps: int, strength: float) -> None:
+    """Require ``steps`` x ``strength`` to leave at least one denoising step (diffusers
+    runs ``int(steps * strength)`` of them); raise DomainError."""
+    if int(steps * strength) < 1:
+        raise DomainError(
+            f"steps {steps} x strength {strength} leaves no denoising step; raise steps or "
+            "strength", field="strength")
+
+
+def check_scheduler(name: str) -> None:
+    """Require a scheduler class a Stable-Diffusion-shaped pipeline accepts."""
+    if name not in SCHEDULERS:
+        raise DomainError(f"scheduler {name!r} is not one a worker can run; choose one of "
+                          f"{', '.join(SCHEDULERS)}", field="scheduler")
+
+
+def edit_output_size(operation: str, recipe: Mapping, width: int, height: int,
+                     max_side: int) -> tuple[int, int]:
+    """The size an edit of a ``width`` x ``height`` image makes with ``recipe``, after
+    checking what the operation takes (margins, scale, adjustments) against that input;
+    raise DomainError for anything the engine would refuse."""
+    if operation == "outpaint":
+        return check_outpaint_margins(recipe.get("margins") or {}, width, height, max_side)
+    if operation == "upscale":
+        return check_upscale(width, height, recipe.get("scale") or DEFAULT_UPSCALE, max_side)
+    if operation == "adjust":
+        new_width, new_height, _ = plan_adjustments(width, height,
+                                                    recipe.get("adjustments") or {}, max_side)
+        return new_width, new_height
+    return width, height

@@ -5,27 +5,29 @@ attempt (JobStarted), loads the input image and mask from the blob store, runs t
 pipeline step, stores the PNG and appends the completion (version + JobCompleted +
 ComputeUsed, atomically, once per job). A bad recipe or input ends the job as failed with
 a readable reason; an outage of the database or blob store is raised as transient so the
-actor retries it with backoff.
+actor retries it with backoff. A job cancelled while it runs stops at its next step
+(workers/attempt.py) and ends cancelled, its result not kept, its compute counted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import hashlib
 import logging
 import os
 import re
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from commands.job_progress import clear_progress, write_progress
+from commands.job_cancel import record_stopped, stop_asked
+from commands.job_estimate import DEFAULT_TIME_LIMIT_SECONDS, time_limit_seconds
 from commands.jobs import (
+    CancelRequested,
     JobState,
     load_job,
     output_version_id,
@@ -36,13 +38,13 @@ from commands.jobs import (
 from events.assets import VersionCreated
 from events.errors import ConcurrencyError, Conflict, DomainError, NotFound, ServiceUnavailable
 from events.store import EventStore
+from workers.attempt import AttemptProgress, ComputeMeter, ProgressSink, StopRequested
 from workers.blobs import BlobCorrupted, BlobStore
-from workers.heartbeat import HEARTBEATS
 from workers.operations import run_step
 
 log = logging.getLogger(__name__)
 
-COMPLETED, FAILED, SKIPPED = "completed", "failed", "skipped"
+COMPLETED, FAILED, SKIPPED, CANCELLED = "completed", "failed", "skipped", "cancelled"
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ServiceUnavailable,
     OperationalError,
@@ -52,7 +54,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 """Outages worth retrying later: the same job may well succeed once the service is back."""
 START_ATTEMPTS = 5
-PROGRESS_INTERVAL_SECONDS = 0.25
+STALL_FACTOR = 10.0
+"""A running job is stalled when no step advanced for STALL_FACTOR times its slowest step
+so far (at least STALL_FLOOR_SECONDS); before its first step, for its time limit."""
+STALL_FLOOR_SECONDS = 120.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,16 +74,19 @@ class JobContext:
 
 @dataclasses.dataclass(frozen=True)
 class JobOutput:
+    """What a runner made: the versions, their images (stored by :func:`run_job` only
+    when the result is kept), the seconds computed and a report."""
+
     versions: Sequence[VersionCreated]
     cost_seconds: float
     report: dict[str, Any] | None = None
+    images: Sequence[bytes] = ()
 
 
 class JobInputError(DomainError):
     """The job's input version or mask cannot be found: the job cannot run as requested."""
 
 
-ProgressSink = Callable[[int, int], None]
 KindRunner = Callable[[JobContext, JobState, ProgressSink], JobOutput]
 
 
@@ -87,36 +95,61 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
 
 
-def run_job(context: JobContext, job_id: str, *, worker: str | None = None) -> str:
+def run_job(
+    context: JobContext,
+    job_id: str,
+    *,
+    worker: str | None = None,
+    meter: ComputeMeter | None = None,
+) -> str:
     """Run the job unless it is finished; return COMPLETED, FAILED or SKIPPED.
 
+    ``meter`` (a fresh one when None) adds up the seconds the attempt computes, so a
+    caller that stops the attempt from outside (a time limit) can record its cost.
     Raises NotFound for an unknown job and one of TRANSIENT_ERRORS when a backing
     service is down (the caller retries later; nothing half-done is recorded).
     """
     worker = worker or worker_identity()
-    state = _start(context.store, job_id, worker)
-    if state is None:
+    started = _start(context.store, job_id, worker)
+    if started is None:
         return SKIPPED
+    state, version = started
     kind = state.request.kind if state.request else ""
     # An earlier attempt (a killed worker) may have left its progress row behind.
-    progress = _ProgressWriter(context.engine, job_id, worker, stale=state.attempts > 0)
+    tier = state.request.tier if state.request else "draft"
+    progress = AttemptProgress(
+        context.engine, job_id, worker, meter or ComputeMeter(), stale=state.attempts > 0,
+        stop_asked=lambda: stop_asked(context.store, job_id, version),
+        first_step_seconds=time_limit_seconds(tier if tier in DEFAULT_TIME_LIMIT_SECONDS
+                                              else "draft"),
+        stall_factor=STALL_FACTOR, stall_floor_seconds=STALL_FLOOR_SECONDS,
+        on_stall=lambda reason: record_failure(context.store, job_id, "stalled", reason,
+                                               retryable=True),
+    )
     runner = KIND_RUNNERS.get(kind)
     try:
         if runner is None:
             raise DomainError(f"no worker can run jobs of kind {kind!r}")
         with progress.heartbeat():
-            output = runner(context, state, progress.report)
+            output = runner(context, state, progress)
     except TRANSIENT_ERRORS:
         raise
+    except StopRequested:
+        return _stopped(context, job_id, progress)
     except DomainError as exc:
         return _fail(context, job_id, error_kind(exc), exc.detail, progress)
     except Exception as exc:  # noqa: BLE001 - any pipeline crash ends the job, readably
         log.exception("job %s: pipeline error", job_id)
         return _fail(context, job_id, "pipeline_error", f"{type(exc).__name__}: {exc}", progress)
+    if progress.stop_asked():
+        return _stopped(context, job_id, progress)  # its images are not even stored
+    store_all(context.blobs, state.request.project_id, output.images)
     try:
         record_completion(
             context.store, job_id, output.versions, output.cost_seconds, output.report
         )
+    except CancelRequested:
+        return _stopped(context, job_id, progress)
     except Conflict:
         log.info("job %s finished elsewhere while this attempt ran", job_id)
         return SKIPPED
@@ -124,25 +157,39 @@ def run_job(context: JobContext, job_id: str, *, worker: str | None = None) -> s
     return COMPLETED
 
 
-def _start(store: EventStore, job_id: str, worker: str) -> JobState | None:
-    """Record the attempt; the job's state, or None when it is already finished."""
+def _start(store: EventStore, job_id: str, worker: str) -> tuple[JobState, int] | None:
+    """Record the attempt; the job's state and its stream's version with the attempt,
+    or None when it is finished (or was asked to stop: that is recorded instead)."""
     for _ in range(START_ATTEMPTS):
         state, version, _ = load_job(store, job_id)
         if state.finished:
             return None
+        if state.cancel_requested:
+            # Its worker died after the request to stop; nothing to run.
+            record_stopped(store, job_id, 0.0)
+            return None
         try:
-            record_start(store, state, version, worker)
+            recorded = record_start(store, state, version, worker)
         except ConcurrencyError:
             continue  # another delivery moved the stream; look again
-        return state
+        return state, recorded[-1].stream_version if recorded else version
     raise ConcurrencyError(f"job-{job_id}", -1, -1)
 
 
+def _stopped(context: JobContext, job_id: str, progress: AttemptProgress) -> str:
+    log.info("job %s cancelled while it ran", job_id)
+    record_stopped(context.store, job_id, progress.meter.seconds)
+    progress.clear()
+    return CANCELLED
+
+
 def _fail(
-    context: JobContext, job_id: str, kind: str, message: str, progress: _ProgressWriter
+    context: JobContext, job_id: str, kind: str, message: str, progress: AttemptProgress
 ) -> str:
     log.info("job %s failed (%s): %s", job_id, kind, message)
-    record_failure(context.store, job_id, kind, message, retryable=False)
+    record_failure(
+        context.store, job_id, kind, message, retryable=False, cost_seconds=progress.meter.seconds
+    )
     progress.clear()
     return FAILED
 
@@ -152,11 +199,15 @@ def record_transient_failure(
     job_id: str,
     kind: str,
     message: str,
+    cost_seconds: float = 0.0,
 ) -> None:
-    """Mark the job failed (retryable) when retries are exhausted; best effort, since the
-    service that failed may be the database itself (the relay re-sends such jobs)."""
+    """Mark the job failed (retryable) when retries are exhausted or its time ran out,
+    with the seconds the attempt computed; best effort, since the service that failed
+    may be the database itself (the relay re-sends such jobs)."""
     try:
-        record_failure(context.store, job_id, kind, message, retryable=True)
+        record_failure(
+            context.store, job_id, kind, message, retryable=True, cost_seconds=cost_seconds
+        )
     except Exception:  # noqa: BLE001 - the database may be down; nothing more to do
         log.warning("job %s: could not record its failure", job_id, exc_info=True)
 
@@ -171,65 +222,6 @@ def error_kind(exc: DomainError) -> str:
     if name == "DomainError":
         return "invalid_request"
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-class _ProgressWriter:
-    """Writes step i of n at most every PROGRESS_INTERVAL_SECONDS, the first time only
-    that long after the start: a job shorter than that writes no row at all, which
-    keeps progress from costing short drafts three extra write transactions. While
-    :meth:`heartbeat` runs, the process's heartbeat thread rewrites a quiet row."""
-
-    def __init__(self, engine: Engine, job_id: str, worker: str, *, stale: bool) -> None:
-        self.engine, self.job_id, self.worker = engine, job_id, worker
-        self.last = time.monotonic()
-        self.row_may_exist = stale
-        self.step = self.total = 0
-        self._beats = threading.Lock()
-        self._beating = False
-
-    def report(self, step: int, total: int) -> None:
-        # Under the heartbeat's lock: the beat thread must not write this row at the
-        # same moment (two write transactions on one row) or read a half-set step.
-        with self._beats:
-            self.step, self.total = step, total
-            now = time.monotonic()
-            if now - self.last < PROGRESS_INTERVAL_SECONDS:
-                return
-            self.last = now
-            self._write()
-
-    def _write(self) -> None:
-        try:
-            write_progress(self.engine, self.job_id, self.step, self.total, self.worker)
-            self.row_may_exist = True
-        except (OperationalError, InterfaceError):
-            log.debug("job %s: progress not written", self.job_id, exc_info=True)
-
-    def beat_if_quiet(self, seconds: float) -> None:
-        with self._beats:
-            if self._beating and time.monotonic() - self.last >= seconds:
-                self.last = time.monotonic()
-                self._write()
-
-    @contextlib.contextmanager
-    def heartbeat(self) -> Iterator[None]:
-        """Keep the row fresh (workers/heartbeat.py) while the block runs; no beat
-        lands after it, so :meth:`clear` afterwards leaves no row behind."""
-        self._beating = True
-        try:
-            with HEARTBEATS.keep_alive(self):
-                yield
-        finally:
-            with self._beats:
-                self._beating = False
-
-    def clear(self) -> None:
-        if not self.row_may_exist:
-            return
-        try:
-            clear_progress(self.engine, self.job_id)
-        except (OperationalError, InterfaceError):
-            log.debug("job %s: progress not cleared", self.job_id, exc_info=True)
 
 
 # -- image steps (generate and edit jobs) ---------------------------------------------------
@@ -255,13 +247,19 @@ def run_image_step(context: JobContext, state: JobState, progress: ProgressSink)
     # draft is its lineage parent, not an input image.
     if job.input_version_id and job.recipe.get("operation", "generate") != "generate":
         source = find_version(context.store, job.input_version_id)
-        input_png = _blob(context.blobs, source.content_hash, "input image")
+        input_png = read_blob(context.blobs, source.content_hash, "input image")
     if job.mask_hash:
-        mask_png = _blob(context.blobs, job.mask_hash, "mask")
+        mask_png = read_blob(context.blobs, job.mask_hash, "mask")
     recipe = {**job.recipe}
     recipe.setdefault("tier", job.tier)
-    result = run_step(recipe, input_png=input_png, mask_png=mask_png, progress=progress)
-    content_hash = context.blobs.put(result.png)
+    result = run_step(
+        recipe,
+        input_png=input_png,
+        mask_png=mask_png,
+        progress=progress,
+        on_compute=progress.computed,
+    )
+    content_hash = hashlib.sha256(result.png).hexdigest()
     version = VersionCreated(
         version_id=output_version_id(job.job_id),
         asset_id=job.asset_id,
@@ -276,18 +274,28 @@ def run_image_step(context: JobContext, state: JobState, progress: ProgressSink)
         job_id=job.job_id,
         cost_seconds=round(result.seconds, 6),
     )
-    return JobOutput([version], round(result.seconds, 6))
+    return JobOutput([version], round(result.seconds, 6), images=[result.png])
 
 
-def _blob(blobs: BlobStore, key: str, what: str) -> bytes:
+def read_blob(blobs: BlobStore, key: str, what: str) -> bytes:
+    """The blob ``key``; JobInputError naming ``what`` (the job's input image, mask…)
+    when it is not stored."""
     try:
         return blobs.get(key)
     except NotFound:
         raise JobInputError(f"the job's {what} (blob {key}) is not in the blob store") from None
 
 
+def store_all(blobs: BlobStore, project_id: str, pngs: Sequence[bytes]) -> None:
+    """Store a job's images (claimed for its project) once every step has run and the
+    result is to be kept, so a job that fails or is cancelled leaves no image behind."""
+    for png in pngs:
+        blobs.put_for(project_id, png)
+
+
 KIND_RUNNERS: dict[str, KindRunner] = {"generate": run_image_step, "edit": run_image_step}
-"""Job kind → runner. Other areas (rebuild, re-bake) add theirs with :func:`register_kind`."""
+"""Job kind → runner. Other areas (rebuild, re-bake, promote) add theirs with
+:func:`register_kind`."""
 
 
 def register_kind(kind: str, runner: KindRunner) -> None:

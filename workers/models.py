@@ -2,6 +2,10 @@
 
 A model spec is one of:
 
+- ``"builtin:sketch"``: the trained built-in model, shipped in the repository under
+  ``workers/builtin/sketch`` (a ``txt2img`` and an ``inpaint`` diffusers folder; it
+  upscales by Lanczos resize plus a low-strength img2img pass); made by
+  ``workers/builtin/train.py`` from procedurally drawn scenes;
 - ``"builtin:tiny"``: a tiny pipeline built here from configs, its weights drawn from a
   seeded PCG64 stream so the files are byte-identical on every machine; built once under
   ``<data_dir>/models/builtin-tiny/<family>`` and loaded from there ever after;
@@ -17,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -31,7 +36,12 @@ import torch
 from events.errors import DomainError
 
 BUILTIN_TINY = "builtin:tiny"
+BUILTIN_SKETCH = "builtin:sketch"
+BUILTINS = (BUILTIN_SKETCH, BUILTIN_TINY)
 FAMILIES = ("txt2img", "inpaint", "upscale")
+SKETCH_DIR = Path(__file__).resolve().parent / "builtin" / "sketch"
+# Lineage's own notes beside a model's folders: the defaults it was made for.
+DEFAULTS_FILE = "lineage.json"
 
 # Files that hold learned tensors. Configs and tokenizer files are left out on purpose:
 # libraries stamp their own version into them, and a diffusers upgrade must not make
@@ -136,15 +146,45 @@ def weights_hash(path: Path) -> str:
 
 
 def resolve_local(spec: str, data_dir: Path, family: str) -> Path | None:
-    """Return the local folder a spec names (building the built-in one), or None for a hub id."""
+    """Return the local folder a spec names (building the tiny one), or None for a hub id.
+
+    builtin:sketch has no upscaler of its own: its `upscale` family is the txt2img folder
+    (upscaling runs as resize plus img2img).
+    """
     if spec == BUILTIN_TINY:
         return ensure_builtin(data_dir, family)
+    if spec == BUILTIN_SKETCH:
+        return SKETCH_DIR / ("inpaint" if family == "inpaint" else "txt2img")
     if spec.startswith("builtin:"):
-        raise ValueError(f"unknown built-in model {spec!r}; only {BUILTIN_TINY!r} exists")
+        raise ValueError(f"unknown built-in model {spec!r}; expected one of {', '.join(BUILTINS)}")
     path = Path(spec).expanduser()
     if path.is_dir():
         return path
     return None
+
+
+def model_defaults(spec: str) -> dict[str, Any]:
+    """Recipe defaults a model folder declares in lineage.json ({} when none do).
+
+    builtin:sketch declares 256 x 256 (its training size); a local folder may carry its
+    own lineage.json beside model_index.json or one level up. Hub ids declare nothing.
+    """
+    if spec == BUILTIN_TINY:
+        return {}
+    folder = SKETCH_DIR if spec == BUILTIN_SKETCH else Path(spec).expanduser()
+    for candidate in (folder / DEFAULTS_FILE, folder.parent / DEFAULTS_FILE):
+        if candidate.is_file():
+            data = json.loads(candidate.read_text())
+            return dict(data.get("defaults", {}))
+    return {}
+
+
+def is_upscaler(folder: Path) -> bool:
+    """Whether a diffusers folder holds a dedicated upscaling pipeline (else: resize + img2img)."""
+    index = folder / "model_index.json"
+    if not index.is_file():
+        return False
+    return "Upscale" in str(json.loads(index.read_text()).get("_class_name", ""))
 
 
 def hub_snapshot(spec: str) -> Path:
@@ -214,7 +254,7 @@ def build_pipeline(family: str) -> Any:
     return pipe
 
 
-def _bytes_to_unicode() -> dict[int, str]:
+def bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP byte-to-printable-character map, so every byte is one vocabulary entry."""
     printable = (
         list(range(ord("!"), ord("~") + 1))
@@ -234,7 +274,7 @@ def _tokenizer() -> Any:
     """A byte-level CLIP tokenizer with no merges: any text tokenizes, no files needed."""
     from transformers import CLIPTokenizer
 
-    chars = [_bytes_to_unicode()[b] for b in range(256)]
+    chars = [bytes_to_unicode()[b] for b in range(256)]
     vocab: dict[str, int] = {}
     for token in chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]:
         vocab[token] = len(vocab)

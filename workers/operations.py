@@ -11,11 +11,12 @@ bytes. Keys this module computes (hashes, sizes, environment) are always recompu
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,50 +25,36 @@ import torch
 from PIL import Image
 
 from events.errors import DomainError
-from workers import environment, pipelines
+from workers import environment, models, pipelines
 from workers.adjustments import ORDER as ADJUST_ORDER
 from workers.adjustments import apply_adjustments
 from workers.edit_validation import (
     MARGIN_SIDES,
+    check_denoising,
     check_generation_size,
     check_outpaint_margins,
     check_upscale,
 )
 from workers.models import ModelUnavailable
 from workers.png import decode_image, encode_png
+from workers.recipe_rules import (
+    DEFAULT_GUIDANCE,
+    DEFAULT_NOISE_LEVEL,
+    DEFAULT_STEPS,
+    DEFAULT_STRENGTH,
+    DEFAULT_UPSCALE,
+    DEFAULT_UPSCALE_STRENGTH,
+    DERIVED_KEYS,
+    ENGINE_MAX_SIDE,
+    MAX_STEPS,
+    OPERATIONS,
+)
 
 __all__ = ["ModelUnavailable", "StepResult", "run_step", "RECIPE_TEXT_KEY"]
 
 RECIPE_VERSION = 1
 RECIPE_TEXT_KEY = "lineage:recipe"
-# Hard engine limits (memory guards); projects set their own, smaller, limits in the API.
-ENGINE_MAX_SIDE = 8192
 MAX_INPUT_PIXELS = ENGINE_MAX_SIDE * ENGINE_MAX_SIDE
-MAX_STEPS = 200
-OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale", "adjust")
-DEFAULT_STEPS = {"draft": 20, "final": 30}
-DEFAULT_STRENGTH = {"img2img": 0.75, "inpaint": 1.0, "outpaint": 1.0}
-DEFAULT_GUIDANCE = 7.5
-DEFAULT_NOISE_LEVEL = 20
-
-# Keys run_step computes; any in the input are dropped and recomputed. `model_id` and
-# `scheduler_config` are not among them: fed back, they pin the model and the schedule.
-DERIVED_KEYS = frozenset(
-    {
-        "recipe_version",
-        "input_hash",
-        "mask_hash",
-        "output_width",
-        "output_height",
-        "torch_threads",
-        "environment",
-        "model_weights_hash",
-        "native_scale",
-        "resized_after_upscale",
-        "outpaint_fill",
-        "adjust_order",
-    }
-)
 
 Progress = Callable[[int, int], None]
 
@@ -92,6 +79,7 @@ def run_step(
     mask_png: bytes | None = None,
     progress: Progress | None = None,
     expect_weights_hash: str | None = None,
+    on_compute: Callable[[float], None] | None = None,
 ) -> StepResult:
     """Run one generation or edit step.
 
@@ -100,7 +88,9 @@ def run_step(
     model), the input image bytes (every operation but generate), the mask bytes
     (inpaint), a progress callback called with (steps done, total steps) after each
     denoising step (it may raise to abort the run), and the weights hash the model must
-    have (rebuilds). Returns a StepResult.
+    have (rebuilds), and ``on_compute``, told the seconds computed (diffusers or
+    Pillow) when the computation ends, also when it stops part way (a failure, a
+    cancellation, a time limit): what a job's cost counts. Returns a StepResult.
 
     Raises DomainError for an invalid recipe or missing input, InvalidImage/ImageTooLarge
     for undecodable input, and ModelUnavailable when the model cannot be loaded or its
@@ -116,14 +106,18 @@ def run_step(
         out["mask_hash"] = hashlib.sha256(mask_png).hexdigest()
 
     if operation == "adjust":
-        started = time.perf_counter()
-        image, out["adjustments"] = apply_adjustments(source, out["adjustments"], ENGINE_MAX_SIDE)
-        seconds = time.perf_counter() - started
+        with _metered(on_compute) as meter:
+            image, out["adjustments"] = apply_adjustments(
+                source, out["adjustments"], ENGINE_MAX_SIDE
+            )
+        seconds = meter.seconds
         out["adjust_order"] = list(ADJUST_ORDER)
         if progress is not None:
             progress(1, 1)
     else:
-        image, seconds = _run_diffusion(out, source, mask, progress, expect_weights_hash)
+        image, seconds = _run_diffusion(
+            out, source, mask, progress, expect_weights_hash, on_compute
+        )
 
     out["output_width"], out["output_height"] = image.size
     out["torch_threads"] = pipelines.torch_threads()
@@ -166,25 +160,32 @@ def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
         out[key] = out.get(key) or ""
         if not isinstance(out[key], str):
             raise DomainError(f"{key} must be a string")
+    spec = out.get("model") or out.get("model_id") or pipelines.model_spec_for(operation, tier)
+    model_defaults = models.model_defaults(spec)
     out["seed"] = _int(out, "seed", None, 0, 2**32 - 1)
     out["steps"] = _int(out, "steps", DEFAULT_STEPS[tier], 1, MAX_STEPS)
     out["guidance"] = _number(out, "guidance", DEFAULT_GUIDANCE, 0.0, 50.0)
     if operation == "generate":
-        out["width"] = _int(out, "width", 512, 1, ENGINE_MAX_SIDE)
-        out["height"] = _int(out, "height", 512, 1, ENGINE_MAX_SIDE)
+        out["width"] = _int(out, "width", model_defaults.get("width", 512), 1, ENGINE_MAX_SIDE)
+        out["height"] = _int(out, "height", model_defaults.get("height", 512), 1,
+                             ENGINE_MAX_SIDE)
         check_generation_size(out["width"], out["height"], ENGINE_MAX_SIDE)
+    if operation == "upscale":
+        out["upscale_method"] = pipelines.upscale_method(spec)
+        if out["upscale_method"] == pipelines.UPSCALE_BY_IMG2IMG:
+            out["strength"] = _number(out, "strength", DEFAULT_UPSCALE_STRENGTH, 0.0, 1.0)
     if operation in DEFAULT_STRENGTH:
         out["strength"] = _number(out, "strength", DEFAULT_STRENGTH[operation], 0.0, 1.0)
-        if int(out["steps"] * out["strength"]) < 1:
-            raise DomainError(
-                f"steps {out['steps']} x strength {out['strength']} leaves no denoising step; "
-                "raise steps or strength"
-            )
+        check_denoising(out["steps"], out["strength"])
     if operation in ("inpaint", "outpaint"):
         out["keep_unmasked"] = bool(out.get("keep_unmasked", True))
     if operation == "upscale":
-        out["scale"] = _int(out, "scale", 4, 1, 16)
-        out["noise_level"] = _int(out, "noise_level", DEFAULT_NOISE_LEVEL, 0, 1000)
+        out["scale"] = _int(out, "scale", DEFAULT_UPSCALE, 1, 16)
+        if out["upscale_method"] == pipelines.UPSCALE_BY_IMG2IMG:
+            out.pop("noise_level", None)
+            check_denoising(out["steps"], out["strength"])
+        else:
+            out["noise_level"] = _int(out, "noise_level", DEFAULT_NOISE_LEVEL, 0, 1000)
     return out
 
 
@@ -246,12 +247,16 @@ def _run_diffusion(
     mask: Image.Image | None,
     progress: Progress | None,
     expect_weights_hash: str | None,
+    on_compute: Callable[[float], None] | None,
 ) -> tuple[Image.Image, float]:
     """Run a diffusion step; return the image and the seconds spent inside the pipeline
     (not loading the model, not waiting for another run: that is not this step's cost)."""
     operation = out["operation"]
     _check_sizes(out, source)
     kind = pipelines.kind_for(operation)
+    resize_first = out.get("upscale_method") == pipelines.UPSCALE_BY_IMG2IMG
+    if resize_first:
+        kind = "img2img"
     spec = (
         out.get("model") or out.get("model_id") or pipelines.model_spec_for(operation, out["tier"])
     )
@@ -301,12 +306,16 @@ def _run_diffusion(
             width=source.width,
             height=source.height,
         )
+    elif resize_first:
+        assert source is not None
+        target = (source.width * out["scale"], source.height * out["scale"])
+        args.update(image=source.resize(target, Image.Resampling.LANCZOS),
+                    strength=out["strength"])
     elif operation == "upscale":
         args.update(image=source, noise_level=out["noise_level"])
-    with pipelines.run_lock(kind, spec):
-        started = time.perf_counter()
+    with pipelines.run_lock(kind, spec), _metered(on_compute) as meter:
         image = call_pipe(**args).images[0]
-        seconds = time.perf_counter() - started
+    seconds = meter.seconds
 
     if operation in ("inpaint", "outpaint") and out["keep_unmasked"]:
         # The VAE round trip alters every pixel; outside the mask the user asked for none
@@ -316,6 +325,23 @@ def _run_diffusion(
     if operation == "upscale":
         image = _finish_upscale(out, source, image)
     return image, seconds
+
+
+class _Meter:
+    seconds = 0.0
+
+
+@contextlib.contextmanager
+def _metered(on_compute: Callable[[float], None] | None) -> Iterator[_Meter]:
+    """Time the block; tell ``on_compute`` the seconds however the block ends."""
+    meter = _Meter()
+    started = time.perf_counter()
+    try:
+        yield meter
+    finally:
+        meter.seconds = time.perf_counter() - started
+        if on_compute is not None:
+            on_compute(meter.seconds)
 
 
 def _check_sizes(out: dict[str, Any], source: Image.Image | None) -> None:

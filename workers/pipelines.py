@@ -21,7 +21,9 @@ from workers import models
 from workers.models import ModelUnavailable
 
 KINDS = ("txt2img", "img2img", "inpaint", "upscale")
-DEFAULT_SPEC = models.BUILTIN_TINY
+DEFAULT_SPEC = models.BUILTIN_SKETCH
+UPSCALE_BY_DIFFUSION = "diffusion"  # a dedicated upscaling pipeline (x4 upscaler)
+UPSCALE_BY_IMG2IMG = "lanczos+img2img"  # resize, then a low-strength img2img pass
 
 # Which env var picks the model for an operation; generate/img2img use the tier's model.
 _TIER_ENV = {"draft": "LINEAGE_MODEL_DRAFT", "final": "LINEAGE_MODEL_FINAL"}
@@ -49,17 +51,37 @@ def data_dir() -> Path:
     return Path(os.environ.get("LINEAGE_DATA_DIR", "./var"))
 
 
+def default_spec() -> str:
+    """The model of every tier whose own variable is unset: LINEAGE_MODEL_DEFAULT, else
+    the trained built-in model "builtin:sketch"."""
+    return os.environ.get("LINEAGE_MODEL_DEFAULT", "").strip() or DEFAULT_SPEC
+
+
 def model_spec_for(operation: str, tier: str) -> str:
     """Return the model spec configured for an operation and tier.
 
     inpaint/outpaint read LINEAGE_MODEL_INPAINT and upscale LINEAGE_MODEL_UPSCALE;
-    everything else LINEAGE_MODEL_DRAFT or LINEAGE_MODEL_FINAL by tier. All default to
-    "builtin:tiny". Raises ValueError for an unknown tier.
+    everything else LINEAGE_MODEL_DRAFT or LINEAGE_MODEL_FINAL by tier; unset ones fall
+    back to `default_spec()`. Raises ValueError for an unknown tier.
     """
     if tier not in _TIER_ENV:
         raise ValueError(f"unknown tier {tier!r}; expected draft or final")
     env = _OPERATION_ENV.get(operation, _TIER_ENV[tier])
-    return os.environ.get(env, "").strip() or DEFAULT_SPEC
+    return os.environ.get(env, "").strip() or default_spec()
+
+
+def upscale_method(spec: str) -> str:
+    """How a model upscales: by its own upscaling pipeline, or by resize plus img2img.
+
+    builtin:tiny has an x4 upscaler; builtin:sketch and local text-to-image folders use
+    resize + img2img (the "SD upscale" technique); hub ids are taken to be upscalers.
+    """
+    if spec == models.BUILTIN_TINY:
+        return UPSCALE_BY_DIFFUSION
+    local = models.resolve_local(spec, data_dir(), "upscale")
+    if local is None or models.is_upscaler(local):
+        return UPSCALE_BY_DIFFUSION
+    return UPSCALE_BY_IMG2IMG
 
 
 def kind_for(operation: str) -> str:

@@ -19,6 +19,7 @@ Both runners are registered with the job runner at import (``rebuild``, ``rebake
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from collections.abc import Callable
@@ -31,11 +32,13 @@ from events.assets import VersionCreated
 from events.errors import DomainError, NotFound
 from events.store import EventStore
 from workers import environment, pipelines
+from workers.attempt import ProgressSink, chain_progress
 from workers.blobs import BlobCorrupted, BlobStore
-from workers.job_runner import JobContext, JobOutput, ProgressSink, register_kind
+from workers.job_runner import JobContext, JobOutput, register_kind
 from workers.models import ModelUnavailable
 from workers.operations import run_step
 from workers.rebuild_compare import BIT_EXACT, Tolerance, compare_images, worst
+from workers.recipe_rules import denoising_steps
 
 STOPPED = "stopped"
 _NOT_RECIPE = ("environment", "torch_threads")
@@ -261,17 +264,22 @@ def run_rebake(context: JobContext, state: JobState, progress: ProgressSink) -> 
     parent_id = chain[start - 1].version_id if start else None
     parent_png = _reused_output(context.blobs, chain[start - 1]) if start else None
     versions: list[VersionCreated] = []
+    pngs: list[bytes] = []
     recomputed: list[dict[str, Any]] = []
     seconds = 0.0
+    recipes = [apply_override(original.recipe, overrides.get(original.version_id, {}),
+                              derived_from=original.version_id) for original in chain[start:]]
+    planned = [denoising_steps(recipe) for recipe in recipes]
     for offset, original in enumerate(chain[start:]):
-        recipe = apply_override(original.recipe, overrides.get(original.version_id, {}),
-                                derived_from=original.version_id)
+        recipe = recipes[offset]
         mask_png = _mask_or_fail(context.blobs, recipe)
         result = run_step(recipe,
                           input_png=parent_png if step_input_needed(original) else None,
                           mask_png=mask_png,
-                          expect_weights_hash=original.recipe.get("model_weights_hash"))
-        content_hash = context.blobs.put(result.png)
+                          expect_weights_hash=original.recipe.get("model_weights_hash"),
+                          progress=chain_progress(progress, planned, offset),
+                          on_compute=progress.computed)
+        content_hash = hashlib.sha256(result.png).hexdigest()
         version = VersionCreated(
             version_id=output_version_id(job.job_id, offset), asset_id=job.asset_id,
             author_id=job.requested_by, operation=original.operation, tier=original.tier,
@@ -287,9 +295,9 @@ def run_rebake(context: JobContext, state: JobState, progress: ProgressSink) -> 
                            "overridden": sorted(overrides.get(original.version_id, {})),
                            "same_bytes_as_original": content_hash == original.content_hash,
                            "seconds": round(result.seconds, 6)})
+        pngs.append(result.png)
         seconds += result.seconds
         parent_id, parent_png = version.version_id, result.png
-        progress(offset + 1, len(chain) - start)
     report = {
         "kind": "rebake", "version_id": chain[-1].version_id,
         "first_overridden": chain[start].version_id,
@@ -301,7 +309,7 @@ def run_rebake(context: JobContext, state: JobState, progress: ProgressSink) -> 
                     f"{chain[start].operation} step {chain[start].version_id}; the new "
                     f"branch ends at version {versions[-1].version_id}."),
     }
-    return JobOutput(versions, round(seconds, 6), report)
+    return JobOutput(versions, round(seconds, 6), report, images=pngs)
 
 
 def _reused_output(blobs: BlobStore, version: VersionCreated) -> bytes:

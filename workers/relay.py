@@ -34,7 +34,14 @@ from sqlalchemy import Connection, insert, select, update
 from events.assets import TIERS
 from events.db import write_transaction
 from events.domain import stream_id
-from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested, JobStarted
+from events.jobs import (
+    JobCancelled,
+    JobCompleted,
+    JobFailed,
+    JobRequested,
+    JobRetryRequested,
+    JobStarted,
+)
 from events.schema import job_progress, subscription_checkpoints
 from events.store import EventStore, Recorded, utc
 from workers.actors import actor_name
@@ -45,7 +52,12 @@ log = logging.getLogger(__name__)
 RELAY_NAME = "relay"
 BATCH = 500
 REQUEST_TYPES = (JobRequested.type_name, JobRetryRequested.type_name)
-_JOB_TYPES = REQUEST_TYPES + (JobStarted.type_name, JobCompleted.type_name, JobFailed.type_name)
+_JOB_TYPES = REQUEST_TYPES + (
+    JobStarted.type_name,
+    JobCompleted.type_name,
+    JobFailed.type_name,
+    JobCancelled.type_name,
+)
 LEASE_SECONDS = 90.0
 """How long a started job may show no sign of life before the relay presumes its worker
 dead and re-sends it: several of the workers' heartbeats (``HEARTBEAT_SECONDS``, 20 s),
@@ -154,8 +166,8 @@ class Relay:
         is not alive (see :func:`presumed_dead`); how many. Live ones are watched, for
         :meth:`resend_expired`.
 
-        Unfinished: no JobCompleted and no non-retryable JobFailed after its latest
-        request. Returns 0 when another relay holds the checkpoint.
+        Unfinished: no JobCompleted, JobCancelled or non-retryable JobFailed after its
+        latest request. Returns 0 when another relay holds the checkpoint.
         """
         self._ensure_checkpoint()
         with write_transaction(self.store.engine) as conn:
@@ -336,7 +348,7 @@ def unfinished_jobs(job_events: Iterable[Recorded]) -> list[PendingJob]:
             if (job := latest.get(event.job_id)) is not None:
                 latest[event.job_id] = dataclasses.replace(
                     job, started_at=recorded.recorded_at, worker=event.worker)
-        elif isinstance(event, JobCompleted) or (
+        elif isinstance(event, JobCompleted | JobCancelled) or (
             isinstance(event, JobFailed) and not event.retryable
         ):
             latest[event.job_id] = None

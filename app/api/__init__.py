@@ -11,9 +11,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.blueprint, url_prefix="/api")
     app.register_blueprint(jobs.blueprint, url_prefix="/api")
     # The read side (projections): trees, review state, search, audit, metrics, SSE.
-    from app.api import audit, metrics, review, search, stream, trees
+    from app.api import audit, job_lists, metrics, review, search, stream, trees
 
-    for read_side in (trees, review, search, audit, metrics, stream):
+    for read_side in (trees, review, search, audit, metrics, stream, job_lists):
         app.register_blueprint(read_side.blueprint, url_prefix="/api")
     routes.register(app)
     # Rebuild, re-bake, provenance and export of versions (issue 6).

@@ -5,7 +5,18 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
-from app.api.views import body, cursor_int, meta, page, page_args, path_id, query, written
+from app.api.views import (
+    body,
+    cursor_int,
+    job_limits,
+    meta,
+    named,
+    page,
+    page_args,
+    path_id,
+    query,
+    written,
+)
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
@@ -50,7 +61,7 @@ def get_asset(asset_id: str) -> Response:
     as_of = query(AsOfQuery)["as_of"]
     asset, version = assets.view_asset(services().store, current_principal(), asset_id,
                                        as_of=as_of)
-    return respond(asset, version=version)
+    return respond(named(asset), version=version)
 
 
 @blueprint.get("/assets/<asset_id>/versions")
@@ -60,7 +71,7 @@ def list_versions(asset_id: str) -> Response:
     limit, cursor = page_args()
     items, next_index = assets.list_versions(services().store, current_principal(), asset_id,
                                              after=cursor_int(cursor, "index"), limit=limit)
-    return page(items, {"index": next_index} if next_index is not None else None)
+    return page(named(items), {"index": next_index} if next_index is not None else None)
 
 
 @blueprint.post("/assets/<asset_id>/tags")
@@ -74,12 +85,14 @@ def add_tag(asset_id: str) -> Response:
     return written(asset, version=version, position=position)
 
 
-@blueprint.delete("/assets/<asset_id>/tags/<tag>")
-@documented("Remove a tag (creator)", **WRITE, response=AssetOut)
+@blueprint.delete("/assets/<asset_id>/tags/<path:tag>")
+@documented("Remove a tag (creator); hierarchical tags as they read, e.g. "
+            "DELETE /assets/{id}/tags/char/villain (or char%2Fvillain)", **WRITE,
+            response=AssetOut)
 def remove_tag(asset_id: str, tag: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     asset, version, position = assets.change_tag(
-        services().store, current_principal(), meta(), asset_id, tag, add=False,
+        services().store, current_principal(), meta(), asset_id, tag.strip(), add=False,
         if_match=expected_version())
     return written(asset, version=version, position=position)
 
@@ -92,6 +105,6 @@ def request_generation(asset_id: str) -> Response:
     data = body(GenerationSchema)
     result = generation.request_generation(services().store, current_principal(),
                                            meta(), asset_id, data,
-                                           if_match=expected_version())
+                                           if_match=expected_version(), limits=job_limits())
     return written(result, 202, position=result["position"],
                    location=result["jobs"][0]["url"])

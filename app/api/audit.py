@@ -21,22 +21,29 @@ from app.api.reading import (
     read_response,
     wait_for_projections,
 )
+from app.api.views import cursor_int
 from app.auth import current_principal
 from app.context import services
 from app.http import decode_cursor, encode_cursor
 from projections import queries
 from projections.access import require_asset_member, require_member, visible_projects
-from projections.audit_queries import AuditQuery
+from projections.audit import AUDIT_EVENT_TYPES
+from projections.audit_queries import AuditQuery, type_choices
 from projections.registry import AUDIT
 
 blueprint = Blueprint("audit", __name__)
+TYPE_CHOICES = type_choices(AUDIT_EVENT_TYPES)
 
 
 class AuditArgs(ReadQuery):
     project = fields.UUID(load_default=None)
     asset = fields.UUID(load_default=None)
     actor = fields.String(load_default=None, validate=validate.Length(max=80))
-    type = fields.String(load_default=None, validate=validate.Length(max=80))
+    type = fields.String(load_default=None, validate=validate.OneOf(
+        TYPE_CHOICES, error="unknown type {input!r}; use one of: {choices}"), metadata={
+        "description": "what happened: approved, changes_requested, rejected, revoked, "
+                       "commented, generated, edited, uploaded, pinned, an area such as "
+                       "'decision', or an exact event type such as 'decision.recorded'"})
     since = UtcDateTime(load_default=None, data_key="from")
     until = UtcDateTime(load_default=None, data_key="to")
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
@@ -61,11 +68,11 @@ def audit_query(args: dict[str, Any]) -> AuditQuery:
         projects = [str(args["project"])]
     else:
         projects = visible_projects(lineage.engine, principal.user_id, principal.is_admin)
-    after = (decode_cursor(args["cursor"]) or {}).get("after", 0)
+    after = cursor_int(decode_cursor(args["cursor"]), "after")
     return AuditQuery(
         projects=projects, asset=str(args["asset"]) if args["asset"] else None,
         actor=args["actor"], event_type=args["type"], since=args["since"],
-        until=args["until"], after=after if isinstance(after, int) else 0,
+        until=args["until"], after=after,
         limit=args["limit"])
 
 

@@ -15,7 +15,7 @@ import hashlib
 from flask import Blueprint, Response, request
 
 from app.api.openapi import documented
-from app.api.views import body, path_id, query, written
+from app.api.views import body, job_limits, path_id, query, written
 from app.auth import current_principal
 from app.context import services
 from app.http import command_meta, respond
@@ -37,7 +37,7 @@ def request_rebuild(version_id: str) -> Response:
     data = body(RebuildSchema) if request.content_length else {}
     options = {"tolerance": data["tolerance"]} if data.get("tolerance") else {}
     result = rebuild.request_rebuild(services().store, current_principal(), command_meta(),
-                                     version_id, options)
+                                     version_id, options, limits=job_limits())
     return written(result, 202, position=result["position"], location=result["url"])
 
 
@@ -51,7 +51,8 @@ def request_rebake(version_id: str) -> Response:
     lineage = services()
     result = rebuild.request_rebake(lineage.store, lineage.blobs, current_principal(),
                                     command_meta(), version_id, data["overrides"],
-                                    max_prompt_chars=lineage.settings.max_prompt_chars)
+                                    max_prompt_chars=lineage.settings.max_prompt_chars,
+                                    max_side=lineage.settings.max_side, limits=job_limits())
     return written(result, 202, position=result["position"], location=result["url"])
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -20,15 +21,18 @@ from flask import Blueprint, Flask, Response, current_app
 from marshmallow import Schema
 
 from app.http import respond
+from app.schemas.examples import EXAMPLES
 
 blueprint = Blueprint("openapi", __name__)
 
 API_VERSION = "0.1.0"
 _PATH_PARAM = re.compile(r"<(?:[a-z]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
-ERRORS = {400: "Bad request", 401: "Missing, malformed or revoked token",
+ERRORS = {400: "Malformed request: the body is not JSON at all",
+          401: "Missing, malformed or revoked token",
           403: "Your role in the project is too weak (the role needed is named)",
           404: "Not found, or not visible to you", 409: "Stale If-Match, conflict or policy",
-          413: "Payload too large", 422: "Invalid request (per-field errors)"}
+          413: "Payload too large", 415: "The body is not sent as application/json",
+          422: "Invalid request (per-field errors)", 429: "Too many failed authentications"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,10 +75,12 @@ def build_spec(app: Flask) -> dict[str, Any]:
                    info={"description": "Event-sourced generative-image lineage and review. "
                                         "Authenticate with 'Authorization: Bearer <token>'."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    spec.components.schema("Problem", {"type": "object", "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"},
-        "status": {"type": "integer"}, "detail": {"type": "string"},
-        "errors": {"type": "object"}}})
+    spec.components.schema("Problem", {
+        "type": "object", "required": ["type", "title", "status", "detail"],
+        "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                       "status": {"type": "integer"}, "detail": {"type": "string"},
+                       "errors": {"type": "object",
+                                  "description": "per field: what is wrong with it (422)"}}})
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith("/api"):
@@ -110,7 +116,10 @@ def _operation(plugin: MarshmallowPlugin, doc: Operation | None, arguments) -> d
     if doc.status != 204:
         schema = doc.response if doc.response is not None else {}
         operation["responses"][str(doc.status)]["content"] = {doc.media_type: {"schema": schema}}
-    for code in doc.errors:
+    errors = doc.errors
+    if doc.body is not None:  # a JSON body may also be malformed or not JSON at all
+        errors = tuple(sorted({*errors, 400, 415, 422}))
+    for code in errors:
         operation["responses"][str(code)] = {
             "description": ERRORS.get(code, "error"),
             "content": {"application/problem+json": {"schema": {"$ref":
@@ -118,15 +127,19 @@ def _operation(plugin: MarshmallowPlugin, doc: Operation | None, arguments) -> d
     if not doc.public:
         operation["security"] = [{"bearer": []}]
     if doc.body is not None:
-        operation["requestBody"] = {"required": True,
-                                    "content": {"application/json": {"schema": doc.body}}}
+        media: dict[str, Any] = {"schema": doc.body}
+        if doc.body in EXAMPLES:
+            media["example"] = EXAMPLES[doc.body]
+        operation["requestBody"] = {"required": True, "content": {"application/json": media}}
     if doc.file_field is not None:
         form = plugin.converter.schema2jsonschema(doc.form) if doc.form else {"properties": {}}
         properties = {doc.file_field: {"type": "string", "format": "binary"},
                       **form.get("properties", {})}
         operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {
             "schema": {"type": "object", "properties": properties,
-                       "required": [doc.file_field]}}}}
+                       "required": [doc.file_field]},
+            "example": {doc.file_field: "(the image file)",
+                        **EXAMPLES.get(doc.form, {})}}}}
     return operation
 
 
@@ -147,22 +160,27 @@ def docs() -> Response:
     rows = []
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            params = ", ".join(
-                f"{p['name']} ({p['in']})" for p in operation.get("parameters", []))
+            params = ", ".join(_describe_parameter(p) for p in operation.get("parameters", []))
             body = operation.get("requestBody", {}).get("content", {})
-            body_text = ""
+            body_html = ""
             for media, content in body.items():
                 schema = content.get("schema", {})
                 ref = schema.get("$ref", "")
-                body_text = f"{media}: {ref.rsplit('/', 1)[-1] or 'object'}"
+                body_html = html.escape(f"{media}: {ref.rsplit('/', 1)[-1] or 'object'}")
+                if "example" in content:
+                    body_html += ("<pre>" + html.escape(json.dumps(content["example"], indent=1))
+                                  + "</pre>")
             rows.append(
                 f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}"
                 f"</code></td><td>{html.escape(operation.get('summary', ''))}</td>"
-                f"<td>{html.escape(params)}</td><td>{html.escape(body_text)}</td></tr>")
+                f"<td>{html.escape(params)}</td><td>{body_html}</td></tr>")
     schemas = []
     for name, schema in spec.get("components", {}).get("schemas", {}).items():
+        required = set(schema.get("required", ()))
         fields = "".join(
-            f"<li><code>{html.escape(field)}</code>: {html.escape(_describe(prop))}</li>"
+            f"<li><code>{html.escape(field)}</code>"
+            f"{' <strong>required</strong>' if field in required else ''}: "
+            f"{html.escape(_describe(prop))}</li>"
             for field, prop in schema.get("properties", {}).items())
         schemas.append(f"<h3 id='{html.escape(name)}'>{html.escape(name)}</h3><ul>{fields}</ul>")
     page = (
@@ -178,6 +196,14 @@ def docs() -> Response:
     return Response(page, mimetype="text/html",
                     headers={"Content-Security-Policy": "default-src 'none'; style-src "
                                                         "'unsafe-inline'"})
+
+
+def _describe_parameter(parameter: dict[str, Any]) -> str:
+    """``name (in, required): one of a, b, c`` for the docs page."""
+    where = parameter["in"] + (", required" if parameter.get("required") else "")
+    choices = parameter.get("schema", {}).get("enum")
+    return f"{parameter['name']} ({where})" + (
+        f": one of {', '.join(map(str, choices))}" if choices else "")
 
 
 def _describe(prop: dict[str, Any]) -> str:

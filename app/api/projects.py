@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response
+from marshmallow import ValidationError
 
 from app.api.openapi import documented
-from app.api.views import body, cursor_int, meta, page, page_args, path_id, written
+from app.api.views import body, cursor_int, meta, named, page, page_args, path_id, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
-from app.schemas.common import ListQuery
+from app.schemas.common import ListQuery, plain_name
 from app.schemas.projects import (
     CHANNEL_NAME,
     ChannelSchema,
@@ -60,7 +61,7 @@ def list_projects() -> Response:
 def get_project(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     project, version = projects.view_project(services().store, current_principal(), project_id)
-    return respond(project, version=version)
+    return respond(named(project), version=version)
 
 
 def _answer(result) -> Response:  # noqa: ANN001
@@ -83,6 +84,10 @@ def set_policies(project_id: str) -> Response:
             **WRITE, response=ProjectOut)
 def set_channel(project_id: str, name: str) -> Response:
     project_id = path_id(project_id, "project")
+    try:
+        plain_name(name)
+    except ValidationError as error:
+        raise ValidationError({"name": error.messages}) from None
     if not re.fullmatch(CHANNEL_NAME, name):
         raise DomainError(f"channel name {name[:80]!r} must be 1-40 lowercase letters, digits, "
                           "'-' or '_', starting with a letter or digit", field="name")

@@ -14,10 +14,12 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from app.auth import current_principal
 from app.context import services
+from app.cursors import MAX_POSITION
 from app.http import query_args, respond, shared_schema
+from app.person_names import with_names
 from commands.state import parse_id
 from projections import queries
-from projections.access import require_asset_member
+from projections.access import require_asset_member, user_names
 from projections.registry import SEARCH, TREE, make_runner
 from projections.runner import ProjectionRunner
 
@@ -43,7 +45,7 @@ class ReadQuery(Schema):
     class Meta:
         unknown = RAISE
 
-    min_position = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    min_position = fields.Integer(load_default=None, validate=validate.Range(0, MAX_POSITION))
 
 
 class AsOfQuery(ReadQuery):
@@ -102,6 +104,12 @@ def wait_for_projections(names: Iterable[str], min_position: int | None,
     return Freshness(reached, max(head, reached))
 
 
+def read_named(body: Any) -> Any:  # noqa: ANN401 - any JSON body
+    """``body`` with people's names beside their ids, from the access projection."""
+    engine = services().engine
+    return with_names(body, lambda ids: user_names(engine, ids))
+
+
 def read_response(body: Any, freshness: Freshness) -> Response:
     """JSON with a ``projection`` member and ``Lineage-Projection-*`` headers."""
     if isinstance(body, dict):
@@ -131,10 +139,11 @@ def asset_view_as_of(asset_id: str, answer: Callable[[Any, str, datetime | None]
     asset_id = parse_id(asset_id, "asset")
     args = read_args(AsOfQuery)
     require_asset_member(lineage.store, current_principal(), asset_id)
-    # As-of answers read the asset's tags from the catalog's tag history.
-    names = TREE if args["as_of"] is None else (*TREE, *SEARCH)
+    # As-of answers read the asset's tags from the catalog's tag history; people's names
+    # come from the access projection.
+    names = (*TREE, "access") if args["as_of"] is None else (*TREE, *SEARCH, "access")
     freshness = wait_for_projections(names, args["min_position"], args["as_of"])
-    body = answer(lineage.engine, asset_id, args["as_of"])
+    body = read_named(answer(lineage.engine, asset_id, args["as_of"]))
     if args["as_of"] is not None:
         body["as_of"] = args["as_of"].isoformat()
     return read_response(body, freshness)

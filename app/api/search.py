@@ -1,8 +1,8 @@
 """Catalog search and the tag tree.
 
-GET /api/search?q=&tag=&tag=…&operation=&tier=&model=&author=&status=&approved=&from=&to=
-&project=&collapse=seed&facets=true&as_of=&limit=&cursor=&kind=version|asset over the
-versions (or assets) of the projects the caller belongs to; GET
+GET /api/search?q=&tag=&tag=…&operation=&tier=&model=&sampler=&tool=&author=&status=
+&approved=&from=&to=&project=&collapse=seed&facets=true&as_of=&limit=&cursor=
+&kind=version|asset over the versions (or assets) of the projects the caller belongs to; GET
 /api/projects/{id}/taxonomy.
 """
 
@@ -17,6 +17,7 @@ from app.api.reading import (
     ReadQuery,
     UtcDateTime,
     read_args,
+    read_named,
     read_response,
     wait_for_projections,
 )
@@ -45,6 +46,10 @@ class SearchArgs(AsOfQuery):
     operation = fields.String(load_default=None, validate=validate.OneOf(OPERATIONS))
     tier = fields.String(load_default=None, validate=validate.OneOf(TIERS))
     model = fields.String(load_default=None, validate=validate.Length(max=200))
+    sampler = fields.String(load_default=None, validate=validate.Length(max=80))
+    tool = fields.String(load_default=None, validate=validate.Length(max=40), metadata={
+        "description": "lineage, or the tool whose metadata an upload carried "
+                       "(automatic1111, forge, comfyui, invokeai)"})
     author = fields.String(load_default=None, validate=validate.Length(max=80))
     status = fields.String(load_default=None,
                            validate=validate.OneOf(("none", *DECISIONS)))
@@ -83,10 +88,9 @@ def search() -> Response:
         project_id = str(args["project"])
         require_member(lineage.store, principal, project_id)
         projects: list[str] | None = [project_id]
-        names = SEARCH
     else:
         projects = None
-        names = (*SEARCH, "access")
+    names = (*SEARCH, "access")  # "access": the projects searched, and people's names
     freshness = wait_for_projections(names, args["min_position"], args["as_of"])
     if args["project"] is None:
         projects = visible_projects(lineage.engine, principal.user_id, principal.is_admin)
@@ -95,13 +99,14 @@ def search() -> Response:
     result = find(lineage.engine, SearchQuery(
         projects=projects, q=args["q"], tags=tuple(args["tag"]),
         operation=args["operation"], tier=args["tier"], model=args["model"],
+        sampler=args["sampler"], tool=args["tool"],
         author=args["author"], status=args["status"], approved=args["approved"],
         created_from=args["created_from"], created_to=args["created_to"],
         as_of=args["as_of"], collapse_seed=args["collapse"] == "seed",
         facets=args["facets"], limit=args["limit"], offset=offset))
-    end = offset + len(result["results"])
+    end = offset + len(result["items"])
     result["next_cursor"] = encode_cursor({"o": end}) if end < result["total"] else None
-    return read_response(result, freshness)
+    return read_response(read_named(result), freshness)
 
 
 def _search_args() -> dict:

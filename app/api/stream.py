@@ -10,12 +10,13 @@ from the project.
 from __future__ import annotations
 
 from flask import Blueprint, Response, request, stream_with_context
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from app.api.openapi import documented
 from app.auth import current_principal
 from app.context import services
-from app.http import query_args
+from app.cursors import MAX_POSITION
+from app.http import bounded_int, query_args
 from events.errors import NotFound
 from projections.access import require_member
 from projections.live import FeedOptions, project_feed
@@ -28,7 +29,7 @@ class StreamArgs(Schema):
         unknown = RAISE
 
     project = fields.UUID(required=True)
-    after = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=None, validate=validate.Range(0, MAX_POSITION))
     limit = fields.Integer(load_default=None, validate=validate.Range(1, 100_000))
     max_seconds = fields.Float(load_default=300.0, validate=validate.Range(0.0, 3600.0))
     heartbeat = fields.Float(load_default=15.0, validate=validate.Range(0.05, 300.0))
@@ -37,9 +38,8 @@ class StreamArgs(Schema):
 def _resume_after(args: dict, head: int) -> int:
     header = request.headers.get("Last-Event-ID")
     if header is not None:
-        if not header.strip().isdigit():
-            raise ValidationError({"Last-Event-ID": ["must be a position (an integer)"]})
-        return int(header.strip())
+        return bounded_int(header.strip(), "Last-Event-ID", MAX_POSITION,
+                           "a position (an integer)")
     return args["after"] if args["after"] is not None else head
 
 

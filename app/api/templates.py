@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
-from app.api.views import body, meta, path_id, written
+from app.api.views import body, job_limits, meta, path_id, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
@@ -66,5 +66,5 @@ def generate_from_template(template_id: str) -> Response:
     result = generation.request_template_generation(
         lineage.store, current_principal(), meta(), template_id, data,
         max_prompt_chars=lineage.settings.max_prompt_chars,
-        max_side=lineage.settings.max_side, if_match=expected_version())
+        max_side=lineage.settings.max_side, if_match=expected_version(), limits=job_limits())
     return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])

@@ -5,13 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.api.openapi import documented
-from app.api.views import body, meta, written
+from app.api.reading import ReadQuery, read_args, read_response, wait_for_projections
+from app.api.views import body, meta, path_id, written
 from app.auth import current_principal
 from app.context import services
 from app.http import respond
-from app.schemas.responses import MeOut, TokenOut, UserOut
+from app.schemas.responses import MeOut, PersonOut, TokenOut, UserOut
 from app.schemas.users import RevokeTokenSchema, TokenCreateSchema, UserCreateSchema
 from commands import accounts
+from events.errors import NotFound
+from projections.access import shared_projects, user_names
 
 blueprint = Blueprint("users", __name__)
 TAGS = ("people",)
@@ -35,6 +38,25 @@ def me() -> Response:
     principal = current_principal()
     return respond({"user_id": principal.user_id, "name": principal.name,
                     "is_admin": principal.is_admin, "token_id": principal.token_id})
+
+
+@blueprint.get("/users/<user_id>")
+@documented("A person by id: their name and the projects you share with the role they "
+            "hold in each (yourself, people in a project of yours, anyone for global "
+            "admins); 404 otherwise", tags=TAGS, query=ReadQuery, errors=(401, 404, 422),
+            response=PersonOut)
+def get_user(user_id: str) -> Response:
+    principal = current_principal()
+    user_id = path_id(user_id, "user")
+    args = read_args(ReadQuery)
+    lineage = services()
+    freshness = wait_for_projections(("access",), args["min_position"])
+    shared = shared_projects(lineage.engine, None if principal.is_admin else principal.user_id,
+                             user_id)
+    name = user_names(lineage.engine, {user_id}).get(user_id)
+    if name is None or not (shared or principal.is_admin or user_id == principal.user_id):
+        raise NotFound(f"user {user_id} does not exist")
+    return read_response({"user_id": user_id, "name": name, "projects": shared}, freshness)
 
 
 @blueprint.post("/tokens")

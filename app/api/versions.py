@@ -5,15 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.api.openapi import documented
-from app.api.views import body, meta, path_id, query, written
+from app.api.views import body, job_limits, meta, named, path_id, query, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
+from app.images import image_bytes
 from app.schemas.assets import EditSchema, ImageQuery, PromoteSchema
 from app.schemas.responses import JobsOut, VersionOut
-from commands import assets, edits, generation
-from commands.uploads import media_type
-from workers.png import thumbnail_png
+from commands import assets, edits, promotion
 
 blueprint = Blueprint("versions", __name__)
 TAGS = ("versions",)
@@ -29,7 +28,7 @@ def get_version(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     version, stream_version = assets.view_version(services().store, current_principal(),
                                                   version_id)
-    return respond(version, version=stream_version)
+    return respond(named(version), version=stream_version)
 
 
 @blueprint.get("/versions/<version_id>/image")
@@ -46,14 +45,8 @@ def get_image(version_id: str) -> Response:
     headers = {"ETag": f'"{tag}"', "Cache-Control": IMMUTABLE}
     if _matches(request.headers.get("If-None-Match", ""), tag):
         return Response(status=304, headers=headers)
-    if size.isdigit():
-        data = lineage.thumbnails.get(content_hash, int(size),
-                                      lambda: lineage.blobs.get(content_hash))
-        return Response(data, mimetype="image/webp", headers=headers)
-    data = lineage.blobs.get(content_hash)
-    if size == "thumbnail":
-        data = thumbnail_png(data, max_pixels=lineage.settings.max_image_pixels)
-    return Response(data, mimetype=media_type(data), headers=headers)
+    data, mimetype = image_bytes(lineage, content_hash, size)
+    return Response(data, mimetype=mimetype, headers=headers)
 
 
 def _matches(header: str, content_hash: str) -> bool:
@@ -71,17 +64,18 @@ def request_edit(version_id: str) -> Response:
     lineage = services()
     result = edits.request_edit(lineage.store, lineage.blobs, current_principal(), meta(),
                                 version_id, data, max_side=lineage.settings.max_side,
-                                if_match=expected_version())
+                                if_match=expected_version(), limits=job_limits())
     return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])
 
 
 @blueprint.post("/versions/<version_id>/promote")
-@documented("Promote a draft: a final render with the draft's prompt, seed and parameters "
-            "(creator)", body=PromoteSchema, status=202, **WRITE, response=JobsOut)
+@documented("Promote a draft: its chain (generation and every edit since) re-made on the "
+            "final tier's model with the same seeds and parameters, as a new branch (creator)",
+            body=PromoteSchema, status=202, **WRITE, response=JobsOut)
 def promote(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     data = body(PromoteSchema)
-    result = generation.request_promotion(services().store, current_principal(),
-                                          meta(), version_id, data,
-                                          if_match=expected_version())
+    result = promotion.request_promotion(services().store, current_principal(), meta(),
+                                         version_id, data, if_match=expected_version(),
+                                         limits=job_limits())
     return written(result, 202, position=result["position"], location=result["jobs"][0]["url"])

@@ -18,9 +18,13 @@ from app.http import (
     respond,
     shared_schema,
 )
+from app.person_names import with_names
 from app.schemas.common import Limits, ListQuery
+from commands.job_estimate import JobLimits
+from commands.people import user_names
 from commands.state import parse_id
 from events.store import Metadata
+from projections import queries
 
 
 def body(schema: type[Schema]) -> dict[str, Any]:
@@ -42,12 +46,26 @@ def path_id(value: str, what: str) -> str:
     return parse_id(value, what)
 
 
+def named(payload: Any) -> Any:  # noqa: ANN401 - any JSON body
+    """``payload`` with people's names beside their ids, from the write side (answers
+    folded from streams)."""
+    store = services().store
+    return with_names(payload, lambda ids: user_names(store, ids))
+
+
 def written(payload: dict[str, Any], status: int = 200, *, version: int | None = None,
             position: int | None = None, location: str | None = None) -> Response:
-    response = respond(payload, status, version=version, position=position)
+    """The answer of a write (people named, see :func:`named`)."""
+    response = respond(named(payload), status, version=version, position=position)
     if location:
         response.headers["Location"] = location
     return response
+
+
+def job_limits() -> JobLimits:
+    """What a job request is checked against before it is queued: the step costs
+    recorded so far (the jobs read model) and the tiers' time limits."""
+    return JobLimits(rates=queries.job_rates(services().engine))
 
 
 def page_args() -> tuple[int, dict[str, Any] | None]:
@@ -57,12 +75,13 @@ def page_args() -> tuple[int, dict[str, Any] | None]:
 
 
 def cursor_int(state: dict[str, Any] | None, key: str) -> int:
-    """An integer the cursor carries (0 without a cursor); ValidationError if forged."""
+    """An integer the cursor carries (0 without a cursor); ValidationError when the cursor
+    (signed, so this server's) belongs to another list."""
     if state is None:
         return 0
     value = state.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError({"cursor": ["the cursor is not one this server produced"]})
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError({"cursor": ["is a cursor of another list"]})
     return value
 
 

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 
+from app.cli import silence_library_noise
 from app.config import Settings
 from app.services import build_services
 from events.assets import TIERS
@@ -168,4 +169,5 @@ def _child(threads: int, queues: list[str] | None, with_relay: bool) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
     )
+    silence_library_noise()  # a spawned process does not run the CLI's main()
     sys.exit(run_worker_process(threads, queues, with_relay))

@@ -13,6 +13,7 @@ from app.schemas.common import (
     Float,
     Id,
     Int,
+    Name,
     StrictSchema,
     Text,
     check_prompt,
@@ -20,24 +21,24 @@ from app.schemas.common import (
     seed_field,
 )
 from events.assets import TIERS
+from workers.recipe_rules import SCHEDULERS
 
 TAG = validate.Length(1, 64)
-SCHEDULER = validate.Regexp(r"^[A-Za-z][A-Za-z0-9_]{0,63}$",
-                            error="must be a diffusers scheduler class name")
+SCHEDULER = validate.OneOf(SCHEDULERS, error="must be a scheduler a worker can run: {choices}")
 IMAGE_SIZES = ("full", "thumbnail", "256", "1024")
 """``thumbnail``: a PNG at most 256 px; ``256``/``1024``: cached WebP previews."""
 EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
 
 
 class AssetCreateSchema(StrictSchema):
-    name = Text(required=True, strip=True, validate=validate.Length(1, 200))
+    name = Name(required=True, strip=True, validate=validate.Length(1, 200))
     brief = Text(load_default="", validate=validate.Length(max=5000))
-    tags = fields.List(Text(strip=True, validate=TAG), load_default=list,
+    tags = fields.List(Name(strip=True, validate=TAG), load_default=list,
                        validate=validate.Length(max=50))
 
 
 class TagSchema(StrictSchema):
-    tag = Text(required=True, strip=True, validate=TAG)
+    tag = Name(required=True, strip=True, validate=TAG)
 
 
 class ImageQuery(StrictSchema):

@@ -7,6 +7,7 @@ may hold a NUL character (PostgreSQL's JSONB cannot store one).
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 import uuid
 from typing import Any
 
@@ -62,6 +63,41 @@ class Text(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         no_nul(text)
         return text.strip() if self.strip else text
+
+
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                          "\u2066\u2067\u2068\u2069")
+"""Bidirectional marks, embeddings, overrides and isolates: in a name they can make it
+read as another (a file name spelled backwards, a tag that sorts as something else)."""
+
+
+def forbidden_in_name(char: str) -> bool:
+    """C0 and C1 control characters (tab and newline included), DEL and bidi controls."""
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code <= 0x9F or char in BIDI_CONTROLS
+
+
+def describe_char(char: str) -> str:
+    """``U+202E RIGHT-TO-LEFT OVERRIDE``; control characters have no Unicode name."""
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'control character')}"
+
+
+def plain_name(value: str) -> None:
+    """Refuse a name, tag or label that holds a control or bidi character, saying which
+    one and where (prompts and comments keep theirs: clients display them isolated)."""
+    for index, char in enumerate(value):
+        if forbidden_in_name(char):
+            raise ValidationError(f"must not contain {describe_char(char)} (at character "
+                                  f"{index + 1}): names, tags and labels are plain text")
+
+
+class Name(Text):
+    """A name, tag or label: :class:`Text` without control or bidi characters."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
+        text = super()._deserialize(value, attr, data, **kwargs)
+        plain_name(text)
+        return text
 
 
 class Int(fields.Integer):

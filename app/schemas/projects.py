@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.schemas.common import Float, Int, StrictSchema, Text
+from app.schemas.common import Float, Int, Name, StrictSchema, Text
 from events.projects import ROLES
 
 CHANNEL_NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 
 
 class ProjectCreateSchema(StrictSchema):
-    name = Text(required=True, strip=True, validate=validate.Length(1, 200))
+    name = Name(required=True, strip=True, validate=validate.Length(1, 200))
     description = Text(load_default="", validate=validate.Length(max=5000))
 
 

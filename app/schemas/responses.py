@@ -16,8 +16,13 @@ class Answer(Schema):
                                                        "read your own writes with it"})
 
 
+PERSON_NAME = {"description": "the person's name (null for an unknown id)"}
+
+
 class MemberOut(Answer):
     user_id = fields.String(required=True)
+    name = fields.String(required=True, allow_none=True,
+                         metadata={"description": "the member's name"})
     role = fields.String(required=True)
 
 
@@ -36,39 +41,41 @@ class PoliciesOut(Answer):
 class ProjectOut(Answer):
     project_id = fields.String(required=True)
     name = fields.String(required=True)
-    description = fields.String()
-    created_at = fields.String(allow_none=True)
+    description = fields.String(required=True)
+    created_at = fields.String(required=True, allow_none=True)
     your_role = fields.String(required=True)
-    members = fields.List(fields.Nested(MemberOut))
-    policies = fields.Nested(PoliciesOut)
-    channels = fields.List(fields.Nested(ChannelOut))
-    compute_used_seconds = fields.Float()
+    members = fields.List(fields.Nested(MemberOut), required=True)
+    policies = fields.Nested(PoliciesOut, required=True)
+    channels = fields.List(fields.Nested(ChannelOut), required=True)
+    compute_used_seconds = fields.Float(required=True)
     version = fields.Integer(required=True, metadata={"description": "stream version (ETag)"})
 
 
 class VersionSummaryOut(Answer):
     version_id = fields.String(required=True)
-    parent_ids = fields.List(fields.String())
+    parent_ids = fields.List(fields.String(), required=True)
     operation = fields.String(required=True)
     tier = fields.String(required=True)
     content_hash = fields.String(required=True)
-    width = fields.Integer()
-    height = fields.Integer()
-    author_id = fields.String()
-    job_id = fields.String(allow_none=True)
-    created_at = fields.String(allow_none=True)
+    width = fields.Integer(required=True)
+    height = fields.Integer(required=True)
+    author_id = fields.String(required=True)
+    author_name = fields.String(required=True, allow_none=True, metadata=PERSON_NAME)
+    job_id = fields.String(required=True, allow_none=True)
+    created_at = fields.String(required=True, allow_none=True)
 
 
 class CommentOut(Answer):
     comment_id = fields.String(required=True)
     version_id = fields.String(required=True)
-    author_id = fields.String()
-    body = fields.String()
-    region = fields.Dict(allow_none=True)
-    parent_comment_id = fields.String(allow_none=True)
-    resolved = fields.Boolean()
-    created_at = fields.String(allow_none=True)
-    resolved_at = fields.String(allow_none=True)
+    author_id = fields.String(required=True)
+    author_name = fields.String(required=True, allow_none=True, metadata=PERSON_NAME)
+    body = fields.String(required=True)
+    region = fields.Dict(required=True, allow_none=True)
+    parent_comment_id = fields.String(required=True, allow_none=True)
+    resolved = fields.Boolean(required=True)
+    created_at = fields.String(required=True, allow_none=True)
+    resolved_at = fields.String(required=True, allow_none=True)
 
 
 class DecisionOut(Answer):
@@ -77,63 +84,68 @@ class DecisionOut(Answer):
     decision = fields.String(required=True)
     content_hash = fields.String(required=True, metadata={"description": "the exact pixels "
                                                                          "decided on"})
-    channel = fields.String(allow_none=True)
-    note = fields.String()
-    reviewer_id = fields.String()
-    role = fields.String(metadata={"description": "the reviewer's role at the time"})
-    created_at = fields.String(allow_none=True)
-    revoked = fields.Boolean()
-    revoked_by = fields.String(allow_none=True)
-    revoke_reason = fields.String(allow_none=True)
-    revoked_at = fields.String(allow_none=True)
+    channel = fields.String(required=True, allow_none=True)
+    note = fields.String(required=True)
+    reviewer_id = fields.String(required=True)
+    reviewer_name = fields.String(required=True, allow_none=True, metadata=PERSON_NAME)
+    role = fields.String(required=True,
+                         metadata={"description": "the reviewer's role at the time"})
+    created_at = fields.String(required=True, allow_none=True)
+    revoked = fields.Boolean(required=True)
+    revoked_by = fields.String(required=True, allow_none=True)
+    revoked_by_name = fields.String(required=True, allow_none=True, metadata=PERSON_NAME)
+    revoke_reason = fields.String(required=True, allow_none=True)
+    revoked_at = fields.String(required=True, allow_none=True)
 
 
 class PinOut(Answer):
     pin_id = fields.String(required=True)
     version_id = fields.String(required=True)
-    label = fields.String()
-    pinned_by = fields.String()
-    created_at = fields.String(allow_none=True)
+    label = fields.String(required=True)
+    pinned_by = fields.String(required=True)
+    pinned_by_name = fields.String(required=True, allow_none=True, metadata=PERSON_NAME)
+    created_at = fields.String(required=True, allow_none=True)
 
 
 class AssetOut(Answer):
     asset_id = fields.String(required=True)
     project_id = fields.String(required=True)
     name = fields.String(required=True)
-    brief = fields.String()
-    tags = fields.List(fields.String())
-    created_at = fields.String(allow_none=True)
+    brief = fields.String(required=True)
+    tags = fields.List(fields.String(), required=True)
+    created_at = fields.String(required=True, allow_none=True)
     version = fields.Integer(required=True)
-    as_of = fields.String(allow_none=True)
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
-    versions = fields.List(fields.Nested(VersionSummaryOut))
-    heads = fields.List(fields.String())
-    pins = fields.List(fields.Nested(PinOut))
-    decisions = fields.List(fields.Nested(DecisionOut))
+    as_of = fields.String(required=True, allow_none=True)
+    counts = fields.Dict(required=True, keys=fields.String(), values=fields.Integer())
+    versions = fields.List(fields.Nested(VersionSummaryOut), required=True)
+    heads = fields.List(fields.String(), required=True)
+    pins = fields.List(fields.Nested(PinOut), required=True)
+    decisions = fields.List(fields.Nested(DecisionOut), required=True)
 
 
 class VersionOut(VersionSummaryOut):
     asset_id = fields.String(required=True)
-    project_id = fields.String()
-    recipe = fields.Dict(metadata={"description": "everything needed to re-make the bytes"})
-    environment = fields.Dict(allow_none=True)
-    children = fields.List(fields.String())
-    cost_seconds = fields.Float()
-    note = fields.String()
-    imported = fields.Dict(allow_none=True, metadata={
+    project_id = fields.String(required=True)
+    recipe = fields.Dict(required=True,
+                         metadata={"description": "everything needed to re-make the bytes"})
+    environment = fields.Dict(required=True, allow_none=True)
+    children = fields.List(fields.String(), required=True)
+    cost_seconds = fields.Float(required=True)
+    note = fields.String(required=True)
+    imported = fields.Dict(required=True, allow_none=True, metadata={
         "description": "generation metadata another tool embedded (never rebuildable)"})
-    derived_from = fields.String(allow_none=True)
-    comments = fields.List(fields.Nested(CommentOut))
-    decisions = fields.List(fields.Nested(DecisionOut))
-    pins = fields.List(fields.Nested(PinOut))
+    derived_from = fields.String(required=True, allow_none=True)
+    comments = fields.List(fields.Nested(CommentOut), required=True)
+    decisions = fields.List(fields.Nested(DecisionOut), required=True)
+    pins = fields.List(fields.Nested(PinOut), required=True)
 
 
 class UploadOut(VersionSummaryOut):
     asset_id = fields.String(required=True)
-    note = fields.String()
-    recipe = fields.Dict()
-    imported = fields.Dict(allow_none=True)
-    warnings = fields.List(fields.String())
+    note = fields.String(required=True)
+    recipe = fields.Dict(required=True)
+    imported = fields.Dict(required=True, allow_none=True)
+    warnings = fields.List(fields.String(), required=True)
 
 
 class JobOut(Answer):
@@ -143,6 +155,9 @@ class JobOut(Answer):
     operation = fields.String()
     recipe = fields.Dict()
     url = fields.String(required=True)
+    steps = fields.List(fields.Dict(), metadata={
+        "description": "a promotion's steps in order: operation, derived_from (the draft "
+                       "step it re-makes) and recipe"})
 
 
 class JobsOut(Answer):
@@ -156,14 +171,14 @@ class JobsOut(Answer):
 class TemplateOut(Answer):
     template_id = fields.String(required=True)
     project_id = fields.String(required=True)
-    name = fields.String()
-    prompt = fields.String()
-    negative_prompt = fields.String()
-    parameters = fields.Dict()
-    variables = fields.List(fields.String())
+    name = fields.String(required=True)
+    prompt = fields.String(required=True)
+    negative_prompt = fields.String(required=True)
+    parameters = fields.Dict(required=True)
+    variables = fields.List(fields.String(), required=True)
     version = fields.Integer(required=True)
-    created_at = fields.String(allow_none=True)
-    revised_at = fields.String(allow_none=True)
+    created_at = fields.String(required=True, allow_none=True)
+    revised_at = fields.String(required=True, allow_none=True)
 
 
 class PageOut(Answer):
@@ -187,3 +202,15 @@ class MeOut(Answer):
     name = fields.String()
     is_admin = fields.Boolean()
     token_id = fields.String()
+
+
+class SharedProjectOut(Answer):
+    project_id = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, metadata={"description": "the role they hold there"})
+
+
+class PersonOut(Answer):
+    user_id = fields.String(required=True)
+    name = fields.String(required=True)
+    projects = fields.List(fields.Nested(SharedProjectOut), required=True)

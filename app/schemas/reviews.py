@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from app.schemas.assets import RegionSchema
-from app.schemas.common import Id, StrictSchema, Text
+from app.schemas.common import Id, Name, StrictSchema, Text
 from app.schemas.projects import CHANNEL_NAME
 from events.reviews import DECISIONS
 
@@ -18,8 +18,9 @@ class CommentSchema(StrictSchema):
 
 class DecisionSchema(StrictSchema):
     decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
-    channel = fields.String(load_default=None, allow_none=True,
-                            validate=validate.Regexp(CHANNEL_NAME))
+    channel = Name(load_default=None, allow_none=True, validate=validate.Regexp(
+        CHANNEL_NAME, error="must be a channel name: 1-40 lowercase letters, digits, '-' or "
+                            "'_', starting with a letter or digit"))
     note = Text(load_default="", validate=validate.Length(max=5000))
 
 
@@ -28,4 +29,4 @@ class RevokeSchema(StrictSchema):
 
 
 class PinSchema(StrictSchema):
-    label = Text(required=True, strip=True, validate=validate.Length(1, 200))
+    label = Name(required=True, strip=True, validate=validate.Length(1, 200))

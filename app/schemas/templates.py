@@ -12,6 +12,7 @@ from app.schemas.common import (
     Float,
     Id,
     Int,
+    Name,
     StrictSchema,
     Text,
     check_prompt,
@@ -53,7 +54,7 @@ class _PromptChecks(StrictSchema):
 
 
 class TemplateCreateSchema(_PromptChecks):
-    name = Text(required=True, strip=True, validate=validate.Length(1, 200))
+    name = Name(required=True, strip=True, validate=validate.Length(1, 200))
     prompt = Text(required=True, metadata={"description": PROMPT_DOC})
     negative_prompt = Text(load_default="")
     parameters = fields.Nested(TemplateParametersSchema, load_default=dict)

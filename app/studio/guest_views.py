@@ -15,6 +15,7 @@ from flask import Response, g, redirect, render_template, request
 from marshmallow import RAISE, Schema, fields, validate
 
 from app.context import services
+from app.images import image_bytes
 from app.schemas.assets import ImageQuery
 from app.schemas.reviews import CommentSchema
 from app.sessions import check_csrf, check_login_form, login_form_token, remember_login_form
@@ -24,10 +25,8 @@ from app.studio.static_files import static_url
 from app.studio.web import answered, page_args, render_page, studio_blueprint, url_with
 from commands.guests import GuestLinkState, guest_comment, join_link, open_link, require_link_asset
 from commands.state import parse_id
-from commands.uploads import media_type
 from events.errors import NotFound
 from projections import queries
-from workers.thumbnails import SIDES
 
 blueprint = studio_blueprint("studio_guest", __name__)
 GUEST_COOKIE = "lineage_guest"
@@ -144,13 +143,7 @@ def guest_image(code: str, version_id: str) -> Response:
     headers = {"Cache-Control": "private, no-cache", "ETag": f'"{content_hash}-{size}"'}
     if headers["ETag"] in request.headers.get("If-None-Match", ""):
         return Response(status=304, headers=headers)
-    if size.isdigit() and int(size) in SIDES:
-        data = lineage.thumbnails.get(content_hash, int(size),
-                                      lambda: lineage.blobs.get(content_hash))
-        mimetype = "image/webp"
-    else:
-        data = lineage.blobs.get(content_hash)
-        mimetype = media_type(data)
+    data, mimetype = image_bytes(lineage, content_hash, size)
     return Response(data, mimetype=mimetype, headers=headers)
 
 

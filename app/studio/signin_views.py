@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Response, redirect, render_template, request
 from marshmallow import RAISE, Schema, fields, validate
 
-from app.auth import limiter
+from app.auth import authenticate_token, client_address, limited
 from app.context import services
 from app.sessions import (
     check_login_form,
@@ -22,7 +22,7 @@ from app.sessions import (
 )
 from app.studio.static_files import static_url
 from app.studio.web import page_args, principal, signed_in, studio_blueprint
-from commands.people import authenticate, revoke_token
+from commands.people import revoke_token
 from commands.signin import redeem_signin_link, start_session
 from events.errors import Unauthorized
 
@@ -69,12 +69,9 @@ def login_submit() -> Response:
     """Check the token, start a session, go where the person was heading."""
     check_login_form()
     data = LoginForm().load(request.form.to_dict())
-    client = request.remote_addr or "unknown"
-    limiter.check(client)
     try:
-        person = authenticate(services().store, data["token"].strip())
+        person = authenticate_token(data["token"].strip())
     except Unauthorized as refused:
-        limiter.record(client)
         return _login_page(data["next"], refused.detail, 401)
     return _signed_in(start_session(services().store, person).token, data["next"])
 
@@ -83,12 +80,10 @@ def login_submit() -> Response:
 def signin_link() -> Response:
     """Redeem a one-time sign-in link and open the studio."""
     code = page_args(SigninQuery)["code"]
-    client = request.remote_addr or "unknown"
-    limiter.check(client)
     try:
-        token = redeem_signin_link(services().store, code)
+        token = limited(f"address:{client_address()}",
+                        lambda: redeem_signin_link(services().store, code))
     except Unauthorized as refused:
-        limiter.record(client)
         return _login_page("/", refused.detail, 401)
     return _signed_in(token.token, "/")
 

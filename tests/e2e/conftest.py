@@ -16,6 +16,7 @@ import io
 import itertools
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -182,3 +183,42 @@ def assert_problem(response: TestResponse, status: int, detail_contains: str = "
     text = problem["detail"] + " " + str(problem.get("errors", ""))
     assert detail_contains in text, text
     return problem
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the built-in models are built, once per test session."""
+    return tmp_path_factory.mktemp("models-data")
+
+
+@pytest.fixture(scope="module")
+def chain_models(models_dir: Path) -> Iterator[Path]:
+    """LINEAGE_DATA_DIR for the module's in-process jobs (the built-in models)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LINEAGE_DATA_DIR", str(models_dir))
+        patch.delenv("LINEAGE_TORCH_THREADS", raising=False)
+        yield models_dir
+
+
+@pytest.fixture
+def story(api: Api, chain_models: Path):  # noqa: ANN201 - tests.e2e.chain_support.Story
+    """A creator's generate → inpaint → adjust chain (tests/e2e/chain_support.py)."""
+    from tests.e2e.chain_support import make_story  # torch only for tests that ask
+
+    return make_story(api)
+
+
+@pytest.fixture
+def workers(services, models_dir, monkeypatch):  # noqa: ANN201 - workers.runtime.JobWorkers
+    """Embedded jobs as ``lineage serve`` runs them: worker threads and a relay."""
+    from workers.broker import make_broker  # torch only for tests that ask
+    from workers.relay import Relay
+    from workers.runtime import JobWorkers, RelayThread, job_context
+
+    monkeypatch.setenv("LINEAGE_DATA_DIR", str(models_dir))  # built-in model, built once
+    broker = make_broker(None, set_global=False)
+    workers = JobWorkers(broker, job_context(services), "e2etest", threads=2).start()
+    relay = RelayThread(Relay(services.store, broker, "e2etest"), poll_seconds=0.1).start()
+    yield workers
+    relay.stop()
+    workers.stop()

@@ -69,6 +69,23 @@ def test_tags_are_added_and_removed_with_if_match(api):
     assert removed.status_code == 200 and removed.get_json()["tags"] == []
 
 
+def test_hierarchical_tags_are_removed_by_their_own_path(api):
+    project = api.project()
+    creator = api.as_user("creator", project)
+    asset = api.asset(project)
+    for tag in ("char/villain", "campaign/summer-26/hero", "plain"):
+        assert creator.post(f"/api/assets/{asset}/tags", json={"tag": tag}).status_code == 200
+
+    removed = creator.delete(f"/api/assets/{asset}/tags/char/villain")
+    encoded = creator.delete(f"/api/assets/{asset}/tags/campaign%2Fsummer-26%2Fhero")
+
+    assert removed.status_code == 200, removed.get_json()
+    assert removed.get_json()["tags"] == ["campaign/summer-26/hero", "plain"]
+    assert encoded.status_code == 200 and encoded.get_json()["tags"] == ["plain"]
+    assert_problem(creator.delete(f"/api/assets/{asset}/tags/char/villain"), 404,
+                   "has no tag 'char/villain'")
+
+
 def test_as_of_shows_the_asset_exactly_as_it_was(api):
     project = api.project()
     asset = api.asset(project)

@@ -68,6 +68,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/docs"): Rule("public", lambda w: ("/api/docs", {})),
     ("POST", "/api/users"): Rule("global_admin", lambda w: (
         "/api/users", body({"name": f"new-{uuid.uuid4().hex[:6]}"}))),
+    # Members of a shared project look each other up; strangers learn nothing.
+    ("GET", "/api/users/<user_id>"): Rule("viewer", lambda w: (
+        f"/api/users/{w.spare_member}", {})),
     ("GET", "/api/users/me"): Rule("user", lambda w: ("/api/users/me", {})),
     ("POST", "/api/tokens"): Rule("user", lambda w: ("/api/tokens", body({"label": "ci"}))),
     ("DELETE", "/api/tokens/<token_id>"): Rule("token_owner", lambda w: (
@@ -113,7 +116,7 @@ RULES: dict[tuple[str, str], Rule] = {
         f"/api/assets/{w.asset}/review", {})),
     ("POST", "/api/assets/<asset_id>/tags"): Rule("creator", lambda w: (
         f"/api/assets/{w.asset}/tags", body({"tag": "campaign/summer"}))),
-    ("DELETE", "/api/assets/<asset_id>/tags/<tag>"): Rule("creator", lambda w: (
+    ("DELETE", "/api/assets/<asset_id>/tags/<path:tag>"): Rule("creator", lambda w: (
         f"/api/assets/{w.asset}/tags/hero", {})),
     ("POST", "/api/assets/<asset_id>/generations"): Rule("creator", lambda w: (
         f"/api/assets/{w.asset}/generations",
@@ -156,6 +159,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/jobs/<job_id>"): Rule("viewer", lambda w: (f"/api/jobs/{w.job}", {})),
     ("POST", "/api/jobs/<job_id>/retry"): Rule("creator", lambda w: (
         f"/api/jobs/{w.job}/retry", body({})), ok=(409,)),
+    ("POST", "/api/jobs/<job_id>/cancel"): Rule("creator", lambda w: (
+        f"/api/jobs/{w.job}/cancel", body({})), ok=(202, 409)),
+    ("GET", "/api/assets/<asset_id>/jobs"): Rule("viewer", lambda w: (
+        f"/api/assets/{w.asset}/jobs?status=requested,started", {})),
+    ("GET", "/api/projects/<project_id>/jobs"): Rule("viewer", lambda w: (
+        f"/api/projects/{w.project}/jobs", {})),
+    ("GET", "/api/users/me/jobs"): Rule("user", lambda w: ("/api/users/me/jobs", {})),
     ("GET", "/api/search"): Rule("viewer", lambda w: (f"/api/search?project={w.project}", {})),
     ("GET", "/api/audit"): Rule("viewer", lambda w: (f"/api/audit?project={w.project}", {})),
     ("GET", "/api/audit/export"): Rule("viewer", lambda w: (

@@ -123,3 +123,31 @@ def test_edits_of_sources_whose_sides_are_not_multiples_of_8_need_adjust_first(a
     assert api.head() == head
     assert edit(api.admin, odd, operation="adjust",
                 adjustments={"resize": [64, 64]}).status_code == 202
+
+
+def test_a_blob_hash_is_usable_only_in_the_project_that_stored_it(api, scene, services):
+    """Another project's upload or mask named by its SHA-256 answers exactly as an unknown
+    hash does (no probing whether an image exists elsewhere); the project's own mask and
+    upload work by hash."""
+    _, asset, creator, source = scene
+    elsewhere = api.project("Elsewhere")
+    foreign_upload = api.upload(api.asset(elsewhere), png_bytes(64, 64, (255, 255, 255)))
+    foreign_creator = api.as_user("creator", elsewhere)
+    foreign_source = api.upload(api.asset(elsewhere), png_bytes(64, 64))["version_id"]
+    masked = edit(foreign_creator, foreign_source, operation="inpaint",
+                  mask=mask_b64()).get_json()
+    foreign_mask = services.store.read_stream(
+        f"job-{masked['jobs'][0]['job_id']}")[0].event.mask_hash
+    head = api.head()
+
+    keys = (foreign_upload["content_hash"], foreign_mask, "cd" * 32)
+    answers = [edit(creator, source, operation="inpaint", mask_blob=key) for key in keys]
+
+    problems = [assert_problem(answer, 422, "is not stored in this project")
+                for answer in answers]
+    assert len({(p["detail"].replace(key, "<hash>"), str(p.get("errors")).replace(key, "<hash>"))
+                for p, key in zip(problems, keys, strict=True)}) == 1
+    assert api.head() == head
+    own = api.upload(asset, png_bytes(64, 64, (255, 255, 255)))
+    assert edit(creator, source, operation="inpaint",
+                mask_blob=own["content_hash"]).status_code == 202

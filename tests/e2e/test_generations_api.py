@@ -69,14 +69,16 @@ def test_bad_generation_requests_answer_precise_problems_and_append_nothing(api,
         ({**GOOD, "sampler": "euler"}, "sampler", "Unknown field"),
         ({**GOOD, "prompt": ["a"]}, "prompt", "Not a valid string"),
         ({**GOOD, "prompt": "fox\u0000"}, "prompt", "NUL"),
-        ({**GOOD, "scheduler": "../../etc"}, "scheduler", "scheduler class name"),
+        ({**GOOD, "scheduler": "../../etc"}, "scheduler", "a scheduler a worker can run"),
+        ({**GOOD, "scheduler": "FlowMatchEulerDiscreteScheduler"}, "scheduler",
+         "EulerDiscreteScheduler"),
         ({**GOOD, "steps": 0}, "steps", "greater than or equal to 1"),
         ({"prompt": "fox"}, "width", "Missing data"),
     ]
     for payload, field, detail in cases:
         problem = assert_problem(creator.post(url, json=payload), 422, detail)
         assert field in problem["errors"], (payload, problem)
-    assert_problem(creator.post(url, data="{", content_type="application/json"), 422,
+    assert_problem(creator.post(url, data="{", content_type="application/json"), 400,
                    "not valid JSON")
     assert_problem(creator.post(url, json={**GOOD, "seed": 2**32 - 2, "variations": 3}), 422,
                    "pass the largest seed")
@@ -187,6 +189,7 @@ def _generated_draft(api, asset: str, seed: int = 7) -> str:
     event = VersionCreated(
         version_id=version_id, asset_id=asset, author_id="worker", operation="generate",
         tier="draft", content_hash="ab" * 32, width=512, height=384,
+        job_id=f"00000000-0000-4000-9000-{seed:012d}",
         recipe={"operation": "generate", "prompt": "a fox", "negative_prompt": "blur",
                 "seed": seed, "steps": 12, "guidance": 5.0, "scheduler": "DDIMScheduler",
                 "width": 512, "height": 384})
@@ -207,7 +210,7 @@ def test_promote_carries_the_drafts_dna_into_a_final(api, scene):
     assert body["jobs"][0]["recipe"] == {
         "operation": "generate", "tier": "final", "prompt": "a fox", "negative_prompt": "blur",
         "seed": 7, "width": 1024, "height": 384, "steps": 12, "guidance": 5.0,
-        "scheduler": "DDIMScheduler"}
+        "scheduler": "DDIMScheduler", "promoted_from": draft, "derived_from": draft}
     job = creator.get(body["jobs"][0]["url"]).get_json()
     assert job["tier"] == "final"
 

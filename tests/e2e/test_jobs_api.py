@@ -11,29 +11,8 @@ from commands.job_progress import write_progress
 from commands.jobs import load_job, record_start
 from tests.e2e.conftest import assert_problem
 from tests.integration.jobs_support import request_job, tiny_recipe, wait_finished
-from workers.broker import make_broker
 from workers.job_runner import run_job
-from workers.relay import Relay
-from workers.runtime import JobWorkers, RelayThread, job_context
-
-PREFIX = "e2etest"
-
-
-@pytest.fixture(scope="session")
-def models_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("models-data")
-
-
-@pytest.fixture
-def workers(services, models_dir, monkeypatch):
-    """Embedded jobs as ``lineage serve`` runs them: worker threads and a relay."""
-    monkeypatch.setenv("LINEAGE_DATA_DIR", str(models_dir))  # built-in model, built once
-    broker = make_broker(None, set_global=False)
-    workers = JobWorkers(broker, job_context(services), PREFIX, threads=2).start()
-    relay = RelayThread(Relay(services.store, broker, PREFIX), poll_seconds=0.1).start()
-    yield workers
-    relay.stop()
-    workers.stop()
+from workers.runtime import job_context
 
 
 @pytest.fixture

@@ -3,74 +3,17 @@ built-in tiny model (64x64, 2 steps). Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import io
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import prov
-import pytest
 from PIL import Image, PngImagePlugin
 
 from commands.png_metadata import parse_generation_metadata, read_text_chunks
-from tests.e2e.conftest import Api, Caller, assert_problem, png_bytes
-from workers import rebuild as _registers_rebuild_jobs  # noqa: F401
-from workers.job_runner import COMPLETED, JobContext, run_job
-
-PROMPT = "a model in a red jacket"
-
-
-@pytest.fixture(scope="module")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("lineage-tools-models")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LINEAGE_DATA_DIR", str(path))  # the built-in models, built once
-        patch.delenv("LINEAGE_TORCH_THREADS", raising=False)
-        yield path
-
-
-@dataclasses.dataclass
-class Story:
-    api: Api
-    creator: Caller
-    project_id: str
-    asset_id: str
-    ids: list[str]
-
-    def run(self, response: Any) -> dict[str, Any]:  # noqa: ANN401
-        """Run the job a 202 answer names, in-process; its status document."""
-        assert response.status_code == 202, response.get_json()
-        body = response.get_json()
-        job_id = body["job_id"] if "job_id" in body else body["jobs"][0]["job_id"]
-        context = JobContext(self.api.services.store, self.api.services.blobs)
-        assert run_job(context, job_id, worker="e2e") == COMPLETED
-        status = self.creator.get(f"/api/jobs/{job_id}")
-        assert status.status_code == 200
-        return status.get_json()
-
-
-@pytest.fixture
-def story(api: Api, models_dir: Path) -> Story:
-    """generate → inpaint (a region) → adjust, requested over HTTP by a creator."""
-    project_id = api.project()
-    creator = api.as_user("creator", project_id, name="Carla")
-    asset_id = api.asset(project_id)
-    story = Story(api, creator, project_id, asset_id, [])
-    done = story.run(creator.post(f"/api/assets/{asset_id}/generations", json={
-        "prompt": PROMPT, "seed": 3, "steps": 2, "width": 64, "height": 64}))
-    story.ids.append(done["version_ids"][0])
-    done = story.run(creator.post(f"/api/versions/{story.ids[-1]}/edits", json={
-        "operation": "inpaint", "region": {"x": 0.25, "y": 0.25, "w": 0.5, "h": 0.5},
-        "seed": 7, "steps": 2}))
-    story.ids.append(done["version_ids"][0])
-    done = story.run(creator.post(f"/api/versions/{story.ids[-1]}/edits", json={
-        "operation": "adjust", "adjustments": {"brightness": 1.1}}))
-    story.ids.append(done["version_ids"][0])
-    return story
+from tests.e2e.chain_support import PROMPT, Story
+from tests.e2e.conftest import Api, assert_problem, png_bytes
 
 
 def test_rebuild_over_http_reports_bit_exact_and_appends_no_version(story: Story) -> None:
@@ -130,8 +73,13 @@ def test_rebake_refuses_bad_overrides_and_appends_nothing(story: Story) -> None:
     generate, inpaint, adjust = story.ids
     other = story.api.asset(story.project_id, "Other")
     uploaded = story.api.upload(other, png_bytes())
+    foreign = story.api.upload(story.api.asset(story.api.project("Elsewhere")),
+                               png_bytes(64, 64, (255, 255, 255)))["content_hash"]
     head = story.api.head()
     url = f"/api/versions/{adjust}/rebake"
+    for mask in (foreign, "cd" * 32):  # another project's image and an unknown hash alike
+        assert_problem(story.creator.post(url, json={"overrides": {inpaint: {"mask": mask}}}),
+                       422, "is not stored in this project")
     assert_problem(story.creator.post(url, json={"overrides": {}}), 422, "overrides")
     assert_problem(story.creator.post(url, json={"overrides": {inpaint: {"colour": "x"}}}),
                    422, "colour")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import schemathesis
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from app.schemas.examples import EXAMPLES
 from tests.e2e.conftest import png_bytes
 
 CONTRACT = [
@@ -91,3 +92,43 @@ def test_real_answers_conform_to_the_documented_schemas(app, api):
         response = case.call()
         assert response.status_code < 300, (path, response.text)
         case.validate_response(response, checks=[response_schema_conformance])
+
+
+def test_every_write_documents_a_valid_example_and_its_required_fields(client):
+    spec = client.get("/api/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    bodies = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            for media, described in content.items():
+                bodies += 1
+                assert "example" in described, (method, path, media)
+                if media == "application/json":
+                    assert {"400", "415", "422"} <= set(operation["responses"]), (method, path)
+    assert bodies >= 20
+    for schema_class, example in EXAMPLES.items():
+        schema_class().load(example)  # ValidationError if an example went stale
+    assert schemas["Decision"]["required"] == ["decision"]
+    assert {"decision_id", "content_hash", "reviewer_name", "role"} <= set(
+        schemas["DecisionOut"]["required"])
+    audit_type = next(p for p in spec["paths"]["/api/audit"]["get"]["parameters"]
+                      if p["name"] == "type")
+    assert {"approved", "decision.recorded", "version.created"} <= set(
+        audit_type["schema"]["enum"])
+
+
+def test_docs_page_shows_examples_required_fields_and_audit_types(client):
+    page = client.get("/api/docs").get_data(as_text=True)
+
+    assert "&quot;decision&quot;: &quot;approved&quot;" in page  # an example body
+    assert "<code>decision</code> <strong>required</strong>" in page
+    assert "one of approved, changes_requested" in page
+
+
+def test_the_front_door_points_to_the_api_docs(client):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/api/docs"
+    assert client.get("/", follow_redirects=True).mimetype == "text/html"

@@ -16,7 +16,7 @@ def test_creating_a_project_makes_the_creator_its_admin(api):
     assert response.status_code == 201
     project = response.get_json()
     assert project["name"] == "Spring launch" and project["your_role"] == "admin"
-    assert project["members"] == [{"user_id": alice.user_id, "role": "admin"}]
+    assert project["members"] == [{"user_id": alice.user_id, "role": "admin", "name": "alice"}]
     assert response.headers["Location"] == f"/api/projects/{project['project_id']}"
     assert response.headers["ETag"] == '"2"'
     fetched = alice.get(f"/api/projects/{project['project_id']}")
@@ -27,16 +27,12 @@ def test_bad_project_bodies_answer_problems_and_append_nothing(api):
     alice = api.user("alice")
     head = api.head()
     cases = [
-        ({"data": "{not json", "content_type": "application/json"}, "not valid JSON"),
         ({"json": ["a list"]}, "must be a JSON object"),
         ({"json": {"name": "x", "colour": "red"}}, "colour"),
         ({"json": {"name": 5}}, "Not a valid string"),
         ({"json": {"name": "   "}}, "name"),
         ({"json": {"name": "a\u0000b"}}, "NUL"),
         ({"json": {}}, "Missing data for required field"),
-        ({"data": "name=x", "content_type": "application/x-www-form-urlencoded"},
-         "Content-Type: application/json"),
-        ({"data": "[" * 100_000, "content_type": "application/json"}, "nested too deeply"),
         ({"data": '{"name": "a\\ud800b"}', "content_type": "application/json"},
          "lone surrogate"),
         ({"json": {"name": "ok"}, "headers": {"X-Request-Id": "a\x00b"}}, "X-Request-Id"),
@@ -44,6 +40,14 @@ def test_bad_project_bodies_answer_problems_and_append_nothing(api):
     for kwargs, detail in cases:
         response = alice.post("/api/projects", **kwargs)
         assert_problem(response, 422, detail)
+    # Not JSON at all is a malformed request (400); JSON that is not a valid request, 422.
+    for data, detail in (("{not json", "not valid JSON: Expecting property name"),
+                         ("[" * 100_000, "nested too deeply"), (b"\xff\xfe", "not valid JSON")):
+        assert_problem(alice.post("/api/projects", data=data, content_type="application/json"),
+                       400, detail)
+    assert_problem(alice.post("/api/projects", data="name=x",
+                              content_type="application/x-www-form-urlencoded"),
+                   415, "Content-Type: application/json")
     assert api.head() == head
 
 
@@ -102,7 +106,8 @@ def test_members_roles_can_be_set_changed_and_removed(api):
     added = api.admin.put(f"/api/projects/{project}/members/{bob.user_id}",
                           json={"role": "reviewer"})
     assert added.status_code == 200
-    assert {"user_id": bob.user_id, "role": "reviewer"} in added.get_json()["members"]
+    assert {"user_id": bob.user_id, "role": "reviewer",
+            "name": "bob"} in added.get_json()["members"]
     assert bob.get(f"/api/projects/{project}").get_json()["your_role"] == "reviewer"
 
     removed = api.admin.delete(f"/api/projects/{project}/members/{bob.user_id}")
@@ -213,5 +218,6 @@ def test_an_admin_may_leave_when_another_admin_remains(api):
 
     assert response.status_code == 200
     assert response.get_json()["your_role"] == "none"
-    assert response.get_json()["members"] == [{"user_id": bob.user_id, "role": "admin"}]
+    assert response.get_json()["members"] == [{"user_id": bob.user_id, "role": "admin",
+                                               "name": "bob"}]
     assert_problem(alice.get(f"/api/projects/{project}"), 404, "does not exist")

@@ -109,17 +109,17 @@ def test_review_as_of_answers_which_version_was_agreed_then(world):
 def test_search_taxonomy_facets_and_paging(world):
     ada = world["ada"]
     found = ada.get(f"/api/search?q=fox&facets=true&{caught_up(world)}").get_json()
-    assert {r["version_id"] for r in found["results"]} >= {world["root"], world["edit"]}
-    assert world["hidden"] not in {r["version_id"] for r in found["results"]}
+    assert {r["version_id"] for r in found["items"]} >= {world["root"], world["edit"]}
+    assert world["hidden"] not in {r["version_id"] for r in found["items"]}
     assert found["facets"]["operation"] == {"generate": 2, "inpaint": 1}
     collapsed = ada.get("/api/search?q=fox&collapse=seed").get_json()
     assert collapsed["total"] == 2
     by_tag = ada.get("/api/search?tag=campaign/summer-26&limit=2").get_json()
     assert by_tag["total"] == 3 and by_tag["next_cursor"]
     rest = ada.get(f"/api/search?tag=campaign/summer-26&limit=2&cursor={by_tag['next_cursor']}")
-    assert len(rest.get_json()["results"]) == 1
+    assert len(rest.get_json()["items"]) == 1
     by_comment = ada.get("/api/search?q=scarf+colour").get_json()
-    assert [r["version_id"] for r in by_comment["results"]] == [world["edit"]]
+    assert [r["version_id"] for r in by_comment["items"]] == [world["edit"]]
     assert_problem(ada.get("/api/search?tier=huge"), 422, "tier")
     assert_problem(ada.get("/api/search?bogus=1"), 422, "bogus")
 
@@ -138,7 +138,7 @@ def test_search_with_repeated_tags_requires_every_tag(world):
     url = f"/api/search?{caught_up(world)}&tag=campaign/summer-26"
 
     def found(query: str) -> set[str]:
-        return {r["version_id"] for r in ada.get(url + query).get_json()["results"]}
+        return {r["version_id"] for r in ada.get(url + query).get_json()["items"]}
 
     assert hero in found("") and world["edit"] in found("")
     assert found("&tag=hero") == {hero}
@@ -152,15 +152,15 @@ def test_audit_and_export(world):
     approval = h.decide(world["edit"], bob.user_id, channel="print")
     h.revoke(world["edit"], approval, world["ada"].user_id, "wrong size")
     page = bob.get(f"/api/audit?type=decision&{caught_up(world)}").get_json()
-    approved = page["entries"][0]
+    approved = page["items"][0]
     assert approved["actor_id"] == bob.user_id and approved["actor_role"] == "reviewer"
     assert approved["content_hash"] == h.version_hash[world["edit"]]
     assert approved["revoked_by"] == world["ada"].user_id
     assert all(e["project_id"] == world["p"] for e in
-               bob.get("/api/audit?limit=1000").get_json()["entries"])
+               bob.get("/api/audit?limit=1000").get_json()["items"])
     first = bob.get("/api/audit?limit=2").get_json()
     second = bob.get(f"/api/audit?limit=2&cursor={first['next_cursor']}").get_json()
-    assert second["entries"][0]["position"] > first["entries"][-1]["position"]
+    assert second["items"][0]["position"] > first["items"][-1]["position"]
 
     exported = bob.get(f"/api/audit/export?format=csv&asset={world['asset']}")
     assert exported.mimetype == "text/csv"
@@ -169,6 +169,34 @@ def test_audit_and_export(world):
     as_json = json.loads(bob.get("/api/audit/export?format=json&type=decision.revoked")
                          .get_data(as_text=True))
     assert [e["event_type"] for e in as_json] == ["decision.revoked"]
+
+
+def test_audit_type_takes_the_words_people_use_and_refuses_unknown_ones(world):
+    h, bob = world["h"], world["bob"]
+    upload = h.version(world["asset"], world["ada"].user_id, operation="upload")
+    approval = h.decide(world["edit"], bob.user_id)
+    h.decide(world["root"], bob.user_id, "changes_requested")
+    h.revoke(world["edit"], approval, world["ada"].user_id, "wrong size")
+    wait = caught_up(world)
+
+    def entries(word: str) -> list[dict]:
+        response = bob.get(f"/api/audit?type={word}&{wait}")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["items"]
+
+    assert [(e["decision"], e["version_id"]) for e in entries("approved")] == [
+        ("approved", world["edit"])]
+    assert [e["version_id"] for e in entries("changes_requested")] == [world["root"]]
+    assert [e["event_type"] for e in entries("revoked")] == ["decision.revoked"]
+    assert [e["event_type"] for e in entries("commented")] == ["comment.added"]
+    assert [e["version_id"] for e in entries("uploaded")] == [upload]
+    assert [e["version_id"] for e in entries("edited")] == [world["edit"]]
+    assert len(entries("generated")) == 2
+    assert len(entries("decision.recorded")) == 2 and len(entries("decision")) == 3
+    for unknown in ("approve", "decision.approved", "Approved"):
+        problem = assert_problem(bob.get(f"/api/audit?type={unknown}"), 422, "type")
+        assert "approved, changes_requested" in str(problem["errors"]["type"])
+    assert_problem(bob.get("/api/audit/export?type=nope"), 422, "decision.recorded")
 
 
 def test_metrics(world):
@@ -193,8 +221,8 @@ def test_strangers_see_nothing_through_any_route(world):
                  f"/api/assets/{asset}/review?as_of={tick()}"):
         assert_problem(eve.get(path), 404)
     mine = eve.get(f"/api/search?q=fox&{wait}").get_json()
-    assert [r["version_id"] for r in mine["results"]] == [world["hidden"]]
-    audit = eve.get(f"/api/audit?limit=1000&{wait}").get_json()["entries"]
+    assert [r["version_id"] for r in mine["items"]] == [world["hidden"]]
+    audit = eve.get(f"/api/audit?limit=1000&{wait}").get_json()["items"]
     assert audit and {e["project_id"] for e in audit} == {world["q"]}
     assert_problem(world["ada"].get(f"/api/projects/{world['q']}/taxonomy"), 404)
     assert eve.client.get(f"/api/assets/{asset}/tree").status_code == 401

@@ -28,7 +28,7 @@ def create_asset(caller, project: str, **fields) -> tuple[str, int]:
 def found(caller, query: str, position: int) -> list[str]:
     response = caller.get(f"/api/search?kind=asset&min_position={position}&{query}")
     assert response.status_code == 200, response.get_json()
-    return [r["asset_id"] for r in response.get_json()["results"]]
+    return [r["asset_id"] for r in response.get_json()["items"]]
 
 
 def test_an_asset_without_versions_is_found_by_its_brief_and_tag(api):
@@ -41,7 +41,7 @@ def test_an_asset_without_versions_is_found_by_its_brief_and_tag(api):
     after = tick()
 
     answer = creator.get(f"/api/search?kind=asset&q=lighthouse&min_position={position}")
-    (result,) = answer.get_json()["results"]
+    (result,) = answer.get_json()["items"]
     assert result["asset_id"] == asset and result["name"] == "Summer hero"
     assert result["brief"] == "A lighthouse at dusk, warm tones"
     assert result["tags"] == ["campaign/summer-26/social"]
@@ -87,7 +87,7 @@ def test_version_words_and_filters_reach_the_asset_through_its_versions(api):
     assert found(reviewer, "operation=inpaint", position) == []
     results = reviewer.get(f"/api/search?kind=asset&facets=true&min_position={position}")
     assert results.get_json()["total"] == 2
-    assert results.get_json()["results"][0]["version_count"] == 1
+    assert results.get_json()["items"][0]["version_count"] == 1
 
 
 def test_collapse_by_seed_is_refused_for_assets(api):

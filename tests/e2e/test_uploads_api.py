@@ -92,6 +92,44 @@ def test_upload_imports_other_tools_metadata_as_not_rebuildable(api, scene):
     assert isinstance(version["warnings"], list)
 
 
+def a1111_png(prompt: str, seed: int, sampler: str, model: str,
+              color: tuple[int, int, int] = (5, 5, 5)) -> bytes:
+    """A PNG as AUTOMATIC1111 writes it: the recipe in a ``parameters`` text chunk."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", f"{prompt}\nNegative prompt: blurry\nSteps: 20, Sampler: "
+                                f"{sampler}, CFG scale: 7, Seed: {seed}, Size: 64x64, "
+                                f"Model: {model}")
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), color).save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def test_imported_prompts_feed_search_and_its_facets(api, scene):
+    project, asset, creator = scene
+    boat = post_upload(creator, asset, a1111_png("a wooden boat on a lake", 2**40, "DPM++ 2M",
+                                                 "sdxl_base")).get_json()
+    post_upload(creator, asset, a1111_png("a castle at dusk", 7, "Euler a", "sd15",
+                                          (9, 9, 9)))
+    plain = post_upload(creator, asset, png_bytes(64, 64)).get_json()
+
+    found = creator.get(f"/api/search?q=boat&project={project}&facets=true"
+                        f"&min_position={plain['position']}").get_json()
+
+    [hit] = found["items"]
+    assert hit["version_id"] == boat["version_id"]
+    assert hit["prompt"] == "a wooden boat on a lake"
+    assert hit["seed"] == 2**40 and hit["model_id"] == "sdxl_base"
+    assert (hit["sampler"], hit["tool"]) == ("DPM++ 2M", "automatic1111")
+    assert found["facets"]["tool"] == {"automatic1111": 1}
+    assert found["facets"]["sampler"] == {"DPM++ 2M": 1}
+    everything = creator.get(f"/api/search?project={project}&facets=true").get_json()
+    assert everything["facets"]["model"] == {"sd15": 1, "sdxl_base": 1}
+    by_sampler = creator.get(f"/api/search?project={project}&sampler=Euler%20a").get_json()
+    assert [r["prompt"] for r in by_sampler["items"]] == ["a castle at dusk"]
+    by_tool = creator.get(f"/api/search?project={project}&tool=automatic1111").get_json()
+    assert len(by_tool["items"]) == 2
+
+
 def test_bad_uploads_answer_problems_and_append_nothing(api, scene, settings):
     project, asset, creator = scene
     good = png_bytes()

@@ -40,6 +40,28 @@ def test_thumbnail_keeps_the_aspect_at_most_256_px_and_is_deterministic(api):
     assert first.headers["ETag"].endswith('-thumbnail"')
 
 
+def test_a_thumbnail_is_made_once_per_content_hash(api, settings):
+    """Kept on disk by the image's hash: later requests (any version with those bytes)
+    are answered from the kept file, without decoding the full image again."""
+    project = api.project()
+    original = png_bytes(640, 320, (10, 120, 200))
+    first_version = api.upload(api.asset(project), original)["version_id"]
+    made = api.admin.get(f"/api/versions/{first_version}/image?size=thumbnail").data
+    content_hash = hashlib.sha256(original).hexdigest()
+    [kept] = (settings.data_dir / "thumbnails").rglob(f"{content_hash}-*.png")
+    assert kept.read_bytes() == made
+    # Mark the kept file: an answer that carries the mark came from the cache.
+    marked = png_bytes(8, 8, (1, 2, 3))
+    kept.write_bytes(marked)
+    same_bytes = api.upload(api.asset(project, "Other"), original)["version_id"]
+
+    again = api.admin.get(f"/api/versions/{first_version}/image?size=thumbnail")
+    other = api.admin.get(f"/api/versions/{same_bytes}/image?size=thumbnail")
+
+    assert again.data == marked and other.data == marked
+    assert api.admin.get(f"/api/versions/{first_version}/image").data == original
+
+
 def test_unknown_size_or_parameter_is_a_clear_422(api):
     project = api.project()
     version = api.upload(api.asset(project), png_bytes())["version_id"]

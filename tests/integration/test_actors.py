@@ -290,11 +290,14 @@ def test_a_job_past_its_time_limit_is_failed_and_not_retried(
     monkeypatch.setenv("LINEAGE_DATA_DIR", str(models_dir))
     monkeypatch.setenv("LINEAGE_JOB_TIME_LIMIT_DRAFT", "1")
     context = JobContext(store=store, blobs=BlobStore(tmp_path / "blobs"))
+    user, project_id, asset_id = project
+    # Load the model first: the second below is the pipeline's, not the loading's.
+    warm = request_job(store, project_id, asset_id, user, tiny_recipe(seed=2, steps=1))
+    assert run_job(context, warm) == COMPLETED
     broker = make_broker(None, set_global=False)
     workers = JobWorkers(broker, context, PREFIX, threads=1).start()
     relay = RelayThread(Relay(store, broker, PREFIX), poll_seconds=0.1).start()
     try:
-        user, project_id, asset_id = project
         job_id = request_job(
             store,
             project_id,
@@ -311,4 +314,12 @@ def test_a_job_past_its_time_limit_is_failed_and_not_retried(
     assert (state.status, state.error.kind, state.error.retryable) == ("failed", "time_limit", True)
     assert "1 s" in state.error.message
     assert load_job(store, job_id)[0].attempts == 1
-    assert versions_of(store, asset_id) == []
+    assert [v.job_id for v in versions_of(store, asset_id)] == [warm]
+    # The second it computed before the limit stopped it is counted.
+    assert state.cost_seconds > 0
+    used = [
+        r.event.seconds
+        for r in store.read_stream(stream_id("project", project_id))
+        if isinstance(r.event, ComputeUsed) and r.event.job_id == job_id
+    ]
+    assert used == [state.cost_seconds]

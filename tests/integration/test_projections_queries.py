@@ -192,13 +192,13 @@ def test_search_free_text_ranks_and_respects_visible_projects(store, history):
     project_once(store)
 
     found = run_search(store, projects=[ids["project"]], q="red FOXES!")
-    assert {r["version_id"] for r in found["results"]} == {ids["fox1"], ids["fox2"],
+    assert {r["version_id"] for r in found["items"]} == {ids["fox1"], ids["fox2"],
                                                           ids["fox3"]}
     assert found["total"] == 3
     by_comment = run_search(store, projects=[ids["project"]], q="moon glow")
-    assert [r["version_id"] for r in by_comment["results"]] == [ids["owl1"]]
+    assert [r["version_id"] for r in by_comment["items"]] == [ids["owl1"]]
     everything = run_search(store, projects=None, q="fox")
-    assert ids["hidden"] in {r["version_id"] for r in everything["results"]}
+    assert ids["hidden"] in {r["version_id"] for r in everything["items"]}
     assert run_search(store, projects=[], q="fox")["total"] == 0
     assert run_search(store, projects=[ids["project"]], q='"; DROP --')["total"] == 0
 
@@ -214,16 +214,16 @@ def test_search_filters_facets_collapse_and_as_of(store, history):
     assert by_tag["facets"]["status"] == {"approved": 1, "none": 3}
     assert by_tag["facets"]["tag"]["campaign/summer-26/social"] == 3
     assert run_search(store, projects=mine, tags=("campaign/summer-26/print",),
-                      model="big-sd")["results"][0]["version_id"] == ids["owl1"]
-    assert run_search(store, projects=mine, approved=True)["results"][0][
+                      model="big-sd")["items"][0]["version_id"] == ids["owl1"]
+    assert run_search(store, projects=mine, approved=True)["items"][0][
         "version_id"] == ids["fox2"]
     assert run_search(store, projects=mine, status="none", tier="draft")["total"] == 2
     collapsed = run_search(store, projects=mine, q="fox", collapse_seed=True)
-    assert collapsed["total"] == 1 and collapsed["results"][0]["variations"] == 3
+    assert collapsed["total"] == 1 and collapsed["items"][0]["variations"] == 3
     then = run_search(store, projects=mine, approved=True, as_of=ids["before_approval"])
     assert then["total"] == 0
     paged = run_search(store, projects=mine, limit=2, offset=2)
-    assert paged["total"] == 4 and len(paged["results"]) == 2
+    assert paged["total"] == 4 and len(paged["items"]) == 2
 
 
 def test_taxonomy_counts_every_level(store, history):
@@ -257,18 +257,18 @@ def test_audit_shows_role_hash_and_revocation(store, history):
         by_actor = audit_entries(conn, AuditQuery(projects=[project], actor=ada))
         elsewhere = audit_entries(conn, AuditQuery(projects=["nope"]))
 
-    approved = page["entries"][0]
+    approved = page["items"][0]
     assert approved["decision"] == "approved" and approved["actor_id"] == bob
     assert approved["actor_role"] == "reviewer"
     assert approved["content_hash"] == history.version_hash[version]
     assert (approved["revoked"], approved["revoked_by"]) == (True, ada)
-    assert [e["event_type"] for e in page["entries"]] == ["decision.recorded",
+    assert [e["event_type"] for e in page["items"]] == ["decision.recorded",
                                                           "decision.revoked"]
-    assert {e["actor_role"] for e in by_actor["entries"]} == {"admin"}
+    assert {e["actor_role"] for e in by_actor["items"]} == {"admin"}
     assert set(approved["details"]) == {"decision_id", "version_id", "decision",
                                         "content_hash", "reviewer_id", "role", "channel",
                                         "note"}
-    assert elsewhere["entries"] == []
+    assert elsewhere["items"] == []
 
 
 def test_metrics_for_a_project(store, history):

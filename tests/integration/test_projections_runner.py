@@ -9,6 +9,14 @@ import pytest
 from sqlalchemy import inspect
 
 from events.db import make_engine
+from events.jobs import (
+    JobCancelled,
+    JobCancelRequested,
+    JobCompleted,
+    JobFailed,
+    JobRetryRequested,
+    JobStarted,
+)
 from events.store import EventStore
 from projections.compare import compare_with_rebuild, differences, snapshot
 from projections.fill import split
@@ -47,8 +55,30 @@ def rich_history(history: History, count: int = 1) -> dict:
         history.tag(asset, "hero", remove=True)
         history.tag(asset, "campaign/autumn")
         history.compute_used(asset, 12.5)
+        jobs(history, asset, ada, bob)
         ids.update(project=project, asset=asset, root=root, edit=edit, final=final)
     return ids
+
+
+def jobs(history: History, asset: str, ada: str, bob: str) -> None:
+    """A job completed, one failed, retried and cancelled while it ran, one cancelled
+    while queued."""
+    done = history.job(asset, ada)
+    history.job_events(done, JobStarted(job_id=done, worker="w:1:t", attempt=1))
+    made = history.version(asset, ada, seed=7, job_id=done, cost=2.0)
+    history.job_events(done, JobCompleted(job_id=done, cost_seconds=2.0, version_ids=[made]))
+    stopped = history.job(asset, bob, operation="img2img", tier="final")
+    history.job_events(stopped, JobStarted(job_id=stopped, worker="w:1:t", attempt=1))
+    history.job_events(stopped, JobFailed(job_id=stopped, error_kind="time_limit",
+                                          message="too long", retryable=True,
+                                          cost_seconds=0.5))
+    history.job_events(stopped, JobRetryRequested(job_id=stopped, requested_by=bob),
+                       JobStarted(job_id=stopped, worker="w:2:t", attempt=2))
+    history.job_events(stopped, JobCancelRequested(job_id=stopped, requested_by=ada))
+    history.job_events(stopped, JobCancelled(job_id=stopped, requested_by=ada, attempt=2,
+                                             cost_seconds=0.25))
+    queued = history.job(asset, ada)
+    history.job_events(queued, JobCancelled(job_id=queued, requested_by=ada))
 
 
 def test_given_history_appended_in_steps_when_rebuilt_then_tables_equal_incremental(store):

@@ -87,7 +87,8 @@ def test_free_text_within_projects_ranks_as_over_all_projects(store, monkeypatch
     """Search narrows full-text hits to the searched projects before ranking them (on
     SQLite by collecting a few projects' documents first, or by checking each match's
     project when they are many): the answer for a project is the all-projects answer
-    restricted to it, same scores, same order; no projects finds nothing."""
+    restricted to it, same order, scores relative to its own best match; no projects
+    finds nothing."""
     monkeypatch.setattr(search_module, "FEW_PROJECTS", few_below)
     history = History(store)
     ada, _ = history.user("ada")
@@ -108,8 +109,12 @@ def test_free_text_within_projects_ranks_as_over_all_projects(store, monkeypatch
         assert everywhere["total"] > 0
         for project in projects:
             mine = found([project], q)
-            expected = [r for r in everywhere["results"] if r["project_id"] == project]
-            assert mine["results"] == expected, (q, project)
+            expected = [r for r in everywhere["items"] if r["project_id"] == project]
+            best = max((r["score"] for r in expected), default=1.0)
+            assert [{**r, "score": None} for r in mine["items"]] == [
+                {**r, "score": None} for r in expected], (q, project)
+            assert [r["score"] for r in mine["items"]] == pytest.approx(
+                [r["score"] / best for r in expected], abs=2e-4), (q, project)
             assert mine["total"] == len(expected)
         assert found([], q)["total"] == 0
 
@@ -142,11 +147,11 @@ def test_free_text_over_every_project_pages_as_the_filtered_path_does(store):
     for within in (None, projects[:1], projects):
         for q in ("fox", "river", "fox river", "lovely", "glow", "banner"):
             everything = found(within, q, 500, 0, created_from=long_ago)
-            assert everything["total"] == len(everything["results"]) > 0
-            assert stray not in {r["version_id"] for r in everything["results"]}
+            assert everything["total"] == len(everything["items"]) > 0
+            assert stray not in {r["version_id"] for r in everything["items"]}
             for limit, offset in ((1, 0), (3, 0), (3, 2), (5, 7), (4, 22), (500, 0),
                                   (2, everything["total"]), (2, 1000)):
                 fast = found(within, q, limit, offset)
                 slow = found(within, q, limit, offset, created_from=long_ago)
                 assert fast == slow, (within, q, limit, offset)
-                assert fast["results"] == everything["results"][offset:offset + limit]
+                assert fast["items"] == everything["items"][offset:offset + limit]

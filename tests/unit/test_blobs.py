@@ -128,3 +128,16 @@ def test_short_writes_are_completed(store: BlobStore, monkeypatch: pytest.Monkey
     monkeypatch.setattr("workers.blobs.os.write", one_byte_at_a_time)
     key = store.put(b"written in pieces")
     assert store.get(key) == b"written in pieces"
+
+
+def test_a_blob_is_owned_only_by_the_projects_that_stored_it(store: BlobStore) -> None:
+    ours, theirs = "6f1c2d1e-0000-4000-8000-000000000001", "6f1c2d1e-0000-4000-8000-000000000002"
+    key = store.put_for(theirs, b"their mask")
+
+    assert store.owned_by(theirs, key)
+    assert not store.owned_by(ours, key)
+    assert not store.owned_by(ours, "ab" * 32) and not store.owned_by(ours, "not a hash")
+    assert store.put_for(ours, b"their mask") == key  # the same bytes stored by us too
+    assert store.owned_by(ours, key)
+    with pytest.raises(ValueError):
+        store.claim("../../etc", key)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from events.jobs import JobCompleted, JobFailed, JobRequested, JobRetryRequested, JobStarted
+from events.jobs import (
+    JobCancelled,
+    JobCancelRequested,
+    JobCompleted,
+    JobFailed,
+    JobRequested,
+    JobRetryRequested,
+    JobStarted,
+)
 from events.store import Recorded
 from workers.relay import presumed_dead, unfinished_jobs
 
@@ -102,3 +110,17 @@ def test_an_attempt_counts_as_running_until_a_retryable_failure_or_a_new_request
         ("running", "gpu-1:7:t"), ("outage", ""), ("retried", "")]
     now = pending[0].started_at
     assert [presumed_dead(p, {}, now) for p in pending] == [False, True, True]
+
+
+def test_a_cancelled_job_is_not_resent_but_one_only_asked_to_stop_is():
+    log = [
+        recorded(requested("queued"), "e-1"),
+        recorded(JobCancelled(job_id="queued", requested_by="u"), "e-2"),
+        recorded(requested("running"), "e-3"),
+        recorded(JobStarted(job_id="running", worker="h:1:t", attempt=1), "e-4"),
+        recorded(JobCancelRequested(job_id="running", requested_by="u"), "e-5"),
+    ]
+
+    # A job asked to stop is still running until its worker records the cancellation;
+    # if that worker died, the job must reach another one, which records it.
+    assert [p.job_id for p in unfinished_jobs(log)] == ["running"]

@@ -4,15 +4,15 @@ of each project and the display names of the guests who came through them.
 Frozen as the tables stood when written (see 0003); projections/tables.py describes the
 current shape and tests/integration/test_migrations.py checks the two agree.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,81 @@
+"""The rules of a recipe that both the API and the engine read: which operations exist,
+their defaults and bounds, the keys the engine computes, and the scheduler names a worker
+accepts.
+
+No torch, no diffusers: the API checks a request against these before it queues a job,
+so a job the engine would refuse is never queued; workers/operations.py runs recipes by
+the same rules.
+"""
+
+from __future__ import annotations
+
+OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale", "adjust")
+DIFFUSION_OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale")
+DEFAULT_STEPS = {"draft": 20, "final": 30}
+DEFAULT_STRENGTH = {"img2img": 0.75, "inpaint": 1.0, "outpaint": 1.0}
+DEFAULT_GUIDANCE = 7.5
+DEFAULT_NOISE_LEVEL = 20
+DEFAULT_UPSCALE_STRENGTH = 0.3
+"""Resize-then-img2img upscaling keeps the picture and redraws only detail."""
+DEFAULT_UPSCALE = 4
+"""The engine's scale when a recipe names none (an edit request records 2 by default)."""
+MAX_STEPS = 200
+ENGINE_MAX_SIDE = 8192
+"""Hard engine limit (a memory guard); projects set their own, smaller, limits in the API."""
+
+DERIVED_KEYS = frozenset(
+    {
+        "recipe_version",
+        "input_hash",
+        "mask_hash",
+        "output_width",
+        "output_height",
+        "torch_threads",
+        "environment",
+        "model_weights_hash",
+        "native_scale",
+        "resized_after_upscale",
+        "outpaint_fill",
+        "adjust_order",
+        "upscale_method",
+    }
+)
+"""Keys the engine computes; any in a recipe it is given are dropped and recomputed.
+``model_id`` and ``scheduler_config`` are not among them: fed back, they pin the model
+and the schedule."""
+
+SCHEDULERS = (
+    "DDIMScheduler",
+    "DDPMScheduler",
+    "DEISMultistepScheduler",
+    "DPMSolverMultistepScheduler",
+    "DPMSolverSDEScheduler",
+    "DPMSolverSinglestepScheduler",
+    "EDMEulerScheduler",
+    "EulerAncestralDiscreteScheduler",
+    "EulerDiscreteScheduler",
+    "HeunDiscreteScheduler",
+    "KDPM2AncestralDiscreteScheduler",
+    "KDPM2DiscreteScheduler",
+    "LMSDiscreteScheduler",
+    "PNDMScheduler",
+    "UniPCMultistepScheduler",
+)
+"""Scheduler classes a Stable-Diffusion-shaped pipeline accepts (diffusers'
+KarrasDiffusionSchedulers, the ``compatibles`` of the built-in model's scheduler; a test
+keeps the two equal). The engine still checks the loaded pipeline's own list."""
+
+
+def denoising_steps(recipe: dict) -> int:
+    """How many denoising steps a recipe runs (1 for adjust): ``steps`` (the tier's
+    default when absent) times the strength for operations that start from noise part
+    way, as diffusers does. Pure; assumes a recipe already checked."""
+    operation = recipe.get("operation", "generate")
+    if operation == "adjust":
+        return 1
+    steps = recipe.get("steps") or DEFAULT_STEPS.get(recipe.get("tier", "draft"), 20)
+    if operation in DEFAULT_STRENGTH:
+        strength = recipe.get("strength")
+        strength = DEFAULT_STRENGTH[operation] if strength is None else strength
+        return max(int(steps * strength), 1)
+    return int(steps)
