@@ -162,7 +162,7 @@ def test_previews_are_made_once_per_content_hash_and_cached_for_good(api, servic
     assert response.status_code == 200 and response.mimetype == "image/webp"
     assert "immutable" in response.headers["Cache-Control"]
     content_hash = response.headers["ETag"].strip('"').removesuffix("-256")
-    cached = services.thumbnails.path(content_hash, 256)
+    cached = services.thumbnails.path(content_hash, "256.webp")
     assert cached.read_bytes() == response.data
     cached.write_bytes(b"not remade")  # the twin's preview is read, not made again
     twin = api.admin.get(f"/api/versions/{second}/image?size=256")
