@@ -79,6 +79,10 @@ def test_every_main_page_renders_at_desktop_and_phone_widths(studio: Studio, new
     expect(page.locator(".card", has_text="Hero bottle")).to_contain_text("Approved")
     expect(page.locator(".card", has_text="Poster")).to_contain_text("Needs review")
     expect(page.locator(".card", has_text="Shoe banner")).to_contain_text("No versions")
+    page.goto(f"{studio.url}/assets/{ids['hero']}?v={ids['b']}")
+    expect(page.locator(".pin-badge")).to_contain_text("Tuesday review")
+    page.get_by_role("button", name="Remove the pin Tuesday review").click()
+    expect(page.locator(".pin-badge")).to_have_count(0)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
