@@ -24,12 +24,30 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from projections.common import channel_key, fold_approvals, iso
-from projections.tables import assets, decisions, members, projects, users, versions
+from projections.tables import (
+    assets,
+    catalog_tags,
+    decisions,
+    members,
+    projects,
+    users,
+    versions,
+)
 from projections.version_tree import IMAGE_LINK
 
 STATUSES = ("needs_review", "changes_requested", "approved", "empty")
 DECIDING_ROLES = ("reviewer", "admin")
 QUEUE_LIMIT = 200
+
+
+def newest_assets(conn: Connection, project_id: str, limit: int) -> tuple[list[str], int]:
+    """The ids of the project's ``limit`` newest assets, and how many it has."""
+    a = assets.c
+    ids = conn.execute(select(a.asset_id).where(a.project_id == project_id)
+                       .order_by(a.position.desc()).limit(limit)).scalars().all()
+    total = len(ids) if len(ids) < limit else conn.execute(
+        select(func.count()).where(a.project_id == project_id)).scalar_one()
+    return list(ids), total
 
 
 def asset_cards(conn: Connection, asset_ids: Sequence[str], channels: Sequence[str],
@@ -162,15 +180,25 @@ def project_names(conn: Connection, user_id: str, is_admin: bool) -> list[dict[s
             for row in conn.execute(query.order_by(func.lower(p.name), p.project_id))]
 
 
-def projects_overview(conn: Connection, user_id: str, is_admin: bool,
-                      covers: int = 4) -> list[dict[str, Any]]:
-    """:func:`project_names` with each project's asset count and the ``covers`` newest
-    versions' images."""
+def projects_overview(conn: Connection, user_id: str, is_admin: bool, covers: int = 4,
+                      shown: int = 24) -> list[dict[str, Any]]:
+    """:func:`project_names` with each project's asset count, and for the ``shown``
+    projects with the newest assets, the images of their ``covers`` newest versions (the
+    rest come without: a global admin may see hundreds of projects)."""
     a, v = assets.c, versions.c
     overview = project_names(conn, user_id, is_admin)
+    ids = [project["project_id"] for project in overview]
+    counted = select(a.project_id, func.count(), func.max(a.position)).group_by(a.project_id)
+    if not is_admin:
+        counted = counted.where(a.project_id.in_(ids))
+    stats = {pid: (count, newest) for pid, count, newest in conn.execute(counted)}
+    recent = sorted(ids, key=lambda pid: -(stats.get(pid, (0, 0))[1]))[:shown]
     for project in overview:
-        project["assets"] = conn.execute(select(func.count()).where(
-            a.project_id == project["project_id"])).scalar_one()
+        project["assets"] = stats.get(project["project_id"], (0, 0))[0]
+        project["covers"] = [] if project["project_id"] in recent else None
+    for project in overview:
+        if project["covers"] is None:
+            continue
         newest = conn.execute(
             select(v.version_id).join_from(assets, versions, v.asset_id == a.asset_id)
             .where(a.project_id == project["project_id"]).order_by(v.position.desc())
@@ -179,6 +207,19 @@ def projects_overview(conn: Connection, user_id: str, is_admin: bool,
                               "image": IMAGE_LINK.format(version_id=version_id)}
                              for version_id in newest]
     return overview
+
+
+def tag_levels(conn: Connection, project_id: str) -> list[dict[str, Any]]:
+    """Every tag level in use in the project (``campaign``, ``campaign/summer-26``…) with
+    how many assets carry it or a tag below it, in tree order: what the board filters by
+    (the taxonomy query also counts versions, which the board does not show)."""
+    t = catalog_tags.c
+    rows = conn.execute(
+        select(t.prefix, t.depth, func.count(func.distinct(t.asset_id)))
+        .where(t.project_id == project_id, t.removed_at.is_(None))
+        .group_by(t.prefix, t.depth).order_by(t.prefix)).all()
+    return [{"path": prefix, "name": prefix.rsplit("/", 1)[-1], "depth": depth,
+             "assets": count} for prefix, depth, count in rows]
 
 
 def asset_names(conn: Connection, asset_ids: Sequence[str]) -> dict[str, str]:

@@ -56,24 +56,29 @@ def find_assets(engine: Engine, query: search.SearchQuery) -> dict[str, Any]:
 def project_board(engine: Engine, project_id: str, channels: list[str], *,
                   q: str | None = None, tag: str | None = None, tier: str | None = None,
                   status: str | None = None, limit: int = 200) -> dict[str, Any]:
-    """The board of a project: the assets the catalog finds for ``q``, ``tag`` and
-    ``tier`` (newest first, best match first with ``q``; at most ``limit``) as cards
-    with their status per channel, kept when one channel has ``status``; counts of
-    the cards per status (before the status filter) and tag facets."""
+    """The board of a project: its newest assets, or those the catalog finds for ``q``,
+    ``tag`` and ``tier`` (best match first with ``q``), at most ``limit``, as cards with
+    their status per channel, kept when one channel has ``status``; counts of the cards
+    per status (before the status filter) and, for a search, tag facets."""
     with engine.connect() as conn:
-        found = asset_search.search_assets(conn, search.SearchQuery(
-            projects=[project_id], q=q, tags=(tag,) if tag else (), tier=tier,
-            facets=True, limit=limit))
-        cards = board.asset_cards(conn, [r["asset_id"] for r in found["items"]], channels)
+        if q or tag or tier:
+            found = asset_search.search_assets(conn, search.SearchQuery(
+                projects=[project_id], q=q, tags=(tag,) if tag else (), tier=tier,
+                facets=bool(q), limit=limit))
+            ids, total = [item["asset_id"] for item in found["items"]], found["total"]
+            facets = found.get("facets", {}).get("tag", {})
+        else:
+            ids, total = board.newest_assets(conn, project_id, limit)
+            facets = {}
+        cards = board.asset_cards(conn, ids, channels)
     counts: dict[str | None, int] = {None: len(cards)}
     for card in cards:
         for value in set(card["status"].values()):
             counts[value] = counts.get(value, 0) + 1
     if status is not None:
         cards = [card for card in cards if status in card["status"].values()]
-    return {"project_id": project_id, "channels": channels, "total": found["total"],
-            "cards": cards, "status_counts": counts, "facets": found.get("facets", {}).get(
-                "tag", {})}
+    return {"project_id": project_id, "channels": channels, "total": total,
+            "cards": cards, "status_counts": counts, "facets": facets}
 
 
 def asset_cards(engine: Engine, asset_ids: list[str], channels: list[str],
@@ -115,6 +120,11 @@ def project_guest_links(engine: Engine, project_id: str) -> list[dict[str, Any]]
 def guest_names(engine: Engine, guest_ids: set[str]) -> dict[str, str]:
     with engine.connect() as conn:
         return guest_links.guest_names(conn, guest_ids)
+
+
+def tag_levels(engine: Engine, project_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return board.tag_levels(conn, project_id)
 
 
 def tag_tree(engine: Engine, project_id: str) -> dict[str, Any]:

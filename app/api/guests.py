@@ -55,7 +55,7 @@ def list_links(project_id: str) -> Response:
     require_role(project.members, current_principal(), ADMIN, hidden=hidden(project_id))
     freshness = wait_for_projections(GUESTS, args["min_position"])
     links = queries.project_guest_links(services().engine, project_id)
-    return read_response({"project_id": project_id, "links": links}, freshness)
+    return read_response({"project_id": project_id, "items": links}, freshness)
 
 
 @blueprint.delete("/guest-links/<link_id>")

@@ -37,6 +37,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(when=formatting.when, ago=formatting.ago,
                                  duration=formatting.duration,
                                  status_label=formatting.status_label)
-    app.jinja_env.globals.update(new_form_key=new_form_key, image_url=image_url)
+    app.jinja_env.globals.update(new_form_key=new_form_key, image_url=image_url,
+                                 status_labels=formatting.STATUS_LABELS)
     for module in BLUEPRINTS:
         app.register_blueprint(module.blueprint)

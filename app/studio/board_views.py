@@ -96,7 +96,7 @@ def board(project_id: str) -> str:
     def board_url(**changes: Any) -> str:  # noqa: ANN401
         return url_with(f"/projects/{project_id}", **{**filters, **changes})
 
-    taxonomy = _flatten(queries.tag_tree(lineage.engine, project_id)["tags"])
+    taxonomy = queries.tag_levels(lineage.engine, project_id)
     return render_page(
         "studio/board.html", fragments=("cards",), project=project, cards=board["cards"],
         total=board["total"], status_counts=board["status_counts"],
@@ -108,14 +108,6 @@ def board(project_id: str) -> str:
 
 def _channels(project: dict[str, Any]) -> list[str]:
     return [channel["name"] for channel in project["channels"]] or ["default"]
-
-
-def _flatten(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    flat: list[dict[str, Any]] = []
-    for node in nodes:
-        flat.append(node)
-        flat.extend(_flatten(node["children"]))
-    return flat
 
 
 @blueprint.post("/projects/<project_id>/assets")

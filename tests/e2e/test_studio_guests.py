@@ -84,7 +84,7 @@ def test_a_guest_comments_on_shared_assets_only_and_never_decides(api, app):
     assert not [r for r in events if r.event_type == "decision.recorded"]
 
     make_runner(api.services.engine).catch_up()
-    listed = api.admin.get(f"/api/projects/{project}/guest-links").get_json()["links"]
+    listed = api.admin.get(f"/api/projects/{project}/guest-links").get_json()["items"]
     assert listed[0]["guests"] == ["Gina"] and listed[0]["asset_ids"] == [asset]
     audit = api.admin.get(f"/api/audit?asset={asset}&type=comment").get_json()["items"]
     assert audit[0]["actor_id"] == f"link:{link['link_id']}"

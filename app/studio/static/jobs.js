@@ -1,5 +1,8 @@
 // Progress of the asset's unfinished jobs: each polls GET /api/jobs/{id} until it ends
-// (the live feed then redraws the strip with the new versions).
+// (the live feed then redraws the strip with the new versions). A rebuild on the version
+// page redraws its verdict until the job has one.
+import { refresh } from "./live.js";
+
 const watching = new Set();
 
 function describe(job) {
@@ -35,8 +38,17 @@ async function poll(item) {
   }
 }
 
+function watchRebuild(element) {
+  if (element.matches?.("[data-rebuild-pending]") || element.querySelector?.("[data-rebuild-pending]")) {
+    setTimeout(() => refresh(["rebuild"]), 1000);
+  }
+}
+
 export function watchJobs(root) {
-  const scan = (element) => element.querySelectorAll?.("[data-job-id]").forEach(poll);
+  const scan = (element) => {
+    element.querySelectorAll?.("[data-job-id]").forEach(poll);
+    watchRebuild(element);
+  };
   scan(root);
   document.addEventListener("studio:fragment", (event) => scan(event.detail));
 }

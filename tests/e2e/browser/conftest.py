@@ -91,10 +91,11 @@ class Studio:
         return user, token
 
     def drafts(self, token: str, asset_id: str, count: int = 1, prompt: str = "a red kite",
-               ) -> list[str]:
-        """Generate ``count`` tiny drafts through the API and wait for their versions."""
+               side: int = 64, steps: int = 2) -> list[str]:
+        """Generate ``count`` small drafts through the API and wait for their versions."""
         body = self.call(token, "POST", f"/api/assets/{asset_id}/generations", {
-            "prompt": prompt, "variations": count, "width": 64, "height": 64, "steps": 2})
+            "prompt": prompt, "variations": count, "width": side, "height": side,
+            "steps": steps})
         return self.drafts_of_jobs(token, [job["job_id"] for job in body["jobs"]])
 
     def drafts_of_jobs(self, token: str, job_ids: list[str]) -> list[str]:

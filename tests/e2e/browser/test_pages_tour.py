@@ -28,13 +28,19 @@ def seeded_project(studio: Studio) -> dict[str, str]:
     poster = studio.call(creator, "POST", f"/api/projects/{pid}/assets", {
         "name": "Poster", "tags": ["campaign/summer-26/print"]})["asset_id"]
     studio.call(creator, "POST", f"/api/projects/{pid}/assets", {"name": "Shoe banner"})
-    drafts = studio.drafts(creator, hero, 4, "a glass bottle on limestone, afternoon light")
+    drafts = studio.drafts(creator, hero, 4, "a glass bottle on limestone, afternoon light",
+                           side=256, steps=4)
     studio.drafts(creator, poster, 2, "a poster of a lemon grove at noon")
     edit = studio.call(creator, "POST", f"/api/versions/{drafts[1]}/edits", {
         "operation": "adjust", "adjustments": {"brightness": 1.2}})
     edited = studio.drafts_of_jobs(creator, [edit["jobs"][0]["job_id"]])[0]
     studio.call(reviewer, "POST", f"/api/versions/{drafts[0]}/comments", {
         "body": "Label too small", "region": {"x": 0.3, "y": 0.4, "w": 0.3, "h": 0.2}})
+    studio.call(reviewer, "POST", f"/api/versions/{edited}/comments", {
+        "body": "The highlight reads as glass now", "region": {"x": 0.55, "y": 0.2,
+                                                                "w": 0.25, "h": 0.3}})
+    studio.call(creator, "POST", f"/api/versions/{edited}/comments", {
+        "body": "Brightened 20 %, same seed"})
     studio.call(reviewer, "POST", f"/api/versions/{drafts[0]}/decisions", {
         "decision": "changes_requested", "note": "Warmer, bigger label"})
     studio.call(reviewer, "POST", f"/api/versions/{edited}/decisions", {
@@ -73,6 +79,10 @@ def test_every_main_page_renders_at_desktop_and_phone_widths(studio: Studio, new
     expect(page.locator(".card", has_text="Hero bottle")).to_contain_text("Approved")
     expect(page.locator(".card", has_text="Poster")).to_contain_text("Needs review")
     expect(page.locator(".card", has_text="Shoe banner")).to_contain_text("No versions")
+    page.goto(f"{studio.url}/assets/{ids['hero']}?v={ids['b']}")
+    expect(page.locator(".pin-badge")).to_contain_text("Tuesday review")
+    page.get_by_role("button", name="Remove the pin Tuesday review").click()
+    expect(page.locator(".pin-badge")).to_have_count(0)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
