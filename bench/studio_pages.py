@@ -15,7 +15,7 @@ JavaScript and CSS, and how soon a live update reaches a second open page.
    answer to the redrawn fragment in hand.
 
     .venv/bin/python bench/studio_pages.py [--events 50000] [--backends sqlite,postgres]
-        [--samples 40] [--live-seconds 60] [--day-scale 0.02]
+        [--samples 100] [--live-seconds 60] [--day-scale 0.02]
 
 Figures are printed, never asserted.
 """
@@ -268,7 +268,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--backends", default="sqlite")
-    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--live-seconds", type=float, default=60.0)
     parser.add_argument("--day-scale", type=float, default=0.02)
     args = parser.parse_args()
