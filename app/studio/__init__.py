@@ -17,6 +17,7 @@ from app.studio import (
     compare_views,
     formatting,
     guest_views,
+    making_jobs,
     review_forms,
     sharing_views,
     signin_views,
@@ -28,7 +29,8 @@ from app.studio.text import finalize
 from app.studio.web import image_url
 
 BLUEPRINTS = (static_files, signin_views, board_views, asset_views, compare_views,
-              version_views, audit_views, review_forms, sharing_views, guest_views)
+              version_views, audit_views, review_forms, sharing_views, guest_views,
+              making_jobs)
 
 
 def register(app: Flask) -> None:
@@ -37,6 +39,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(when=formatting.when, ago=formatting.ago,
                                  duration=formatting.duration,
                                  status_label=formatting.status_label)
-    app.jinja_env.globals.update(new_form_key=new_form_key, image_url=image_url)
+    app.jinja_env.globals.update(new_form_key=new_form_key, image_url=image_url,
+                                 asset_job_cards=making_jobs.job_cards)
     for module in BLUEPRINTS:
         app.register_blueprint(module.blueprint)

@@ -5,6 +5,7 @@ import { startViewer } from "./viewer.js";
 import { startKeys } from "./keys.js";
 import { watchJobs } from "./jobs.js";
 import { startCompare } from "./compare.js";
+import { watchJobCards } from "./making_jobs.js";
 
 enhanceForms(document);
 if (window.matchMedia("(max-width: 820px)").matches) {
@@ -27,3 +28,4 @@ startViewer(document);
 startKeys(document);
 watchJobs(document);
 startCompare(document);
+watchJobCards(document);
