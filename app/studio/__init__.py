@@ -17,6 +17,7 @@ from app.studio import (
     compare_views,
     formatting,
     guest_views,
+    making_edits,
     making_jobs,
     review_forms,
     sharing_views,
@@ -30,7 +31,7 @@ from app.studio.web import image_url
 
 BLUEPRINTS = (static_files, signin_views, board_views, asset_views, compare_views,
               version_views, audit_views, review_forms, sharing_views, guest_views,
-              making_jobs)
+              making_jobs, making_edits)
 
 
 def register(app: Flask) -> None:

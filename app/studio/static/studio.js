@@ -6,6 +6,7 @@ import { startKeys } from "./keys.js";
 import { watchJobs } from "./jobs.js";
 import { startCompare } from "./compare.js";
 import { watchJobCards } from "./making_jobs.js";
+import { startMaskPainters } from "./mask_painter.js";
 
 enhanceForms(document);
 if (window.matchMedia("(max-width: 820px)").matches) {
@@ -29,3 +30,4 @@ startKeys(document);
 watchJobs(document);
 startCompare(document);
 watchJobCards(document);
+startMaskPainters(document);
