@@ -104,4 +104,9 @@ function setup(painter) {
 
 export function startMaskPainters(root) {
   root.querySelectorAll("[data-mask-painter]").forEach(setup);
+  // Sliders of the edit forms show their value in the <output> beside them.
+  root.querySelectorAll("input[data-range-value]").forEach((input) => {
+    const output = input.parentElement.querySelector(`output[for="${input.id}"]`);
+    if (output) input.addEventListener("input", () => { output.value = input.value; });
+  });
 }

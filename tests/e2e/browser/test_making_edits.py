@@ -43,12 +43,13 @@ def test_paint_a_mask_and_inpaint_keeps_every_pixel_outside_it(studio: Studio, n
     page = new_page()
     studio.sign_in(page, token)
     page.goto(f"{studio.url}/assets/{asset_id}?v={source}")
+    page.locator("#edit-inpaint > summary").click()
     canvas = page.get_by_role("img", name="Mask: paint over the part to repaint")
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    assert box is not None
 
     def at(fx: float, fy: float) -> tuple[float, float]:
+        canvas.scroll_into_view_if_needed()  # clicking a tool may have scrolled the page
+        box = canvas.bounding_box()
+        assert box is not None
         return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
 
     # A rectangle over the upper left, a brush stroke beside it, then the stroke erased.
@@ -103,3 +104,50 @@ def test_paint_a_mask_and_inpaint_keeps_every_pixel_outside_it(studio: Studio, n
     page.goto(f"{studio.url}/assets/{asset_id}?v={wider['version_id']}")
     expect(page.locator("#strip a.tile[data-version-id]:visible")).to_have_count(3)
     screenshot(page, "making-after-outpaint")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_adjust_upscale_and_image_to_image_from_the_page(studio: Studio, new_page) -> None:
+    project = studio.call(studio.admin_token, "POST", "/api/projects", {"name": "Tweaks"})
+    _, token = studio.member(project["project_id"], "Cleo Creator", "creator")
+    asset = studio.call(token, "POST", f"/api/projects/{project['project_id']}/assets",
+                        {"name": "Bottle"})
+    asset_id = asset["asset_id"]
+    source = studio.drafts(token, asset_id)[0]
+    known = {source}
+    page = new_page()
+    studio.sign_in(page, token)
+
+    page.goto(f"{studio.url}/assets/{asset_id}?v={source}")
+    page.locator("#edit-adjust > summary").click()
+    page.get_by_label("Brightness").fill("1.5")
+    page.get_by_label("Crop x").fill("0")
+    page.get_by_label("Crop y").fill("0")
+    page.get_by_label("Crop width").fill("32")
+    page.get_by_label("Crop height").fill("32")
+    screenshot(page, "making-adjust")
+    page.get_by_role("button", name="Adjust", exact=True).click()
+    expect(page.locator("#toast")).to_contain_text("Adjust requested")
+    adjusted = _new_version(studio, token, asset_id, known)
+    known.add(adjusted["version_id"])
+    assert (adjusted["operation"], adjusted["width"], adjusted["height"]) == ("adjust", 32, 32)
+    assert adjusted["recipe"]["adjustments"]["brightness"] == 1.5
+    assert "contrast" not in adjusted["recipe"]["adjustments"]  # an unmoved slider
+
+    page.goto(f"{studio.url}/assets/{asset_id}?v={source}")
+    page.locator("#edit-upscale > summary").click()
+    page.get_by_label("Scale").select_option("2")
+    page.get_by_role("button", name="Upscale", exact=True).click()
+    expect(page.locator("#toast")).to_contain_text("Upscale requested")
+    upscaled = _new_version(studio, token, asset_id, known)
+    known.add(upscaled["version_id"])
+    assert (upscaled["operation"], upscaled["width"]) == ("upscale", 128)
+
+    page.locator("#edit-img2img > summary").click()
+    page.get_by_label("Image to image prompt").fill("a green bottle")
+    page.get_by_label("Strength").fill("0.3")
+    page.get_by_role("button", name="Image to image", exact=True).click()
+    expect(page.locator("#toast")).to_contain_text("Image to image requested")
+    remade = _new_version(studio, token, asset_id, known)
+    assert remade["operation"] == "img2img" and remade["parent_ids"] == [source]
+    assert remade["recipe"]["strength"] == pytest.approx(0.3)
