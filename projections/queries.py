@@ -64,7 +64,7 @@ def project_board(engine: Engine, project_id: str, channels: list[str], *,
         found = asset_search.search_assets(conn, search.SearchQuery(
             projects=[project_id], q=q, tags=(tag,) if tag else (), tier=tier,
             facets=True, limit=limit))
-        cards = board.asset_cards(conn, [r["asset_id"] for r in found["results"]], channels)
+        cards = board.asset_cards(conn, [r["asset_id"] for r in found["items"]], channels)
     counts: dict[str | None, int] = {None: len(cards)}
     for card in cards:
         for value in set(card["status"].values()):
