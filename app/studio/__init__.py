@@ -17,6 +17,7 @@ from app.studio import (
     compare_views,
     formatting,
     guest_views,
+    making_dashboard,
     making_edits,
     making_jobs,
     review_forms,
@@ -31,7 +32,7 @@ from app.studio.web import image_url
 
 BLUEPRINTS = (static_files, signin_views, board_views, asset_views, compare_views,
               version_views, audit_views, review_forms, sharing_views, guest_views,
-              making_jobs, making_edits)
+              making_jobs, making_edits, making_dashboard)
 
 
 def register(app: Flask) -> None:
