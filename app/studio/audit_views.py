@@ -40,7 +40,7 @@ def audit_page() -> str:
     wait_for_projections((*AUDIT, "access"), args["min_position"])
     query = audit_query(args)
     page = queries.audit(lineage.engine, query)
-    entries = page["entries"]
+    entries = page["items"]
     names = display_names(lineage.engine, people_in(entries))
     assets = queries.asset_names(lineage.engine, [e["asset_id"] for e in entries
                                                   if e["asset_id"]])
