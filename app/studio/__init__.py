@@ -42,6 +42,7 @@ def register(app: Flask) -> None:
                                  duration=formatting.duration,
                                  status_label=formatting.status_label)
     app.jinja_env.globals.update(new_form_key=new_form_key, image_url=image_url,
-                                 asset_job_cards=making_jobs.job_cards)
+                                 asset_job_cards=making_jobs.job_cards,
+                                 making_policy=making_jobs.policy_lines)
     for module in BLUEPRINTS:
         app.register_blueprint(module.blueprint)

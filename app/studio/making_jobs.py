@@ -69,6 +69,28 @@ def job_cards(asset_id: str) -> list[dict[str, Any]]:
             for job in items]
 
 
+def policy_lines(project: dict[str, Any], nodes: list[dict[str, Any]]) -> list[str]:
+    """What the project's policies leave this asset, in words, before anyone clicks:
+    finals left under the cap, drafts still needed before a final, compute left."""
+    policies = project["policies"]
+    drafts = sum(1 for node in nodes if node["tier"] == "draft")
+    finals = sum(1 for node in nodes if node["tier"] == "final")
+    lines = []
+    cap = policies.get("final_render_cap")
+    if cap is not None:
+        lines.append(f"Finals: {finals} of {cap} allowed, {max(cap - finals, 0)} left "
+                     "under the cap.")
+    required = policies.get("min_drafts_before_final")
+    if required:
+        lines.append(f"Drafts before a final: {drafts} of {required}"
+                     + (" — done." if drafts >= required else f", {required - drafts} to go."))
+    budget = policies.get("compute_budget_seconds")
+    if budget is not None:
+        left = max(budget - project["compute_used_seconds"], 0.0)
+        lines.append(f"Compute: {left:.1f} s left of the project's {budget:g} s budget.")
+    return lines
+
+
 def _title(job: dict[str, Any]) -> str:
     """What the job makes, in words (a promotion, whatever its first step is)."""
     name = job["kind"] if job["kind"] == "promote" else (job["operation"] or job["kind"])

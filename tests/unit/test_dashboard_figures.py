@@ -1,12 +1,12 @@
-"""The delivery dashboard's figures: what the time range narrows, the cap's line, the
-CSV rows, and a project with nothing yet."""
+"""The delivery dashboard's figures (what the time range narrows, the cap's line, the
+CSV rows, a project with nothing yet) and the job panel's words (failures, policies)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from app.studio.dashboard_figures import csv_rows, dashboard
-from app.studio.making_jobs import failure_text
+from app.studio.making_jobs import failure_text, policy_lines
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
@@ -86,3 +86,14 @@ def test_a_failed_job_reads_as_words() -> None:
         "Failed: an image or mask it needed is missing. (mask gone)")
     assert failure_text({"kind": "out_of_memory", "message": ""}) == "Failed: out of memory."
     assert failure_text(None).startswith("Failed")
+
+
+def test_the_policy_before_the_click() -> None:
+    project = {"policies": {"final_render_cap": 2, "min_drafts_before_final": 3,
+                            "compute_budget_seconds": 100.0}, "compute_used_seconds": 40.5}
+    nodes = [{"tier": "draft"}, {"tier": "draft"}, {"tier": "final"}]
+    assert policy_lines(project, nodes) == [
+        "Finals: 1 of 2 allowed, 1 left under the cap.",
+        "Drafts before a final: 2 of 3, 1 to go.",
+        "Compute: 59.5 s left of the project's 100 s budget."]
+    assert policy_lines({"policies": {}, "compute_used_seconds": 0.0}, nodes) == []

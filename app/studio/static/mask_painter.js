@@ -68,6 +68,44 @@ function setup(painter) {
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
 
+  // Keyboard: arrows move the cursor (Shift+arrows paint on the way), Space or Enter
+  // paints a dab, or with the rectangle tool sets one corner and then fills to the other.
+  const cursor = painter.querySelector("[data-mask-cursor]");
+  const at = [canvas.width / 2, canvas.height / 2];
+  let corner = null;
+  const place = () => {
+    const r = Number(size.value) / 2;
+    cursor.style.left = `${(100 * (at[0] - r)) / canvas.width}%`;
+    cursor.style.top = `${(100 * (at[1] - r)) / canvas.height}%`;
+    cursor.style.width = `${(100 * 2 * r) / canvas.width}%`;
+    cursor.style.height = `${(100 * 2 * r) / canvas.height}%`;
+  };
+  const MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+  canvas.addEventListener("focus", () => { place(); cursor.hidden = false; });
+  canvas.addEventListener("blur", () => { cursor.hidden = true; });
+  canvas.addEventListener("keydown", (event) => {
+    const move = MOVES[event.key];
+    if (move) {
+      event.preventDefault();
+      const step = Math.max(1, Math.round(Math.max(canvas.width, canvas.height) / 32));
+      const from = [...at];
+      at[0] = Math.min(canvas.width, Math.max(0, at[0] + move[0] * step));
+      at[1] = Math.min(canvas.height, Math.max(0, at[1] + move[1] * step));
+      if (event.shiftKey && tool !== "rectangle") { line(from, at); report(); }
+      place();
+    } else if (event.key === " " || event.key === "Enter") {
+      event.preventDefault();
+      if (tool !== "rectangle") { dab(...at); report(); return; }
+      if (!corner) { corner = [...at]; status.textContent = "Corner set: move to the opposite corner, then Enter."; return; }
+      ctx.globalCompositeOperation = "source-over";
+      ctx.fillStyle = PAINT;
+      ctx.fillRect(Math.min(corner[0], at[0]), Math.min(corner[1], at[1]), Math.abs(at[0] - corner[0]), Math.abs(at[1] - corner[1]));
+      corner = null;
+      report();
+    }
+  });
+  size.addEventListener("input", place);
+
   form.querySelectorAll("[data-mask-tool]").forEach((button) => {
     button.addEventListener("click", () => {
       tool = button.dataset.maskTool;

@@ -5,13 +5,14 @@ is unchanged; outpaint the chosen sides; each makes a new version in the tree.""
 from __future__ import annotations
 
 import io
+import time
 import urllib.request
 
 import pytest
 from PIL import Image, ImageChops
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import Studio, screenshot
+from tests.e2e.browser.conftest import STARTUP_SECONDS, Studio, screenshot
 
 
 def _image(studio: Studio, token: str, version_id: str) -> Image.Image:
@@ -22,10 +23,17 @@ def _image(studio: Studio, token: str, version_id: str) -> Image.Image:
 
 
 def _new_version(studio: Studio, token: str, asset_id: str, known: set[str]) -> dict:
-    """The asset's one version not in ``known``, once its job has made it."""
-    page = studio.call(token, "GET", f"/api/assets/{asset_id}/jobs")
-    job_ids = [job["job_id"] for job in page["items"]][:1]
-    (version_id,) = studio.drafts_of_jobs(token, job_ids)
+    """The version made by the asset's one job that made none of ``known`` (the job the
+    page just requested), once it has made it."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        jobs = studio.call(token, "GET", f"/api/assets/{asset_id}/jobs")["items"]
+        fresh = [job["job_id"] for job in jobs if not set(job["version_ids"]) & known]
+        if fresh:
+            break
+        assert time.monotonic() < deadline, jobs
+        time.sleep(0.2)
+    (version_id,) = studio.drafts_of_jobs(token, fresh[:1])
     assert version_id not in known
     return studio.call(token, "GET", f"/api/versions/{version_id}")
 
@@ -52,6 +60,10 @@ def test_paint_a_mask_and_inpaint_keeps_every_pixel_outside_it(studio: Studio, n
         assert box is not None
         return box["x"] + fx * box["width"], box["y"] + fy * box["height"]
 
+    # With the keyboard: a dot in the middle (the cursor starts there).
+    canvas.focus()
+    page.keyboard.press("Space")
+    expect(page.locator("[data-mask-status]")).to_contain_text("% of the image will be repainted")
     # A rectangle over the upper left, a brush stroke beside it, then the stroke erased.
     page.get_by_role("button", name="Rectangle").click()
     page.mouse.move(*at(0.1, 0.1))
@@ -84,6 +96,7 @@ def test_paint_a_mask_and_inpaint_keeps_every_pixel_outside_it(studio: Studio, n
     assert mask.size == (64, 64)
     assert mask.getpixel((19, 19)) == 255 and mask.getpixel((6, 6)) == 0
     assert mask.getpixel((54, 54)) == 0  # the brush stroke was erased
+    assert mask.getpixel((32, 32)) == 255  # the dot painted with the keyboard
     keep = mask.point(lambda v: 255 if v < 128 else 0)
     before, after = _image(studio, token, source), _image(studio, token, made["version_id"])
     outside = ImageChops.difference(before, after)
