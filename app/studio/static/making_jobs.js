@@ -3,7 +3,9 @@
 // server, with the buttons that now apply (Retry on a failed job, links to new versions).
 import { refresh } from "./live.js";
 
-const watching = new Set();
+// Keyed by the card element: a redrawn card is a new element and is watched afresh while
+// the old one's loop ends on its own (it is no longer in the document).
+const watching = new WeakSet();
 const LABELS = { requested: "Waiting for a worker", started: "Running" };
 
 function show(card, job) {
@@ -21,8 +23,8 @@ function show(card, job) {
 
 async function poll(card) {
   const id = card.dataset.cardJob;
-  if (watching.has(id)) return;
-  watching.add(id);
+  if (watching.has(card)) return;
+  watching.add(card);
   try {
     while (document.contains(card)) {
       const response = await fetch(`/api/jobs/${id}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
@@ -36,7 +38,7 @@ async function poll(card) {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   } finally {
-    watching.delete(id);
+    watching.delete(card);
   }
 }
 
