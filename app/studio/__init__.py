@@ -17,6 +17,9 @@ from app.studio import (
     compare_views,
     formatting,
     guest_views,
+    making_dashboard,
+    making_edits,
+    making_jobs,
     review_forms,
     sharing_views,
     signin_views,
@@ -28,7 +31,8 @@ from app.studio.text import finalize
 from app.studio.web import image_url
 
 BLUEPRINTS = (static_files, signin_views, board_views, asset_views, compare_views,
-              version_views, audit_views, review_forms, sharing_views, guest_views)
+              version_views, audit_views, review_forms, sharing_views, guest_views,
+              making_jobs, making_edits, making_dashboard)
 
 
 def register(app: Flask) -> None:
@@ -38,6 +42,8 @@ def register(app: Flask) -> None:
                                  duration=formatting.duration,
                                  status_label=formatting.status_label)
     app.jinja_env.globals.update(new_form_key=new_form_key, image_url=image_url,
-                                 status_labels=formatting.STATUS_LABELS)
+                                 status_labels=formatting.STATUS_LABELS,
+                                 asset_job_cards=making_jobs.job_cards,
+                                 making_policy=making_jobs.policy_lines)
     for module in BLUEPRINTS:
         app.register_blueprint(module.blueprint)

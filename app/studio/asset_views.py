@@ -37,7 +37,7 @@ from projections import queries
 from projections.registry import SEARCH, TREE
 
 blueprint = studio_blueprint("studio_asset", __name__)
-FRAGMENTS = ("strip", "review", "jobs", "regions", "badges")
+FRAGMENTS = ("strip", "review", "jobs", "regions", "badges", "job_cards")
 
 
 class AssetPageQuery(PageQuery):

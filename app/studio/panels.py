@@ -30,6 +30,8 @@ class Panel:
 
 ASSET_PANELS: tuple[Panel, ...] = (
     Panel("generate", "Make images", min_role=CREATOR),
+    Panel("making_jobs", "Jobs", min_role=CREATOR),
+    Panel("making_edits", "Edit this version", min_role=CREATOR),
 )
 VERSION_PANELS: tuple[Panel, ...] = ()
 

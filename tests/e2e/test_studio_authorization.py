@@ -87,6 +87,20 @@ RULES: dict[tuple[str, str], PageRule] = {
         "creator", lambda w: f"/versions/{w.version}/pins", form(label="Tuesday")),
     ("POST", "/pins/<pin_id>/remove"): PageRule("creator", lambda w: f"/pins/{w.pin}/remove",
                                                 form()),
+    ("POST", "/jobs/<job_id>/cancel"): PageRule(
+        "creator", lambda w: f"/jobs/{w.job}/cancel", form(), ok=(202, 303, 409)),
+    ("POST", "/jobs/<job_id>/retry"): PageRule(
+        "creator", lambda w: f"/jobs/{w.job}/retry", form(), ok=(409,)),
+    ("POST", "/versions/<version_id>/promote"): PageRule(
+        "creator", lambda w: f"/versions/{w.version}/promote", form(),
+        ok=(202, 303, 409, 422)),
+    ("POST", "/versions/<version_id>/edits"): PageRule(
+        "creator", lambda w: f"/versions/{w.version}/edits",
+        form(operation="adjust", brightness="1.2")),
+    ("GET", "/projects/<project_id>/dashboard"): PageRule(
+        "viewer", lambda w: f"/projects/{w.project}/dashboard?range=all"),
+    ("GET", "/projects/<project_id>/dashboard.csv"): PageRule(
+        "viewer", lambda w: f"/projects/{w.project}/dashboard.csv"),
     ("GET", "/g/<code>"): PageRule("link", lambda w: "/g/0"),
     ("POST", "/g/<code>/join"): PageRule("link", lambda w: "/g/0/join", form(name="Gina")),
     ("GET", "/g/<code>/assets/<asset_id>"): PageRule(

@@ -11,6 +11,7 @@ function describe(job) {
   }
   if (job.status === "started") return ["Starting", null];
   if (job.status === "completed") return ["Done", 100];
+  if (job.status === "cancelled") return ["Cancelled", 0];
   if (job.status === "failed") return [`Failed: ${job.error ? job.error.message : "unknown error"}`, 0];
   return ["Queued", null];
 }
@@ -30,7 +31,7 @@ async function poll(item) {
       if (label) label.textContent = text;
       if (bar) { if (percent === null) bar.removeAttribute("value"); else bar.value = percent; }
       item.dataset.status = job.status;
-      if (job.status === "completed" || job.status === "failed") break;
+      if (["completed", "failed", "cancelled"].includes(job.status)) break;
       await new Promise((resolve) => setTimeout(resolve, 400));
     }
   } finally {

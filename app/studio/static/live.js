@@ -5,7 +5,7 @@ const ASSET_EVENTS = new Set(["version.created", "comment.added", "comment.resol
   "decision.recorded", "decision.revoked", "version.pinned", "version.unpinned",
   "asset.jobs_requested", "asset.tag_added", "asset.tag_removed", "asset.created"]);
 const JOB_EVENTS = new Set(["job.requested", "job.started", "job.completed", "job.failed",
-  "job.retry_requested"]);
+  "job.retry_requested", "job.cancel_requested", "job.cancelled"]);
 const TYPES = [...ASSET_EVENTS, ...JOB_EVENTS];
 
 let pending = null;
@@ -95,7 +95,7 @@ export function startLive(projectId, assetId, after) {
     try { event = JSON.parse(message.data); } catch { return; }
     const position = event.position;
     if (assetId) {
-      if (JOB_EVENTS.has(event.event_type)) refresh(["jobs", "strip"], position);
+      if (JOB_EVENTS.has(event.event_type)) refresh(["jobs", "strip", "job_cards"], position);
       else if (event.stream_id === `asset-${assetId}`) refresh(null, position);
     } else if (ASSET_EVENTS.has(event.event_type)) {
       refresh(["cards"], position);

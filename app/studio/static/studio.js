@@ -5,6 +5,8 @@ import { startViewer } from "./viewer.js";
 import { startKeys } from "./keys.js";
 import { watchJobs } from "./jobs.js";
 import { startCompare } from "./compare.js";
+import { watchJobCards } from "./making_jobs.js";
+import { startMaskPainters } from "./mask_painter.js";
 
 enhanceForms(document);
 if (window.matchMedia("(max-width: 820px)").matches) {
@@ -27,3 +29,5 @@ startViewer(document);
 startKeys(document);
 watchJobs(document);
 startCompare(document);
+watchJobCards(document);
+startMaskPainters(document);
