@@ -85,6 +85,12 @@ class Server:
             return error.code, json.loads(error.read() or b"{}")
 
 
+def asset_name(key: str) -> str:
+    """The body a write with ``key`` sends, the same on every retry (a key reused with
+    another body is a different request: 409)."""
+    return f"Asset {key}"
+
+
 def test_sigkill_of_the_api_mid_writes_keeps_every_acknowledged_write(
         engine, database_url, tmp_path):
     server = Server(database_url, tmp_path / "var")
@@ -103,7 +109,7 @@ def test_sigkill_of_the_api_mid_writes_keeps_every_acknowledged_write(
                 key = f"w{worker}-{i}-{uuid.uuid4().hex[:6]}"
                 try:
                     status, body = server.call("POST", f"/api/projects/{project_id}/assets",
-                                               token, {"name": f"Asset {worker}/{i}"}, key)
+                                               token, {"name": asset_name(key)}, key)
                 # A kill mid-answer (headers sent, body cut off) leaves it unanswered
                 # too: the write may be committed, and the retry with its key says.
                 except (urllib.error.URLError, http.client.HTTPException, OSError):
@@ -128,16 +134,19 @@ def test_sigkill_of_the_api_mid_writes_keeps_every_acknowledged_write(
         for key, asset_id in acknowledged.items():
             status, body = server.call("GET", f"/api/assets/{asset_id}", token)
             assert status == 200, (key, body)
-        # Requests cut off by the crash are retried with their key: each lands once.
+        # Requests cut off by the crash are retried, as sent, with their key: each lands once.
         for key in unanswered:
             status, body = server.call("POST", f"/api/projects/{project_id}/assets", token,
-                                       {"name": f"retry {key}"}, key)
+                                       {"name": asset_name(key)}, key)
             assert status == 201, body
             acknowledged[key] = body["asset_id"]
         again = next(iter(acknowledged))
         status, body = server.call("POST", f"/api/projects/{project_id}/assets", token,
-                                   {"name": "whatever"}, again)
+                                   {"name": asset_name(again)}, again)
         assert (status, body["asset_id"]) == (201, acknowledged[again])
+        status, body = server.call("POST", f"/api/projects/{project_id}/assets", token,
+                                   {"name": "another request"}, again)
+        assert status == 409 and body["first_request"].endswith("/assets"), body
     finally:
         server.stop()
 
