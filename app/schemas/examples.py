@@ -18,6 +18,7 @@ from app.schemas.assets import (
     TagSchema,
     UploadFormSchema,
 )
+from app.schemas.guests import GuestLinkSchema
 from app.schemas.lineage_tools import RebakeSchema, RebuildSchema
 from app.schemas.projects import ChannelSchema, MemberSchema, PoliciesSchema, ProjectCreateSchema
 from app.schemas.reviews import CommentSchema, DecisionSchema, PinSchema, RevokeSchema
@@ -64,4 +65,6 @@ EXAMPLES: dict[type[Schema], dict[str, Any]] = {
     RevokeTokenSchema: {"reason": "laptop lost"},
     RebuildSchema: {"tolerance": {"max_channel_difference": 8, "min_psnr": 40.0}},
     RebakeSchema: {"overrides": {_VERSION: {"prompt": "a model in a navy jacket"}}},
+    GuestLinkSchema: {"asset_ids": [_ASSET], "permission": "comment", "expires_in_days": 7,
+                      "label": "for the client"},
 }
