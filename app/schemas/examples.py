@@ -65,6 +65,6 @@ EXAMPLES: dict[type[Schema], dict[str, Any]] = {
     RevokeTokenSchema: {"reason": "laptop lost"},
     RebuildSchema: {"tolerance": {"max_channel_difference": 8, "min_psnr": 40.0}},
     RebakeSchema: {"overrides": {_VERSION: {"prompt": "a model in a navy jacket"}}},
-    GuestLinkSchema: {"asset_ids": [_ASSET], "permission": "comment", "expires_in_days": 3,
-                      "label": "Client review, Thursday"},
+    GuestLinkSchema: {"asset_ids": [_ASSET], "permission": "comment", "expires_in_days": 7,
+                      "label": "for the client"},
 }

@@ -126,10 +126,10 @@ def test_docs_page_shows_examples_required_fields_and_audit_types(client):
     assert "one of approved, changes_requested" in page
 
 
-def test_the_front_door_is_the_studio_and_a_stranger_is_asked_to_sign_in(client):
+def test_the_front_door_is_the_studio_whose_sign_in_page_points_to_the_api_docs(client):
     response = client.get("/")
 
     assert response.status_code == 303
-    assert response.headers["Location"].startswith("/login")
+    assert response.headers["Location"] == "/login"
     page = client.get("/", follow_redirects=True)
-    assert page.mimetype == "text/html" and b"Token" in page.data
+    assert page.mimetype == "text/html" and 'href="/api/docs"' in page.get_data(as_text=True)
