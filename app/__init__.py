@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, redirect, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -37,10 +37,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     register_error_handlers(app)
     register_blueprints(app)
     register_studio(app)
-    if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
-        # Until a page claims "/" (the review studio), the front door is the API's docs.
-        app.add_url_rule("/", "front_door", lambda: redirect("/api/docs"))
-
     @app.before_request
     def _refuse_oversized_bodies() -> None:
         # Refuse by the declared length before any view runs (Werkzeug alone only checks

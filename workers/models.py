@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -168,7 +169,14 @@ def model_defaults(spec: str) -> dict[str, Any]:
 
     builtin:sketch declares 256 x 256 (its training size); a local folder may carry its
     own lineage.json beside model_index.json or one level up. Hub ids declare nothing.
+    Read once per spec and process (every recipe step asks; pipelines.clear_cache()
+    forgets it).
     """
+    return dict(_declared_defaults(spec))
+
+
+@functools.lru_cache(maxsize=64)
+def _declared_defaults(spec: str) -> dict[str, Any]:
     if spec == BUILTIN_TINY:
         return {}
     folder = SKETCH_DIR if spec == BUILTIN_SKETCH else Path(spec).expanduser()

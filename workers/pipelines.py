@@ -193,6 +193,7 @@ def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
         _hashes.clear()
+        models._declared_defaults.cache_clear()
 
 
 def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
