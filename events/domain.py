@@ -1,8 +1,19 @@
 """Import every domain event module so all types are registered before any read."""
 
-from events import assets, guests, jobs, people, projects, reviews, signin, templates  # noqa: F401
+from events import (  # noqa: F401
+    assets,
+    guests,
+    jobs,
+    models,
+    people,
+    projects,
+    reviews,
+    signin,
+    templates,
+)
 
-STREAM_TYPES = ("user", "token", "project", "asset", "template", "job", "signin", "guestlink")
+STREAM_TYPES = ("user", "token", "project", "asset", "template", "job", "signin", "guestlink",
+                "models")
 
 
 def stream_id(stream_type: str, entity_id: str) -> str:

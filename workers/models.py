@@ -9,6 +9,9 @@ A model spec is one of:
 - ``"builtin:tiny"``: a tiny pipeline built here from configs, its weights drawn from a
   seeded PCG64 stream so the files are byte-identical on every machine; built once under
   ``<data_dir>/models/builtin-tiny/<family>`` and loaded from there ever after;
+- ``"builtin:tiny-sdxl"``, ``"builtin:tiny-sd3"``, ``"builtin:tiny-flux"``: tiny random
+  pipelines of those families (workers/builtin/families.py), built and loaded the same
+  way; their one folder serves generation, img2img and inpainting;
 - a local diffusers folder (``model_index.json`` inside);
 - a Hugging Face hub id (works only where a hub is reachable, never in tests).
 
@@ -31,15 +34,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 from events.errors import DomainError
+from workers.builtin.families import TINY_FAMILIES, build_family_pipeline
+from workers.builtin.seeded import byte_tokenizer, seed_weights
 
 BUILTIN_TINY = "builtin:tiny"
 BUILTIN_SKETCH = "builtin:sketch"
-BUILTINS = (BUILTIN_SKETCH, BUILTIN_TINY)
-FAMILIES = ("txt2img", "inpaint", "upscale")
+TINY_FAMILY_SPECS = {f"builtin:tiny-{family}": family for family in TINY_FAMILIES}
+BUILTINS = (BUILTIN_SKETCH, BUILTIN_TINY, *TINY_FAMILY_SPECS)
+FAMILIES = ("txt2img", "inpaint", "upscale", *TINY_FAMILIES)
 SKETCH_DIR = Path(__file__).resolve().parent / "builtin" / "sketch"
 # Lineage's own notes beside a model's folders: the defaults it was made for.
 DEFAULTS_FILE = "lineage.json"
@@ -118,14 +121,17 @@ def quiet_progress_bars() -> None:
 
 
 def weights_hash(path: Path) -> str:
-    """Return the SHA-256 over a model folder's weight files.
+    """Return the SHA-256 over a model folder's weight files (or over one file).
 
-    Takes the folder; hashes, in sorted order of their POSIX relative paths, each weight
+    Takes the folder (or a single-file checkpoint, hashed as a folder holding only it);
+    hashes, in sorted order of their POSIX relative paths, each weight
     file's relative path and bytes (length-prefixed, so boundaries cannot shift). Hidden
     files and folders (hub caches, locks) are skipped. Raises FileNotFoundError when the
     folder holds no weight file at all.
     """
     root = Path(path)
+    if root.is_file():
+        return _hash_files(root.parent, [root.name])
     files = sorted(
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
@@ -135,6 +141,10 @@ def weights_hash(path: Path) -> str:
     )
     if not files:
         raise FileNotFoundError(f"no weight files under {root}")
+    return _hash_files(root, files)
+
+
+def _hash_files(root: Path, files: list[str]) -> str:
     digest = hashlib.sha256()
     for rel in files:
         name = rel.encode()
@@ -154,6 +164,8 @@ def resolve_local(spec: str, data_dir: Path, family: str) -> Path | None:
     """
     if spec == BUILTIN_TINY:
         return ensure_builtin(data_dir, family)
+    if spec in TINY_FAMILY_SPECS:
+        return ensure_builtin(data_dir, TINY_FAMILY_SPECS[spec])
     if spec == BUILTIN_SKETCH:
         return SKETCH_DIR / ("inpaint" if family == "inpaint" else "txt2img")
     if spec.startswith("builtin:"):
@@ -177,7 +189,7 @@ def model_defaults(spec: str) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=64)
 def _declared_defaults(spec: str) -> dict[str, Any]:
-    if spec == BUILTIN_TINY:
+    if spec == BUILTIN_TINY or spec in TINY_FAMILY_SPECS:
         return {}
     folder = SKETCH_DIR if spec == BUILTIN_SKETCH else Path(spec).expanduser()
     for candidate in (folder / DEFAULTS_FILE, folder.parent / DEFAULTS_FILE):
@@ -207,6 +219,8 @@ def hub_snapshot(spec: str) -> Path:
 
 def build_pipeline(family: str) -> Any:
     """Build the in-memory built-in pipeline of `family` with deterministic weights."""
+    if family in TINY_FAMILIES:
+        return build_family_pipeline(family)
     from diffusers import (
         DDIMScheduler,
         DDPMScheduler,
@@ -215,7 +229,7 @@ def build_pipeline(family: str) -> Any:
         StableDiffusionUpscalePipeline,
     )
 
-    tokenizer = _tokenizer()
+    tokenizer = byte_tokenizer()
     text_encoder = _text_encoder(len(tokenizer))
     scheduler = DDIMScheduler(
         num_train_timesteps=1000,
@@ -258,35 +272,8 @@ def build_pipeline(family: str) -> Any:
             requires_safety_checker=False,
         )
     for name, module in (("text_encoder", text_encoder), ("unet", unet), ("vae", vae)):
-        _seed_weights(module, f"{family}/{name}")
+        seed_weights(module, f"{family}/{name}")
     return pipe
-
-
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2/CLIP byte-to-printable-character map, so every byte is one vocabulary entry."""
-    printable = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
-    mapping = {b: chr(b) for b in printable}
-    extra = 0
-    for b in range(256):
-        if b not in mapping:
-            mapping[b] = chr(256 + extra)
-            extra += 1
-    return mapping
-
-
-def _tokenizer() -> Any:
-    """A byte-level CLIP tokenizer with no merges: any text tokenizes, no files needed."""
-    from transformers import CLIPTokenizer
-
-    chars = [bytes_to_unicode()[b] for b in range(256)]
-    vocab: dict[str, int] = {}
-    for token in chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]:
-        vocab[token] = len(vocab)
-    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
 
 
 def _text_encoder(vocab_size: int) -> Any:
@@ -350,60 +337,3 @@ def _vae(blocks: int, channels: tuple[int, ...], scaling_factor: float) -> Any:
         sample_size=64,
         scaling_factor=scaling_factor,
     ).eval()
-
-
-def _seed_weights(module: torch.nn.Module, scope: str) -> None:
-    """Overwrite every parameter from a PCG64 stream seeded by scope and parameter name.
-
-    torch's CPU initialisers are not used: their last bits depend on the instruction set,
-    and NumPy's distribution methods may change between releases. The raw PCG64 output is
-    fixed by its algorithm, and the arithmetic below is exact IEEE float64, so the weights
-    are bit-identical everywhere.
-    """
-    with torch.no_grad():
-        for name, param in module.named_parameters():
-            param.copy_(torch.from_numpy(_initial_value(f"{scope}/{name}", tuple(param.shape))))
-
-
-# A fixed low-pass 3x3 profile for the VAE decoder's kernels: with independent random taps
-# the decoder paints pixel noise; with smooth kernels it paints soft abstract blobs.
-_SMOOTH_KERNEL = np.array([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]])
-_SMOOTH_KERNEL /= np.sqrt((_SMOOTH_KERNEL**2).sum())
-# Damps the decoder's last layer so colours stay inside [0, 1] instead of saturating.
-_DECODER_OUT_GAIN = 0.4
-
-
-def _initial_value(key: str, shape: tuple[int, ...]) -> np.ndarray:
-    """The initial float32 value of the parameter named `key` (scope/family/name)."""
-    param_name = key.rsplit("/", 1)[-1]
-    leaf = param_name.rsplit(".", 1)[-1]
-    is_norm = "norm" in param_name.lower()
-    if is_norm and leaf == "weight":
-        return np.ones(shape, dtype=np.float32)
-    if is_norm and leaf == "bias":
-        return np.zeros(shape, dtype=np.float32)
-    if "/vae/" in key and param_name.startswith("decoder.") and shape[2:] == (3, 3):
-        gains = _uniform(key, shape[:2] + (1, 1))
-        value = gains * _SMOOTH_KERNEL
-    else:
-        value = _uniform(key, shape)
-    if "/vae/" in key and param_name == "decoder.conv_out.weight":
-        value = value * _DECODER_OUT_GAIN
-    return value.astype(np.float32)
-
-
-def _uniform(key: str, shape: tuple[int, ...]) -> np.ndarray:
-    """Uniform float64 values with variance 1/fan_in (biases: a tenth of that scale).
-
-    Variance 1/fan_in keeps activations at a usable scale through the network, so the
-    random model paints visible structure instead of flat grey.
-    """
-    fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else int(shape[0])
-    bound = np.sqrt(3.0 / max(fan_in, 1))
-    if len(shape) <= 1:
-        bound *= 0.1
-    seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
-    count = int(np.prod(shape)) if shape else 1
-    raw = np.random.PCG64(seed).random_raw(count)
-    unit = (raw >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
-    return ((unit * 2.0 - 1.0) * bound).reshape(shape)

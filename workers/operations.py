@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from events.errors import DomainError
-from workers import environment, models, pipelines
+from workers import environment, families, model_registry, models, pipelines
 from workers.adjustments import ORDER as ADJUST_ORDER
 from workers.adjustments import apply_adjustments
 from workers.edit_validation import (
@@ -160,7 +160,7 @@ def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
         out[key] = out.get(key) or ""
         if not isinstance(out[key], str):
             raise DomainError(f"{key} must be a string")
-    spec = out.get("model") or out.get("model_id") or pipelines.model_spec_for(operation, tier)
+    spec = _model_spec(out)
     model_defaults = models.model_defaults(spec)
     out["seed"] = _int(out, "seed", None, 0, 2**32 - 1)
     out["steps"] = _int(out, "steps", DEFAULT_STEPS[tier], 1, MAX_STEPS)
@@ -187,6 +187,31 @@ def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
         else:
             out["noise_level"] = _int(out, "noise_level", DEFAULT_NOISE_LEVEL, 0, 1000)
     return out
+
+
+def _model_spec(out: dict[str, Any]) -> str:
+    """The model a recipe runs: ``model`` (a registered name or a spec), else the recorded
+    ``model_id``, else the model of the operation's tier."""
+    named = out.get("model")
+    if named:
+        registry = model_registry.view()
+        if registry is not None and named in registry.entries:
+            return registry.entries[named].event.spec
+        return named
+    return out.get("model_id") or pipelines.model_spec_for(out["operation"], out["tier"])
+
+
+def _output_size(out: dict[str, Any], source: Image.Image | None) -> tuple[int, int]:
+    """The (width, height) the pipeline paints (before any upscale resize)."""
+    if out["operation"] == "generate":
+        return out["width"], out["height"]
+    assert source is not None
+    if out["operation"] == "outpaint":
+        m = out["margins"]
+        return (source.width + m["left"] + m["right"], source.height + m["top"] + m["bottom"])
+    if out.get("upscale_method") == pipelines.UPSCALE_BY_IMG2IMG:
+        return source.width * out["scale"], source.height * out["scale"]
+    return source.width, source.height
 
 
 def _int(recipe: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int:
@@ -257,20 +282,28 @@ def _run_diffusion(
     resize_first = out.get("upscale_method") == pipelines.UPSCALE_BY_IMG2IMG
     if resize_first:
         kind = "img2img"
-    spec = (
-        out.get("model") or out.get("model_id") or pipelines.model_spec_for(operation, out["tier"])
-    )
+    spec = _model_spec(out)
     pipe, info = pipelines.get_pipeline(kind, spec)
+    entry = model_registry.entry_for_spec(spec)
     if expect_weights_hash is not None and info["weights_hash"] != expect_weights_hash:
+        named = (f"registry entry {entry.name!r} ({spec})" if entry is not None
+                 else f"model {spec!r}")
         raise ModelUnavailable(
-            f"model {spec!r} has weights {info['weights_hash']}, but the recipe was made "
-            f"with weights {expect_weights_hash}",
+            f"{named} has weights {info['weights_hash']}, but the recipe needs weights "
+            f"{expect_weights_hash}",
             model_id=spec,
+            model_name=entry.name if entry is not None else None,
             expected_weights_hash=expect_weights_hash,
             actual_weights_hash=info["weights_hash"],
         )
     out["model_id"] = info["model_id"]
     out["model_weights_hash"] = info["weights_hash"]
+    if entry is not None and entry.weights_hash == info["weights_hash"]:
+        out["model_name"] = entry.name
+    family = families.family_of(pipe)
+    out["model_family"] = family
+    size = _output_size(out, source)
+    families.fill_family_recipe(family, out, size)
     try:
         scheduler = pipelines.make_scheduler(
             pipe, out.get("scheduler"), out.get("scheduler_config")
@@ -290,6 +323,7 @@ def _run_diffusion(
         "generator": torch.Generator(device="cpu").manual_seed(out["seed"]),
         "output_type": "pil",
         **_progress_args(call_pipe, progress),
+        **families.family_args(family, operation, out, size),
     }
     if operation == "generate":
         args.update(width=out["width"], height=out["height"])

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from workers import models
+from workers import model_registry, models
 from workers.models import ModelUnavailable
 
 KINDS = ("txt2img", "img2img", "inpaint", "upscale")
@@ -32,6 +32,7 @@ _OPERATION_ENV = {
     "outpaint": "LINEAGE_MODEL_INPAINT",
     "upscale": "LINEAGE_MODEL_UPSCALE",
 }
+_REGISTRY_TIER = {"inpaint": "inpaint", "outpaint": "inpaint", "upscale": "upscale"}
 _FAMILY = {"txt2img": "txt2img", "img2img": "txt2img", "inpaint": "inpaint", "upscale": "upscale"}
 
 _cache: dict[tuple[str, str, str], tuple[Any, dict[str, str]]] = {}
@@ -60,14 +61,22 @@ def default_spec() -> str:
 def model_spec_for(operation: str, tier: str) -> str:
     """Return the model spec configured for an operation and tier.
 
-    inpaint/outpaint read LINEAGE_MODEL_INPAINT and upscale LINEAGE_MODEL_UPSCALE;
-    everything else LINEAGE_MODEL_DRAFT or LINEAGE_MODEL_FINAL by tier; unset ones fall
-    back to `default_spec()`. Raises ValueError for an unknown tier.
+    In order: the operation's variable (inpaint/outpaint read LINEAGE_MODEL_INPAINT,
+    upscale LINEAGE_MODEL_UPSCALE, everything else LINEAGE_MODEL_DRAFT or _FINAL by
+    tier); the registry's model for the operation's tier (inpaint, upscale) and then for
+    the job's tier (draft, final); `default_spec()`. Raises ValueError for an unknown tier.
     """
     if tier not in _TIER_ENV:
         raise ValueError(f"unknown tier {tier!r}; expected draft or final")
     env = _OPERATION_ENV.get(operation, _TIER_ENV[tier])
-    return os.environ.get(env, "").strip() or default_spec()
+    explicit = os.environ.get(env, "").strip()
+    if explicit:
+        return explicit
+    for registry_tier in (_REGISTRY_TIER.get(operation, tier), tier):
+        entry = model_registry.tier_model(registry_tier)
+        if entry is not None:
+            return entry.spec
+    return default_spec()
 
 
 def upscale_method(spec: str) -> str:

@@ -149,7 +149,9 @@ def _rebuild_step(blobs: BlobStore, version: VersionCreated, parent_png: bytes |
     except ModelUnavailable as exc:
         raise _Stop("model_unavailable",
                     f"the recorded model weights are not available here: {exc.detail}",
-                    model_id=recipe.get("model_id"), expected_weights_hash=expected_weights,
+                    model_id=recipe.get("model_id"),
+                    model_name=exc.extra.get("model_name") or recipe.get("model_name"),
+                    expected_weights_hash=expected_weights,
                     actual_weights_hash=exc.extra.get("actual_weights_hash"),
                     environment_differences=_current_differences(recipe)) from exc
     except DomainError as exc:

@@ -1,5 +1,5 @@
 """Registers the write-side and review API blueprints (projects, assets, versions, reviews,
-uploads, templates, users, guest links) and the OpenAPI document under /api."""
+uploads, templates, users, guest links, the model registry) and the OpenAPI document under /api."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Flask
 from app.api import (
     assets,
     guests,
+    models,
     openapi,
     projects,
     reviews,
@@ -17,7 +18,8 @@ from app.api import (
     versions,
 )
 
-BLUEPRINTS = (projects, assets, versions, uploads, reviews, templates, users, guests, openapi)
+BLUEPRINTS = (projects, assets, versions, uploads, reviews, templates, users, guests, models,
+              openapi)
 
 
 def register(app: Flask) -> None:

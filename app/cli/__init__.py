@@ -15,6 +15,7 @@ AREAS = (
     "app.cli.backup",
     "app.cli.workers",
     "app.cli.rebuild",
+    "app.cli.models",
     "app.cli.demo",
 )
 

@@ -13,7 +13,7 @@ from itertools import pairwise
 from typing import Any
 
 from workers.builtin import scenes
-from workers.models import bytes_to_unicode
+from workers.builtin.seeded import bytes_to_unicode
 
 TEXT_WIDTH = 128
 MAX_TOKENS = 32

@@ -1,0 +1,165 @@
+"""The model registry: register models and LoRA adapters (as inspected on disk), assign
+tiers, and read the registry. Stream ``models-registry``.
+
+Pure decisions (``decide_register``, ``decide_assign``) over a folded ``Registry``; the
+inspection of files is the caller's (workers/model_files.py), so commands never touch
+weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import datetime
+from typing import Any
+
+from commands.asset_state import iso
+from commands.state import execute, fold
+from events.domain import stream_id
+from events.errors import DomainError, NotFound
+from events.models import MODEL_KINDS, MODEL_TIERS, ModelRegistered, ModelTierAssigned
+from events.store import EventStore, Metadata, StreamAppend
+from events.types import Event
+
+REGISTRY_STREAM = stream_id("models", "registry")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclasses.dataclass
+class Entry:
+    """A registered name's latest registration and its history of weights."""
+
+    event: ModelRegistered
+    registered_at: datetime | None
+    revisions: int = 1
+    previous_hashes: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Registry:
+    entries: dict[str, Entry] = dataclasses.field(default_factory=dict)
+    tiers: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def entry(self, name: str) -> Entry:
+        if name not in self.entries:
+            known = ", ".join(sorted(self.entries)) or "none yet"
+            raise NotFound(f"no registered model named {name!r} (registered: {known})")
+        return self.entries[name]
+
+    def for_tier(self, tier: str) -> ModelRegistered | None:
+        name = self.tiers.get(tier)
+        return self.entries[name].event if name in self.entries else None
+
+    def by_spec(self, spec: str) -> ModelRegistered | None:
+        """The pipeline entry that loads ``spec`` (the most recently registered one)."""
+        found = [e for e in self.entries.values()
+                 if e.event.spec == spec and e.event.kind == "pipeline"]
+        found.sort(key=lambda e: e.registered_at or datetime.min)
+        return found[-1].event if found else None
+
+
+def apply(state: Registry, event: Event, at: datetime | None = None) -> None:
+    match event:
+        case ModelRegistered():
+            old = state.entries.get(event.name)
+            entry = Entry(event, at)
+            if old is not None:
+                entry.revisions = old.revisions + 1
+                entry.previous_hashes = [*old.previous_hashes, old.event.weights_hash]
+            state.entries[event.name] = entry
+        case ModelTierAssigned():
+            state.tiers[event.tier] = event.name
+
+
+def load_registry(store: EventStore) -> tuple[Registry, int]:
+    return fold(store, REGISTRY_STREAM, Registry(), apply)
+
+
+def decide_register(registry: Registry, inspected: dict[str, Any], name: str,
+                    tier: str | None, source: str = "cli") -> list[Event]:
+    """Events for registering ``inspected`` (workers.model_files.inspect_model's answer)
+    under ``name`` and, optionally, assigning ``tier`` to it. Nothing when the name
+    already holds the same weights (and the tier already names it).
+
+    Raises DomainError for a bad name, a LoRA given a tier, or an unknown tier.
+    """
+    if not NAME.match(name):
+        raise DomainError(f"model name {name!r} must be 1-64 letters, digits, '.', '_' or '-', "
+                          "starting with a letter or digit", field="name")
+    if inspected["kind"] not in MODEL_KINDS:
+        raise DomainError(f"unknown model kind {inspected['kind']!r}")
+    events: list[Event] = []
+    old = registry.entries.get(name)
+    if old is None or old.event.weights_hash != inspected["weights_hash"] or \
+            old.event.spec != inspected["spec"]:
+        events.append(ModelRegistered(
+            name=name, kind=inspected["kind"], spec=inspected["spec"], path=inspected["path"],
+            family=inspected["family"], pipeline_class=inspected["pipeline_class"],
+            components=list(inspected["components"]), files=dict(inspected["files"]),
+            weights_hash=inspected["weights_hash"], source=source))
+    if tier is not None:
+        if inspected["kind"] != "pipeline":
+            raise DomainError(f"{name!r} is a LoRA adapter; a tier names a model "
+                              "(apply LoRAs by name in a generation or edit)", field="tier")
+        events.extend(decide_assign(registry, tier, name, known=True))
+    return events
+
+
+def decide_assign(registry: Registry, tier: str, name: str, *, known: bool = False,
+                  ) -> list[Event]:
+    if tier not in MODEL_TIERS:
+        raise DomainError(f"unknown tier {tier!r}; expected one of {', '.join(MODEL_TIERS)}",
+                          field="tier")
+    if not known and registry.entry(name).event.kind != "pipeline":
+        raise DomainError(f"{name!r} is a LoRA adapter; a tier names a model", field="tier")
+    if registry.tiers.get(tier) == name:
+        return []
+    return [ModelTierAssigned(tier=tier, name=name)]
+
+
+def register_model(store: EventStore, meta: Metadata, inspected: dict[str, Any], name: str,
+                   tier: str | None = None, source: str = "cli") -> tuple[dict[str, Any], bool]:
+    """Register (or re-register) a model; returns (its entry body, whether anything was
+    recorded)."""
+
+    def plan() -> list[StreamAppend]:
+        registry, version = load_registry(store)
+        events = decide_register(registry, inspected, name, tier, source)
+        return [StreamAppend(REGISTRY_STREAM, "models", version, events)] if events else []
+
+    recorded = execute(store, meta, plan)
+    registry, _ = load_registry(store)
+    return entry_body(registry, name), bool(recorded)
+
+
+def assign_tier(store: EventStore, meta: Metadata, tier: str, name: str) -> dict[str, Any]:
+    def plan() -> list[StreamAppend]:
+        registry, version = load_registry(store)
+        events = decide_assign(registry, tier, name)
+        return [StreamAppend(REGISTRY_STREAM, "models", version, events)] if events else []
+
+    execute(store, meta, plan)
+    registry, _ = load_registry(store)
+    return entry_body(registry, name)
+
+
+def entry_body(registry: Registry, name: str) -> dict[str, Any]:
+    entry = registry.entry(name)
+    e = entry.event
+    return {
+        "name": e.name, "kind": e.kind, "family": e.family, "pipeline_class": e.pipeline_class,
+        "spec": e.spec, "path": e.path, "components": list(e.components),
+        "files": [{"path": p, "sha256": h} for p, h in sorted(e.files.items())],
+        "weights_hash": e.weights_hash, "source": e.source,
+        "tiers": sorted(t for t, n in registry.tiers.items() if n == name),
+        "revision": entry.revisions, "previous_weights_hashes": list(entry.previous_hashes),
+        "registered_at": iso(entry.registered_at),
+    }
+
+
+def list_models(store: EventStore, kind: str | None = None) -> dict[str, Any]:
+    """Every registered model and adapter (by name) and which model each tier runs."""
+    registry, _ = load_registry(store)
+    items = [entry_body(registry, name) for name in sorted(registry.entries)
+             if kind is None or registry.entries[name].event.kind == kind]
+    return {"items": items, "tiers": {t: registry.tiers.get(t) for t in MODEL_TIERS}}

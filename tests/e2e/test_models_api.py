@@ -1,0 +1,45 @@
+"""GET /api/models: the registry as the API answers it."""
+
+from __future__ import annotations
+
+from commands.models import register_model
+from events.store import Metadata
+
+
+def register(services, name: str, tier: str | None = None) -> None:  # noqa: ANN001
+    register_model(services.store, Metadata(actor_id="cli"), {
+        "kind": "pipeline", "spec": f"/srv/models/{name}", "path": f"/srv/models/{name}",
+        "family": "flux", "pipeline_class": "FluxPipeline", "components": ["transformer"],
+        "files": {"transformer/diffusion_pytorch_model.safetensors": "c" * 64},
+        "weights_hash": "d" * 64}, name, tier)
+
+
+def test_models_lists_entries_files_and_tiers(api, services) -> None:
+    register(services, "flux-dev", "final")
+    answer = api.admin.get("/api/models")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["tiers"] == {"draft": None, "final": "flux-dev", "inpaint": None,
+                             "upscale": None}
+    (item,) = body["items"]
+    assert item["name"] == "flux-dev" and item["family"] == "flux"
+    assert item["files"] == [{"path": "transformer/diffusion_pytorch_model.safetensors",
+                              "sha256": "c" * 64}]
+    assert item["path"] == "/srv/models/flux-dev"  # administrators see the server's paths
+
+
+def test_models_hides_paths_from_non_admins_and_needs_a_token(api, client, services) -> None:
+    register(services, "flux-dev")
+    body = api.user().get("/api/models").get_json()
+    assert "path" not in body["items"][0]
+    anonymous = client.get("/api/models")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["Content-Type"] == "application/problem+json"
+
+
+def test_models_validates_its_query(api) -> None:
+    answer = api.admin.get("/api/models?kind=vae")
+    assert answer.status_code == 422
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert "kind" in answer.get_json()["errors"]
+    assert api.admin.get("/api/models?kind=lora").get_json()["items"] == []

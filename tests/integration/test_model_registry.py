@@ -1,0 +1,118 @@
+"""The model registry end to end: `lineage models add` inspects a real diffusers folder
+(a copy of the tiny SDXL), a tier names it, jobs run it and record its name, the
+LINEAGE_MODEL_* variables register what they point at, and a rebuild refuses changed
+weights naming the registry entry and the hash it needs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file, save_file
+
+from app.cli import main
+from app.config import Settings
+from app.services import build_services
+from commands.models import list_models
+from tests.integration.jobs_support import new_project, tiny_recipe
+from tests.integration.rebuild_support import run_one
+from workers import model_registry, models, pipelines
+from workers.blobs import BlobStore
+from workers.job_runner import JobContext
+from workers.rebuild import rebuild_report
+
+UNET = "unet/diffusion_pytorch_model.safetensors"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("LINEAGE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("LINEAGE_DATABASE_URL", raising=False)
+    for name in ("DRAFT", "FINAL", "INPAINT", "UPSCALE"):
+        monkeypatch.delenv(f"LINEAGE_MODEL_{name}", raising=False)
+    assert main(["db", "upgrade"]) == 0
+    yield tmp_path
+    pipelines.clear_cache()
+    model_registry.forget()
+
+
+@pytest.fixture
+def my_model(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A diffusers folder of the SDXL family outside Lineage's data dir."""
+    folder = tmp_path_factory.mktemp("studio-models") / "house-sdxl"
+    shutil.copytree(models.ensure_builtin(data_dir, "sdxl"), folder)
+    return folder
+
+
+@pytest.fixture
+def context(data_dir: Path) -> Iterator[JobContext]:
+    services = build_services(Settings.from_env())
+    yield JobContext(services.store, BlobStore(data_dir / "blobs"))
+    services.close()
+
+
+def change_a_weight(folder: Path) -> None:
+    tensors = load_file(folder / UNET)
+    name = sorted(tensors)[0]
+    tensors[name] = tensors[name] + 0.5
+    save_file(tensors, folder / UNET)
+
+
+def test_models_add_records_family_class_components_and_file_hashes(
+        my_model: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["models", "add", "house", str(my_model), "--tier", "draft"]) == 0
+    assert "house: registered (pipeline, sdxl, StableDiffusionXLPipeline" in capsys.readouterr().out
+    assert main(["models", "list", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    (entry,) = answer["items"]
+    assert answer["tiers"]["draft"] == "house"
+    assert entry["components"] == ["scheduler", "text_encoder", "text_encoder_2", "tokenizer",
+                                   "tokenizer_2", "unet", "vae"]
+    files = {f["path"]: f["sha256"] for f in entry["files"]}
+    assert files[UNET] == hashlib.sha256((my_model / UNET).read_bytes()).hexdigest()
+    assert len(files) == 4  # two text encoders, the UNet and the VAE
+    assert entry["weights_hash"] == models.weights_hash(my_model)
+    assert main(["models", "add", "nothing", str(my_model / "unet")]) == 2
+
+
+def test_a_tier_runs_its_registered_model_and_rebuild_refuses_changed_weights(
+        my_model: Path, context: JobContext) -> None:
+    assert main(["models", "add", "house", str(my_model), "--tier", "draft"]) == 0
+    user_id = str(uuid.uuid4())
+    project_id, asset_id = new_project(context.store, user_id)
+    version = run_one(context, project_id, asset_id, user_id, tiny_recipe())
+    assert version.recipe["model_name"] == "house"
+    assert version.recipe["model_family"] == "sdxl"
+    assert version.recipe["model_id"] == str(my_model)
+    assert rebuild_report(context.store, context.blobs, version.version_id)["verdict"] == \
+        "bit_exact"
+
+    change_a_weight(my_model)
+    pipelines.clear_cache()
+    report = rebuild_report(context.store, context.blobs, version.version_id)
+    assert report["verdict"] == "stopped"
+    stop = report["stopped"]
+    assert stop["reason"] == "model_unavailable" and stop["model_name"] == "house"
+    assert "registry entry 'house'" in stop["message"]
+    assert version.recipe["model_weights_hash"] in stop["message"]
+
+
+def test_environment_variables_register_what_they_point_at(
+        my_model: Path, context: JobContext, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("LINEAGE_MODEL_FINAL", str(my_model))
+    assert model_registry.register_environment(context.store, Path("unused")) == ["env-final"]
+    assert model_registry.register_environment(context.store, Path("unused")) == []
+    change_a_weight(my_model)
+    with caplog.at_level(logging.INFO, logger="workers.model_registry"):
+        assert model_registry.register_environment(context.store, Path("x")) == ["env-final"]
+    assert "as model 'env-final' (revision 2" in caplog.text
+    answer = list_models(context.store)
+    assert answer["tiers"]["final"] == "env-final"
+    assert answer["items"][0]["previous_weights_hashes"] != []
