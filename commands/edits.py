@@ -25,6 +25,7 @@ from commands.generation import (
     pending_finals,
 )
 from commands.job_estimate import JobLimits, step_work
+from commands.models import RECIPE_EXTRAS, recipe_extras
 from commands.people import Principal
 from commands.policies import check_policies
 from commands.projects import ProjectState
@@ -44,7 +45,8 @@ from workers.png import encode_png
 from workers.recipe_rules import DEFAULT_STEPS, DEFAULT_STRENGTH
 
 EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
-_CARRIED = ("prompt", "negative_prompt", "strength", "steps", "guidance", "scheduler")
+_CARRIED = ("prompt", "negative_prompt", "strength", "steps", "guidance", "scheduler",
+            *RECIPE_EXTRAS)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -192,7 +194,8 @@ def request_edit(store: EventStore, blobs: BlobStore, principal: Principal, meta
             mask_hash["hash"] = blobs.put_for(asset.project_id, png) if png is not None else None
         cmd = Edit(version_id=version_id, requested_by=principal.user_id,
                    operation=params["operation"], job_id=job_id, seed=seed, max_side=max_side,
-                   params=params, mask_hash=mask_hash["hash"])
+                   params={**params, **recipe_extras(store, params)},
+                   mask_hash=mask_hash["hash"])
         jobs, asset_event = decide_edit(project, asset, cmd, pending_finals(store, asset),
                                         limits)
         return job_appends(asset.asset_id, asset_expected(if_match, version, asset_event.tier),

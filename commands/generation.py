@@ -16,6 +16,7 @@ from commands.access import CREATOR
 from commands.asset_state import AssetState, load_asset_as
 from commands.job_estimate import JobLimits, step_work
 from commands.jobs import load_job
+from commands.models import recipe_extras
 from commands.people import Principal
 from commands.policies import check_policies
 from commands.projects import ProjectState
@@ -52,6 +53,8 @@ class Generate:
     template_version: int | None = None
     input_version_id: str | None = None
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Registered model, LoRAs and family keys (commands.models.RECIPE_EXTRAS)."""
 
 
 def draw_seed(variations: int = 1) -> int:
@@ -80,6 +83,7 @@ def generation_recipe(cmd: Generate, seed: int) -> dict[str, Any]:
         value = getattr(cmd, key)
         if value is not None:
             recipe[key] = value
+    recipe.update(cmd.extras)
     return recipe
 
 
@@ -203,7 +207,7 @@ def request_generation(store: EventStore, principal: Principal, meta: Metadata, 
             tier=params.get("tier", "draft"), width=params["width"], height=params["height"],
             seed=seed, job_ids=tuple(new_id() for _ in range(variations)),
             steps=params.get("steps"), guidance=params.get("guidance"),
-            scheduler=params.get("scheduler"))
+            scheduler=params.get("scheduler"), extras=recipe_extras(store, params))
 
     return _run(store, meta, if_match, load, build, limits)
 

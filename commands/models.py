@@ -163,3 +163,32 @@ def list_models(store: EventStore, kind: str | None = None) -> dict[str, Any]:
     items = [entry_body(registry, name) for name in sorted(registry.entries)
              if kind is None or registry.entries[name].event.kind == kind]
     return {"items": items, "tiers": {t: registry.tiers.get(t) for t in MODEL_TIERS}}
+
+
+RECIPE_EXTRAS = ("model", "loras", "prompt_2", "prompt_3", "negative_prompt_2",
+                 "negative_prompt_3", "max_sequence_length", "true_cfg_scale")
+"""Request fields a generation or edit passes to its recipe as sent: the registered model
+to run instead of the tier's, LoRAs by name and scale, and family keys (the engine refuses
+a family key its model's family does not take)."""
+
+
+def recipe_extras(store: EventStore, params: dict[str, Any]) -> dict[str, Any]:
+    """The extras of a request, after checking that ``model`` names a registered model and
+    every LoRA a registered adapter. Raises DomainError (with ``field``)."""
+    extras = {key: params[key] for key in RECIPE_EXTRAS if params.get(key) is not None}
+    if "model" not in extras and "loras" not in extras:
+        return extras
+    registry, _ = load_registry(store)
+    if "model" in extras:
+        entry = registry.entries.get(extras["model"])
+        if entry is None or entry.event.kind != "pipeline":
+            raise DomainError(f"{extras['model']!r} is not a registered model "
+                              f"(`lineage models list` shows them)", field="model")
+    for item in extras.get("loras", []):
+        entry = registry.entries.get(item["name"])
+        if entry is None or entry.event.kind != "lora":
+            raise DomainError(f"{item['name']!r} is not a registered LoRA adapter", field="loras")
+    if "loras" in extras:
+        extras["loras"] = [{"name": i["name"], "scale": i.get("scale", 1.0)}
+                           for i in extras["loras"]]
+    return extras

@@ -31,7 +31,7 @@ from events.store import NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
 from workers.edit_validation import check_denoising, check_mask, edit_output_size
 from workers.recipe_rules import DEFAULT_STEPS, DEFAULT_STRENGTH, ENGINE_MAX_SIDE
 
-_COMMON = frozenset({"prompt", "negative_prompt", "seed", "steps", "guidance"})
+_COMMON = frozenset({"prompt", "negative_prompt", "seed", "steps", "guidance", "loras"})
 OVERRIDE_FIELDS: dict[str, frozenset[str]] = {
     "generate": _COMMON,
     "img2img": _COMMON | {"strength"},
@@ -97,8 +97,29 @@ def _check_value(key: str, value: Any, field: str, max_prompt_chars: int) -> Non
         fail("an object of left/top/right/bottom pixel counts")
     elif key == "adjustments" and not (isinstance(value, dict) and value):
         fail("a non-empty object")
+    elif key == "loras" and not (isinstance(value, list) and len(value) <= 8 and all(
+            isinstance(item, dict) and isinstance(item.get("name"), str)
+            and set(item) <= {"name", "scale"} and isinstance(item.get("scale", 1.0), int | float)
+            and not isinstance(item.get("scale"), bool) and -10 <= item.get("scale", 1.0) <= 10
+            for item in value)):
+        fail("a list of at most 8 {name, scale} with scales in -10..10")
     elif key == "mask" and not (isinstance(value, str) and value):
         fail("a stored blob hash or a base64 PNG")
+
+
+def rescaled_loras(recorded: list[dict[str, Any]], wanted: list[dict[str, Any]],
+                   ) -> list[dict[str, Any]]:
+    """The adapters a re-baked step runs: ``wanted`` in its order, each keeping the weights
+    hash recorded for its name (a new scale on the same weights); a name the step did not
+    use takes the registry's current weights when the job runs. Pure."""
+    hashes = {item["name"]: item.get("weights_hash") for item in recorded}
+    result = []
+    for item in wanted:
+        entry = {"name": item["name"], "scale": item.get("scale", 1.0)}
+        if hashes.get(item["name"]):
+            entry["weights_hash"] = hashes[item["name"]]
+        result.append(entry)
+    return result
 
 
 def apply_override(recipe: dict[str, Any], override: dict[str, Any], *,
@@ -112,6 +133,8 @@ def apply_override(recipe: dict[str, Any], override: dict[str, Any], *,
     for key, value in override.items():
         if key == "mask":
             changed["mask_hash"] = value
+        elif key == "loras":
+            changed["loras"] = rescaled_loras(recipe.get("loras") or [], value)
         else:
             changed[key] = value
     return changed

@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from events.errors import DomainError
-from workers import environment, families, model_registry, models, pipelines
+from workers import environment, families, loras, model_registry, models, pipelines
 from workers.adjustments import ORDER as ADJUST_ORDER
 from workers.adjustments import apply_adjustments
 from workers.edit_validation import (
@@ -304,6 +304,7 @@ def _run_diffusion(
     out["model_family"] = family
     size = _output_size(out, source)
     families.fill_family_recipe(family, out, size)
+    adapters = loras.resolve(out)
     try:
         scheduler = pipelines.make_scheduler(
             pipe, out.get("scheduler"), out.get("scheduler_config")
@@ -347,8 +348,10 @@ def _run_diffusion(
                     strength=out["strength"])
     elif operation == "upscale":
         args.update(image=source, noise_level=out["noise_level"])
-    with pipelines.run_lock(kind, spec), _metered(on_compute) as meter:
-        image = call_pipe(**args).images[0]
+    with pipelines.run_lock(kind, spec):
+        loras.activate(call_pipe, adapters)
+        with _metered(on_compute) as meter:
+            image = call_pipe(**args).images[0]
     seconds = meter.seconds
 
     if operation in ("inpaint", "outpaint") and out["keep_unmasked"]:

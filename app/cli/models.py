@@ -16,7 +16,8 @@ from events.store import Metadata
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    models = sub.add_parser("models", help="register models and LoRA adapters; assign tiers")
+    models = sub.add_parser("models", help="bring your own models and LoRA adapters; choose "
+                                           "the model each tier runs")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     add = models_sub.add_parser(
         "add", help="inspect a diffusers folder, checkpoint or LoRA file and register it "

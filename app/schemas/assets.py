@@ -50,8 +50,32 @@ class AsOfQuery(StrictSchema):
                                  metadata={"description": "ISO time; naive times are UTC"})
 
 
+class LoraRefSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 64),
+                         metadata={"description": "a registered LoRA adapter"})
+    scale = Float(load_default=1.0, validate=validate.Range(-10, 10))
+
+
 class SamplingFields(StrictSchema):
     """Parameters shared by generations and diffusion edits."""
+
+    model = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
+                          metadata={"description": "a registered model to run instead of "
+                                                   "the tier's (GET /api/models)"})
+    loras = fields.List(fields.Nested(LoraRefSchema), load_default=None, allow_none=True,
+                        validate=validate.Length(max=8),
+                        metadata={"description": "registered LoRA adapters and their scales"})
+    prompt_2 = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+                    metadata={"description": "SDXL/SD3/Flux: the second text encoder's "
+                                             "prompt (default: prompt)"})
+    prompt_3 = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000),
+                    metadata={"description": "SD3: the T5 prompt (default: prompt)"})
+    max_sequence_length = Int(load_default=None, allow_none=True,
+                              validate=validate.Range(1, 512),
+                              metadata={"description": "SD3/Flux: T5 tokens"})
+    true_cfg_scale = Float(load_default=None, allow_none=True, validate=validate.Range(1, 50),
+                           metadata={"description": "Flux: real classifier-free guidance "
+                                                    "with the negative prompt (1: off)"})
 
     negative_prompt = Text(load_default=None, allow_none=True,
                            metadata={"description": PROMPT_DOC})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from commands.models import register_model
 from events.store import Metadata
+from tests.e2e.conftest import assert_problem
 
 
 def register(services, name: str, tier: str | None = None) -> None:  # noqa: ANN001
@@ -43,3 +44,34 @@ def test_models_validates_its_query(api) -> None:
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert "kind" in answer.get_json()["errors"]
     assert api.admin.get("/api/models?kind=lora").get_json()["items"] == []
+
+
+def register_lora(services, name: str) -> None:  # noqa: ANN001
+    register_model(services.store, Metadata(actor_id="cli"), {
+        "kind": "lora", "spec": f"/srv/loras/{name}.safetensors",
+        "path": f"/srv/loras/{name}.safetensors", "family": "flux", "pipeline_class": "",
+        "components": ["transformer"], "files": {f"{name}.safetensors": "e" * 64},
+        "weights_hash": "e" * 64}, name)
+
+
+def test_a_generation_names_a_registered_model_loras_and_family_keys(api, services) -> None:
+    register(services, "flux-dev")
+    register_lora(services, "ink")
+    project = api.project()
+    asset, creator = api.asset(project), api.as_user("creator", project)
+    url = f"/api/assets/{asset}/generations"
+    body = {"prompt": "a fox", "width": 512, "height": 512, "seed": 1}
+    answer = creator.post(url, json={**body, "model": "flux-dev", "prompt_2": "t5 words",
+                                     "max_sequence_length": 128,
+                                     "loras": [{"name": "ink", "scale": 0.6}]})
+    assert answer.status_code == 202, answer.get_json()
+    recipe = answer.get_json()["jobs"][0]["recipe"]
+    assert recipe["model"] == "flux-dev" and recipe["prompt_2"] == "t5 words"
+    assert recipe["loras"] == [{"name": "ink", "scale": 0.6}]
+    assert recipe["max_sequence_length"] == 128
+    assert_problem(creator.post(url, json={**body, "model": "ink"}), 422,
+                   "'ink' is not a registered model")
+    assert_problem(creator.post(url, json={**body, "loras": [{"name": "sepia"}]}), 422,
+                   "'sepia' is not a registered LoRA adapter")
+    assert_problem(creator.post(url, json={**body, "loras": [{"name": "ink", "scale": 40}]}),
+                   422, "loras")
