@@ -10,6 +10,8 @@ still take turns (`run_lock`): the tokenizer they share is not safe to use concu
 from __future__ import annotations
 
 import inspect
+import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -18,7 +20,10 @@ from typing import Any
 import torch
 
 from workers import model_registry, models
+from workers.model_files import family_of_class
 from workers.models import ModelUnavailable
+
+log = logging.getLogger(__name__)
 
 KINDS = ("txt2img", "img2img", "inpaint", "upscale")
 DEFAULT_SPEC = models.BUILTIN_SKETCH
@@ -229,9 +234,11 @@ def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
     try:
         local = models.resolve_local(spec, data_dir(), family)
         # low_cpu_mem_usage=False: the fast path needs `accelerate`, which is optional.
-        options: dict[str, Any] = {"safety_checker": None, "low_cpu_mem_usage": False}
-        if kind != "upscale":  # the upscaler takes no such argument
-            options["requires_safety_checker"] = False
+        options: dict[str, Any] = {"low_cpu_mem_usage": False}
+        if _has_safety_checker(local):
+            options["safety_checker"] = None
+            if kind != "upscale":  # the upscaler takes no such argument
+                options["requires_safety_checker"] = False
         if local is not None:
             pipe = loader.from_pretrained(local, local_files_only=True, **options)
             weights = _weights_hash(local)
@@ -243,7 +250,34 @@ def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
             f"model {spec!r} for {kind} could not be loaded: {exc}", model_id=spec
         ) from exc
     pipe.set_progress_bar_config(disable=True)
+    _log_load(kind, spec, weights)
     return pipe, {"model_id": spec, "weights_hash": weights}
+
+
+def _has_safety_checker(local: Path | None) -> bool:
+    """Whether the pipeline has a safety checker to turn off (SD 1.x/2.x; SDXL, SD3 and
+    Flux have none). Hub ids are taken to be SD-shaped."""
+    if local is None or not (local / "model_index.json").is_file():
+        return True
+    index = json.loads((local / "model_index.json").read_text())
+    family = family_of_class(str(index.get("_class_name", "")))
+    return "safety_checker" in index or family in ("sd", "sd-upscale")
+
+
+def _log_load(kind: str, spec: str, weights: str) -> None:
+    """Log a load with its registry entry; warn when the weights are not the registered
+    ones (the files changed since `lineage models add`)."""
+    entry = model_registry.entry_for_spec(spec)
+    if entry is None:
+        log.info("loaded %s model %s (not registered; weights %s)", kind, spec, weights[:16])
+    elif entry.weights_hash != weights:
+        log.warning("loaded %s model %s (registry entry %r) with weights %s, but it was "
+                    "registered with %s: the files changed; `lineage models add %s %s` "
+                    "records the new weights", kind, spec, entry.name, weights,
+                    entry.weights_hash, entry.name, spec)
+    else:
+        log.info("loaded %s model %s (registry entry %r, weights %s)", kind, spec,
+                 entry.name, weights[:16])
 
 
 _hashes: dict[str, str] = {}
