@@ -15,10 +15,13 @@ from typing import Any
 import torch
 from PIL import features
 
+from workers import device
+
 _PACKAGES = {
     "torch": "torch",
     "diffusers": "diffusers",
     "transformers": "transformers",
+    "peft": "peft",
     "pillow": "Pillow",
     "numpy": "numpy",
     "safetensors": "safetensors",
@@ -31,22 +34,20 @@ def fingerprint(threads: int | None = None) -> dict[str, Any]:
     Takes the torch intra-op thread count to record (default: torch's current setting).
     Keys: python, platform, machine, one per library version, zlib, device, dtype,
     torch_threads, cpu_capability, deterministic_algorithms, cudnn_deterministic,
-    cudnn_benchmark.
+    cudnn_benchmark, and on CUDA gpu, gpu_capability, cuda, cudnn, cuda_matmul_tf32,
+    cudnn_tf32 and cublas_workspace_config (workers/device.py).
     """
     result = dict(_static_fingerprint())
     result.update(
         {
-            "device": "cpu",
-            "dtype": "float32",
             "torch_threads": torch.get_num_threads() if threads is None else int(threads),
             # The SIMD level torch dispatches to on this CPU; float results can differ
             # in the last bits between AVX2 and AVX-512 kernels.
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-            "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
-            "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
         }
     )
+    # device, dtype, the determinism switches and, on CUDA, the GPU and its libraries.
+    result.update(device.fingerprint())
     return result
 
 

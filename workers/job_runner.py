@@ -38,7 +38,7 @@ from commands.jobs import (
 from events.assets import VersionCreated
 from events.errors import ConcurrencyError, Conflict, DomainError, NotFound, ServiceUnavailable
 from events.store import EventStore
-from workers import model_registry
+from workers import model_sync
 from workers.attempt import AttemptProgress, ComputeMeter, ProgressSink, StopRequested
 from workers.blobs import BlobCorrupted, BlobStore
 from workers.operations import run_step
@@ -130,7 +130,7 @@ def run_job(
     runner = KIND_RUNNERS.get(kind)
     try:
         # Tiers, names and LoRAs resolve against the registry as it is now.
-        model_registry.refresh(context.store)
+        model_sync.refresh(context.store)
         if runner is None:
             raise DomainError(f"no worker can run jobs of kind {kind!r}")
         with progress.heartbeat():

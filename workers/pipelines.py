@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from workers import model_registry, models
+from workers import device, model_registry, models
 from workers.model_files import family_of_class
 from workers.models import ModelUnavailable
 
@@ -40,7 +40,7 @@ _OPERATION_ENV = {
 _REGISTRY_TIER = {"inpaint": "inpaint", "outpaint": "inpaint", "upscale": "upscale"}
 _FAMILY = {"txt2img": "txt2img", "img2img": "txt2img", "inpaint": "inpaint", "upscale": "upscale"}
 
-_cache: dict[tuple[str, str, str], tuple[Any, dict[str, str]]] = {}
+_cache: dict[tuple[str, ...], tuple[Any, dict[str, str]]] = {}
 # Re-entrant: loading img2img fetches the cached txt2img pipeline under the same lock.
 _cache_lock = threading.RLock()
 # One lock per loaded set of weights, held while a pipeline runs. Runs that share
@@ -134,7 +134,8 @@ def torch_threads() -> int:
 
 
 def get_pipeline(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
-    """Return the cached (pipeline, model_info) for `kind` and model `spec`, loading once.
+    """Return the cached (pipeline, model_info) for `kind` and model `spec`, loading once
+    (on the device and in the dtype of workers/device.py's settings).
 
     model_info is {"model_id": spec, "weights_hash": sha256 of the weight files}.
     Raises ValueError for an unknown kind and ModelUnavailable when the model cannot be
@@ -143,7 +144,11 @@ def get_pipeline(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
     if kind not in KINDS:
         raise ValueError(f"unknown pipeline kind {kind!r}; expected one of {KINDS}")
     torch_threads()
-    key = (kind, spec, str(data_dir().resolve()))
+    try:
+        settings = device.current()
+    except ValueError as exc:
+        raise ModelUnavailable(f"model {spec!r} cannot run here: {exc}", model_id=spec) from exc
+    key = (kind, spec, str(data_dir().resolve()), settings.device, settings.dtype)
     with _cache_lock:
         if key not in _cache:
             _cache[key] = _load(kind, spec)
@@ -203,7 +208,9 @@ def clear_cache() -> None:
     """Forget every loaded pipeline and weights hash (tests; a worker never needs this).
 
     Both together: a reloaded folder whose weights changed must not keep its old hash.
+    The device settings are read again too.
     """
+    device.reset()
     with _cache_lock:
         _cache.clear()
         _hashes.clear()
@@ -234,7 +241,8 @@ def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
     try:
         local = models.resolve_local(spec, data_dir(), family)
         # low_cpu_mem_usage=False: the fast path needs `accelerate`, which is optional.
-        options: dict[str, Any] = {"low_cpu_mem_usage": False}
+        settings = device.current()
+        options: dict[str, Any] = {"low_cpu_mem_usage": False, "dtype": settings.torch_dtype}
         if _has_safety_checker(local):
             options["safety_checker"] = None
             if kind != "upscale":  # the upscaler takes no such argument
@@ -249,6 +257,8 @@ def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
         raise ModelUnavailable(
             f"model {spec!r} for {kind} could not be loaded: {exc}", model_id=spec
         ) from exc
+    if settings.device != "cpu":  # loaded on the CPU; a no-op move still warns
+        pipe.to(settings.device)
     pipe.set_progress_bar_config(disable=True)
     _log_load(kind, spec, weights)
     return pipe, {"model_id": spec, "weights_hash": weights}

@@ -35,7 +35,6 @@ DERIVED_KEYS = frozenset(
         "model_weights_hash",
         "model_name",
         "model_family",
-        "environment_settings",
         "native_scale",
         "resized_after_upscale",
         "outpaint_fill",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from events.store import EventStore
-from workers import model_registry, pipelines
+from workers import model_registry, model_sync, pipelines
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def warm_up(store: EventStore, tiers: list[str]) -> list[dict[str, Any]]:
     """Register what LINEAGE_MODEL_* point at, then load every pipeline ``tiers`` need;
     return one record per pipeline (tier, operation, kind, spec, registry name, weights
     hash, seconds). Raises ModelUnavailable when a model cannot be loaded."""
-    model_registry.register_environment(store, pipelines.data_dir())
+    model_sync.register_environment(store, pipelines.data_dir())
     loaded: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for tier in tiers:

@@ -19,7 +19,7 @@ from app.services import build_services
 from commands.models import register_model
 from commands.rebuild import apply_override
 from events.store import EventStore, Metadata
-from workers import model_registry, models, pipelines
+from workers import model_registry, model_sync, models, pipelines
 from workers.builtin.tiny_lora import make_tiny_lora
 from workers.model_files import inspect_model
 from workers.operations import run_step
@@ -50,7 +50,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
 
 def add(store: EventStore, name: str, path: Path) -> None:
     register_model(store, Metadata(actor_id="test"), inspect_model(str(path), Path(".")), name)
-    model_registry.refresh(store)
+    model_sync.refresh(store)
 
 
 def pixels(png: bytes) -> bytes:

@@ -22,7 +22,7 @@ from app.services import build_services
 from commands.models import list_models
 from tests.integration.jobs_support import new_project, tiny_recipe
 from tests.integration.rebuild_support import run_one
-from workers import model_registry, models, pipelines
+from workers import model_registry, model_sync, models, pipelines
 from workers.blobs import BlobStore
 from workers.job_runner import JobContext
 from workers.rebuild import rebuild_report
@@ -107,11 +107,11 @@ def test_environment_variables_register_what_they_point_at(
         my_model: Path, context: JobContext, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("LINEAGE_MODEL_FINAL", str(my_model))
-    assert model_registry.register_environment(context.store, Path("unused")) == ["env-final"]
-    assert model_registry.register_environment(context.store, Path("unused")) == []
+    assert model_sync.register_environment(context.store, Path("unused")) == ["env-final"]
+    assert model_sync.register_environment(context.store, Path("unused")) == []
     change_a_weight(my_model)
-    with caplog.at_level(logging.INFO, logger="workers.model_registry"):
-        assert model_registry.register_environment(context.store, Path("x")) == ["env-final"]
+    with caplog.at_level(logging.INFO, logger="workers.model_sync"):
+        assert model_sync.register_environment(context.store, Path("x")) == ["env-final"]
     assert "as model 'env-final' (revision 2" in caplog.text
     answer = list_models(context.store)
     assert answer["tiers"]["final"] == "env-final"
