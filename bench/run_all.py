@@ -29,6 +29,9 @@ BENCHMARKS = [
     ("rebuild.py", [], [], "rebuild overhead under 10% of the recorded step times"),
     ("builtin_model.py", ["--renders", "6", "--prompts", "100"], ["--renders", "20"],
      "draft 256 px < 1 s; 2x upscale of 512 px < 10 s; held-out adherence > 90%"),
+    ("gpu_families.py", ["--quick"], [],
+     "every family (SD, SDXL, SD3, Flux) and LoRA rebuilds bit-exact; on a GPU (no --quick: "
+     "512 px, 1024 for SDXL and Flux) the whole run under 3 minutes on an H200"),
     ("studio_pages.py", ["--events", "50000", "--live-seconds", "30"],
      ["--events", "1000000", "--backends", "sqlite,postgres", "--live-seconds", "120",
       "--day-scale", "0.05"],
