@@ -31,7 +31,7 @@ from events.assets import JobsRequested, VersionCreated
 from events.errors import DomainError
 from events.jobs import JobRequested
 from events.store import ANY, EventStore, Metadata, StreamAppend
-from workers.recipe_rules import DERIVED_KEYS, DIFFUSION_OPERATIONS
+from workers.recipe_rules import DERIVED_KEYS, DIFFUSION_OPERATIONS, defaulted_family_keys
 
 PROMOTE = "promote"
 MODEL_KEYS = frozenset({"model", "model_id", "scheduler_config"})
@@ -58,7 +58,10 @@ def final_recipe(recorded: dict[str, Any], *, promoted_from: str, derived_from: 
     """The recipe a promoted step runs: the recorded parameters (seed, prompt, sizes,
     strength, mask, margins, scale, adjustments…) on the final tier, without what the
     engine computes or what pins the draft's model. Pure."""
-    recipe = {key: value for key, value in recorded.items() if key not in NOT_CARRIED}
+    # Family keys left at their defaults are the draft model's, not the person's: the
+    # final model's family fills its own (an SDXL draft may be promoted onto Flux).
+    dropped = NOT_CARRIED | defaulted_family_keys(recorded)
+    recipe = {key: value for key, value in recorded.items() if key not in dropped}
     recipe["tier"] = "final"
     if steps is not None and recipe.get("operation") in DIFFUSION_OPERATIONS:
         recipe["steps"] = steps

@@ -13,19 +13,15 @@ from typing import Any
 
 from events.errors import DomainError
 from workers.model_files import family_of_class
+from workers.recipe_rules import FAMILY_KEYS, MAX_SEQUENCE_LENGTH
 
 SECOND_PROMPTS = {
     "sdxl": ("prompt_2", "negative_prompt_2"),
     "sd3": ("prompt_2", "prompt_3", "negative_prompt_2", "negative_prompt_3"),
     "flux": ("prompt_2", "negative_prompt_2"),
 }
-MAX_SEQUENCE_LENGTH = {"sd3": 256, "flux": 512}
 SIZED_EDITS = ("sd3", "flux")
 """Families whose img2img pipeline resizes to its own default unless told the size."""
-FAMILY_KEYS = frozenset({
-    "prompt_2", "prompt_3", "negative_prompt_2", "negative_prompt_3", "original_size",
-    "target_size", "crops_coords_top_left", "max_sequence_length", "true_cfg_scale", "refiner",
-})
 
 
 def family_of(pipe: Any) -> str:

@@ -310,7 +310,12 @@ def _run_diffusion(
             pipe, out.get("scheduler"), out.get("scheduler_config")
         )
     except ValueError as exc:
-        raise DomainError(str(exc)) from exc
+        if "promoted_from" not in out or out.get("scheduler_config") is not None:
+            raise DomainError(str(exc)) from exc
+        # A promotion onto another family (an SDXL draft, a Flux final): the draft's
+        # sampler cannot drive the final model, whose own scheduler runs instead.
+        out["scheduler_replaced"] = {"requested": out.get("scheduler"), "reason": str(exc)}
+        scheduler = pipelines.make_scheduler(pipe, None, None)
     out["scheduler"] = type(scheduler).__name__
     out["scheduler_config"] = _scheduler_config(scheduler)
     call_pipe = pipelines.pipeline_for_call(pipe, scheduler)

@@ -68,6 +68,34 @@ KarrasDiffusionSchedulers, the ``compatibles`` of the built-in model's scheduler
 keeps the two equal). The engine still checks the loaded pipeline's own list."""
 
 
+FAMILY_KEYS = frozenset({
+    "prompt_2", "prompt_3", "negative_prompt_2", "negative_prompt_3", "original_size",
+    "target_size", "crops_coords_top_left", "max_sequence_length", "true_cfg_scale", "refiner",
+})
+"""Keys one pipeline family adds to a recipe (workers/families.py fills and checks them)."""
+MAX_SEQUENCE_LENGTH = {"sd3": 256, "flux": 512}
+"""The T5 token count a family's recipe records when none is asked for."""
+
+
+def defaulted_family_keys(recipe: dict) -> set[str]:
+    """The family keys a recorded recipe holds at the values the engine fills by default,
+    so a step re-made on another model (a promotion) may leave them out and let that
+    model's family fill its own. Pure."""
+    defaults: dict[str, object] = {
+        "prompt_2": recipe.get("prompt"), "prompt_3": recipe.get("prompt"),
+        "negative_prompt_2": recipe.get("negative_prompt"),
+        "negative_prompt_3": recipe.get("negative_prompt"),
+        "crops_coords_top_left": [0, 0], "refiner": None, "true_cfg_scale": 1.0,
+        "max_sequence_length": MAX_SEQUENCE_LENGTH.get(recipe.get("model_family", "")),
+    }
+    sizes = ([recipe.get("height"), recipe.get("width")],
+             [recipe.get("output_height"), recipe.get("output_width")])
+    found = {key for key, value in defaults.items() if key in recipe and recipe[key] == value}
+    found |= {key for key in ("original_size", "target_size")
+              if key in recipe and recipe[key] in sizes}
+    return found
+
+
 def denoising_steps(recipe: dict) -> int:
     """How many denoising steps a recipe runs (1 for adjust): ``steps`` (the tier's
     default when absent) times the strength for operations that start from noise part

@@ -114,3 +114,22 @@ def test_each_family_edits_and_rebuilds_bit_exact(data_dir: Path, family: str) -
         assert result.recipe["model_family"] == family
         again = run_step(result.recipe, input_png=source, mask_png=mask_png)
         assert digest(again) == digest(result), edit["operation"]
+
+
+def test_an_sdxl_draft_promotes_onto_a_flux_final(data_dir: Path, monkeypatch) -> None:
+    from commands.promotion import final_recipe
+
+    monkeypatch.setenv("LINEAGE_MODEL_FINAL", FAMILY_SPECS["flux"])
+    draft = generate("sdxl", tier="draft")
+    final = run_step(final_recipe(draft.recipe, promoted_from="d", derived_from="d"))
+    assert final.recipe["model_family"] == "flux" and final.recipe["tier"] == "final"
+    assert "original_size" not in final.recipe  # the draft model's defaults stay behind
+    assert final.recipe["max_sequence_length"] == 512
+    assert final.recipe["scheduler"] == "FlowMatchEulerDiscreteScheduler"
+    assert final.recipe["scheduler_replaced"]["requested"] == "EulerDiscreteScheduler"
+    assert run_step(final.recipe).png == final.png  # and the final rebuilds bit-exact
+    # A second prompt the person wrote is theirs, not a default: it is carried over.
+    explicit = generate("sdxl", prompt_2="watercolour")
+    carried = final_recipe(explicit.recipe, promoted_from="d", derived_from="d")
+    assert carried["prompt_2"] == "watercolour" and "target_size" not in carried
+    assert run_step(carried).recipe["prompt_2"] == "watercolour"
