@@ -72,6 +72,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/users/<user_id>"): Rule("viewer", lambda w: (
         f"/api/users/{w.spare_member}", {})),
     ("GET", "/api/users/me"): Rule("user", lambda w: ("/api/users/me", {})),
+    ("GET", "/api/models"): Rule("user", lambda w: ("/api/models", {})),
     ("POST", "/api/tokens"): Rule("user", lambda w: ("/api/tokens", body({"label": "ci"}))),
     ("DELETE", "/api/tokens/<token_id>"): Rule("token_owner", lambda w: (
         f"/api/tokens/{w.spare_token}", {})),
