@@ -150,11 +150,17 @@ def _inspect_lora(path: Path) -> dict[str, Any]:
             "weights_hash": digest}
 
 
+def checkpoint_family(path: Path) -> str:
+    """The family of a single-file checkpoint, told by its tensor names (``other`` when
+    they fit none, or for a pickled ``.ckpt`` whose names cannot be read safely)."""
+    if path.suffix != ".safetensors":
+        return "other"
+    joined = "\n".join(safetensors_keys(path))
+    return next((f for mark, f in _CHECKPOINT_MARKS if mark in joined), "other")
+
+
 def _inspect_checkpoint(path: Path) -> dict[str, Any]:
-    family = "other"
-    if path.suffix == ".safetensors":
-        joined = "\n".join(safetensors_keys(path))
-        family = next((f for mark, f in _CHECKPOINT_MARKS if mark in joined), "other")
+    family = checkpoint_family(path)
     digest = file_sha256(path)
     return {"kind": "pipeline", "spec": str(path), "path": str(path), "family": family,
             "pipeline_class": "single-file checkpoint", "components": [],

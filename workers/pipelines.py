@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from workers import device, model_registry, models
-from workers.model_files import family_of_class
+from workers.model_files import checkpoint_family, family_of_class
 from workers.models import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,8 @@ def upscale_method(spec: str) -> str:
     """
     if spec == models.BUILTIN_TINY:
         return UPSCALE_BY_DIFFUSION
+    if Path(spec).expanduser().is_file():
+        return UPSCALE_BY_IMG2IMG  # a single-file checkpoint is a text-to-image model
     local = models.resolve_local(spec, data_dir(), "upscale")
     if local is None or models.is_upscaler(local):
         return UPSCALE_BY_DIFFUSION
@@ -240,7 +242,8 @@ def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
     }[kind]
     try:
         local = models.resolve_local(spec, data_dir(), family)
-        # low_cpu_mem_usage=False: the fast path needs `accelerate`, which is optional.
+        # low_cpu_mem_usage=False: the plain loading path, the same with or without
+        # `accelerate` (installed only as a dependency of peft).
         settings = device.current()
         options: dict[str, Any] = {"low_cpu_mem_usage": False, "dtype": settings.torch_dtype}
         if _has_safety_checker(local):
@@ -250,6 +253,10 @@ def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
         if local is not None:
             pipe = loader.from_pretrained(local, local_files_only=True, **options)
             weights = _weights_hash(local)
+        elif Path(spec).expanduser().is_file():
+            single = Path(spec).expanduser()
+            pipe = _load_single_file(kind, single, settings.torch_dtype)
+            weights = _weights_hash(single)
         else:
             pipe = loader.from_pretrained(spec, **options)
             weights = _weights_hash(models.hub_snapshot(spec))
@@ -262,6 +269,33 @@ def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
     pipe.set_progress_bar_config(disable=True)
     _log_load(kind, spec, weights)
     return pipe, {"model_id": spec, "weights_hash": weights}
+
+
+_SINGLE_FILE_CLASSES = {
+    "sd": ("StableDiffusionPipeline", "StableDiffusionInpaintPipeline"),
+    "sdxl": ("StableDiffusionXLPipeline", "StableDiffusionXLInpaintPipeline"),
+    "sd3": ("StableDiffusion3Pipeline", "StableDiffusion3InpaintPipeline"),
+    "flux": ("FluxPipeline", "FluxInpaintPipeline"),
+}
+
+
+def _load_single_file(kind: str, path: Path, dtype: Any) -> Any:  # noqa: ANN401
+    """A single-file checkpoint through its family's ``from_single_file``. diffusers needs
+    the family's configuration, which it reads from the local Hugging Face cache (no
+    download here): a ValueError/OSError names what is missing."""
+    import diffusers
+
+    family = checkpoint_family(path)
+    if family not in _SINGLE_FILE_CLASSES:
+        raise ValueError(f"{path.name} is not a checkpoint of a family Lineage runs "
+                         f"({', '.join(_SINGLE_FILE_CLASSES)}); convert it to a diffusers folder")
+    text_to_image, inpaint = _SINGLE_FILE_CLASSES[family]
+    cls = getattr(diffusers, inpaint if kind == "inpaint" else text_to_image)
+    try:
+        return cls.from_single_file(str(path), local_files_only=True, dtype=dtype)
+    except Exception as exc:  # noqa: BLE001 - a damaged or unusual file fails anywhere inside
+        raise ValueError(f"diffusers could not load {path.name} as a {family} checkpoint "
+                         f"({type(exc).__name__}: {exc})") from exc
 
 
 def _has_safety_checker(local: Path | None) -> bool:

@@ -13,11 +13,13 @@ from typing import Any
 
 import dramatiq
 
+from events.assets import TIERS
 from workers.actors import declare_job_actors
 from workers.blobs import BlobStore
 from workers.broker import all_queue_names, make_broker, queue_prefix
 from workers.job_runner import JobContext
 from workers.relay import Relay
+from workers.warm import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +112,21 @@ def start_workers(services: Any) -> JobWorkers | None:
         queue_prefix(),
         threads=max(1, settings.embedded_worker_threads),
     )
+    # Load the tiers' models beside the server's start rather than in the first job (a
+    # job arriving meanwhile waits for the same load instead of starting another).
+    threading.Thread(target=_warm_embedded, args=(services.store,), name="lineage-warm",
+                     daemon=True).start()
     return workers.start()
+
+
+def _warm_embedded(store: Any) -> None:  # noqa: ANN401
+    try:
+        loaded = warm_up(store, list(TIERS))
+    except Exception:  # noqa: BLE001 - the first job will say what is wrong
+        log.warning("could not load the tiers' models at start", exc_info=True)
+        return
+    log.info("embedded workers warm: %d pipeline(s) loaded",
+             len({(m["kind"], m["spec"]) for m in loaded}))
 
 
 def start_relay(services: Any) -> RelayThread:

@@ -116,3 +116,30 @@ def test_environment_variables_register_what_they_point_at(
     answer = list_models(context.store)
     assert answer["tiers"]["final"] == "env-final"
     assert answer["items"][0]["previous_weights_hashes"] != []
+
+
+def test_a_single_file_checkpoint_is_registered_by_its_family(
+        data_dir: Path, tmp_path: Path) -> None:
+    import torch
+
+    checkpoint = tmp_path / "house-xl.safetensors"
+    save_file({"conditioner.embedders.1.model.ln_final.weight": torch.ones(4),
+               "model.diffusion_model.input_blocks.0.0.weight": torch.ones(4)}, checkpoint)
+    assert main(["models", "add", "house-xl", str(checkpoint), "--tier", "final"]) == 0
+    services = build_services(Settings.from_env())
+    try:
+        (entry,) = list_models(services.store)["items"]
+    finally:
+        services.close()
+    assert (entry["family"], entry["pipeline_class"]) == ("sdxl", "single-file checkpoint")
+    assert entry["files"] == [{"path": "house-xl.safetensors", "sha256":
+                               hashlib.sha256(checkpoint.read_bytes()).hexdigest()}]
+    assert pipelines.upscale_method(str(checkpoint)) == pipelines.UPSCALE_BY_IMG2IMG
+    # Loading one needs the family's diffusers config in the local cache: without it the
+    # step is refused with the reason, not crashed.
+    with pytest.raises(models.ModelUnavailable, match="could not be loaded"):
+        pipelines.get_pipeline("txt2img", str(checkpoint))
+    odd = tmp_path / "odd.safetensors"
+    save_file({"weight": torch.ones(2)}, odd)
+    with pytest.raises(models.ModelUnavailable, match="convert it to a diffusers folder"):
+        pipelines.get_pipeline("txt2img", str(odd))
