@@ -22,12 +22,15 @@ class Entry:
     registered_at: datetime | None
     revisions: int = 1
     previous_hashes: list[str] = dataclasses.field(default_factory=list)
+    sequence: int = 0
+    """Registration order across all names (the latest registration wins a spec)."""
 
 
 @dataclasses.dataclass
 class Registry:
     entries: dict[str, Entry] = dataclasses.field(default_factory=dict)
     tiers: dict[str, str] = dataclasses.field(default_factory=dict)
+    registrations: int = 0
 
     def entry(self, name: str) -> Entry:
         if name not in self.entries:
@@ -43,7 +46,7 @@ class Registry:
         """The pipeline entry that loads ``spec`` (the most recently registered one)."""
         found = [e for e in self.entries.values()
                  if e.event.spec == spec and e.event.kind == "pipeline"]
-        found.sort(key=lambda e: e.registered_at or datetime.min)
+        found.sort(key=lambda e: e.sequence)
         return found[-1].event if found else None
 
 
@@ -51,7 +54,8 @@ def apply(state: Registry, event: Event, at: datetime | None = None) -> None:
     match event:
         case ModelRegistered():
             old = state.entries.get(event.name)
-            entry = Entry(event, at)
+            state.registrations += 1
+            entry = Entry(event, at, sequence=state.registrations)
             if old is not None:
                 entry.revisions = old.revisions + 1
                 entry.previous_hashes = [*old.previous_hashes, old.event.weights_hash]

@@ -31,7 +31,7 @@ from commands.rebuild import apply_override, decide_rebake
 from events.assets import VersionCreated
 from events.errors import DomainError, NotFound
 from events.store import EventStore
-from workers import environment, pipelines
+from workers import environment, model_sync, pipelines
 from workers.attempt import ProgressSink, chain_progress
 from workers.blobs import BlobCorrupted, BlobStore
 from workers.job_runner import JobContext, JobOutput, register_kind
@@ -66,6 +66,9 @@ def rebuild_report(store: EventStore, blobs: BlobStore, version_id: str, *,
     tolerance = tolerance or Tolerance()
     started = time.perf_counter()
     chain = ChainReader(store).chain(version_id)
+    # Registered names (models, LoRAs) resolve as the registry stands now (also when
+    # called outside a job, by `lineage rebuild`).
+    model_sync.refresh(store)
     steps: list[dict[str, Any]] = []
     problems: list[str] = []
     stopped: dict[str, Any] | None = None

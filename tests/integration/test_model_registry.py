@@ -95,6 +95,7 @@ def test_a_tier_runs_its_registered_model_and_rebuild_refuses_changed_weights(
 
     change_a_weight(my_model)
     pipelines.clear_cache()
+    model_registry.forget()  # as in `lineage rebuild`, outside a job: it reads the registry
     report = rebuild_report(context.store, context.blobs, version.version_id)
     assert report["verdict"] == "stopped"
     stop = report["stopped"]
