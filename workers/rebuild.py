@@ -36,6 +36,7 @@ from workers.attempt import ProgressSink, chain_progress
 from workers.blobs import BlobCorrupted, BlobStore
 from workers.hosted.provider import NOT_RERENDERABLE, is_hosted
 from workers.hosted.step import usage_report
+from workers.import_rerender import rerender_import
 from workers.job_runner import JobContext, JobOutput, register_kind
 from workers.models import ModelUnavailable
 from workers.operations import run_step
@@ -136,6 +137,9 @@ def _rebuild_step(blobs: BlobStore, version: VersionCreated, parent_png: bytes |
                         content_hash=version.content_hash)
         step.update(source="blob_store", verdict=BIT_EXACT, recorded_hash=version.content_hash,
                     rebuilt_hash=version.content_hash)
+        if version.imported:
+            # The imported bytes stay the source of what follows; a re-render checks them.
+            step.update(rerender_import(version, stored, tolerance))
         return step, stored
     recipe = version.recipe
     if is_hosted(recipe.get("model_id")):
