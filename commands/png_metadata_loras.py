@@ -8,8 +8,9 @@
 - InvokeAI 3.x+: ``invokeai_metadata.loras`` (``{"lora": {"model_name"}, "weight"}`` in
   3.x, ``{"model": {"name", "hash"}, "weight"}`` from 4.x on).
 
-The same LoRA named by several sources is one entry: the first source's weights win, a
-hash from any source fills in, and differing weights are a warning. Each entry is
+The same LoRA named by several sources is one entry: a graph's weights win over a
+``parameters`` chunk's, a hash from any source fills in, and differing weights are a
+warning. Each entry is
 ``{"name", "weight", "weight_clip"?, "hash"?, "sources"}``. Pure; never raises.
 """
 
@@ -54,13 +55,14 @@ def collect_loras(values: dict[str, str], builder: RecipeBuilder) -> list[dict[s
             builder.warn(f"LoRA {name!r}: weight {number:g} in {source} but "
                          f"{entry['weight']:g} in {entry['sources'][0]}; the first was kept")
 
-    if "parameters" in values:
-        _from_a1111(values["parameters"], scratch, add)
+    # Graphs first, as for the recipe: a saver's `parameters` chunk only fills in.
     if "prompt" in values or "workflow" in values:
         _from_comfyui(values, scratch, add)
     if "invokeai_metadata" in values:
         _from_invokeai(load_json(values["invokeai_metadata"], "invokeai_metadata", scratch),
                        add)
+    if "parameters" in values:
+        _from_a1111(values["parameters"], scratch, add)
     return list(found.values())
 
 
