@@ -37,14 +37,14 @@ from commands.png_metadata_comfyui import (
     graph_from_workflow,
 )
 from commands.png_metadata_common import ImportedMetadata, RecipeBuilder, load_json
-from commands.png_metadata_loras import collect_loras
-from commands.png_metadata_merge import merge_parameters
 from commands.png_metadata_invokeai import (
     fill_from_invokeai_graph,
     parse_dream,
     parse_invokeai_metadata,
     parse_sd_metadata,
 )
+from commands.png_metadata_loras import collect_loras
+from commands.png_metadata_merge import merge_parameters
 
 __all__ = [
     "ImportedMetadata",

@@ -38,6 +38,7 @@ class Answer:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     delay: float = 0.0
+    drop: bool = False  # close the connection without answering
 
 
 def error_answer(status: int, message: str, kind: str, code: str | None = None,
@@ -100,6 +101,9 @@ class StubImagesServer:
                 answer = stub.queue.pop(0) if stub.queue else stub.success()
                 if answer.delay:
                     time.sleep(answer.delay)
+                if answer.drop:
+                    self.close_connection = True
+                    return
                 payload = json.dumps(answer.body or {}).encode()
                 try:
                     self.send_response(answer.status)

@@ -162,6 +162,16 @@ def test_a_rate_limit_that_lifts_lets_the_request_through(stub: StubImagesServer
     assert len(stub.seen) == 2 and result.recipe["hosted"]["attempts"] == 2
 
 
+def test_a_dropped_connection_is_retried_then_fails_in_words(stub: StubImagesServer) -> None:
+    stub.queue += [Answer(drop=True)] * 3
+
+    with pytest.raises(HostedUnavailable) as caught:
+        run_step(generate())
+
+    assert len(stub.seen) == 3
+    assert "dropped the connection on all 3 attempts" in caught.value.detail
+
+
 def test_a_provider_that_does_not_answer_in_time_ends_with_a_timeout(
         stub: StubImagesServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LINEAGE_HOSTED_TIMEOUT_S", "0.3")

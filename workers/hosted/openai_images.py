@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -106,10 +105,10 @@ class OpenAIImages:
                 raise HostedRejected(f"the hosted provider at {where} refused the request "
                                      f"with HTTP {status}: {said}",
                                      http_status=status, attempts=attempt) from None
-            except (TimeoutError, socket.timeout) as exc:
+            except TimeoutError as exc:
                 raise self._timeout(where, exc) from None
             except urllib.error.URLError as exc:
-                if isinstance(exc.reason, TimeoutError | socket.timeout):
+                if isinstance(exc.reason, TimeoutError):
                     raise self._timeout(where, exc) from None
                 if attempt < attempts:
                     self._sleep(self._wait(attempt, None))
@@ -118,6 +117,13 @@ class OpenAIImages:
                     f"the hosted provider at {where} could not be reached on any of "
                     f"{attempts} attempts: {self._clean(str(exc.reason))}",
                     attempts=attempts) from None
+            except OSError as exc:  # the connection dropped mid-answer
+                if attempt < attempts:
+                    self._sleep(self._wait(attempt, None))
+                    continue
+                raise HostedUnavailable(
+                    f"the hosted provider at {where} dropped the connection on all "
+                    f"{attempts} attempts ({type(exc).__name__})", attempts=attempts) from None
             if len(raw) > MAX_RESPONSE_BYTES:
                 raise HostedRejected(f"the hosted provider at {where} answered more than "
                                      f"{MAX_RESPONSE_BYTES >> 20} MiB")
