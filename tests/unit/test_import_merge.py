@@ -146,3 +146,23 @@ def test_imports_that_cannot_be_re_rendered_say_why_in_words():
         "seed 167055194337639 is wider than the 32-bit seeds Lineage takes",
         "it applies LoRA(s) lcm_lora_sdxl.safetensors; Lineage does not apply LoRAs here yet",
         "the file names no model hash (only the name 'sd_xl_1.0.safetensors')"]
+
+
+def test_a_parameters_chunk_fills_the_prompt_an_invokeai_workflow_image_leaves_out():
+    meta = {"generation_mode": "txt2img", "seed": 9, "steps": 20, "cfg_scale": 6.0,
+            "width": 512, "height": 512, "scheduler": "euler",
+            "model": {"name": "sd15", "hash": "blake3:ab", "base": "sd-1", "type": "main"}}
+    parameters = ("a paper boat\nNegative prompt: blurry\nSteps: 20, Sampler: Euler, "
+                  "CFG scale: 5, Seed: 9, Size: 512x512, Model: sd15")
+
+    result = parse_generation_metadata(pillow_png({"invokeai_metadata": json.dumps(meta),
+                                                   "parameters": parameters}))
+
+    assert result.tool == "invokeai"
+    assert result.recipe["prompt"] == "a paper boat"
+    assert result.recipe["negative_prompt"] == "blurry"
+    assert result.merged["filled"] == {"parameters": ["prompt", "negative_prompt",
+                                                      "sampler"]}
+    assert result.merged["disagreements"] == ["guidance"]
+    assert ("`parameters` chunk disagrees with the InvokeAI metadata on guidance; the "
+            "InvokeAI metadata was used") in result.warnings
