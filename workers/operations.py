@@ -35,8 +35,7 @@ from workers.edit_validation import (
     check_outpaint_margins,
     check_upscale,
 )
-from workers.hosted.provider import is_hosted
-from workers.hosted.step import run_hosted
+from workers.hosted.step import hosted_spec_for, run_hosted
 from workers.models import ModelUnavailable
 from workers.png import decode_image, encode_png
 from workers.recipe_rules import (
@@ -98,7 +97,7 @@ def run_step(
     for undecodable input, and ModelUnavailable when the model cannot be loaded or its
     weights hash differs from `expect_weights_hash`.
     """
-    hosted_spec = _hosted_spec(recipe)
+    hosted_spec = hosted_spec_for(recipe)
     if hosted_spec is not None:
         png, image, recorded, seconds = run_hosted(
             {k: v for k, v in recipe.items() if k not in DERIVED_KEYS}, hosted_spec,
@@ -147,19 +146,6 @@ def canonical_json(value: Any) -> str:
 
 
 # --- recipe normalisation -------------------------------------------------------------
-
-
-def _hosted_spec(recipe: Any) -> str | None:
-    """The hosted model spec a recipe runs on, or None for a local model (the recipe's
-    own ``model``/``model_id`` wins over the tier's configured model)."""
-    if not isinstance(recipe, dict) or recipe.get("operation") not in OPERATIONS:
-        return None  # _normalise explains what is wrong
-    tier = recipe.get("tier") or "draft"
-    named = recipe.get("model") or recipe.get("model_id")
-    if named is None and (recipe["operation"] == "adjust" or tier not in DEFAULT_STEPS):
-        return None
-    spec = named or pipelines.model_spec_for(recipe["operation"], tier)
-    return spec if is_hosted(spec) else None
 
 
 def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:

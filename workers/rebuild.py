@@ -4,9 +4,11 @@ A **rebuild** walks the chain root → version (first parents), re-runs every re
 step with its recorded recipe on the rebuilt output of its parent, demanding the
 recorded model weights, and compares each result with what was recorded (see
 workers/rebuild_compare.py). Uploaded and imported images are taken from the blob
-store, hash-checked. It creates no version: the report goes in JobCompleted.report.
-When the recorded weights are not available, or an input is missing or corrupted, it
-says so and stops: it never guesses.
+store, hash-checked; an imported image whose recipe a local model can run is also
+re-rendered and compared (workers/import_rerender.py). A step made by a hosted model is
+not re-requested: its stored bytes, hash-checked, stand in for it. It creates no
+version: the report goes in JobCompleted.report. When the recorded weights are not
+available, or an input is missing or corrupted, it says so and stops: it never guesses.
 
 A **re-bake** keeps every step before the first overridden one as it is (the stored
 bytes, not recomputed), re-runs from that step with the overrides applied, and records

@@ -19,22 +19,39 @@ from typing import Any
 from PIL import Image
 
 from events.errors import DomainError
+from workers import pipelines
 from workers.hosted.openai_images import OpenAIImages
 from workers.hosted.provider import (
     HostedProvider,
     HostedRequest,
     HostedResult,
     HostedSettings,
+    is_hosted,
     parse_spec,
     settings_from_env,
 )
 from workers.png import decode_image, encode_png
+from workers.recipe_rules import DEFAULT_STEPS, OPERATIONS
 
 HOSTED_OPERATIONS = ("generate", "img2img", "inpaint")
 PROVIDERS: Mapping[str, Callable[[HostedSettings], HostedProvider]] = {"openai": OpenAIImages}
 """Provider name (the second part of ``hosted:<provider>:<model>``) → implementation."""
 _UNSENT = ("negative_prompt", "seed", "steps", "guidance", "scheduler", "strength")
 MASK_SENT_AS = "alpha: transparent = repaint (from white = repaint)"
+
+
+def hosted_spec_for(recipe: Any) -> str | None:
+    """The hosted model spec a recipe runs on, or None for a local model: the recipe's
+    own ``model``/``model_id`` wins over the model configured for its operation and tier.
+    An invalid recipe answers None (the engine's own checks then say what is wrong)."""
+    if not isinstance(recipe, dict) or recipe.get("operation") not in OPERATIONS:
+        return None
+    tier = recipe.get("tier") or "draft"
+    named = recipe.get("model") or recipe.get("model_id")
+    if named is None and (recipe["operation"] == "adjust" or tier not in DEFAULT_STEPS):
+        return None
+    spec = named or pipelines.model_spec_for(recipe["operation"], tier)
+    return spec if is_hosted(spec) else None
 
 
 def provider_for(name: str, settings: HostedSettings | None = None) -> HostedProvider:
