@@ -11,9 +11,11 @@ Which chunks win when a file carries several formats (checked in this order):
 1. `invokeai_metadata` / `invokeai_graph` → InvokeAI 3+ (metadata first, graph fills gaps).
 2. `sd-metadata` / `Dream` → InvokeAI 1.x-2.x (sd-metadata first, Dream fills gaps).
 3. `prompt` / `workflow` → ComfyUI. The API graph (`prompt`) is authoritative, then the
-   UI `workflow`. A custom saver's A1111-style `parameters` chunk is used only when no
-   graph yields a sampler; otherwise disagreements with it are reported as warnings
-   (such savers are known to write placeholder values, e.g. prompt "unknown").
+   UI `workflow`. A saver's A1111-style `parameters` chunk fills what the graph leaves
+   to run time (dynamic prompts, computed sizes; see png_metadata_merge.py), and each
+   disagreement with the graph is a warning (savers are known to write placeholder
+   values, e.g. prompt "unknown", which never fill anything). With no sampler in the
+   graph the recipe is read from `parameters`.
 4. `parameters` → AUTOMATIC1111 / Forge (told apart by the `Version` setting).
 
 Pure: no I/O, no framework imports; nothing here raises on hostile bytes.
@@ -41,6 +43,8 @@ from commands.png_metadata_invokeai import (
     parse_invokeai_metadata,
     parse_sd_metadata,
 )
+from commands.png_metadata_loras import collect_loras
+from commands.png_metadata_merge import merge_parameters
 
 __all__ = [
     "ImportedMetadata",
@@ -54,9 +58,6 @@ _MAX_VERSION_CHARS = 64
 _KEY_TOOLS = {"invokeai_metadata": "invokeai", "invokeai_graph": "invokeai",
               "sd-metadata": "invokeai", "Dream": "invokeai", "prompt": "comfyui",
               "workflow": "comfyui", "parameters": "automatic1111"}
-# Fields compared between a ComfyUI graph and a saver's `parameters` chunk.
-_CROSS_CHECKED = ("prompt", "negative_prompt", "seed", "steps", "guidance", "width", "height",
-                  "model_name")
 
 
 def parse_generation_metadata(png: bytes) -> ImportedMetadata | None:
@@ -76,24 +77,28 @@ def parse_generation_metadata(png: bytes) -> ImportedMetadata | None:
     builder = RecipeBuilder()
     for warning in chunk_warnings:
         builder.warn(warning)
-    version = None
+    version, loras, merged = None, [], None
     try:
         if tool == "invokeai" and ("invokeai_metadata" in values or "invokeai_graph" in values):
             version = _invokeai_v3(values, builder)
+            if "parameters" in values:
+                merged = merge_parameters(values["parameters"], builder,
+                                          primary="InvokeAI metadata")
         elif tool == "invokeai" and ("sd-metadata" in values or "Dream" in values):
             version = _invokeai_legacy(values, builder)
         elif tool == "comfyui" and ("prompt" in values or "workflow" in values):
-            version = _comfyui(values, builder)
+            version, merged = _comfyui(values, builder)
         elif "parameters" in values:
             tool, version = detect_tool(parse_a1111_parameters(values["parameters"], builder))
+        loras = collect_loras(values, builder)
     except Exception as exc:  # noqa: BLE001 - see below
         # Last resort: the parsers are written not to raise, and the tests fuzz them to
         # check it, but importing an untrusted file must not take a request down with
         # it. Whatever was read before the fault is kept.
         builder.warn(f"importer error ({type(exc).__name__}); partial result")
-    recipe = builder.build()
     return ImportedMetadata(tool=tool, tool_version=version[:_MAX_VERSION_CHARS] if version
-                            else None, recipe=recipe, warnings=list(builder.warnings))
+                            else None, recipe=builder.build(), warnings=list(builder.warnings),
+                            loras=loras, merged=merged)
 
 
 def _tool_for(values: dict[str, str], skipped: set[str]) -> str | None:
@@ -136,8 +141,10 @@ def _invokeai_legacy(values: dict[str, str], builder: RecipeBuilder) -> str | No
     return version
 
 
-def _comfyui(values: dict[str, str], builder: RecipeBuilder) -> str | None:
+def _comfyui(values: dict[str, str],
+             builder: RecipeBuilder) -> tuple[str | None, dict[str, Any] | None]:
     workflow: Any = None
+    merged = None
     if "workflow" in values:
         workflow = load_json(values["workflow"], "workflow", builder)
     found = False
@@ -151,31 +158,13 @@ def _comfyui(values: dict[str, str], builder: RecipeBuilder) -> str | None:
             builder.warn("recipe read from the UI workflow (no usable API prompt graph); "
                          "widget values of custom nodes are not interpreted")
     if "parameters" in values:
-        _cross_check_parameters(values["parameters"], builder, use_it=not found)
+        if found:
+            merged = merge_parameters(values["parameters"], builder, primary="ComfyUI graph")
+        else:
+            builder.warn("no sampler in the ComfyUI graph; recipe read from the "
+                         "`parameters` chunk")
+            parse_a1111_parameters(values["parameters"], builder)
     frontend = None
     if isinstance(workflow, dict) and isinstance(workflow.get("extra"), dict):
         frontend = workflow["extra"].get("frontendVersion")
-    return f"frontend {frontend}" if isinstance(frontend, str) else None
-
-
-def _cross_check_parameters(text: str, builder: RecipeBuilder, *, use_it: bool) -> None:
-    """Use a ComfyUI saver's `parameters` when the graph gave nothing, else compare."""
-    if use_it:
-        builder.warn("no sampler in the ComfyUI graph; recipe read from the `parameters` chunk")
-        parse_a1111_parameters(text, builder)
-        return
-    scratch = RecipeBuilder()
-    parse_a1111_parameters(text, scratch)
-    differing = [name for name in _CROSS_CHECKED
-                 if name in scratch.fields and name in builder.fields
-                 and _normalised(scratch.fields[name]) != _normalised(builder.fields[name])]
-    if differing:
-        builder.warn("`parameters` chunk disagrees with the ComfyUI graph on "
-                     f"{', '.join(differing)}; the graph was used")
-
-
-def _normalised(value: Any) -> Any:
-    # Model names differ by file extension only between the two (".safetensors").
-    if isinstance(value, str):
-        return value.strip().rsplit(".safetensors", 1)[0]
-    return value
+    return (f"frontend {frontend}" if isinstance(frontend, str) else None), merged

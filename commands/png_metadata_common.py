@@ -36,12 +36,16 @@ class ImportedMetadata:
     `tool` is "automatic1111", "forge", "comfyui" or "invokeai"; `tool_version` carries
     the writer's own version string or variant where the file names one. `recipe` holds
     JSON primitives only (see `RecipeBuilder`), with unmapped settings under "extra".
+    `loras` lists the LoRAs any source names (png_metadata_loras.py); `merged` says
+    which sources were merged when the file holds two (png_metadata_merge.py).
     """
 
     tool: str
     tool_version: str | None
     recipe: dict
     warnings: list[str] = field(default_factory=list)
+    loras: list[dict] = field(default_factory=list)
+    merged: dict | None = None
 
 
 class RecipeBuilder:

@@ -2,8 +2,10 @@
 
 The bytes are decoded defensively before anything is stored (not an image, truncated,
 decompression bomb), kept as sent, and any generation metadata another tool embedded
-(AUTOMATIC1111, ComfyUI, InvokeAI) is recorded as ``imported`` — informative only: an
-imported recipe is never rebuildable.
+(AUTOMATIC1111, ComfyUI, InvokeAI) is recorded as ``imported``. Its bytes stay the
+chain's source; ``rebuildable`` says whether its recipe is complete enough to be
+re-rendered where a local model has the weights its hash names (a rebuild then re-renders
+it and gives the usual verdict; ``rerender_blockers`` says what stands in the way).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from commands.access import CREATOR
 from commands.asset_state import AssetState, load_asset, load_asset_as, version_summary
+from commands.import_rerender import rerender_plan
 from commands.people import Principal
 from commands.png_metadata import parse_generation_metadata
 from commands.state import execute, expected, first_of, new_id
@@ -28,8 +31,16 @@ def imported_metadata(data: bytes) -> dict[str, Any] | None:
     found = parse_generation_metadata(data)
     if found is None:
         return None
-    return {"tool": found.tool, "tool_version": found.tool_version, "recipe": found.recipe,
-            "warnings": list(found.warnings), "rebuildable": False}
+    imported: dict[str, Any] = {"tool": found.tool, "tool_version": found.tool_version,
+                                "recipe": found.recipe, "warnings": list(found.warnings)}
+    if found.loras:
+        imported["loras"] = found.loras
+    if found.merged:
+        imported["merged"] = found.merged
+    plan = rerender_plan(imported)
+    imported["rebuildable"] = plan.possible
+    imported["rerender_blockers"] = plan.blockers
+    return imported
 
 
 def decide_upload(asset: AssetState, *, version_id: str, author_id: str, content_hash: str,

@@ -41,6 +41,7 @@ from events.store import EventStore
 from workers import model_sync
 from workers.attempt import AttemptProgress, ComputeMeter, ProgressSink, StopRequested
 from workers.blobs import BlobCorrupted, BlobStore
+from workers.hosted.step import usage_report
 from workers.operations import run_step
 
 log = logging.getLogger(__name__)
@@ -277,7 +278,16 @@ def run_image_step(context: JobContext, state: JobState, progress: ProgressSink)
         job_id=job.job_id,
         cost_seconds=round(result.seconds, 6),
     )
-    return JobOutput([version], round(result.seconds, 6), images=[result.png])
+    hosted = usage_report(result.recipe)
+    report = {"hosted": hosted, "summary": _hosted_summary(hosted)} if hosted else None
+    return JobOutput([version], round(result.seconds, 6), report, images=[result.png])
+
+
+def _hosted_summary(hosted: dict[str, Any]) -> str:
+    usage = hosted.get("usage") or {}
+    tokens = usage.get("total_tokens")
+    spent = f"{tokens} tokens" if tokens is not None else "no usage reported"
+    return f"Made by hosted model {hosted['provider']}:{hosted['model']} ({spent})."
 
 
 def read_blob(blobs: BlobStore, key: str, what: str) -> bytes:

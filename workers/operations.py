@@ -35,6 +35,7 @@ from workers.edit_validation import (
     check_outpaint_margins,
     check_upscale,
 )
+from workers.hosted.step import hosted_spec_for, run_hosted
 from workers.models import ModelUnavailable
 from workers.png import decode_image, encode_png
 from workers.recipe_rules import (
@@ -96,6 +97,16 @@ def run_step(
     for undecodable input, and ModelUnavailable when the model cannot be loaded or its
     weights hash differs from `expect_weights_hash`.
     """
+    hosted_spec = hosted_spec_for(recipe)
+    if hosted_spec is not None:
+        png, image, recorded, seconds = run_hosted(
+            {k: v for k, v in recipe.items() if k not in DERIVED_KEYS}, hosted_spec,
+            input_png=input_png, mask_png=mask_png, max_pixels=MAX_INPUT_PIXELS,
+            text_key=RECIPE_TEXT_KEY, serialise=canonical_json, on_compute=on_compute)
+        if progress is not None:
+            progress(1, 1)
+        return StepResult(png=png, width=image.width, height=image.height,
+                          recipe=recorded, seconds=seconds)
     out = _normalise(recipe)
     operation = out["operation"]
     source = _decode_input(operation, input_png)

@@ -20,6 +20,7 @@ from commands.jobs import JobState, output_version_id
 from events.assets import VersionCreated
 from events.errors import DomainError
 from workers.attempt import ProgressSink, chain_progress
+from workers.hosted.step import usage_report
 from workers.job_runner import (
     JobContext,
     JobOutput,
@@ -75,7 +76,9 @@ def run_promotion(context: JobContext, state: JobState, progress: ProgressSink) 
         "kind": "promote", "promoted_from": promoted_from, "new_head": versions[-1].version_id,
         "steps": [{"version_id": v.version_id, "derived_from": v.derived_from,
                    "operation": v.operation, "content_hash": v.content_hash,
-                   "seconds": v.cost_seconds} for v in versions],
+                   "seconds": v.cost_seconds,
+                   **({"hosted": usage_report(v.recipe)} if usage_report(v.recipe) else {})}
+                  for v in versions],
         "summary": (f"Re-made {len(versions)} step(s) of draft {promoted_from} on the final "
                     f"tier's model ({', '.join(v.operation for v in versions)}); the final "
                     f"is version {versions[-1].version_id}."),

@@ -4,9 +4,11 @@ A **rebuild** walks the chain root → version (first parents), re-runs every re
 step with its recorded recipe on the rebuilt output of its parent, demanding the
 recorded model weights, and compares each result with what was recorded (see
 workers/rebuild_compare.py). Uploaded and imported images are taken from the blob
-store, hash-checked. It creates no version: the report goes in JobCompleted.report.
-When the recorded weights are not available, or an input is missing or corrupted, it
-says so and stops: it never guesses.
+store, hash-checked; an imported image whose recipe a local model can run is also
+re-rendered and compared (workers/import_rerender.py). A step made by a hosted model is
+not re-requested: its stored bytes, hash-checked, stand in for it. It creates no
+version: the report goes in JobCompleted.report. When the recorded weights are not
+available, or an input is missing or corrupted, it says so and stops: it never guesses.
 
 A **re-bake** keeps every step before the first overridden one as it is (the stored
 bytes, not recomputed), re-runs from that step with the overrides applied, and records
@@ -34,6 +36,9 @@ from events.store import EventStore
 from workers import environment, model_sync, pipelines
 from workers.attempt import ProgressSink, chain_progress
 from workers.blobs import BlobCorrupted, BlobStore
+from workers.hosted.provider import NOT_RERENDERABLE, is_hosted
+from workers.hosted.step import usage_report
+from workers.import_rerender import rerender_import
 from workers.job_runner import JobContext, JobOutput, register_kind
 from workers.models import ModelUnavailable
 from workers.operations import run_step
@@ -137,8 +142,13 @@ def _rebuild_step(blobs: BlobStore, version: VersionCreated, parent_png: bytes |
                         content_hash=version.content_hash)
         step.update(source="blob_store", verdict=BIT_EXACT, recorded_hash=version.content_hash,
                     rebuilt_hash=version.content_hash)
+        if version.imported:
+            # The imported bytes stay the source of what follows; a re-render checks them.
+            step.update(rerender_import(version, stored, tolerance))
         return step, stored
     recipe = version.recipe
+    if is_hosted(recipe.get("model_id")):
+        return _hosted_step(step, version, stored, stored_state)
     mask_png = _mask(blobs, recipe)
     input_png = parent_png if step_input_needed(version) else None
     if step_input_needed(version) and input_png is None:
@@ -170,6 +180,20 @@ def _rebuild_step(blobs: BlobStore, version: VersionCreated, parent_png: bytes |
         step["problems"].append(f"the stored image (blob {version.content_hash}) is "
                                 f"{stored_state}; only its hash could be compared")
     return step, result.png
+
+
+def _hosted_step(step: dict[str, Any], version: VersionCreated, stored: bytes | None,
+                 stored_state: str) -> tuple[dict[str, Any], bytes]:
+    """A hosted step is not re-run (the provider cannot promise the same bytes, and a
+    request is billed): its stored bytes, hash-checked by the blob store, stand in."""
+    if stored is None:
+        raise _Stop(f"hosted_{stored_state}",
+                    f"{NOT_RERENDERABLE}, but the stored image (blob {version.content_hash}) "
+                    f"is {stored_state}", content_hash=version.content_hash)
+    step.update(source="hosted", verdict=BIT_EXACT, note=NOT_RERENDERABLE,
+                recorded_hash=version.content_hash, rebuilt_hash=version.content_hash,
+                model_id=version.recipe.get("model_id"))
+    return step, stored
 
 
 def _stored(blobs: BlobStore, key: str) -> tuple[bytes | None, str]:
@@ -238,6 +262,9 @@ def summarise(report: dict[str, Any]) -> str:
         "with environment differences in "
         + ", ".join(sorted({d["key"] for d in report["environment_differences"]})))
     text = f"Rebuilt {steps} step(s): {verdict} {environment_note}."
+    hosted = sum(1 for s in report["steps"] if s.get("source") == "hosted")
+    if hosted:
+        text += f" {hosted} step(s) {NOT_RERENDERABLE}."
     if report["problems"]:
         text += f" {len(report['problems'])} problem(s): " + "; ".join(report["problems"])
     return text
@@ -299,7 +326,9 @@ def run_rebake(context: JobContext, state: JobState, progress: ProgressSink) -> 
                            "operation": original.operation, "content_hash": content_hash,
                            "overridden": sorted(overrides.get(original.version_id, {})),
                            "same_bytes_as_original": content_hash == original.content_hash,
-                           "seconds": round(result.seconds, 6)})
+                           "seconds": round(result.seconds, 6),
+                           **({"hosted": usage_report(result.recipe)}
+                              if usage_report(result.recipe) else {})})
         pngs.append(result.png)
         seconds += result.seconds
         parent_id, parent_png = version.version_id, result.png

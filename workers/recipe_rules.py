@@ -40,6 +40,7 @@ DERIVED_KEYS = frozenset(
         "outpaint_fill",
         "adjust_order",
         "upscale_method",
+        "hosted",
     }
 )
 """Keys the engine computes; any in a recipe it is given are dropped and recomputed.

@@ -18,6 +18,7 @@ from typing import Any
 
 from events.store import EventStore
 from workers import model_registry, model_sync, pipelines
+from workers.hosted.provider import is_hosted
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ def warm_up(store: EventStore, tiers: list[str]) -> list[dict[str, Any]]:
     for tier in tiers:
         for operation, kind in _LOADS:
             spec = pipelines.model_spec_for(operation, tier)
+            if is_hosted(spec):
+                continue  # a hosted model has nothing to load here
             if operation == "upscale" and \
                     pipelines.upscale_method(spec) == pipelines.UPSCALE_BY_IMG2IMG:
                 kind = "img2img"

@@ -85,6 +85,7 @@ def format_report(report: dict[str, Any]) -> str:
                      f"{step['verdict']}{figures}  [{step['source']}, "
                      f"{step['rebuild_seconds']:.2f} s rebuilt / "
                      f"{step['recorded_seconds']:.2f} s recorded]")
+        lines += [f"     {line}" for line in _step_notes(step)]
     if report["stopped"]:
         stop = report["stopped"]
         lines.append(f"  {stop['index'] + 1}. {stop['operation']:<9} {stop['version_id']}  "
@@ -94,6 +95,20 @@ def format_report(report: dict[str, Any]) -> str:
         lines += [f"  {d['key']}: {d['recorded']!r} -> {d['current']!r}"
                   for d in report["environment_differences"]]
     return "\n".join(lines)
+
+
+def _step_notes(step: dict[str, Any]) -> list[str]:
+    """What a step's verdict alone does not say: a hosted step's note, and for an
+    imported image the model it was re-rendered on or why it was not."""
+    notes = [step["note"]] if step.get("note") else []
+    rerender = step.get("rerender")
+    if rerender and rerender.get("possible"):
+        notes.append(f"imported: re-rendered on {rerender['model_id']} (hash "
+                     f"{rerender['model_hash']} matched its {rerender['matched']} hash)")
+    elif rerender:
+        notes.append("imported: not re-rendered: " + "; ".join(rerender["reasons"]))
+    notes += [f"approximated: {item}" for item in (rerender or {}).get("approximations", [])]
+    return notes
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:

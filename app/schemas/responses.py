@@ -133,7 +133,10 @@ class VersionOut(VersionSummaryOut):
     cost_seconds = fields.Float(required=True)
     note = fields.String(required=True)
     imported = fields.Dict(required=True, allow_none=True, metadata={
-        "description": "generation metadata another tool embedded (never rebuildable)"})
+        "description": "generation metadata another tool embedded: tool, recipe, loras, "
+                       "merged sources, warnings; rebuildable when its recipe can be "
+                       "re-rendered where a local model has the weights its hash names "
+                       "(rerender_blockers says why not)"})
     derived_from = fields.String(required=True, allow_none=True)
     comments = fields.List(fields.Nested(CommentOut), required=True)
     decisions = fields.List(fields.Nested(DecisionOut), required=True)

@@ -25,6 +25,7 @@ from tests.integration.rebuild_support import run_one
 from workers import model_registry, model_sync, models, pipelines
 from workers.blobs import BlobStore
 from workers.job_runner import JobContext
+from workers.model_hashes import find_model_by_hash
 from workers.rebuild import rebuild_report
 
 UNET = "unet/diffusion_pytorch_model.safetensors"
@@ -79,6 +80,14 @@ def test_models_add_records_family_class_components_and_file_hashes(
     assert len(files) == 4  # two text encoders, the UNet and the VAE
     assert entry["weights_hash"] == models.weights_hash(my_model)
     assert main(["models", "add", "nothing", str(my_model / "unet")]) == 2
+    # An imported image's short model hash finds the registered folder.
+    services = build_services(Settings.from_env())
+    try:
+        model_sync.refresh(services.store)
+    finally:
+        services.close()
+    match = find_model_by_hash(entry["weights_hash"][:10])
+    assert match is not None and match.spec == str(my_model)
 
 
 def test_a_tier_runs_its_registered_model_and_rebuild_refuses_changed_weights(

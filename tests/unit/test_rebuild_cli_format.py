@@ -43,3 +43,26 @@ def test_the_nightly_table_counts_what_is_not_reproducible() -> None:
     assert "v2" in text and "bit_exact" in text and "diverged" in text
     assert text.endswith("2 approved version(s), 1 not reproducible")
     assert format_table([]) == "no approved versions in this project"
+
+
+def test_hosted_and_imported_steps_say_what_their_verdict_rests_on() -> None:
+    steps = [{"index": 0, "operation": "upload", "version_id": "v1", "verdict": "pixel_equal",
+              "source": "rerendered", "rebuild_seconds": 0.5, "recorded_seconds": 0.0,
+              "rerender": {"possible": True, "model_id": "builtin:sketch",
+                           "model_hash": "5c270492b6", "matched": "folder",
+                           "approximations": ["schedule type 'Karras' is not reproduced"]}},
+             {"index": 1, "operation": "generate", "version_id": "v2", "verdict": "bit_exact",
+              "source": "hosted", "rebuild_seconds": 0.0, "recorded_seconds": 2.0,
+              "note": "hosted: not re-renderable; bytes verified by hash"},
+             {"index": 2, "operation": "upload", "version_id": "v3", "verdict": "bit_exact",
+              "source": "blob_store", "rebuild_seconds": 0.0, "recorded_seconds": 0.0,
+              "rerender": {"possible": False, "approximations": [],
+                           "reasons": ["the file names no model hash"]}}]
+    text = format_report({"summary": "Rebuilt 3 step(s).", "steps": steps, "stopped": None,
+                          "environment_differences": []})
+
+    assert ("     imported: re-rendered on builtin:sketch (hash 5c270492b6 matched its "
+            "folder hash)") in text
+    assert "     approximated: schedule type 'Karras' is not reproduced" in text
+    assert "     hosted: not re-renderable; bytes verified by hash" in text
+    assert "     imported: not re-rendered: the file names no model hash" in text

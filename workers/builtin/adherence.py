@@ -28,6 +28,14 @@ class Case:
     colour: str
     place: str
     background: str
+    shape: str = ""
+    size: str = ""
+
+    def scene(self) -> scenes.Scene:
+        """The picture this prompt describes, drawn exactly (the judge's ceiling)."""
+        cx, cy = scenes.POSITIONS[self.place]
+        thing = scenes.Thing(self.colour, self.shape, scenes.SIZES[self.size], cx, cy)
+        return scenes.Scene(self.background, (thing,), self.prompt)
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ def held_out_prompts(count: int = 120) -> list[Case]:
                     words = (f"{scenes.thing_phrase(colour, shape, size)} "
                              f"{scenes.POSITION_PHRASES[place][0]} "
                              f"{scenes.background_phrase(background)}")
-                    combos.append(Case(words, colour, place, background))
+                    combos.append(Case(words, colour, place, background, shape, size))
     chosen = np.random.default_rng(1204).permutation(len(combos))[:count]
     return [combos[i] for i in sorted(chosen)]
 
@@ -126,6 +134,15 @@ def background_matches(pixels: np.ndarray, background: str) -> tuple[bool, str]:
                          minlength=len(_NAMES))
     dominant = _NAMES[int(counts.argmax())] if counts.any() else "none"
     return dominant == background, dominant
+
+
+def pass_rate(images: np.ndarray, cases: list[Case]) -> dict[str, float]:
+    """Share of (N, H, W, 3) uint8 `images` that pass, and of each check, against `cases`."""
+    verdicts = [judge(image, case) for image, case in zip(images, cases, strict=True)]
+    n = max(len(verdicts), 1)
+    return {"passed": sum(v.passed for v in verdicts) / n,
+            "object": sum(v.object_ok for v in verdicts) / n,
+            "background": sum(v.background_ok for v in verdicts) / n}
 
 
 def judge(pixels: np.ndarray, case: Case) -> Verdict:

@@ -1,0 +1,129 @@
+"""Whether an imported recipe (another tool's PNG metadata) can be re-rendered here.
+
+`rerender_plan` turns the recipe recorded on an imported version into a Lineage
+generation recipe, or says in words what stands in the way: an edit whose source image
+was not imported, LoRAs (not applied by Lineage yet), values Lineage's generator does not
+take (64-bit seeds), fields the file does not state, or no model hash. The model itself is
+found by the worker (`workers/model_hashes.find_model_by_hash`), since only it can hash
+weights. Samplers map onto diffusers schedulers by name; anything only approximated
+(a Karras schedule) is listed, and the comparison's verdict says how close it came. Pure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from workers.recipe_rules import MAX_STEPS
+
+MAX_SEED = 2**32 - 1
+REQUIRED = ("seed", "steps", "guidance", "width", "height")
+# Sampler names as A1111/Forge, ComfyUI and InvokeAI print them → diffusers schedulers.
+SAMPLERS = {
+    "euler": "EulerDiscreteScheduler", "k_euler": "EulerDiscreteScheduler",
+    "euler a": "EulerAncestralDiscreteScheduler",
+    "euler_ancestral": "EulerAncestralDiscreteScheduler",
+    "euler_a": "EulerAncestralDiscreteScheduler", "k_euler_a": "EulerAncestralDiscreteScheduler",
+    "ddim": "DDIMScheduler", "pndm": "PNDMScheduler", "plms": "PNDMScheduler",
+    "lms": "LMSDiscreteScheduler", "k_lms": "LMSDiscreteScheduler",
+    "heun": "HeunDiscreteScheduler", "k_heun": "HeunDiscreteScheduler",
+    "dpm2": "KDPM2DiscreteScheduler", "k_dpm_2": "KDPM2DiscreteScheduler",
+    "dpm2 a": "KDPM2AncestralDiscreteScheduler", "k_dpm_2_a": "KDPM2AncestralDiscreteScheduler",
+    "dpm++ 2m": "DPMSolverMultistepScheduler", "dpmpp_2m": "DPMSolverMultistepScheduler",
+    "unipc": "UniPCMultistepScheduler", "uni_pc": "UniPCMultistepScheduler",
+    "lcm": "LCMScheduler",
+}
+_PLAIN_SCHEDULES = ("", "normal", "automatic", "simple", "default")
+
+
+@dataclasses.dataclass(frozen=True)
+class RerenderPlan:
+    """``recipe`` to run (without its model) and the ``model_hash`` naming the weights,
+    or ``blockers`` saying why not; ``approximations`` lists what is not reproduced."""
+
+    recipe: dict[str, Any] | None
+    model_hash: str | None
+    blockers: list[str]
+    approximations: list[str]
+
+    @property
+    def possible(self) -> bool:
+        return not self.blockers
+
+
+def rerender_plan(imported: dict[str, Any] | None, tier: str = "draft") -> RerenderPlan:
+    """The plan for re-rendering an imported version (see the module docstring)."""
+    source = (imported or {}).get("recipe") or {}
+    tool = (imported or {}).get("tool") or "the other tool"
+    blockers: list[str] = []
+    approximations: list[str] = []
+    operation = source.get("operation", "generate")
+    if operation != "generate":
+        blockers.append(f"it is an {operation} made by {tool}; its source image was not "
+                        "imported")
+    missing = [name for name in REQUIRED if source.get(name) is None]
+    if missing:
+        blockers.append(f"the file does not state {', '.join(missing)}")
+    if "prompt" not in source:
+        blockers.append("the file states no literal prompt (built at run time, and no other "
+                        "source in the file gives it)")
+    seed = source.get("seed")
+    if isinstance(seed, int) and seed > MAX_SEED:
+        blockers.append(f"seed {seed} is wider than the 32-bit seeds Lineage takes")
+    steps = source.get("steps")
+    if isinstance(steps, int) and steps > MAX_STEPS:
+        blockers.append(f"{steps} steps is more than Lineage runs ({MAX_STEPS})")
+    loras = (imported or {}).get("loras") or []
+    if loras:
+        names = ", ".join(str(lora.get("name")) for lora in loras)
+        blockers.append(f"it applies LoRA(s) {names}; Lineage does not apply LoRAs here yet")
+    model_hash = _hash(source.get("model_hash"))
+    if model_hash is None:
+        name = source.get("model_name")
+        blockers.append("the file names no model hash" + (f" (only the name {name!r})"
+                                                           if name else ""))
+    scheduler = _scheduler(source, approximations)
+    if blockers:
+        return RerenderPlan(None, model_hash, blockers, approximations)
+    recipe: dict[str, Any] = {
+        "operation": "generate", "tier": tier, "prompt": source.get("prompt") or "",
+        "negative_prompt": source.get("negative_prompt") or "", "seed": seed,
+        "steps": steps, "guidance": source["guidance"], "width": source["width"],
+        "height": source["height"],
+    }
+    if scheduler:
+        recipe["scheduler"] = scheduler
+    return RerenderPlan(recipe, model_hash, [], approximations)
+
+
+def _hash(value: Any) -> str | None:
+    """A SHA-256 (full or short) as hex; other algorithms (InvokeAI's blake3) do not
+    identify weights the way Lineage hashes them."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower().removeprefix("sha256:")
+    if ":" in text or not text or any(c not in "0123456789abcdef" for c in text):
+        return None
+    return text
+
+
+def _scheduler(source: dict[str, Any], approximations: list[str]) -> str | None:
+    sampler = str(source.get("sampler") or "").strip()
+    schedule = str(source.get("scheduler") or "").strip()
+    if sampler.endswith("Scheduler"):
+        return sampler  # a diffusers class name: Lineage's own export
+    if schedule.endswith("Scheduler") and not sampler:
+        return schedule
+    lowered = sampler.lower()
+    for suffix in (" karras", " exponential"):
+        if lowered.endswith(suffix):
+            lowered, schedule = lowered.removesuffix(suffix), suffix.strip()
+    if schedule.lower() not in _PLAIN_SCHEDULES:
+        approximations.append(f"schedule type {schedule!r} is not reproduced")
+    if not lowered:
+        return None
+    if lowered not in SAMPLERS:
+        approximations.append(f"sampler {sampler!r} has no diffusers equivalent here; the "
+                              "model's own scheduler runs")
+        return None
+    return SAMPLERS[lowered]
