@@ -23,6 +23,7 @@ from pathlib import Path
 
 from workers import model_registry, models, pipelines
 from workers.hosted.provider import is_hosted
+from workers.model_files import file_sha256
 
 SPEC_VARIABLES = ("LINEAGE_MODEL_DRAFT", "LINEAGE_MODEL_FINAL", "LINEAGE_MODEL_INPAINT",
                   "LINEAGE_MODEL_UPSCALE", "LINEAGE_MODEL_DEFAULT")
@@ -93,7 +94,7 @@ def model_hashes(folder: Path) -> dict[str, str]:
             return _cache[key]
     hashes = {"folder": models.weights_hash(folder)}
     for path in checkpoints:
-        hashes[f"checkpoint:{path.name}"] = _file_sha256(path)
+        hashes[f"checkpoint:{path.name}"] = file_sha256(path)
         hashes[f"legacy:{path.name}"] = _legacy_hash(path)
     with _cache_lock:
         _cache[key] = hashes
@@ -117,14 +118,6 @@ def _local_folder(spec: str) -> Path | None:
     except ValueError:
         return None
     return folder if folder is not None and folder.is_dir() else None
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _legacy_hash(path: Path) -> str:
