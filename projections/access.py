@@ -116,6 +116,23 @@ def project_of_asset(store: EventStore, asset_id: str) -> str:
     return project_id
 
 
+def project_of_template(store: EventStore, template_id: str) -> str:
+    """The project a template belongs to (from its first event, remembered); NotFound
+    if none."""
+
+    def first_event_project() -> str | None:
+        first = store.read_stream(stream_id("template", template_id), up_to_version=1)
+        if not first or first[0].event_type != "template.created":
+            return None
+        return first[0].event.project_id
+
+    project_id = cache_of(store).fact(("project of template", template_id),
+                                      first_event_project)
+    if project_id is None:
+        raise NotFound(f"template {template_id} does not exist")
+    return project_id
+
+
 def require_asset_member(store: EventStore, principal: Principal, asset_id: str, *,
                          hidden: str | None = None) -> str:
     """The project id of the asset, after checking the caller may see it (NotFound

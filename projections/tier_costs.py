@@ -92,11 +92,12 @@ def seconds_by_tier(conn: Connection, asset_ids: Iterable[str]) -> dict[str, dic
     e, j = cost_entries.c, cost_jobs.c
     compute: dict[str, dict[str, float]] = {}
     for asset_id, tier, seconds in conn.execute(
-            select(e.asset_id, func.coalesce(j.tier, "draft"), func.sum(e.seconds))
+            select(e.asset_id, j.tier, func.sum(e.seconds))
             .select_from(cost_entries.outerjoin(cost_jobs, j.job_id == e.job_id))
             .where(e.source == "compute", e.asset_id.in_(wanted))
-            .group_by(e.asset_id, func.coalesce(j.tier, "draft"))):
-        compute.setdefault(asset_id, {})[tier] = float(seconds)
+            .group_by(e.asset_id, j.tier)):
+        tiers = compute.setdefault(asset_id, {})
+        tiers[tier or "draft"] = tiers.get(tier or "draft", 0.0) + float(seconds)
     versions: dict[str, dict[str, float]] = {}
     for asset_id, tier, seconds in conn.execute(
             select(e.asset_id, e.tier, func.sum(e.seconds))
