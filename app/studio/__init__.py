@@ -19,6 +19,7 @@ from app.studio import (
     guest_views,
     making_dashboard,
     making_edits,
+    making_generate,
     making_jobs,
     review_forms,
     sharing_views,
@@ -32,7 +33,7 @@ from app.studio.web import image_url
 
 BLUEPRINTS = (static_files, signin_views, board_views, asset_views, compare_views,
               version_views, audit_views, review_forms, sharing_views, guest_views,
-              making_jobs, making_edits, making_dashboard)
+              making_jobs, making_edits, making_dashboard, making_generate)
 
 
 def register(app: Flask) -> None:

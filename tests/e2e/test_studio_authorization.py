@@ -71,6 +71,10 @@ RULES: dict[tuple[str, str], PageRule] = {
     ("POST", "/assets/<asset_id>/generations"): PageRule(
         "creator", lambda w: f"/assets/{w.asset}/generations",
         form(prompt="a kite", variations="1", size="64", steps="2")),
+    ("POST", "/templates/<template_id>/generations"): PageRule(
+        "creator", lambda w: f"/templates/{w.template}/generations",
+        form(asset_id=lambda w: w.asset, **{"var.thing": "kite"}, variations="1", size="64",
+             seed_mode="fixed", seed="4", steps="2")),
     ("GET", "/versions/<version_id>"): PageRule("viewer", lambda w: f"/versions/{w.version}"),
     ("POST", "/versions/<version_id>/rebuild"): PageRule(
         "creator", lambda w: f"/versions/{w.version}/rebuild", form()),
