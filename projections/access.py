@@ -170,3 +170,21 @@ def shared_projects(engine: Engine, viewer_id: str | None, user_id: str,
     with engine.connect() as conn:
         rows = conn.execute(stmt.order_by(projects.c.name, projects.c.project_id)).all()
     return [{"project_id": p, "name": n, "role": r} for p, n, r in rows]
+
+
+def known_people(engine: Engine, viewer_id: str | None, project_id: str,
+                 ) -> list[dict[str, str]]:
+    """People a project admin may add without knowing their id: members of the other
+    projects ``viewer_id`` belongs to (every user when ``viewer_id`` is None: a global
+    admin), minus the project's own members; by name."""
+    current = select(members.c.user_id).where(members.c.project_id == project_id)
+    if viewer_id is None:
+        stmt = select(users.c.user_id, users.c.name)
+    else:
+        mine = select(members.c.project_id).where(members.c.user_id == viewer_id)
+        stmt = (select(users.c.user_id, users.c.name).distinct()
+                .join(members, members.c.user_id == users.c.user_id)
+                .where(members.c.project_id.in_(mine)))
+    stmt = stmt.where(users.c.user_id.not_in(current)).order_by(users.c.name, users.c.user_id)
+    with engine.connect() as conn:
+        return [{"user_id": u, "name": n} for u, n in conn.execute(stmt.limit(500)).all()]

@@ -45,6 +45,18 @@ async function submit(form, submitter) {
       window.location.assign(`/projects/${body.project_id}?min_position=${body.position || 0}`);
       return;
     }
+    if (form.dataset.follow !== undefined || form.dataset.reload !== undefined) {
+      // Pages without live fragments show the write by loading again (or the page the
+      // form names, its {field} parts filled from the form), once it is readable.
+      const target = form.dataset.follow
+        ? form.dataset.follow.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(data.get(name) || ""))
+        : window.location.pathname + window.location.search;
+      const url = new URL(target, window.location.href);
+      url.searchParams.set("min_position", (body && body.position) || 0);
+      url.hash = form.dataset.reload || "";
+      window.location.assign(url);
+      return;
+    }
     toast(form.dataset.done || "Saved");
     refresh(null, body && body.position);
   } catch (error) {
