@@ -19,6 +19,15 @@ def _finals(studio: Studio, token: str, asset_id: str) -> list[dict]:
     return [v for v in items if v["tier"] == "final"]
 
 
+def _ask_for_a_final(panel) -> None:  # noqa: ANN001 - a Playwright locator
+    """One small final from the generate panel."""
+    panel.get_by_label("Final").check()
+    panel.get_by_label("Variations").select_option("1")
+    panel.get_by_label("Size").select_option("64")
+    panel.get_by_label("Steps").fill("2")
+    panel.get_by_role("button", name="Generate", exact=True).click()
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_settings_change_a_policy_that_refuses_then_permits_a_final(studio: Studio,
                                                                    new_page) -> None:
@@ -56,11 +65,7 @@ def test_settings_change_a_policy_that_refuses_then_permits_a_final(studio: Stud
     policy = page.get_by_role("note", name="Project policy before you generate")
     expect(policy).to_contain_text("Finals: 0 of 0 allowed, 0 left under the cap.")
     panel = page.locator("#panel-generate")
-    panel.get_by_label("Final").check()
-    panel.get_by_label("Variations").select_option("1")
-    panel.get_by_label("Size").select_option("64")
-    panel.get_by_label("Steps").fill("2")
-    panel.get_by_role("button", name="Generate", exact=True).click()
+    _ask_for_a_final(panel)
     expect(page.locator("#toast")).to_contain_text("would pass the cap of 0")
     refusal = panel.get_by_role("alert")
     expect(refusal).to_have_text("Refused by the project's policy: this asset has 0 finals; "
@@ -80,11 +85,7 @@ def test_settings_change_a_policy_that_refuses_then_permits_a_final(studio: Stud
 
     page.reload()
     expect(page.get_by_role("note", name="Project policy before you generate")).to_have_count(0)
-    panel.get_by_label("Final").check()
-    panel.get_by_label("Variations").select_option("1")
-    panel.get_by_label("Size").select_option("64")
-    panel.get_by_label("Steps").fill("2")
-    panel.get_by_role("button", name="Generate", exact=True).click()
+    _ask_for_a_final(panel)
     expect(page.locator("#toast")).to_contain_text("Renders requested")
     deadline = time.monotonic() + STARTUP_SECONDS
     while not (finals := _finals(studio, creator, asset_id)):
