@@ -18,7 +18,6 @@ from app.schemas.templates import (
     TemplateReviseSchema,
 )
 from commands import generation, templates
-from events.errors import NotFound
 from projections import queries
 from projections.access import project_of_template, require_member
 from projections.registry import TEMPLATES
@@ -72,9 +71,9 @@ def template_revisions(template_id: str) -> Response:
     require_member(lineage.store, current_principal(), project_id,
                    hidden=f"template {template_id} does not exist")
     freshness = wait_for_projections(TEMPLATES, args["min_position"])
+    # Empty only while the read model has yet to see the template (``projection`` says
+    # how far behind it is; ``?min_position=`` waits).
     items = queries.template_revisions(lineage.engine, template_id)
-    if not items:
-        raise NotFound(f"template {template_id} is not listed yet; try again shortly")
     return read_response({"template_id": template_id, "items": items}, freshness)
 
 
