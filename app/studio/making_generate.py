@@ -24,6 +24,7 @@ from app.studio.web import answered, principal, signed_in, studio_blueprint, url
 from commands import generation
 from commands.state import parse_id
 from projections import queries
+from workers.recipe_rules import SCHEDULERS
 
 blueprint = studio_blueprint("studio_making_generate", __name__)
 SQUARES = (64, 128, 256, 512, 768, 1024)
@@ -81,7 +82,7 @@ def _sampling() -> dict[str, Any] | None:
 def generate(asset_id: str) -> Response:
     """Request renders of a prompt (drafts or finals)."""
     asset_id = parse_id(asset_id, "asset")
-    data = form_body(GenerationSchema, ints=("variations", "steps", "seed"),
+    data = form_body(GenerationSchema, ints=("variations", "steps", "seed"), floats=("guidance",),
                      omit=("size", "seed_mode"), extra=_sampling())
     result = generation.request_generation(services().store, principal(), form_meta(),
                                            asset_id, data, limits=job_limits())
@@ -97,7 +98,7 @@ def generate_from_template(template_id: str) -> Response:
     variables = {name[len(VARIABLE_PREFIX):]: value for name, value in request.form.items()
                  if name.startswith(VARIABLE_PREFIX)}
     data = form_body(TemplateGenerationSchema, ints=("variations", "seed", "steps"),
-                     omit=("size", "seed_mode", *(VARIABLE_PREFIX + n for n in variables)),
+                     floats=("guidance",), omit=("size", "seed_mode", *(VARIABLE_PREFIX + n for n in variables)),
                      extra={**_sampling(), "variables": variables})
     lineage = services()
     result = generation.request_template_generation(
@@ -124,4 +125,4 @@ def generate_context(project: dict[str, Any], template_id: str | None) -> dict[s
                 presets.insert(0, {"value": default, "label": f"template · {width} × {height}",
                                    "disabled": False, "channel": None})
     return {"size_presets": presets, "default_size": default, "templates": templates,
-            "chosen_template": chosen}
+            "chosen_template": chosen, "schedulers": SCHEDULERS}

@@ -18,7 +18,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.exceptions import HTTPException
 
 from app.auth import current_principal
-from app.errors import problem
+from app.errors import jsonable, problem
 from app.sessions import page_csrf_token
 from app.studio.static_files import static_url
 from commands.people import Principal
@@ -161,7 +161,7 @@ def _domain_error(error: DomainError) -> Response:
     if isinstance(error, Unauthorized) and not wants_json():
         return redirect(login_url(), 303)
     # The numbers a refusal carries (a policy's name, counts) go to widgets as in the API.
-    return _error_page(error.status, error.title, error.detail, **error.extra)
+    return _error_page(error.status, error.title, error.detail, **jsonable(error.extra))
 
 
 def _validation_error(error: ValidationError) -> Response:

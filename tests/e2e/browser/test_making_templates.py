@@ -88,6 +88,8 @@ def test_create_revise_and_generate_from_a_template(studio: Studio, new_page) ->
     panel.get_by_label("Seed number").fill("42")
     expect(panel.get_by_label("Fixed")).to_be_checked()
     panel.get_by_label("Steps").fill("2")
+    panel.get_by_text("More settings").click()
+    panel.get_by_label("Scheduler").select_option("DDIMScheduler")
     screenshot(page, "making-generate-from-template")
     panel.get_by_role("button", name="Generate from template").click()
     expect(page.locator("#toast")).to_contain_text("Renders requested from the template")
@@ -96,6 +98,7 @@ def test_create_revise_and_generate_from_a_template(studio: Studio, new_page) ->
     assert recipe["prompt"] == "a kettle on oak, morning light"
     assert (recipe["seed"], recipe["width"], recipe["height"]) == (42, 64, 96)
     assert recipe["negative_prompt"] == "text"
+    assert recipe["scheduler"] == "DDIMScheduler"
 
     # Back to a plain prompt: "No template" shows the prompt field again.
     panel.get_by_label("Template").select_option("")
