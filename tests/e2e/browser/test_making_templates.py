@@ -49,6 +49,7 @@ def test_create_revise_and_generate_from_a_template(studio: Studio, new_page) ->
     defaults.get_by_label("Width").fill("64")
     defaults.get_by_label("Height").fill("64")
     defaults.get_by_label("Steps").fill("2")
+    screenshot(page, "making-template-new")
     page.get_by_role("button", name="Create template").click()
     card = page.get_by_role("article", name="Product on a surface")
     expect(card).to_be_visible()
@@ -57,6 +58,7 @@ def test_create_revise_and_generate_from_a_template(studio: Studio, new_page) ->
     # Revise: a new version; the revisions list shows both, newest first.
     card.get_by_text("Revise", exact=True).click()
     card.get_by_label("New prompt").fill("a {product} on {surface}, morning light")
+    screenshot(page, "making-template-revise")
     card.get_by_role("button", name="Save as v2").click()
     card = page.get_by_role("article", name="Product on a surface")
     expect(card.locator(".template-card-head .chip")).to_have_text("v2")
