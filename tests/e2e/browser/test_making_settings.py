@@ -11,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import STARTUP_SECONDS, Studio, screenshot
+from tests.e2e.browser.conftest import DESKTOP, PHONE, STARTUP_SECONDS, Studio, screenshot
 
 
 def _finals(studio: Studio, token: str, asset_id: str) -> list[dict]:
@@ -48,12 +48,14 @@ def test_settings_change_a_policy_that_refuses_then_permits_a_final(studio: Stud
     # Members: add Rui as a reviewer from the list of people.
     admin.get_by_label("Add a person").select_option(label="Rui Reviewer")
     admin.get_by_label("As", exact=True).select_option("reviewer")
-    admin.get_by_role("button", name="Add", exact=True).click()
+    with admin.expect_navigation():  # the page loads again, showing the write
+        admin.get_by_role("button", name="Add", exact=True).click()
     expect(admin.get_by_label("Role of Rui Reviewer")).to_have_value("reviewer")
 
     # Policies: no finals at all for now.
     admin.get_by_label("Finals per asset (cap)").fill("0")
-    admin.get_by_role("button", name="Save policies").click()
+    with admin.expect_navigation():
+        admin.get_by_role("button", name="Save policies").click()
     expect(admin.get_by_label("Finals per asset (cap)")).to_have_value("0")
     assert studio.call(creator, "GET", f"/api/projects/{project_id}")["policies"][
         "final_render_cap"] == 0
@@ -71,6 +73,9 @@ def test_settings_change_a_policy_that_refuses_then_permits_a_final(studio: Stud
     expect(refusal).to_have_text("Refused by the project's policy: this asset has 0 finals; "
                                  "1 more would pass the cap of 0 per asset.")
     screenshot(page, "making-final-refused")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "making-final-refused-phone", full_page=True)
+    page.set_viewport_size(DESKTOP)
     assert _finals(studio, creator, asset_id) == []
 
     # The admin lifts the cap and sets prices; the same final is now made.
@@ -78,10 +83,13 @@ def test_settings_change_a_policy_that_refuses_then_permits_a_final(studio: Stud
     admin.get_by_label("Price per draft compute-second").fill("0.5")
     admin.get_by_label("Price per final compute-second").fill("2")
     admin.get_by_label("Currency").fill("eur")
-    admin.get_by_role("button", name="Save policies").click()
+    with admin.expect_navigation():
+        admin.get_by_role("button", name="Save policies").click()
     expect(admin.get_by_label("Currency")).to_have_value("EUR")
     expect(admin.get_by_label("Finals per asset (cap)")).to_have_value("")
     screenshot(admin, "making-settings", full_page=True)
+    admin.set_viewport_size(PHONE)
+    screenshot(admin, "making-settings-phone", full_page=True)
 
     page.reload()
     expect(page.get_by_role("note", name="Project policy before you generate")).to_have_count(0)
