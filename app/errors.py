@@ -40,7 +40,7 @@ def register_error_handlers(app: Flask) -> None:
         if error.status == 401:
             headers = {"WWW-Authenticate": 'Bearer realm="lineage"'}
         return problem(error.status, error.title, error.detail, headers=headers,
-                       **_jsonable(error.extra))
+                       **jsonable(error.extra))
 
     @app.errorhandler(ValidationError)
     def _validation(error: ValidationError) -> Response:
@@ -114,6 +114,7 @@ def _is_driver_outage(error: Exception) -> bool:
             and not _SQLITE_STATEMENT_BUG.search(str(error)))
 
 
-def _jsonable(extra: dict) -> dict:
+def jsonable(extra: dict) -> dict:
+    """A domain error's extra members, less those a problem document reserves."""
     reserved = {"type", "title", "status", "detail"}
     return {k: v for k, v in extra.items() if k not in reserved}

@@ -34,7 +34,10 @@ Answer = tuple[dict[str, Any], int, int | None]
 """A write's answer: the resource body, its stream version, the last position (None when
 nothing was appended)."""
 ADMIN_EVENTS = (MemberRoleSet, MemberRemoved, PoliciesSet, ChannelSet)
-POLICY_NAMES = ("min_drafts_before_final", "final_render_cap", "compute_budget_seconds")
+LIMIT_NAMES = ("min_drafts_before_final", "final_render_cap", "compute_budget_seconds")
+PRICE_NAMES = ("draft_price_per_compute_second", "final_price_per_compute_second",
+               "price_currency")
+POLICY_NAMES = (*LIMIT_NAMES, *PRICE_NAMES)
 
 
 @dataclasses.dataclass

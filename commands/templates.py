@@ -20,7 +20,8 @@ from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend
 from events.templates import TemplateCreated, TemplateRevised
 from events.types import Event
 
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]{0,63})\}|\{|\}")
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]{0,63})\}|\{|\}")
+"""A variable, a literal brace (doubled) or a stray brace."""
 
 
 @dataclasses.dataclass
@@ -61,7 +62,7 @@ def variables_of(prompt: str) -> list[str]:
     """The ``{variable}`` names in ``prompt`` in first-use order; ``{{``/``}}`` are literal
     braces. Raises DomainError for a stray brace or a malformed name."""
     names: list[str] = []
-    for match in _PLACEHOLDER.finditer(prompt):
+    for match in PLACEHOLDER.finditer(prompt):
         token = match.group(0)
         if token in ("{{", "}}"):
             continue
@@ -96,7 +97,7 @@ def render(prompt: str, variables: dict[str, str]) -> str:
             return "}"
         return variables[match.group(1)]
 
-    return _PLACEHOLDER.sub(fill, prompt)
+    return PLACEHOLDER.sub(fill, prompt)
 
 
 def decide_create(template_id: str, project_id: str, name: str, prompt: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from events.types import Event, event
+from events.types import Event, Payload, event, upcaster
 
 ROLES = ("viewer", "creator", "reviewer", "admin")
 """Project roles, weakest first: each role may do everything the ones before it may."""
@@ -31,14 +31,27 @@ class MemberRemoved(Event):
     user_id: str
 
 
-@event("project.policies_set")
+@event("project.policies_set", version=2)
 @dataclass(frozen=True, kw_only=True)
 class PoliciesSet(Event):
-    """None means "no limit" for each policy."""
+    """Every policy, as it stands after the change. None means "no limit" for the three
+    limits and "no price" for the prices (schema 2 added the prices and their currency:
+    what a compute-second of each tier costs, which the metrics turn into money)."""
 
     min_drafts_before_final: int | None = None
     final_render_cap: int | None = None
     compute_budget_seconds: float | None = None
+    draft_price_per_compute_second: float | None = None
+    final_price_per_compute_second: float | None = None
+    price_currency: str | None = None
+
+
+@upcaster("project.policies_set", 1)
+def _policies_without_prices(payload: Payload) -> Payload:
+    for name in ("draft_price_per_compute_second", "final_price_per_compute_second",
+                 "price_currency"):
+        payload.setdefault(name, None)
+    return payload
 
 
 @event("project.channel_set")

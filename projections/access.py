@@ -116,6 +116,23 @@ def project_of_asset(store: EventStore, asset_id: str) -> str:
     return project_id
 
 
+def project_of_template(store: EventStore, template_id: str) -> str:
+    """The project a template belongs to (from its first event, remembered); NotFound
+    if none."""
+
+    def first_event_project() -> str | None:
+        first = store.read_stream(stream_id("template", template_id), up_to_version=1)
+        if not first or first[0].event_type != "template.created":
+            return None
+        return first[0].event.project_id
+
+    project_id = cache_of(store).fact(("project of template", template_id),
+                                      first_event_project)
+    if project_id is None:
+        raise NotFound(f"template {template_id} does not exist")
+    return project_id
+
+
 def require_asset_member(store: EventStore, principal: Principal, asset_id: str, *,
                          hidden: str | None = None) -> str:
     """The project id of the asset, after checking the caller may see it (NotFound
@@ -153,3 +170,21 @@ def shared_projects(engine: Engine, viewer_id: str | None, user_id: str,
     with engine.connect() as conn:
         rows = conn.execute(stmt.order_by(projects.c.name, projects.c.project_id)).all()
     return [{"project_id": p, "name": n, "role": r} for p, n, r in rows]
+
+
+def known_people(engine: Engine, viewer_id: str | None, project_id: str,
+                 ) -> list[dict[str, str]]:
+    """People a project admin may add without knowing their id: members of the other
+    projects ``viewer_id`` belongs to (every user when ``viewer_id`` is None: a global
+    admin), minus the project's own members; by name."""
+    current = select(members.c.user_id).where(members.c.project_id == project_id)
+    if viewer_id is None:
+        stmt = select(users.c.user_id, users.c.name)
+    else:
+        mine = select(members.c.project_id).where(members.c.user_id == viewer_id)
+        stmt = (select(users.c.user_id, users.c.name).distinct()
+                .join(members, members.c.user_id == users.c.user_id)
+                .where(members.c.project_id.in_(mine)))
+    stmt = stmt.where(users.c.user_id.not_in(current)).order_by(users.c.name, users.c.user_id)
+    with engine.connect() as conn:
+        return [{"user_id": u, "name": n} for u, n in conn.execute(stmt.limit(500)).all()]

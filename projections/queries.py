@@ -22,6 +22,8 @@ from projections import (
     review_state,
     search,
     taxonomy,
+    templates,
+    tier_costs,
     version_tree,
 )
 
@@ -134,7 +136,7 @@ def tag_tree(engine: Engine, project_id: str) -> dict[str, Any]:
 
 def project_metrics(engine: Engine, project_id: str) -> dict[str, Any]:
     with engine.connect() as conn:
-        return metrics.project_metrics(conn, project_id)
+        return tier_costs.with_tiers(conn, metrics.project_metrics(conn, project_id))
 
 
 def job_list(engine: Engine, **filters: Any) -> tuple[list[dict[str, Any]], int | None]:
@@ -185,3 +187,16 @@ def position_at(engine: Engine, moment: datetime) -> int:
     with engine.connect() as conn:
         # The column type writes SQLite's stored text form.
         return conn.execute(_BISECT_POSITIONS, {"moment": utc(moment)}).scalar() or 0
+
+
+def project_templates(engine: Engine, project_id: str, *, after: tuple[str, str] | None = None,
+                      limit: int = 100) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """A page of the project's templates by name (see projections.templates)."""
+    with engine.connect() as conn:
+        return templates.project_templates(conn, project_id, after=after, limit=limit)
+
+
+def template_revisions(engine: Engine, template_id: str) -> list[dict[str, Any]]:
+    """Every version of a template, newest first."""
+    with engine.connect() as conn:
+        return templates.template_revisions_of(conn, template_id)

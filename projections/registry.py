@@ -14,6 +14,8 @@ from projections import (
     jobs,
     metrics,
     review_state,
+    templates,
+    tier_costs,
     version_tree,
 )
 from projections.runner import Projection, ProjectionRunner, create_storage, drop_storage
@@ -27,15 +29,18 @@ PROJECTIONS: tuple[Projection, ...] = (
     metrics.PROJECTION,
     jobs.PROJECTION,
     guest_links.PROJECTION,
+    templates.PROJECTION,
+    tier_costs.PROJECTION,
 )
 
 TREE = (version_tree.PROJECTION.name, review_state.PROJECTION.name)
 """The projections asset trees and review state read."""
 SEARCH = (catalog.PROJECTION.name,)
 AUDIT = (audit.PROJECTION.name,)
-METRICS = (metrics.PROJECTION.name,)
+METRICS = (metrics.PROJECTION.name, tier_costs.PROJECTION.name)
 JOBS = (jobs.PROJECTION.name,)
 GUESTS = (guest_links.PROJECTION.name,)
+TEMPLATES = (templates.PROJECTION.name,)
 
 
 def make_runner(engine: Engine, **options: object) -> ProjectionRunner:

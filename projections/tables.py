@@ -259,6 +259,58 @@ guests = Table(
     _time("joined_at", False),
 )
 
+# -- templates -------------------------------------------------------------------------
+
+templates = Table(
+    "rm_templates", metadata,
+    Column("template_id", String(36), primary_key=True),
+    Column("project_id", String(36), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("negative_prompt", Text, nullable=False),
+    Column("parameters", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_by", String(80)),
+    _time("created_at", False),
+    _time("revised_at"),
+)
+template_revisions = Table(
+    "rm_template_revisions", metadata,
+    Column("template_id", String(36), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("prompt", Text, nullable=False),
+    Column("negative_prompt", Text, nullable=False),
+    Column("parameters", JSON, nullable=False),
+    Column("author_id", String(80)),
+    _time("recorded_at", False),
+)
+
+# -- compute per tier, and the project's prices ----------------------------------------
+
+cost_jobs = Table(
+    "rm_cost_jobs", metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("tier", String(10), nullable=False),
+)
+# One row per recorded cost: a job's compute (``job_id`` names it; its tier comes from
+# rm_cost_jobs) or a version's own cost (``tier`` is the version's).
+cost_entries = Table(
+    "rm_cost_entries", metadata,
+    Column("entry_id", String(36), primary_key=True),
+    Column("asset_id", String(36), nullable=False),
+    Column("source", String(10), nullable=False),
+    Column("job_id", String(36)),
+    Column("tier", String(10)),
+    Column("seconds", Float, nullable=False),
+)
+cost_prices = Table(
+    "rm_cost_prices", metadata,
+    Column("project_id", String(36), primary_key=True),
+    Column("draft", Float),
+    Column("final", Float),
+    Column("currency", String(3)),
+)
+
 # -- metrics ---------------------------------------------------------------------------
 
 metric_assets = Table(
@@ -344,6 +396,8 @@ INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_jobs": [("asset_id", "position"), ("project_id", "position"),
                 ("requested_by", "position")],
     "rm_guest_links": [("project_id", "position")],
+    "rm_templates": [("project_id", "name")],
+    "rm_cost_entries": [("asset_id",)],
 }
 
 

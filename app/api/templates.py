@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response
+from marshmallow import ValidationError, fields, validate
 
 from app.api.openapi import documented
+from app.api.reading import ReadQuery, read_args, read_response, wait_for_projections
 from app.api.views import body, job_limits, meta, path_id, written
 from app.auth import current_principal
 from app.context import services
-from app.http import expected_version, respond
+from app.http import decode_cursor, encode_cursor, expected_version, respond
 from app.schemas.responses import JobsOut, TemplateOut
 from app.schemas.templates import (
     TemplateCreateSchema,
@@ -16,10 +18,63 @@ from app.schemas.templates import (
     TemplateReviseSchema,
 )
 from commands import generation, templates
+from projections import queries
+from projections.access import project_of_template, require_member
+from projections.registry import TEMPLATES
 
 blueprint = Blueprint("templates", __name__)
 TAGS = ("templates",)
 ERRORS = (401, 403, 404, 409, 422)
+
+
+class TemplateListQuery(ReadQuery):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=300))
+
+
+def _after(cursor: str | None) -> tuple[str, str] | None:
+    """The (name, id) a page ended on, from a cursor this list produced."""
+    state = decode_cursor(cursor)
+    if state is None:
+        return None
+    name, template_id = state.get("after_name"), state.get("after_id")
+    if not (isinstance(name, str) and isinstance(template_id, str)):
+        raise ValidationError({"cursor": ["is a cursor of another list"]})
+    return name, template_id
+
+
+@blueprint.get("/projects/<project_id>/templates")
+@documented("The project's templates by name, each at its current version (viewer)",
+            tags=TAGS, query=TemplateListQuery, errors=(401, 404, 422))
+def list_templates(project_id: str) -> Response:
+    project_id = path_id(project_id, "project")
+    args = read_args(TemplateListQuery)
+    lineage = services()
+    require_member(lineage.store, current_principal(), project_id)
+    freshness = wait_for_projections(TEMPLATES, args["min_position"])
+    items, last = queries.project_templates(lineage.engine, project_id,
+                                            after=_after(args["cursor"]), limit=args["limit"])
+    body = {"items": items,
+            "next_cursor": encode_cursor({"after_name": last[0], "after_id": last[1]}) if last
+                   else None}
+    return read_response(body, freshness)
+
+
+@blueprint.get("/templates/<template_id>/revisions")
+@documented("Every version of a template, newest first (viewer)", tags=TAGS,
+            query=ReadQuery, errors=(401, 404, 422))
+def template_revisions(template_id: str) -> Response:
+    template_id = path_id(template_id, "template")
+    args = read_args(ReadQuery)
+    lineage = services()
+    project_id = project_of_template(lineage.store, template_id)
+    require_member(lineage.store, current_principal(), project_id,
+                   hidden=f"template {template_id} does not exist")
+    freshness = wait_for_projections(TEMPLATES, args["min_position"])
+    # Empty only while the read model has yet to see the template (``projection`` says
+    # how far behind it is; ``?min_position=`` waits).
+    items = queries.template_revisions(lineage.engine, template_id)
+    return read_response({"template_id": template_id, "items": items}, freshness)
 
 
 @blueprint.post("/projects/<project_id>/templates")

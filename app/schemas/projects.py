@@ -21,12 +21,21 @@ class PoliciesSchema(StrictSchema):
     min_drafts_before_final = Int(allow_none=True, validate=validate.Range(0, 10_000))
     final_render_cap = Int(allow_none=True, validate=validate.Range(0, 1_000_000))
     compute_budget_seconds = Float(allow_none=True, validate=validate.Range(0, 1e12))
+    draft_price_per_compute_second = Float(
+        allow_none=True, validate=validate.Range(0, 1e6),
+        metadata={"description": "what one compute-second of a draft costs; null: no price"})
+    final_price_per_compute_second = Float(
+        allow_none=True, validate=validate.Range(0, 1e6),
+        metadata={"description": "what one compute-second of a final costs; null: no price"})
+    price_currency = fields.String(
+        allow_none=True, validate=validate.Regexp(
+            r"^[A-Z]{3}$", error="must be a three-letter ISO 4217 code such as EUR or USD"),
+        metadata={"description": "the prices' currency (ISO 4217), e.g. EUR"})
 
     @validates_schema
     def _not_empty(self, data: dict, **_kwargs: object) -> None:
         if not data:
-            raise ValidationError("send at least one of min_drafts_before_final, "
-                                  "final_render_cap, compute_budget_seconds", "_schema")
+            raise ValidationError("send at least one of " + ", ".join(self.fields), "_schema")
 
 
 class ChannelSchema(StrictSchema):

@@ -36,6 +36,9 @@ class PoliciesOut(Answer):
     min_drafts_before_final = fields.Integer(allow_none=True)
     final_render_cap = fields.Integer(allow_none=True)
     compute_budget_seconds = fields.Float(allow_none=True)
+    draft_price_per_compute_second = fields.Float(allow_none=True)
+    final_price_per_compute_second = fields.Float(allow_none=True)
+    price_currency = fields.String(allow_none=True)
 
 
 class ProjectOut(Answer):

@@ -19,7 +19,10 @@ from app.studio import (
     guest_views,
     making_dashboard,
     making_edits,
+    making_generate,
     making_jobs,
+    making_templates,
+    project_settings,
     review_forms,
     sharing_views,
     signin_views,
@@ -32,7 +35,8 @@ from app.studio.web import image_url
 
 BLUEPRINTS = (static_files, signin_views, board_views, asset_views, compare_views,
               version_views, audit_views, review_forms, sharing_views, guest_views,
-              making_jobs, making_edits, making_dashboard)
+              making_jobs, making_edits, making_dashboard, making_generate,
+              making_templates, project_settings)
 
 
 def register(app: Flask) -> None:
@@ -40,7 +44,8 @@ def register(app: Flask) -> None:
     app.jinja_env.finalize = finalize
     app.jinja_env.filters.update(when=formatting.when, ago=formatting.ago,
                                  duration=formatting.duration,
-                                 status_label=formatting.status_label)
+                                 status_label=formatting.status_label,
+                                 template_parts=making_templates.template_parts)
     app.jinja_env.globals.update(new_form_key=new_form_key, image_url=image_url,
                                  status_labels=formatting.STATUS_LABELS,
                                  asset_job_cards=making_jobs.job_cards,

@@ -16,6 +16,7 @@ from marshmallow import fields
 
 from app.api.reading import UtcDateTime, wait_for_projections
 from app.context import services
+from app.studio.making_generate import generate_context
 from app.studio.panels import asset_panels
 from app.studio.people import display_names
 from app.studio.strip import ancestors, build_strip, version_numbers
@@ -34,7 +35,7 @@ from commands.asset_state import load_asset_as
 from commands.state import parse_id
 from events.errors import NotFound
 from projections import queries
-from projections.registry import SEARCH, TREE
+from projections.registry import SEARCH, TEMPLATES, TREE
 
 blueprint = studio_blueprint("studio_asset", __name__)
 FRAGMENTS = ("strip", "review", "jobs", "regions", "badges", "job_cards")
@@ -43,6 +44,7 @@ FRAGMENTS = ("strip", "review", "jobs", "regions", "badges", "job_cards")
 class AssetPageQuery(PageQuery):
     v = fields.UUID(load_default=None)
     as_of = UtcDateTime(load_default=None)
+    template = fields.UUID(load_default=None)
 
 
 @blueprint.get("/assets/<asset_id>")
@@ -52,13 +54,16 @@ def asset_page(asset_id: str) -> str:
     asset_id = parse_id(asset_id, "asset")
     args = page_args(AssetPageQuery)
     selected = str(args["v"]) if args["v"] else None
-    context = asset_context(asset_id, selected, args["as_of"], args["min_position"])
+    context = asset_context(asset_id, selected, args["as_of"], args["min_position"],
+                            template_id=str(args["template"]) if args["template"] else None)
     return render_page("studio/asset.html", fragments=FRAGMENTS, **context)
 
 
 def asset_context(asset_id: str, selected: str | None, as_of: datetime | None,
-                  min_position: int | None) -> dict[str, Any]:
-    """Everything the asset page draws for a member of the asset's project."""
+                  min_position: int | None, *, template_id: str | None = None,
+                  ) -> dict[str, Any]:
+    """Everything the asset page draws for a member of the asset's project
+    (``template_id``: the template picked in the generate panel)."""
     lineage = services()
     person = principal()
     asset_state, _, _, role = load_asset_as(lineage.store, person, asset_id, VIEWER)
@@ -76,6 +81,8 @@ def asset_context(asset_id: str, selected: str | None, as_of: datetime | None,
         can_resolve=RANK[role] >= RANK[CREATOR] and writable,
         pending_jobs=list(asset_state.pending_jobs) if writable else [],
         comment_action=f"/versions/{current['version_id']}/comments" if current else None)
+    if context["can_create"]:
+        context.update(generate_context(project, template_id))
     context["panels"] = asset_panels(context)
     return context
 
@@ -87,7 +94,7 @@ def review_context(asset_id: str, selected: str | None, as_of: datetime | None,
     default), its comments and those of the versions it was made from, the strip, and
     links to the version before and after. ``page`` is the asset page's path."""
     lineage = services()
-    names = (*TREE, *SEARCH) if as_of is not None else TREE
+    names = (*TREE, *SEARCH) if as_of is not None else (*TREE, *TEMPLATES)
     freshness = wait_for_projections(names, min_position, as_of)
     tree = queries.tree(lineage.engine, asset_id, as_of)
     review = queries.review(lineage.engine, asset_id, as_of)

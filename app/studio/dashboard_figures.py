@@ -13,6 +13,7 @@ import dataclasses
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from events.assets import TIERS
 from projections.metrics import percentile
 
 RANGES = {"7": 7, "30": 30, "90": 90, "all": None}
@@ -122,6 +123,10 @@ def dashboard(metrics: dict[str, Any], policies: dict[str, Any],
         "cost": {"per_approved": overall["compute_seconds_per_approved_asset"],
                  "project_per_approved": overall["project_compute_seconds_per_approved_asset"],
                  "total": overall["compute_seconds_total"],
+                 "by_tier": overall["compute_seconds_per_approved_asset_by_tier"],
+                 "money": overall["money_per_approved_asset"],
+                 "money_total": overall["money_total"],
+                 "prices": overall["prices_per_compute_second"],
                  "chart": horizontal("Compute seconds per approved asset", [
                      (a["name"], a["compute_seconds"]) for a in standing], "seconds",
                      lambda v: f"{v:.1f} s")},
@@ -151,7 +156,14 @@ def csv_rows(figures: dict[str, Any]) -> list[tuple[str, str, Any]]:
     rows += [("cost", "compute_seconds_per_approved_asset", cost["per_approved"]),
              ("cost", "project_compute_seconds_per_approved_asset",
               cost["project_per_approved"]),
-             ("cost", "compute_seconds_total", cost["total"]),
+             ("cost", "compute_seconds_total", cost["total"])]
+    for tier in TIERS:
+        rows.append(("cost", f"{tier}_compute_seconds_per_approved_asset",
+                     (cost["by_tier"] or {}).get(tier)))
+    money = cost["money"] or {}
+    rows += [("cost", f"{tier}_money_per_approved_asset", money.get(tier)) for tier in TIERS]
+    rows += [("cost", "money_per_approved_asset", money.get("total")),
+             ("cost", "currency", cost["prices"]["currency"]),
              ("review backlog", "versions", backlog["count"]),
              ("review backlog", "oldest_seconds", backlog["oldest"]),
              ("review backlog", "median_seconds", backlog["median"])]

@@ -1,18 +1,17 @@
-"""What the asset page's forms post: generate drafts, comment (on a region, as a reply),
+"""What the asset page's forms post: comment (on a region, as a reply),
 resolve, decide, revoke, pin and unpin. Each loads the same schema and calls the same
 command as its JSON API twin (``/api/...`` with the same path), then answers with JSON
 for the page's widgets or a redirect back to the asset page."""
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response
 
 from app.context import services
-from app.schemas.assets import GenerationSchema
 from app.schemas.reviews import CommentSchema, DecisionSchema, PinSchema, RevokeSchema
-from app.studio.forms import EmptyForm, form_body, form_meta, number
+from app.studio.forms import EmptyForm, form_body, form_meta
 from app.studio.web import answered, principal, signed_in, studio_blueprint, url_with
-from commands import generation, reviews
+from commands import reviews
 from commands.asset_state import locate_asset
 from commands.state import parse_id
 
@@ -24,20 +23,6 @@ def _back(entity_id: str, what: str, position: int | None, version_id: str | Non
     """The asset page showing ``version_id`` after a write at ``position``."""
     asset_id = locate_asset(services().store, entity_id, what)
     return url_with(f"/assets/{asset_id}", v=version_id, min_position=position)
-
-
-@blueprint.post("/assets/<asset_id>/generations")
-@signed_in
-def generate(asset_id: str) -> Response:
-    """Request drafts (``size`` is a square side; the API takes width and height)."""
-    asset_id = parse_id(asset_id, "asset")
-    side = number(request.form.get("size", ""), int)
-    data = form_body(GenerationSchema, ints=("variations", "steps", "seed"), omit=("size",),
-                     extra={"width": side, "height": side} if side != "" else None)
-    result = generation.request_generation(services().store, principal(), form_meta(),
-                                           asset_id, data)
-    return answered(url_with(f"/assets/{asset_id}", min_position=result["position"]),
-                    result, 202)
 
 
 @blueprint.post("/versions/<version_id>/comments")

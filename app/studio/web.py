@@ -18,7 +18,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.exceptions import HTTPException
 
 from app.auth import current_principal
-from app.errors import problem
+from app.errors import jsonable, problem
 from app.sessions import page_csrf_token
 from app.studio.static_files import static_url
 from commands.people import Principal
@@ -148,9 +148,9 @@ def answered(redirect_to: str, body: dict[str, Any], status: int = 200) -> Respo
 
 # -- errors -------------------------------------------------------------------------------
 
-def _error_page(status: int, title: str, detail: str) -> Response:
+def _error_page(status: int, title: str, detail: str, **extra: object) -> Response:
     if wants_json():
-        return problem(status, title, detail)
+        return problem(status, title, detail, **extra)
     html = render_template("studio/error.html", status=status, title=title, detail=detail,
                            me=g.get("studio_principal"), csrf_token=page_csrf_token(),
                            static_url=static_url)
@@ -160,7 +160,8 @@ def _error_page(status: int, title: str, detail: str) -> Response:
 def _domain_error(error: DomainError) -> Response:
     if isinstance(error, Unauthorized) and not wants_json():
         return redirect(login_url(), 303)
-    return _error_page(error.status, error.title, error.detail)
+    # The numbers a refusal carries (a policy's name, counts) go to widgets as in the API.
+    return _error_page(error.status, error.title, error.detail, **jsonable(error.extra))
 
 
 def _validation_error(error: ValidationError) -> Response:

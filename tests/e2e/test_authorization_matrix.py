@@ -100,8 +100,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/projects/<project_id>/templates"): Rule("creator", lambda w: (
         f"/api/projects/{w.project}/templates",
         body({"name": "Hero", "prompt": "a {thing} at dusk"}))),
+    ("GET", "/api/projects/<project_id>/templates"): Rule("viewer", lambda w: (
+        f"/api/projects/{w.project}/templates", {})),
     ("GET", "/api/templates/<template_id>"): Rule("viewer", lambda w: (
         f"/api/templates/{w.template}", {})),
+    ("GET", "/api/templates/<template_id>/revisions"): Rule("viewer", lambda w: (
+        f"/api/templates/{w.template}/revisions", {})),
     ("PATCH", "/api/templates/<template_id>"): Rule("creator", lambda w: (
         f"/api/templates/{w.template}", body({"prompt": "a {thing} at dawn"}))),
     ("POST", "/api/templates/<template_id>/generations"): Rule("creator", lambda w: (

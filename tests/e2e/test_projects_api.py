@@ -153,7 +153,10 @@ def test_policies_patch_merges_and_a_stale_if_match_is_409(api):
     assert response.status_code == 200
     assert response.get_json()["policies"] == {"min_drafts_before_final": 3,
                                                "final_render_cap": 2,
-                                               "compute_budget_seconds": None}
+                                               "compute_budget_seconds": None,
+                                               "draft_price_per_compute_second": None,
+                                               "final_price_per_compute_second": None,
+                                               "price_currency": None}
     response = api.admin.patch(f"/api/projects/{project}/policies",
                                json={"final_render_cap": None})
     assert response.get_json()["policies"]["final_render_cap"] is None

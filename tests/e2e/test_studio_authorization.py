@@ -71,6 +71,10 @@ RULES: dict[tuple[str, str], PageRule] = {
     ("POST", "/assets/<asset_id>/generations"): PageRule(
         "creator", lambda w: f"/assets/{w.asset}/generations",
         form(prompt="a kite", variations="1", size="64", steps="2")),
+    ("POST", "/templates/<template_id>/generations"): PageRule(
+        "creator", lambda w: f"/templates/{w.template}/generations",
+        form(asset_id=lambda w: w.asset, **{"var.thing": "kite"}, variations="1", size="64",
+             seed_mode="fixed", seed="4", steps="2")),
     ("GET", "/versions/<version_id>"): PageRule("viewer", lambda w: f"/versions/{w.version}"),
     ("POST", "/versions/<version_id>/rebuild"): PageRule(
         "creator", lambda w: f"/versions/{w.version}/rebuild", form()),
@@ -101,6 +105,31 @@ RULES: dict[tuple[str, str], PageRule] = {
         "viewer", lambda w: f"/projects/{w.project}/dashboard?range=all"),
     ("GET", "/projects/<project_id>/dashboard.csv"): PageRule(
         "viewer", lambda w: f"/projects/{w.project}/dashboard.csv"),
+    ("GET", "/projects/<project_id>/templates"): PageRule(
+        "viewer", lambda w: f"/projects/{w.project}/templates"),
+    ("POST", "/projects/<project_id>/templates"): PageRule(
+        "creator", lambda w: f"/projects/{w.project}/templates",
+        form(name="Poster", prompt="a {thing} poster", **{"parameters.steps": "4"})),
+    ("POST", "/templates/<template_id>/revise"): PageRule(
+        "creator", lambda w: f"/templates/{w.template}/revise",
+        form(prompt="a {thing} at noon", negative_prompt="", **{"parameters.width": "128"})),
+    ("GET", "/projects/<project_id>/settings"): PageRule(
+        "admin", lambda w: f"/projects/{w.project}/settings"),
+    ("POST", "/projects/<project_id>/members"): PageRule(
+        "admin", lambda w: f"/projects/{w.project}/members",
+        form(user_id=lambda w: w.callers["viewer"].user_id, role="viewer")),
+    ("POST", "/projects/<project_id>/members/<user_id>"): PageRule(
+        "admin", lambda w: f"/projects/{w.project}/members/{w.callers['creator'].user_id}",
+        form(role="creator")),
+    ("POST", "/projects/<project_id>/members/<user_id>/remove"): PageRule(
+        "admin", lambda w: f"/projects/{w.project}/members/{w.callers['outsider'].user_id}"
+        "/remove", form(), ok=(404,)),
+    ("POST", "/projects/<project_id>/policies"): PageRule(
+        "admin", lambda w: f"/projects/{w.project}/policies",
+        form(final_render_cap="50", price_currency="eur")),
+    ("POST", "/projects/<project_id>/channels"): PageRule(
+        "admin", lambda w: f"/projects/{w.project}/channels",
+        form(name="social", min_width="1080", min_height="1080")),
     ("GET", "/g/<code>"): PageRule("link", lambda w: "/g/0"),
     ("POST", "/g/<code>/join"): PageRule("link", lambda w: "/g/0/join", form(name="Gina")),
     ("GET", "/g/<code>/assets/<asset_id>"): PageRule(

@@ -93,3 +93,45 @@ def test_a_template_generation_without_a_size_anywhere_is_refused(api):
     assert_problem(api.admin.post(f"/api/templates/{template['template_id']}/generations",
                                   json={"asset_id": asset}), 422, "width and height are needed")
     assert api.head() == head
+
+
+def test_project_templates_are_listed_by_name_with_their_revisions(api, scene):
+    project, _, creator, template = scene
+    viewer = api.as_user("viewer", project)
+    second = creator.post(f"/api/projects/{project}/templates", json={
+        "name": "Banner", "prompt": "a {season} banner"}).get_json()
+    url = f"/api/templates/{template['template_id']}"
+    revised = creator.patch(url, json={"prompt": "a {product} on marble"})
+    position = revised.get_json()["position"]
+
+    listed = viewer.get(f"/api/projects/{project}/templates?min_position={position}")
+    assert listed.status_code == 200
+    items = listed.get_json()["items"]
+    assert [item["name"] for item in items] == ["Banner", "Product shot"]
+    assert items[1]["version"] == 2 and items[1]["variables"] == ["product"]
+    assert items[0]["template_id"] == second["template_id"]
+
+    first_page = viewer.get(f"/api/projects/{project}/templates?limit=1").get_json()
+    assert [item["name"] for item in first_page["items"]] == ["Banner"]
+    rest = viewer.get(f"/api/projects/{project}/templates", query_string={
+        "limit": 1, "cursor": first_page["next_cursor"]}).get_json()
+    assert [item["name"] for item in rest["items"]] == ["Product shot"]
+    assert rest["next_cursor"] is None
+
+    revisions = viewer.get(f"{url}/revisions").get_json()["items"]
+    assert [r["version"] for r in revisions] == [2, 1]
+    assert revisions[1]["prompt"] == "a {product} on a {surface}, studio light"
+    assert revisions[0]["author_id"] == creator.user_id
+
+
+def test_template_lists_refuse_strangers_and_bad_queries(api, scene):
+    project, _, _, template = scene
+    stranger = api.user("stranger")
+    assert_problem(stranger.get(f"/api/projects/{project}/templates"), 404, "does not exist")
+    assert_problem(stranger.get(f"/api/templates/{template['template_id']}/revisions"), 404,
+                   "does not exist")
+    member = api.as_user("viewer", project)
+    assert_problem(member.get(f"/api/projects/{project}/templates?limit=0"), 422, "limit")
+    assert_problem(member.get(f"/api/projects/{project}/templates?cursor=forged"), 422,
+                   "cursor")
+    assert_problem(member.get(f"/api/projects/{project}/templates?colour=red"), 422, "colour")

@@ -29,7 +29,12 @@ def _metrics(assets: list[dict]) -> dict:
         "drafts": sum(a["drafts"] for a in assets), "finals": sum(a["finals"] for a in assets),
         "draft_to_final_ratio": 3.0, "approved_assets_per_day": per_day,
         "compute_seconds_per_approved_asset": 2.0,
-        "project_compute_seconds_per_approved_asset": 3.0, "compute_seconds_total": 6.0},
+        "project_compute_seconds_per_approved_asset": 3.0, "compute_seconds_total": 6.0,
+        "compute_seconds_per_approved_asset_by_tier": {"draft": 1.5, "final": 0.5},
+        "money_per_approved_asset": {"draft": 0.75, "final": 1.0, "total": 1.75,
+                                     "currency": "EUR"},
+        "money_total": None,
+        "prices_per_compute_second": {"draft": 0.5, "final": 2.0, "currency": "EUR"}},
         "assets": assets}
 
 
@@ -72,6 +77,10 @@ def test_backlog_and_csv_rows() -> None:
     assert rows[("review backlog", "oldest_seconds")] == 30
     assert rows[("time to first approval", "count")] == 1
     assert rows[("finals per approved asset", "recent")] == 1
+    assert rows[("cost", "final_compute_seconds_per_approved_asset")] == 0.5
+    assert rows[("cost", "draft_money_per_approved_asset")] == 0.75
+    assert (rows[("cost", "money_per_approved_asset")], rows[("cost", "currency")]) == (
+        1.75, "EUR")
 
 
 def test_a_project_with_nothing_yet_draws_empty_charts() -> None:

@@ -7,6 +7,7 @@ import { watchJobs } from "./jobs.js";
 import { startCompare } from "./compare.js";
 import { watchJobCards } from "./making_jobs.js";
 import { startMaskPainters } from "./mask_painter.js";
+import { startGeneratePanel } from "./generate_panel.js";
 
 enhanceForms(document);
 if (window.matchMedia("(max-width: 820px)").matches) {
@@ -31,3 +32,4 @@ watchJobs(document);
 startCompare(document);
 watchJobCards(document);
 startMaskPainters(document);
+startGeneratePanel(document);

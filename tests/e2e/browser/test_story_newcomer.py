@@ -35,7 +35,7 @@ def newcomer_story(page: Page, studio: Studio, shots: str) -> None:
 
     prompt = page.get_by_role("textbox", name="Prompt", exact=True)
     prompt.fill("a glass bottle on limestone, afternoon light")
-    page.get_by_label("Drafts", exact=True).select_option("4")
+    page.get_by_label("Variations", exact=True).select_option("4")
     page.get_by_label("Size", exact=True).select_option("64")
     page.get_by_label("Steps", exact=True).fill("2")
     page.get_by_role("button", name="Generate").click()

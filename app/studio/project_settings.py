@@ -1,0 +1,157 @@
+"""Project settings, ``/projects/<id>/settings`` (project admins; other members get
+403, strangers 404): members and their roles, the draft-first policy, the cap on
+finals, the compute budget, prices per compute-second per tier, and delivery channels
+with their sizes.
+
+Each form posts to the command behind its JSON twin (``PUT``/``DELETE /api/projects/
+{id}/members/{user}``, ``PATCH /api/projects/{id}/policies``, ``PUT /api/projects/{id}/
+channels/{name}``), loaded through the same schemas: the same checks and refusals.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Response, request
+from marshmallow import ValidationError
+
+from app.api.reading import wait_for_projections
+from app.context import services
+from app.http import shared_schema
+from app.schemas.common import Limits
+from app.schemas.projects import CHANNEL_NAME, ChannelSchema, MemberSchema, PoliciesSchema
+from app.studio.forms import EmptyForm, form_body, form_meta, number
+from app.studio.people import display_names
+from app.studio.web import (
+    PageQuery,
+    answered,
+    page_args,
+    principal,
+    render_page,
+    signed_in,
+    studio_blueprint,
+    url_with,
+)
+from commands import projects
+from commands.access import ADMIN, ROLES, require_role
+from commands.state import parse_id
+from projections.access import known_people
+
+blueprint = studio_blueprint("studio_project_settings", __name__)
+POLICY_INTS = ("min_drafts_before_final", "final_render_cap")
+POLICY_FLOATS = ("compute_budget_seconds", "draft_price_per_compute_second",
+                 "final_price_per_compute_second")
+
+
+def _admin_project(project_id: str) -> tuple[str, dict[str, Any]]:
+    """The project, for one of its admins (NotFound for strangers, Forbidden below)."""
+    project_id = parse_id(project_id, "project")
+    state, version = projects.load_project(services().store, project_id)
+    person = principal()
+    role = require_role(state.members, person, ADMIN, hidden=projects.hidden(project_id))
+    return project_id, projects.project_body(state, version, role)
+
+
+@blueprint.get("/projects/<project_id>/settings")
+@signed_in
+def settings_page(project_id: str) -> str:
+    """The settings page."""
+    project_id, project = _admin_project(project_id)
+    args = page_args(PageQuery)
+    lineage = services()
+    wait_for_projections(("access",), args["min_position"])
+    person = principal()
+    people = known_people(lineage.engine, None if person.is_admin else person.user_id,
+                          project_id)
+    names = display_names(lineage.engine, {m["user_id"] for m in project["members"]})
+    admins = sum(1 for m in project["members"] if m["role"] == ADMIN)
+    return render_page("studio/settings.html", project=project, roles=ROLES, names=names,
+                       people=people, admins=admins, me_id=person.user_id)
+
+
+def _back(project_id: str, position: int | None, section: str) -> str:
+    return url_with(f"/projects/{project_id}/settings", min_position=position) + f"#{section}"
+
+
+def _answer(project_id: str, result: tuple[dict[str, Any], int, int | None],
+            section: str) -> Response:
+    body, _, position = result
+    return answered(_back(project_id, position, section), {**body, "position": position})
+
+
+@blueprint.post("/projects/<project_id>/members")
+@signed_in
+def add_member(project_id: str) -> Response:
+    """Give a person a role: the one picked from the list, or the id typed."""
+    project_id = parse_id(project_id, "project")
+    typed = request.form.get("user_id_text", "").strip()
+    user_id = typed or request.form.get("user_id", "").strip()
+    if not user_id:
+        raise ValidationError({"user_id": ["pick a person or type their user id"]})
+    user_id = parse_id(user_id, "user")
+    data = form_body(MemberSchema, omit=("user_id", "user_id_text"))
+    return _answer(project_id, projects.set_member_role(
+        services().store, principal(), form_meta(), project_id, user_id, data["role"]),
+        "members")
+
+
+@blueprint.post("/projects/<project_id>/members/<user_id>")
+@signed_in
+def change_member(project_id: str, user_id: str) -> Response:
+    """Change a member's role."""
+    project_id, user_id = parse_id(project_id, "project"), parse_id(user_id, "user")
+    data = form_body(MemberSchema)
+    return _answer(project_id, projects.set_member_role(
+        services().store, principal(), form_meta(), project_id, user_id, data["role"]),
+        "members")
+
+
+@blueprint.post("/projects/<project_id>/members/<user_id>/remove")
+@signed_in
+def remove_member(project_id: str, user_id: str) -> Response:
+    """Remove a member (the last admin cannot leave)."""
+    project_id, user_id = parse_id(project_id, "project"), parse_id(user_id, "user")
+    form_body(EmptyForm)
+    return _answer(project_id, projects.remove_member(
+        services().store, principal(), form_meta(), project_id, user_id), "members")
+
+
+@blueprint.post("/projects/<project_id>/policies")
+@signed_in
+def set_policies(project_id: str) -> Response:
+    """Set every policy the form shows: a blank field is "no limit" (or "no price")."""
+    project_id = parse_id(project_id, "project")
+    data: dict[str, Any] = {}
+    for name in PoliciesSchema().fields:
+        if name not in request.form:
+            continue
+        text = request.form[name].strip()
+        if text == "":
+            data[name] = None
+        elif name in POLICY_INTS:
+            data[name] = number(text, int)
+        elif name in POLICY_FLOATS:
+            data[name] = number(text, float)
+        else:
+            data[name] = text.upper()
+    form_body(EmptyForm, omit=tuple(data))
+    changes = shared_schema(PoliciesSchema, limits=Limits.from_settings(
+        services().settings)).load(data)
+    return _answer(project_id, projects.set_policies(
+        services().store, principal(), form_meta(), project_id, changes), "policies")
+
+
+@blueprint.post("/projects/<project_id>/channels")
+@signed_in
+def set_channel(project_id: str) -> Response:
+    """Create or change a delivery channel's minimum size."""
+    project_id = parse_id(project_id, "project")
+    name = request.form.get("name", "").strip().lower()
+    if not re.fullmatch(CHANNEL_NAME, name):
+        raise ValidationError({"name": ["must be 1-40 lowercase letters, digits, '-' or '_', "
+                                        "starting with a letter or digit"]})
+    data = form_body(ChannelSchema, ints=("min_width", "min_height"), omit=("name",))
+    return _answer(project_id, projects.set_channel(
+        services().store, principal(), form_meta(), project_id, name, data["min_width"],
+        data["min_height"]), "channels")
