@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from projections import (
     access,
@@ -16,7 +14,7 @@ from projections import (
     review_state,
     version_tree,
 )
-from projections.runner import Projection, ProjectionRunner, create_storage, drop_storage
+from projections.runner import Projection, ProjectionRunner
 
 PROJECTIONS: tuple[Projection, ...] = (
     access.PROJECTION,
@@ -41,16 +39,3 @@ GUESTS = (guest_links.PROJECTION.name,)
 def make_runner(engine: Engine, **options: object) -> ProjectionRunner:
     """A runner over every projection (options: see ProjectionRunner)."""
     return ProjectionRunner(engine, PROJECTIONS, **options)  # type: ignore[arg-type]
-
-
-def create_live_storage(conn: Connection, projections: Iterable[Projection] = PROJECTIONS,
-                        ) -> None:
-    """Create every projection's live tables (migration 0003)."""
-    for projection in projections:
-        create_storage(conn, projection, projection.live_tables)
-
-
-def drop_live_storage(conn: Connection, projections: Iterable[Projection] = PROJECTIONS,
-                      ) -> None:
-    for projection in projections:
-        drop_storage(conn, projection, projection.live_tables)

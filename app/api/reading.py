@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from app.auth import current_principal
 from app.context import services
@@ -118,17 +118,6 @@ def read_response(body: Any, freshness: Freshness) -> Response:
     response.headers["Lineage-Projection-Position"] = str(freshness.position)
     response.headers["Lineage-Projection-Behind"] = str(freshness.behind)
     return response
-
-
-def parse_bool(value: str | None, name: str) -> bool | None:
-    if value is None:
-        return None
-    lowered = value.lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise ValidationError({name: ["must be true or false"]})
 
 
 def asset_view_as_of(asset_id: str, answer: Callable[[Any, str, datetime | None], dict],
