@@ -33,6 +33,7 @@ from events.assets import JobsRequested
 from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
 from events.store import ANY, EventStore, Metadata, StreamAppend
+from rules.recipes import DEFAULT_EDIT_UPSCALE, DEFAULT_STEPS, DEFAULT_STRENGTH, EDIT_OPERATIONS
 from workers.blobs import BlobStore
 from workers.edit_validation import (
     check_denoising,
@@ -41,9 +42,7 @@ from workers.edit_validation import (
     edit_output_size,
 )
 from workers.png import encode_png
-from workers.recipe_rules import DEFAULT_STEPS, DEFAULT_STRENGTH
 
-EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
 _CARRIED = ("prompt", "negative_prompt", "strength", "steps", "guidance", "scheduler")
 
 
@@ -115,7 +114,7 @@ def decide_edit(project: ProjectState, asset: AssetState, cmd: Edit, pending: in
                               field="margins")
         recipe["margins"] = params["margins"]
     if cmd.operation == "upscale":
-        recipe["scale"] = params.get("scale") or 2
+        recipe["scale"] = params.get("scale") or DEFAULT_EDIT_UPSCALE
     width, height = edit_output_size(cmd.operation, recipe, source.width, source.height,
                                      cmd.max_side)
     check_policies(project, asset, tier, 1, pending)

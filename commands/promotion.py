@@ -31,7 +31,7 @@ from events.assets import JobsRequested, VersionCreated
 from events.errors import DomainError
 from events.jobs import JobRequested
 from events.store import ANY, EventStore, Metadata, StreamAppend
-from workers.recipe_rules import DERIVED_KEYS, DIFFUSION_OPERATIONS
+from rules.recipes import DERIVED_KEYS, DIFFUSION_OPERATIONS
 
 PROMOTE = "promote"
 MODEL_KEYS = frozenset({"model", "model_id", "scheduler_config"})

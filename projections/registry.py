@@ -27,6 +27,8 @@ PROJECTIONS: tuple[Projection, ...] = (
     guest_links.PROJECTION,
 )
 
+ACCESS = (access.PROJECTION.name,)
+"""Projects, members and users' names."""
 TREE = (version_tree.PROJECTION.name, review_state.PROJECTION.name)
 """The projections asset trees and review state read."""
 SEARCH = (catalog.PROJECTION.name,)

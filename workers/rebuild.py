@@ -31,6 +31,7 @@ from commands.rebuild import apply_override, decide_rebake
 from events.assets import VersionCreated
 from events.errors import DomainError, NotFound
 from events.store import EventStore
+from rules.recipes import denoising_steps
 from workers import environment, pipelines
 from workers.attempt import ProgressSink, chain_progress
 from workers.blobs import BlobCorrupted, BlobStore
@@ -38,7 +39,6 @@ from workers.job_runner import JobContext, JobOutput, register_kind
 from workers.models import ModelUnavailable
 from workers.operations import run_step
 from workers.rebuild_compare import BIT_EXACT, Tolerance, compare_images, worst
-from workers.recipe_rules import denoising_steps
 
 STOPPED = "stopped"
 _NOT_RECIPE = ("environment", "torch_threads")
