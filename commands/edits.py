@@ -12,8 +12,6 @@ import binascii
 import dataclasses
 from typing import Any
 
-from PIL import Image, ImageDraw
-
 from commands.access import CREATOR
 from commands.asset_state import AssetState, load_entity_asset
 from commands.generation import (
@@ -33,15 +31,15 @@ from events.assets import JobsRequested
 from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
 from events.store import ANY, EventStore, Metadata, StreamAppend
-from rules.recipes import DEFAULT_EDIT_UPSCALE, DEFAULT_STEPS, DEFAULT_STRENGTH, EDIT_OPERATIONS
-from workers.blobs import BlobStore
-from workers.edit_validation import (
+from imaging.blobs import BlobStore
+from imaging.checks import (
     check_denoising,
     check_mask,
     check_scheduler,
     edit_output_size,
 )
-from workers.png import encode_png
+from imaging.masks import region_mask
+from rules.recipes import DEFAULT_EDIT_UPSCALE, DEFAULT_STEPS, DEFAULT_STRENGTH, EDIT_OPERATIONS
 
 _CARRIED = ("prompt", "negative_prompt", "strength", "steps", "guidance", "scheduler")
 
@@ -130,16 +128,6 @@ def blob_not_in_project(key: str, field: str) -> DomainError:
     unknown or another project's: the two must be indistinguishable."""
     return DomainError(f"{field} {str(key)[:80]} is not stored in this project; "
                        "upload it or send the PNG as base64", field=field)
-
-
-def region_mask(region: dict[str, float], width: int, height: int) -> bytes:
-    """A white-on-black PNG mask of a normalised box {x, y, w, h} over width x height."""
-    left, top = round(region["x"] * width), round(region["y"] * height)
-    right = min(width, left + max(1, round(region["w"] * width)))
-    bottom = min(height, top + max(1, round(region["h"] * height)))
-    mask = Image.new("L", (width, height), 0)
-    ImageDraw.Draw(mask).rectangle((left, top, right - 1, bottom - 1), fill=255)
-    return encode_png(mask)
 
 
 def mask_bytes(blobs: BlobStore, project_id: str, params: dict[str, Any], width: int,

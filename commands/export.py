@@ -30,7 +30,7 @@ from events.assets import VersionCreated
 from events.chain import canonical_json
 from events.errors import DomainError
 from events.store import EventStore
-from workers.png import decode_image, encode_png
+from imaging.png import decode_image, encode_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PARAMETERS_KEY, LINEAGE_KEY = "parameters", "lineage"

@@ -26,8 +26,8 @@ from events.domain import stream_id
 from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
 from events.store import ANY, NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
+from imaging.checks import check_generation_size, check_scheduler
 from rules.recipes import MAX_SEED
-from workers.edit_validation import check_generation_size, check_scheduler
 
 MAX_VARIATIONS = 16
 

@@ -28,6 +28,7 @@ from events.domain import stream_id
 from events.errors import DomainError
 from events.jobs import JobRequested
 from events.store import NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
+from imaging.checks import check_denoising, check_mask, edit_output_size
 from rules.recipes import (
     DEFAULT_STEPS,
     DEFAULT_STRENGTH,
@@ -39,7 +40,6 @@ from rules.recipes import (
     STRENGTH_RANGE,
     UPSCALE_FACTORS,
 )
-from workers.edit_validation import check_denoising, check_mask, edit_output_size
 
 _COMMON = frozenset({"prompt", "negative_prompt", "seed", "steps", "guidance"})
 OVERRIDE_FIELDS: dict[str, frozenset[str]] = {

@@ -19,8 +19,8 @@ from events.assets import TIERS, VersionCreated
 from events.domain import stream_id
 from events.errors import DomainError, NotFound
 from events.store import ANY, EventStore, Metadata, StreamAppend
-from workers.blobs import BlobStore
-from workers.png import decode_image
+from imaging.blobs import BlobStore
+from imaging.png import decode_image
 
 
 def imported_metadata(data: bytes) -> dict[str, Any] | None:

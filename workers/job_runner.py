@@ -38,8 +38,8 @@ from commands.jobs import (
 from events.assets import VersionCreated
 from events.errors import ConcurrencyError, Conflict, DomainError, NotFound, ServiceUnavailable
 from events.store import EventStore
+from imaging.blobs import BlobCorrupted, BlobStore
 from workers.attempt import AttemptProgress, ComputeMeter, ProgressSink, StopRequested
-from workers.blobs import BlobCorrupted, BlobStore
 from workers.operations import run_step
 
 log = logging.getLogger(__name__)

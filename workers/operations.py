@@ -25,6 +25,16 @@ import torch
 from PIL import Image
 
 from events.errors import DomainError
+from imaging.adjustments import ORDER as ADJUST_ORDER
+from imaging.adjustments import apply_adjustments
+from imaging.checks import (
+    MARGIN_SIDES,
+    check_denoising,
+    check_generation_size,
+    check_outpaint_margins,
+    check_upscale,
+)
+from imaging.png import decode_image, encode_png
 from rules.recipes import (
     DEFAULT_GUIDANCE,
     DEFAULT_NOISE_LEVEL,
@@ -43,17 +53,7 @@ from rules.recipes import (
     UPSCALE_FACTORS,
 )
 from workers import environment, models, pipelines
-from workers.adjustments import ORDER as ADJUST_ORDER
-from workers.adjustments import apply_adjustments
-from workers.edit_validation import (
-    MARGIN_SIDES,
-    check_denoising,
-    check_generation_size,
-    check_outpaint_margins,
-    check_upscale,
-)
 from workers.models import ModelUnavailable
-from workers.png import decode_image, encode_png
 
 __all__ = ["ModelUnavailable", "StepResult", "run_step", "RECIPE_TEXT_KEY"]
 

@@ -31,10 +31,10 @@ from commands.rebuild import apply_override, decide_rebake
 from events.assets import VersionCreated
 from events.errors import DomainError, NotFound
 from events.store import EventStore
+from imaging.blobs import BlobCorrupted, BlobStore
 from rules.recipes import denoising_steps
 from workers import environment, pipelines
 from workers.attempt import ProgressSink, chain_progress
-from workers.blobs import BlobCorrupted, BlobStore
 from workers.job_runner import JobContext, JobOutput, register_kind
 from workers.models import ModelUnavailable
 from workers.operations import run_step

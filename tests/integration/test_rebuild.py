@@ -27,12 +27,12 @@ from commands.rebuild import request_rebuild
 from commands.reviews import record_decision
 from commands.uploads import upload_version
 from events.store import Metadata
+from imaging.blobs import BlobStore
+from imaging.png import encode_png
 from tests.integration.jobs_support import tiny_recipe, versions_of
 from tests.integration.rebuild_support import make_chain, run_one
 from workers import models, pipelines
-from workers.blobs import BlobStore
 from workers.job_runner import COMPLETED, run_job
-from workers.png import encode_png
 from workers.rebuild import rebuild_report
 
 REPO = Path(__file__).resolve().parents[2]

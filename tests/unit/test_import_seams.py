@@ -34,6 +34,12 @@ def offenders(package: str, forbidden: str) -> list[str]:
                   if name == forbidden or name.startswith(forbidden + "."))
 
 
+def test_commands_import_nothing_from_workers():
+    """Commands decide and check requests; what they share with the workers (images,
+    blobs, recipe rules) lives in imaging/ and rules/."""
+    assert offenders("commands", "workers") == []
+
+
 def test_the_event_store_modules_import_each_other_without_a_circle():
     graph = {module: {name for name in names if name in package_imports("events")}
              for module, names in package_imports("events").items()}

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from events.errors import DomainError
+from imaging.adjustments import plan_adjustments
+from imaging.png import decode_image
 from rules.recipes import DEFAULT_UPSCALE, SCHEDULERS, UPSCALE_FACTORS
-from workers.adjustments import plan_adjustments
-from workers.png import decode_image
 
 SIZE_MULTIPLE = 8
 MIN_SIDE = 64
