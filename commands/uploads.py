@@ -13,7 +13,6 @@ from typing import Any
 from commands.access import CREATOR
 from commands.asset_state import AssetState, load_asset, load_asset_as, version_summary
 from commands.people import Principal
-from commands.png_metadata import parse_generation_metadata
 from commands.state import execute, expected, first_of, new_id
 from events.assets import TIERS, VersionCreated
 from events.domain import stream_id
@@ -21,6 +20,7 @@ from events.errors import DomainError, NotFound
 from events.store import ANY, EventStore, Metadata, StreamAppend
 from imaging.blobs import BlobStore
 from imaging.png import decode_image
+from interchange.png_metadata import parse_generation_metadata
 
 
 def imported_metadata(data: bytes) -> dict[str, Any] | None:
