@@ -12,7 +12,6 @@ import binascii
 import dataclasses
 from typing import Any
 
-from commands.access import CREATOR
 from commands.asset_state import AssetState, load_entity_asset
 from commands.generation import (
     asset_expected,
@@ -22,7 +21,6 @@ from commands.generation import (
     jobs_result,
     pending_finals,
 )
-from commands.job_estimate import JobLimits, step_work
 from commands.people import Principal
 from commands.policies import check_policies
 from commands.projects import ProjectState
@@ -39,6 +37,8 @@ from imaging.checks import (
     edit_output_size,
 )
 from imaging.masks import region_mask
+from rules.access import CREATOR
+from rules.job_estimate import JobLimits, step_work
 from rules.recipes import DEFAULT_EDIT_UPSCALE, DEFAULT_STEPS, DEFAULT_STRENGTH, EDIT_OPERATIONS
 
 _CARRIED = ("prompt", "negative_prompt", "strength", "steps", "guidance", "scheduler")

@@ -12,9 +12,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from commands.access import CREATOR
 from commands.asset_state import AssetState, load_asset_as
-from commands.job_estimate import JobLimits, step_work
 from commands.jobs import load_job
 from commands.people import Principal
 from commands.policies import check_policies
@@ -27,6 +25,8 @@ from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
 from events.store import ANY, NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
 from imaging.checks import check_generation_size, check_scheduler
+from rules.access import CREATOR
+from rules.job_estimate import JobLimits, step_work
 from rules.recipes import MAX_SEED
 
 MAX_VARIATIONS = 16

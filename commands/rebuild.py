@@ -14,11 +14,9 @@ import binascii
 import re
 from typing import Any
 
-from commands.access import CREATOR
 from commands.asset_state import load_entity_asset
 from commands.edits import blob_not_in_project
 from commands.generation import pending_finals
-from commands.job_estimate import JobLimits, StepWork, step_work
 from commands.lineage_chain import is_source_step, load_chain
 from commands.people import Principal
 from commands.policies import check_policies
@@ -29,6 +27,8 @@ from events.errors import DomainError
 from events.jobs import JobRequested
 from events.store import NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
 from imaging.checks import check_denoising, check_mask, edit_output_size
+from rules.access import CREATOR
+from rules.job_estimate import JobLimits, StepWork, step_work
 from rules.recipes import (
     DEFAULT_STEPS,
     DEFAULT_STRENGTH,

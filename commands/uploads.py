@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.access import CREATOR
 from commands.asset_state import AssetState, load_asset, load_asset_as, version_summary
 from commands.people import Principal
 from commands.state import execute, expected, first_of, new_id
@@ -21,6 +20,7 @@ from events.store import ANY, EventStore, Metadata, StreamAppend
 from imaging.blobs import BlobStore
 from imaging.png import decode_image
 from interchange.png_metadata import parse_generation_metadata
+from rules.access import CREATOR
 
 
 def imported_metadata(data: bytes) -> dict[str, Any] | None:

@@ -20,7 +20,6 @@ import struct
 import zlib
 from typing import Any
 
-from commands.access import VIEWER
 from commands.asset_state import load_entity_asset
 from commands.lineage_chain import is_source_step, load_chain
 from commands.people import Principal
@@ -31,6 +30,7 @@ from events.store import EventStore
 from imaging.png import decode_image, encode_png
 from interchange.c2pa import credentials_from_env, manifest_definition, sign_png
 from interchange.png_metadata import format_a1111_parameters
+from rules.access import VIEWER
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PARAMETERS_KEY, LINEAGE_KEY = "parameters", "lineage"

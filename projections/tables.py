@@ -45,6 +45,7 @@ projects = Table(
     Column("name", String(200), nullable=False),
     Column("description", Text, nullable=False, default=""),
     _time("created_at", False),
+    Column("position", Position),  # 0011: lists of projects page by creation
 )
 members = Table(
     "rm_members", metadata,
@@ -314,7 +315,7 @@ jobs = Table(
     Column("position", Position, nullable=False),
 )
 # Exponentially weighted sums of recorded step costs per (operation, tier): what a job's
-# run time is predicted from (commands/job_estimate.py).
+# run time is predicted from (rules/job_estimate.py).
 job_rates = Table(
     "rm_job_rates", metadata,
     Column("operation", String(20), primary_key=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
+from app.api.reading import caught_up
 from app.api.views import (
     body,
     cursor_int,
@@ -24,6 +25,9 @@ from app.schemas.assets import AsOfQuery, AssetCreateSchema, GenerationSchema, T
 from app.schemas.common import ListQuery
 from app.schemas.responses import AssetOut, JobsOut, PageOut
 from commands import assets, generation
+from commands.membership import require_member
+from projections.registry import TREE
+from projections.version_tree import assets_page
 
 blueprint = Blueprint("assets", __name__)
 TAGS = ("assets",)
@@ -48,9 +52,14 @@ def create_asset(project_id: str) -> Response:
 def list_assets(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     limit, cursor = page_args()
-    items, last = assets.assets_of_project(services().store, current_principal(), project_id,
-                                           after=cursor_int(cursor, "after"), limit=limit)
-    return page(items, {"after": last} if last is not None else None)
+    lineage = services()
+    require_member(lineage.store, current_principal(), project_id)
+    caught_up(TREE)
+    with lineage.engine.connect() as conn:
+        found = assets_page(conn, project_id, after=cursor_int(cursor, "after"),
+                            limit=limit + 1)
+    items = found[:limit]
+    return page(items, {"after": items[-1]["position"]} if len(found) > limit else None)
 
 
 @blueprint.get("/assets/<asset_id>")

@@ -17,9 +17,10 @@ from app.context import services
 from app.cursors import MAX_POSITION
 from app.http import query_args, respond, shared_schema
 from app.person_names import with_names
+from commands.membership import require_asset_member
 from commands.state import parse_id
 from projections import queries
-from projections.access import require_asset_member, user_names
+from projections.access import user_names
 from projections.registry import SEARCH, TREE, make_runner
 from projections.runner import ProjectionRunner
 
@@ -102,6 +103,13 @@ def wait_for_projections(names: Iterable[str], min_position: int | None,
         reached = min(projections.positions(names).values())
     # A projection that caught up past that head (while waiting) shows the head it saw.
     return Freshness(reached, max(head, reached))
+
+
+def caught_up(names: Iterable[str]) -> Freshness:
+    """Catch the named projections up to the log's head as this request found it
+    (bounded wait): a list read from them then holds the caller's own writes, as the
+    write side's answer did."""
+    return wait_for_projections(names, MAX_POSITION)
 
 
 def read_named(body: Any) -> Any:  # noqa: ANN401 - any JSON body

@@ -1,6 +1,8 @@
 """One approval rule (rules/approvals.py) for search and metrics: the decisions they
 keep carry what the rule folds by (asset, channel, log position), and the metrics'
-count of unrevoked approvals, which disagreed with the rule, is gone.
+count of unrevoked approvals, which disagreed with the rule, is gone. Projects carry the
+log position that created them, so lists of projects page from the read table (filled
+here from the log).
 
 Rebuilds create the columns too (projections/tables.py); this revision adds them to the
 live tables. Decisions recorded before it keep empty values (search then counts any
@@ -25,6 +27,10 @@ METRIC_INDEX = "ix_rm_metric_decisions_0_m0011"
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("rm_projects") as batch:
+        batch.add_column(sa.Column("position", Position))
+    op.execute("UPDATE rm_projects SET position = (SELECT e.position FROM events e WHERE "
+               "e.stream_id = 'project-' || rm_projects.project_id AND e.stream_version = 1)")
     with op.batch_alter_table("rm_catalog_decisions") as batch:
         batch.add_column(sa.Column("asset_id", sa.String(36)))
         batch.add_column(sa.Column("channel", sa.String(80)))
@@ -51,3 +57,5 @@ def downgrade() -> None:
     with op.batch_alter_table("rm_catalog_decisions") as batch:
         batch.drop_column("channel")
         batch.drop_column("asset_id")
+    with op.batch_alter_table("rm_projects") as batch:
+        batch.drop_column("position")

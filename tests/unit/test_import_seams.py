@@ -40,6 +40,12 @@ def test_commands_import_nothing_from_workers():
     assert offenders("commands", "workers") == []
 
 
+def test_projections_import_no_command_handlers():
+    """The read side reads its tables; who may read is decided by commands/membership.py,
+    which the views call, under the rule of rules/access.py."""
+    assert offenders("projections", "commands") == []
+
+
 def test_the_event_store_modules_import_each_other_without_a_circle():
     graph = {module: {name for name in names if name in package_imports("events")}
              for module, names in package_imports("events").items()}
