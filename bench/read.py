@@ -168,8 +168,8 @@ def load(store: EventStore, total: int, seed: int = 7) -> dict:
 
 
 def rebuild(engine) -> None:  # noqa: ANN001
-    # As in `lineage projections rebuild`: no other thread in the process (disposing
-    # stops the loader's WAL checkpointer), so a SQLite rebuild may fork its second fill.
+    # The second fill process is spawned with the database URL alone: nothing pooled
+    # here needs to be closed first, but the loader's connections are not needed now.
     engine.dispose()
     runner = make_runner(engine)  # rebuilds use the runner's large rebuild batches
     head = runner.status()[0].head

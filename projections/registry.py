@@ -1,4 +1,5 @@
-"""Every projection Lineage runs, in the order a catch-up visits them."""
+"""Every projection Lineage runs (projections/known.py), the names views wait for, and the
+runner over them."""
 
 from __future__ import annotations
 
@@ -8,24 +9,17 @@ from projections import (
     access,
     audit,
     catalog,
+    fill_process,
     guest_links,
     jobs,
     metrics,
     review_state,
     version_tree,
 )
-from projections.runner import Projection, ProjectionRunner
+from projections.known import PROJECTIONS
+from projections.runner import ProjectionRunner
 
-PROJECTIONS: tuple[Projection, ...] = (
-    access.PROJECTION,
-    version_tree.PROJECTION,
-    review_state.PROJECTION,
-    catalog.PROJECTION,
-    audit.PROJECTION,
-    metrics.PROJECTION,
-    jobs.PROJECTION,
-    guest_links.PROJECTION,
-)
+__all__ = ["PROJECTIONS", "make_runner"]
 
 ACCESS = (access.PROJECTION.name,)
 """Projects, members and users' names."""
@@ -39,5 +33,7 @@ GUESTS = (guest_links.PROJECTION.name,)
 
 
 def make_runner(engine: Engine, **options: object) -> ProjectionRunner:
-    """A runner over every projection (options: see ProjectionRunner)."""
+    """A runner over every projection whose rebuilds fill in two processes where the
+    machine and database allow (options: see ProjectionRunner)."""
+    options.setdefault("second_fill", fill_process.run)
     return ProjectionRunner(engine, PROJECTIONS, **options)  # type: ignore[arg-type]
