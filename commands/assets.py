@@ -125,17 +125,6 @@ def asset_body(asset: AssetState, version: int, as_of: datetime | None = None,
     }
 
 
-def list_versions(store: EventStore, principal: Principal, asset_id: str, *, after: int,
-                  limit: int) -> tuple[list[dict[str, Any]], int | None]:
-    """Version summaries in creation order after index ``after``; returns (page, next
-    index or None when this is the last page)."""
-    asset, _, _, _ = load_asset_as(store, principal, asset_id, VIEWER)
-    summaries = [version_summary(v) for v in asset.versions.values()]
-    page = summaries[after:after + limit]
-    more = after + limit < len(summaries)
-    return page, (after + limit if more else None)
-
-
 def view_version(store: EventStore, principal: Principal, version_id: str,
                  ) -> tuple[dict[str, Any], int]:
     """One version: recipe, environment, parents and children, content hash, tier, author,

@@ -25,9 +25,9 @@ from app.schemas.assets import AsOfQuery, AssetCreateSchema, GenerationSchema, T
 from app.schemas.common import ListQuery
 from app.schemas.responses import AssetOut, JobsOut, PageOut
 from commands import assets, generation
-from commands.membership import require_member
+from commands.membership import require_asset_member, require_member
 from projections.registry import TREE
-from projections.version_tree import assets_page
+from projections.version_tree import assets_page, versions_page
 
 blueprint = Blueprint("assets", __name__)
 TAGS = ("assets",)
@@ -78,9 +78,16 @@ def get_asset(asset_id: str) -> Response:
 def list_versions(asset_id: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     limit, cursor = page_args()
-    items, next_index = assets.list_versions(services().store, current_principal(), asset_id,
-                                             after=cursor_int(cursor, "index"), limit=limit)
-    return page(named(items), {"index": next_index} if next_index is not None else None)
+    lineage = services()
+    require_asset_member(lineage.store, current_principal(), asset_id)
+    caught_up(TREE)
+    with lineage.engine.connect() as conn:
+        found = versions_page(conn, asset_id, after=cursor_int(cursor, "after"),
+                              limit=limit + 1)
+    items = found[:limit]
+    more = {"after": items[-1]["position"]} if len(found) > limit else None
+    return page(named([{k: v for k, v in item.items() if k != "position"} for item in items]),
+                more)
 
 
 @blueprint.post("/assets/<asset_id>/tags")
