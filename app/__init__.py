@@ -6,7 +6,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.api import register_blueprints
+from app.api.routes import register as register_blueprints
 from app.body_limit import TOO_LARGE_KEY, StreamedBodyLimit
 from app.config import Settings
 from app.errors import register_error_handlers

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.services import Services
 from commands.uploads import media_type
-from workers.png import THUMBNAIL_SIDE, thumbnail_png
+from imaging.png import THUMBNAIL_SIDE, thumbnail_png
 from workers.thumbnails import MEDIA_TYPE, make_thumbnail
 
 

@@ -21,8 +21,8 @@ class Services:
     store: EventStore
 
     @cached_property
-    def blobs(self):  # noqa: ANN201 - workers.blobs.BlobStore
-        from workers.blobs import BlobStore  # heavy-free, but keeps app import light
+    def blobs(self):  # noqa: ANN201 - imaging.blobs.BlobStore
+        from imaging.blobs import BlobStore  # heavy-free, but keeps app import light
 
         return BlobStore(self.settings.blob_dir)
 

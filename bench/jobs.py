@@ -32,13 +32,13 @@ from events.domain import stream_id  # noqa: E402
 from events.jobs import JobCompleted, JobRequested, JobStarted  # noqa: E402
 from events.migrate import upgrade  # noqa: E402
 from events.store import NO_STREAM, EventStore, Metadata, StreamAppend  # noqa: E402
+from imaging.blobs import BlobStore  # noqa: E402
 from tests.integration.jobs_support import (  # noqa: E402
     new_project,
     request_job,
     tiny_recipe,
     wait_finished,
 )
-from workers.blobs import BlobStore  # noqa: E402
 from workers.broker import all_queue_names, make_broker, ping_broker  # noqa: E402
 from workers.job_runner import JobContext  # noqa: E402
 from workers.relay import Relay  # noqa: E402

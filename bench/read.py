@@ -7,9 +7,11 @@ Loads a synthetic history shaped like the issue's (per 1,000,000 events: 200 pro
 - full projection rebuild events/s (per projection and all together),
 - catch-up lag (events and seconds) while a writer appends at a steady rate,
 - p50/p95 of: asset tree (200 versions), lineage (depth 50), search by free text,
-  search by tag + date, audit of one asset, metrics of one project, review state as_of.
+  search by tag + date, audit of one asset, metrics of one project, review state as_of,
+- p50/p95 of every GET route of the API, taken from the route table (bench/read_routes.py).
 
     .venv/bin/python bench/read.py [--events 50000] [--backends sqlite,postgres]
+                                   [--routes-only]
 
 The issue's full size is ``--events 1000000`` (on 2 cores: loading takes about two
 minutes per backend, through the event store's batched append so the hash chain is
@@ -28,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.read_routes import time_routes  # noqa: E402
 from events import domain  # noqa: E402, F401
 from events.assets import AssetCreated, VersionCreated  # noqa: E402
 from events.db import make_engine, normalise_url  # noqa: E402
@@ -163,13 +167,13 @@ def load(store: EventStore, total: int, seed: int = 7) -> dict:
             size = 0
     if pending:
         flush()
-    return {"project": projects[0], "big_asset": big_ids[0], "deep": big_ids[51],
-            "versions": big_ids[1:]}
+    return {"project": projects[0], "projects": projects, "big_asset": big_ids[0],
+            "deep": big_ids[51], "versions": big_ids[1:]}
 
 
 def rebuild(engine) -> None:  # noqa: ANN001
-    # As in `lineage projections rebuild`: no other thread in the process (disposing
-    # stops the loader's WAL checkpointer), so a SQLite rebuild may fork its second fill.
+    # The second fill process is spawned with the database URL alone: nothing pooled
+    # here needs to be closed first, but the loader's connections are not needed now.
     engine.dispose()
     runner = make_runner(engine)  # rebuilds use the runner's large rebuild batches
     head = runner.status()[0].head
@@ -239,9 +243,8 @@ def pct(values: list[float], p: int) -> float:
         values) > 1 else (values[0] if values else 0.0)
 
 
-def time_queries(store: EventStore, ids: dict, samples: int) -> None:
-    engine = store.engine
-    make_runner(engine).catch_up()
+def moments_of(engine, ids: dict) -> Callable[[], datetime]:  # noqa: ANN001
+    """Random moments within the big asset's history (seeded)."""
     with engine.connect() as conn:
         first, last = conn.execute(text(
             "SELECT min(recorded_at), max(recorded_at) FROM events WHERE stream_id = :s"),
@@ -254,6 +257,14 @@ def time_queries(store: EventStore, ids: dict, samples: int) -> None:
     def moment() -> datetime:
         return first + timedelta(seconds=rng.uniform(0, (last - first).total_seconds()))
 
+    return moment
+
+
+def time_queries(store: EventStore, ids: dict, samples: int) -> None:
+    engine = store.engine
+    make_runner(engine).catch_up()
+    moment = moments_of(engine, ids)
+    rng = random.Random(11)
     cases = {
         "asset tree (200 versions)": lambda: queries.tree(engine, ids["big_asset"]),
         "lineage (depth 50)": lambda: queries.lineage(engine, ids["deep"]),
@@ -299,7 +310,7 @@ def postgres_url() -> tuple[str, callable]:
     return f"{normalise_url(POSTGRES_URL)}?options=-csearch_path%3D{schema}", drop
 
 
-def run_backend(name: str, url: str, args: argparse.Namespace) -> None:
+def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -> None:
     engine = make_engine(url)
     upgrade(engine)
     store = EventStore(engine)
@@ -309,9 +320,15 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> None:
     took = time.perf_counter() - t0
     head = store.head().position
     print(f"  loaded {head:,} events in {took:.1f} s ({head / took:,.0f} events/s)")
-    rebuild(engine)
-    catch_up_lag(store, url, ids, args.rate, args.lag_seconds)
-    time_queries(store, ids, args.samples)
+    if not args.routes_only:
+        rebuild(engine)
+        catch_up_lag(store, url, ids, args.rate, args.lag_seconds)
+        time_queries(store, ids, args.samples)
+    else:
+        make_runner(engine).catch_up()
+    moment, rng = moments_of(engine, ids), random.Random(13)
+    time_routes(url, data_dir, store, ids, args.samples, lambda: moment().isoformat(),
+                lambda: rng.choice(WORDS))
     engine.dispose()
 
 
@@ -323,15 +340,19 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0, help="appends/s for catch-up")
     parser.add_argument("--lag-seconds", type=float, default=10.0)
     parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--routes-only", action="store_true",
+                        help="load, catch up and time the GET routes only (no rebuild, "
+                             "lag or query figures)")
     args = parser.parse_args()
     for backend in args.backends.split(","):
         if backend == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:
-                run_backend("SQLite", sqlite_url(Path(tmp)), args)
+                run_backend("SQLite", sqlite_url(Path(tmp)), args, Path(tmp))
         elif backend == "postgres":
             url, drop = postgres_url()
             try:
-                run_backend("PostgreSQL", url, args)
+                with tempfile.TemporaryDirectory() as tmp:
+                    run_backend("PostgreSQL", url, args, Path(tmp))
             finally:
                 drop()
 

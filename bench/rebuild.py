@@ -36,9 +36,9 @@ from events.jobs import JobRequested  # noqa: E402
 from events.migrate import upgrade  # noqa: E402
 from events.projects import MemberRoleSet, ProjectCreated  # noqa: E402
 from events.store import NO_STREAM, EventStore, Metadata, StreamAppend  # noqa: E402
-from workers.blobs import BlobStore  # noqa: E402
+from imaging.blobs import BlobStore  # noqa: E402
+from imaging.png import encode_png  # noqa: E402
 from workers.job_runner import COMPLETED, JobContext, find_version, run_job  # noqa: E402
-from workers.png import encode_png  # noqa: E402
 from workers.rebuild import rebuild_report  # noqa: E402
 
 PROMPT = "fashion photo, a model in a red jacket"

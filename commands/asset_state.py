@@ -9,7 +9,6 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from commands.access import VIEWER, require_role
 from commands.fold_cache import Folded, Folding, cache_of
 from commands.people import Principal
 from commands.projects import ProjectState, load_project
@@ -27,6 +26,7 @@ from events.reviews import (
 )
 from events.store import EventStore
 from events.types import Event
+from rules.access import VIEWER, require_role
 
 # The per-entity records are frozen: folded states are cached and shared between request
 # threads (commands.fold_cache), so a fold replaces a record instead of changing it.

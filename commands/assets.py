@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from commands.access import CREATOR, VIEWER, require_role
 from commands.asset_state import (
     AssetState,
     VersionInfo,
@@ -28,6 +27,7 @@ from events.domain import stream_id
 from events.errors import NotFound
 from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend
 from events.types import Event
+from rules.access import CREATOR, VIEWER, require_role
 
 # -- decisions (pure) ----------------------------------------------------------------
 
@@ -125,17 +125,6 @@ def asset_body(asset: AssetState, version: int, as_of: datetime | None = None,
     }
 
 
-def list_versions(store: EventStore, principal: Principal, asset_id: str, *, after: int,
-                  limit: int) -> tuple[list[dict[str, Any]], int | None]:
-    """Version summaries in creation order after index ``after``; returns (page, next
-    index or None when this is the last page)."""
-    asset, _, _, _ = load_asset_as(store, principal, asset_id, VIEWER)
-    summaries = [version_summary(v) for v in asset.versions.values()]
-    page = summaries[after:after + limit]
-    more = after + limit < len(summaries)
-    return page, (after + limit if more else None)
-
-
 def view_version(store: EventStore, principal: Principal, version_id: str,
                  ) -> tuple[dict[str, Any], int]:
     """One version: recipe, environment, parents and children, content hash, tier, author,
@@ -174,19 +163,3 @@ def version_body(asset: AssetState, info: VersionInfo) -> dict[str, Any]:
     }
 
 
-def assets_of_project(store: EventStore, principal: Principal, project_id: str, *,
-                      after: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
-    """Assets of a project (viewer role) created after position ``after``; returns (page,
-    last position of the page or None when no more)."""
-    project, _ = load_project(store, project_id)
-    require_role(project.members, principal, VIEWER, hidden=hidden(project_id))
-    page: list[dict[str, Any]] = []
-    for recorded in store.iter_all(after, event_types=[AssetCreated.type_name]):
-        event = recorded.event
-        if isinstance(event, AssetCreated) and event.project_id == project_id:
-            if len(page) == limit:
-                return page, page[-1]["position"]
-            page.append({"asset_id": event.asset_id, "name": event.name, "brief": event.brief,
-                         "created_at": iso(recorded.recorded_at),
-                         "position": recorded.position})
-    return page, None

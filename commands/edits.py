@@ -12,9 +12,6 @@ import binascii
 import dataclasses
 from typing import Any
 
-from PIL import Image, ImageDraw
-
-from commands.access import CREATOR
 from commands.asset_state import AssetState, load_entity_asset
 from commands.generation import (
     asset_expected,
@@ -24,7 +21,6 @@ from commands.generation import (
     jobs_result,
     pending_finals,
 )
-from commands.job_estimate import JobLimits, step_work
 from commands.models import RECIPE_EXTRAS, recipe_extras
 from commands.people import Principal
 from commands.policies import check_policies
@@ -34,17 +30,18 @@ from events.assets import JobsRequested
 from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
 from events.store import ANY, EventStore, Metadata, StreamAppend
-from workers.blobs import BlobStore
-from workers.edit_validation import (
+from imaging.blobs import BlobStore
+from imaging.checks import (
     check_denoising,
     check_mask,
     check_scheduler,
     edit_output_size,
 )
-from workers.png import encode_png
-from workers.recipe_rules import DEFAULT_STEPS, DEFAULT_STRENGTH
+from imaging.masks import region_mask
+from rules.access import CREATOR
+from rules.job_estimate import JobLimits, step_work
+from rules.recipes import DEFAULT_EDIT_UPSCALE, DEFAULT_STEPS, DEFAULT_STRENGTH, EDIT_OPERATIONS
 
-EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
 _CARRIED = ("prompt", "negative_prompt", "strength", "steps", "guidance", "scheduler",
             *RECIPE_EXTRAS)
 
@@ -117,7 +114,7 @@ def decide_edit(project: ProjectState, asset: AssetState, cmd: Edit, pending: in
                               field="margins")
         recipe["margins"] = params["margins"]
     if cmd.operation == "upscale":
-        recipe["scale"] = params.get("scale") or 2
+        recipe["scale"] = params.get("scale") or DEFAULT_EDIT_UPSCALE
     width, height = edit_output_size(cmd.operation, recipe, source.width, source.height,
                                      cmd.max_side)
     check_policies(project, asset, tier, 1, pending)
@@ -133,16 +130,6 @@ def blob_not_in_project(key: str, field: str) -> DomainError:
     unknown or another project's: the two must be indistinguishable."""
     return DomainError(f"{field} {str(key)[:80]} is not stored in this project; "
                        "upload it or send the PNG as base64", field=field)
-
-
-def region_mask(region: dict[str, float], width: int, height: int) -> bytes:
-    """A white-on-black PNG mask of a normalised box {x, y, w, h} over width x height."""
-    left, top = round(region["x"] * width), round(region["y"] * height)
-    right = min(width, left + max(1, round(region["w"] * width)))
-    bottom = min(height, top + max(1, round(region["h"] * height)))
-    mask = Image.new("L", (width, height), 0)
-    ImageDraw.Draw(mask).rectangle((left, top, right - 1, bottom - 1), fill=255)
-    return encode_png(mask)
 
 
 def mask_bytes(blobs: BlobStore, project_id: str, params: dict[str, Any], width: int,

@@ -12,9 +12,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from commands.access import CREATOR
 from commands.asset_state import AssetState, load_asset_as
-from commands.job_estimate import JobLimits, step_work
 from commands.jobs import load_job
 from commands.models import recipe_extras
 from commands.people import Principal
@@ -27,9 +25,11 @@ from events.domain import stream_id
 from events.errors import DomainError, NotFound
 from events.jobs import JobRequested
 from events.store import ANY, NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
-from workers.edit_validation import check_generation_size, check_scheduler
+from imaging.checks import check_generation_size, check_scheduler
+from rules.access import CREATOR
+from rules.job_estimate import JobLimits, step_work
+from rules.recipes import MAX_SEED
 
-MAX_SEED = 2**32 - 1
 MAX_VARIATIONS = 16
 
 

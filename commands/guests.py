@@ -18,7 +18,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from commands.access import ADMIN, require_role
 from commands.asset_state import folded_asset, locate_asset
 from commands.fold_cache import Folding, cache_of
 from commands.people import Principal
@@ -31,6 +30,7 @@ from events.guests import GUEST_PERMISSIONS, GuestJoined, GuestLinkCreated, Gues
 from events.reviews import CommentAdded
 from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend
 from events.types import Event
+from rules.access import ADMIN, require_role
 
 CODE = re.compile(r"^([0-9a-f]{32})\.([A-Za-z0-9_-]{20,100})$")
 LINK_ID = re.compile(r"[0-9a-f]{32}")

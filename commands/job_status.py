@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from commands.access import VIEWER, require_role
 from commands.job_progress import read_progress
 from commands.jobs import STARTED, JobState, load_job
 from commands.people import Principal
 from commands.projects import load_project
 from events.jobs import JobCancelled, JobCompleted, JobFailed, JobStarted
 from events.store import EventStore, Recorded
+from rules.access import VIEWER, require_role
 
 LoadedJob = tuple[JobState, int, list[Recorded]]
 """What :func:`commands.jobs.load_job` returns: state, stream version, history."""

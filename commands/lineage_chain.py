@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from commands.asset_state import load_asset
-from commands.projects import load_project
 from events.assets import VersionCreated
 from events.errors import DomainError, NotFound
 from events.store import EventStore
@@ -82,24 +80,3 @@ def step_input_needed(version: VersionCreated) -> bool:
     """Whether the step's recipe takes its parent's image as input (generate does not,
     even when it has a parent: a final promoted from a draft re-renders from the prompt)."""
     return version.operation != "generate"
-
-
-def approved_versions(store: EventStore, project_id: str) -> list[dict[str, object]]:
-    """Every version of the project with a standing (unrevoked) approval, in the order
-    the assets were created: [{version_id, asset_id, asset_name, channels}].
-    Raises NotFound for an unknown project."""
-    load_project(store, project_id)
-    found: list[dict[str, object]] = []
-    for recorded in store.iter_all(event_types=["asset.created"]):
-        if getattr(recorded.event, "project_id", None) != project_id:
-            continue
-        asset, _ = load_asset(store, recorded.event.asset_id)
-        channels: dict[str, list[str]] = {}
-        for info in asset.decisions.values():
-            decision = info.event
-            if decision.decision == "approved" and info.revoked is None:
-                channels.setdefault(decision.version_id, []).append(decision.channel or "any")
-        for version_id, names in channels.items():
-            found.append({"version_id": version_id, "asset_id": asset.asset_id,
-                          "asset_name": asset.name, "channels": sorted(set(names))})
-    return found

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from commands.access import ADMIN, VIEWER, require_role, role_of
 from commands.fold_cache import Folding, cache_of
 from commands.people import Principal, get_user
 from commands.state import ensure_same_request, execute, expected, first_of, new_id
@@ -29,6 +28,7 @@ from events.projects import (
 )
 from events.store import ANY, NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
 from events.types import Event
+from rules.access import ADMIN, VIEWER, require_role, role_of
 
 Answer = tuple[dict[str, Any], int, int | None]
 """A write's answer: the resource body, its stream version, the last position (None when
@@ -265,26 +265,3 @@ def set_channel(store: EventStore, principal: Principal, meta: Metadata, project
     return _admin_command(
         store, principal, meta, project_id,
         lambda state: decide_set_channel(state, name, min_width, min_height), if_match)
-
-
-def projects_of(store: EventStore, principal: Principal) -> list[tuple[int, str, str, str]]:
-    """(position created, project id, name, role) of every project the caller may see, oldest
-    first. Folds membership events across project streams (a catalog projection can
-    replace this scan)."""
-    created: dict[str, int] = {}
-    names: dict[str, str] = {}
-    roles: dict[str, str] = {}
-    types = [ProjectCreated.type_name, MemberRoleSet.type_name, MemberRemoved.type_name]
-    for recorded in store.iter_all(event_types=types, stream_types=["project"]):
-        project_id = recorded.stream_id.removeprefix("project-")
-        event = recorded.event
-        if isinstance(event, ProjectCreated):
-            created[project_id] = recorded.position
-            names[project_id] = event.name
-        elif isinstance(event, MemberRoleSet) and event.user_id == principal.user_id:
-            roles[project_id] = event.role
-        elif isinstance(event, MemberRemoved) and event.user_id == principal.user_id:
-            roles.pop(project_id, None)
-    visible = created if principal.is_admin else {p: created[p] for p in roles if p in created}
-    return sorted((pos, pid, names[pid], ADMIN if principal.is_admin else roles[pid])
-                  for pid, pos in visible.items())

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.access import CREATOR
 from commands.asset_state import AssetState, load_entity_asset
 from commands.generation import asset_expected, job_appends, jobs_result, pending_finals
-from commands.job_estimate import JobLimits, step_work
 from commands.lineage_chain import is_source_step, load_chain
 from commands.people import Principal
 from commands.policies import check_policies
@@ -31,7 +29,9 @@ from events.assets import JobsRequested, VersionCreated
 from events.errors import DomainError
 from events.jobs import JobRequested
 from events.store import ANY, EventStore, Metadata, StreamAppend
-from workers.recipe_rules import DERIVED_KEYS, DIFFUSION_OPERATIONS, defaulted_family_keys
+from rules.access import CREATOR
+from rules.job_estimate import JobLimits, step_work
+from rules.recipes import DERIVED_KEYS, DIFFUSION_OPERATIONS, defaulted_family_keys
 
 PROMOTE = "promote"
 MODEL_KEYS = frozenset({"model", "model_id", "scheduler_config"})

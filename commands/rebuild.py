@@ -14,11 +14,9 @@ import binascii
 import re
 from typing import Any
 
-from commands.access import CREATOR
 from commands.asset_state import load_entity_asset
 from commands.edits import blob_not_in_project
 from commands.generation import pending_finals
-from commands.job_estimate import JobLimits, StepWork, step_work
 from commands.lineage_chain import is_source_step, load_chain
 from commands.people import Principal
 from commands.policies import check_policies
@@ -28,8 +26,20 @@ from events.domain import stream_id
 from events.errors import DomainError
 from events.jobs import JobRequested
 from events.store import NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
-from workers.edit_validation import check_denoising, check_mask, edit_output_size
-from workers.recipe_rules import DEFAULT_STEPS, DEFAULT_STRENGTH, ENGINE_MAX_SIDE
+from imaging.checks import check_denoising, check_mask, edit_output_size
+from rules.access import CREATOR
+from rules.job_estimate import JobLimits, StepWork, step_work
+from rules.recipes import (
+    DEFAULT_STEPS,
+    DEFAULT_STRENGTH,
+    ENGINE_MAX_SIDE,
+    GUIDANCE_RANGE,
+    MAX_SEED,
+    MAX_STEPS,
+    MIN_STEPS,
+    STRENGTH_RANGE,
+    UPSCALE_FACTORS,
+)
 
 _COMMON = frozenset({"prompt", "negative_prompt", "seed", "steps", "guidance", "loras"})
 OVERRIDE_FIELDS: dict[str, frozenset[str]] = {
@@ -81,16 +91,16 @@ def _check_value(key: str, value: Any, field: str, max_prompt_chars: int) -> Non
     if key in ("prompt", "negative_prompt"):
         if not isinstance(value, str) or len(value) > max_prompt_chars:
             fail(f"a string of at most {max_prompt_chars} characters")
-    elif key == "seed" and not (whole and 0 <= value <= 2**32 - 1):
-        fail("an integer in 0..4294967295")
-    elif key == "steps" and not (whole and 1 <= value <= 200):
-        fail("an integer in 1..200")
-    elif key == "strength" and not (number and 0 <= value <= 1):
-        fail("a number in 0..1")
-    elif key == "guidance" and not (number and 0 <= value <= 50):
-        fail("a number in 0..50")
-    elif key == "scale" and not (whole and 1 <= value <= 16):
-        fail("an integer in 1..16")
+    elif key == "seed" and not (whole and 0 <= value <= MAX_SEED):
+        fail(f"an integer in 0..{MAX_SEED}")
+    elif key == "steps" and not (whole and MIN_STEPS <= value <= MAX_STEPS):
+        fail(f"an integer in {MIN_STEPS}..{MAX_STEPS}")
+    elif key == "strength" and not (number and _within(value, STRENGTH_RANGE)):
+        fail("a number in {:g}..{:g}".format(*STRENGTH_RANGE))
+    elif key == "guidance" and not (number and _within(value, GUIDANCE_RANGE)):
+        fail("a number in {:g}..{:g}".format(*GUIDANCE_RANGE))
+    elif key == "scale" and not (whole and value in UPSCALE_FACTORS):
+        fail(f"one of {', '.join(map(str, UPSCALE_FACTORS))}")
     elif key == "margins" and not (isinstance(value, dict) and value and all(
             side in ("left", "top", "right", "bottom") and isinstance(px, int)
             and not isinstance(px, bool) and px >= 0 for side, px in value.items())):
@@ -120,6 +130,8 @@ def rescaled_loras(recorded: list[dict[str, Any]], wanted: list[dict[str, Any]],
             entry["weights_hash"] = hashes[item["name"]]
         result.append(entry)
     return result
+def _within(value: float, bounds: tuple[float, float]) -> bool:
+    return bounds[0] <= value <= bounds[1]
 
 
 def apply_override(recipe: dict[str, Any], override: dict[str, Any], *,

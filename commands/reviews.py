@@ -8,7 +8,6 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from commands.access import CREATOR, REVIEWER
 from commands.asset_state import (
     ASSET,
     AssetState,
@@ -36,6 +35,7 @@ from events.reviews import (
 )
 from events.store import ANY, EventStore, Metadata, Recorded, StreamAppend
 from events.types import Event
+from rules.access import CREATOR, REVIEWER
 
 
 @dataclasses.dataclass(frozen=True)

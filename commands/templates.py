@@ -9,7 +9,6 @@ import re
 from datetime import datetime
 from typing import Any
 
-from commands.access import CREATOR, VIEWER, require_role
 from commands.asset_state import iso
 from commands.people import Principal
 from commands.projects import Answer, hidden, load_project
@@ -19,6 +18,7 @@ from events.errors import DomainError, NotFound
 from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend
 from events.templates import TemplateCreated, TemplateRevised
 from events.types import Event
+from rules.access import CREATOR, VIEWER, require_role
 
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]{0,63})\}|\{|\}")
 """A variable, a literal brace (doubled) or a stray brace."""

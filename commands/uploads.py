@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.access import CREATOR
 from commands.asset_state import AssetState, load_asset, load_asset_as, version_summary
-from commands.import_rerender import rerender_plan
 from commands.people import Principal
-from commands.png_metadata import parse_generation_metadata
 from commands.state import execute, expected, first_of, new_id
 from events.assets import TIERS, VersionCreated
 from events.domain import stream_id
 from events.errors import DomainError, NotFound
 from events.store import ANY, EventStore, Metadata, StreamAppend
-from workers.blobs import BlobStore
-from workers.png import decode_image
+from imaging.blobs import BlobStore
+from imaging.png import decode_image
+from interchange.png_metadata import parse_generation_metadata
+from interchange.rerender_plan import rerender_plan
+from rules.access import CREATOR
 
 
 def imported_metadata(data: bytes) -> dict[str, Any] | None:

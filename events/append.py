@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import Engine, event
 
@@ -31,22 +31,8 @@ from events.chain import append_hasher, iso
 from events.db import pooled_connection, sqlite_synchronous, unavailable
 from events.errors import ConcurrencyError
 from events.group_commit import AppendRequest, GroupCommit
+from events.records import ANY, NO_STREAM, Metadata, Pending, Recorded, StreamAppend
 from events.wal import BACKSTOP_PAGES, WalCheckpointer
-
-if TYPE_CHECKING:
-    from events.store import Metadata, Recorded, StreamAppend
-    from events.types import Event
-
-ANY = -1
-NO_STREAM = 0
-
-
-class Pending(NamedTuple):
-    """One stream's share of an append, serialised before the write lock is taken."""
-
-    stream: StreamAppend
-    events: list[tuple[Event, str]]
-    """Each event with its payload's canonical JSON."""
 
 
 class Duplicate(Exception):
@@ -91,7 +77,6 @@ def build_rows(head: tuple, pending: Sequence[Pending], versions: Sequence[int],
                occurred_at: datetime | None, event_ids: Sequence[str], sqlite: bool) -> Built:
     """The insert parameters and Recorded events of an append after head ``(position, hash,
     recorded_at)``, with each stream continuing from its version in ``versions``."""
-    from events.store import Recorded  # the store imports this module
 
     position, prev_hash, last_recorded = head
     recorded_at = max(datetime.now(UTC), _parse_time(last_recorded))

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from events.types import Event, event
+from rules.recipes import OPERATIONS as RECIPE_OPERATIONS
 
-OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale", "adjust", "upload")
+OPERATIONS = (*RECIPE_OPERATIONS, "upload")
+"""Operations a version may record: a recipe's, or an upload."""
 TIERS = ("draft", "final")
 
 

@@ -16,11 +16,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from events.append import Pending
-    from events.store import Metadata, Recorded
+from events.records import Metadata, Pending, Recorded
 
 
 class AppendRequest:

@@ -12,82 +12,27 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
 
 from sqlalchemy import Engine, func, insert, select
 
 from events import append as _append
 from events.append import COLUMNS as _COLUMN_LIST
-from events.append import Duplicate, Pending, new_event_ids
+from events.append import Duplicate, new_event_ids
 from events.chain import canonical_json
 from events.db import pooled_connection
 from events.errors import ConcurrencyError, DomainError, IdempotencyKeyReused
 from events.group_commit import AppendRequest
+from events.records import (  # re-exported: callers import the record types from here
+    ANY,  # noqa: F401
+    NO_STREAM,
+    Metadata,
+    Pending,
+    Recorded,
+    RequestFingerprint,  # noqa: F401
+    StreamAppend,
+)
 from events.schema import GENESIS_HASH, entity_streams, event_commands, event_head, events
 from events.types import Event, decode, encode
-
-ANY = _append.ANY
-"""Expected version: append whatever the stream's version is."""
-NO_STREAM = _append.NO_STREAM
-"""Expected version: the stream must not exist yet."""
-
-
-class RequestFingerprint(NamedTuple):
-    """The request that carried a command id: ``route`` names it ("POST /api/…") and
-    ``digest`` is the SHA-256 of everything that makes it this request (method, path,
-    query, canonical body, uploaded files' hashes)."""
-
-    route: str
-    digest: str
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Metadata:
-    """Who and why: recorded on every event of one append. ``request`` is kept beside the
-    command id (not in the events): a repeat of the id must be the same request."""
-
-    actor_id: str | None = None
-    correlation_id: str | None = None
-    causation_id: str | None = None
-    command_id: str | None = None
-    occurred_at: datetime | None = None
-    request: RequestFingerprint | None = None
-
-
-class Recorded(NamedTuple):
-    """An event as stored: its global position, stream version, metadata and hashes.
-
-    A named tuple rather than a dataclass: reads build hundreds of thousands per second.
-    """
-
-    position: int
-    event_id: str
-    stream_id: str
-    stream_type: str
-    stream_version: int
-    event_type: str
-    schema_version: int
-    event: Event
-    actor_id: str | None
-    correlation_id: str | None
-    causation_id: str | None
-    command_id: str | None
-    occurred_at: datetime
-    recorded_at: datetime
-    prev_hash: str
-    hash: str
-
-
-@dataclasses.dataclass(frozen=True)
-class StreamAppend:
-    """One stream's share of an (atomic, possibly multi-stream) append."""
-
-    stream_id: str
-    stream_type: str
-    expected_version: int
-    events: Sequence[Event]
-    entity_ids: Sequence[str] = ()
-    """Ids of entities created in this stream (versions, comments…), for :meth:`locate`."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -65,14 +65,6 @@ def upcaster(name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
     return register
 
 
-def event_class(name: str) -> type[Event] | None:
-    return _registry.get(name)
-
-
-def registered_types() -> dict[str, type[Event]]:
-    return dict(_registry)
-
-
 def encode(evt: Event) -> Payload:
     """The JSON payload of an event: its fields, which must be JSON primitives."""
     fields = _field_names.get(type(evt))

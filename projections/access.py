@@ -1,32 +1,27 @@
 """Projects, their members and users' names: who may see which project.
 
-The ``access`` projection lists the projects a user belongs to (for searches across
-projects); a single project's membership is read from its own short stream, so a member
-added a moment ago can read at once.
+The ``access`` projection lists the projects a user belongs to (lists of projects,
+searches across projects) and people's names. Whether a caller may read one project's
+resources is decided immediately, from the project's own stream, by commands/membership.py
+(the rule itself: rules/access.py).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, literal, select
 
-from commands.access import VIEWER, require_role
-from commands.asset_state import locate_asset
-from commands.fold_cache import cache_of
-from commands.people import Principal
-from commands.projects import load_project
-from events.domain import stream_id
-from events.errors import NotFound
-from events.store import EventStore, Recorded
+from events.store import Recorded
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
 from projections.tables import members, projects, users
+from rules.access import ADMIN
 
 
 def _project_created(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
     ctx.conn.execute(insert(ctx.t("rm_projects")).values(
         project_id=e.project_id, name=e.name, description=e.description,
-        created_at=rec.recorded_at))
+        created_at=rec.recorded_at, position=rec.position))
 
 
 def _member_role_set(ctx: ApplyContext, rec: Recorded) -> None:
@@ -71,6 +66,23 @@ def visible_projects(engine: Engine, user_id: str, is_admin: bool) -> list[str] 
                                  .where(members.c.user_id == user_id)).scalars())
 
 
+def projects_page(engine: Engine, user_id: str, is_admin: bool, *, after: int, limit: int,
+                  ) -> list[tuple[int, str, str, str]]:
+    """(position created, project id, name, the user's role) of the projects the user
+    belongs to (every project, as ``admin``, for a global admin) created after position
+    ``after``, oldest first, at most ``limit``."""
+    p = projects.c
+    if is_admin:
+        stmt = select(p.position, p.project_id, p.name, literal(ADMIN))
+    else:
+        stmt = (select(p.position, p.project_id, p.name, members.c.role)
+                .join(members, members.c.project_id == p.project_id)
+                .where(members.c.user_id == user_id))
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(
+            stmt.where(p.position > after).order_by(p.position).limit(limit))]
+
+
 def user_names(engine: Engine, user_ids: set[str]) -> dict[str, str]:
     """Display names for user ids (unknown ids are left out)."""
     if not user_ids:
@@ -78,80 +90,6 @@ def user_names(engine: Engine, user_ids: set[str]) -> dict[str, str]:
     with engine.connect() as conn:
         return dict(conn.execute(select(users.c.user_id, users.c.name)
                                  .where(users.c.user_id.in_(sorted(user_ids)))).all())
-
-
-def project_members(store: EventStore, project_id: str) -> dict[str, str]:
-    """user id → role, folded from the project's stream (through the write side's fold
-    cache: the stream grows with every finished job); NotFound for an unknown project.
-    The mapping is shared with other requests: read it, never change it."""
-    project, _ = load_project(store, project_id)
-    return project.members
-
-
-def require_member(store: EventStore, principal: Principal, project_id: str, *,
-                   hidden: str | None = None) -> str:
-    """The caller's role in the project (``admin`` for global admins). Non-members and
-    unknown projects both get NotFound with ``hidden`` (nothing about the project leaks)."""
-    message = hidden or f"project {project_id} does not exist"
-    try:
-        members = project_members(store, project_id)
-    except NotFound:
-        raise NotFound(message) from None
-    return require_role(members, principal, VIEWER, hidden=message)
-
-
-def project_of_asset(store: EventStore, asset_id: str) -> str:
-    """The project an asset belongs to (from its first event, remembered: it never
-    changes); NotFound if none."""
-
-    def first_event_project() -> str | None:
-        first = store.read_stream(stream_id("asset", asset_id), up_to_version=1)
-        if not first or first[0].event_type != "asset.created":
-            return None
-        return first[0].event.project_id
-
-    project_id = cache_of(store).fact(("project of", asset_id), first_event_project)
-    if project_id is None:
-        raise NotFound(f"asset {asset_id} does not exist")
-    return project_id
-
-
-def project_of_template(store: EventStore, template_id: str) -> str:
-    """The project a template belongs to (from its first event, remembered); NotFound
-    if none."""
-
-    def first_event_project() -> str | None:
-        first = store.read_stream(stream_id("template", template_id), up_to_version=1)
-        if not first or first[0].event_type != "template.created":
-            return None
-        return first[0].event.project_id
-
-    project_id = cache_of(store).fact(("project of template", template_id),
-                                      first_event_project)
-    if project_id is None:
-        raise NotFound(f"template {template_id} does not exist")
-    return project_id
-
-
-def require_asset_member(store: EventStore, principal: Principal, asset_id: str, *,
-                         hidden: str | None = None) -> str:
-    """The project id of the asset, after checking the caller may see it (NotFound
-    otherwise, with ``hidden`` as the message)."""
-    message = hidden or f"asset {asset_id} does not exist"
-    try:
-        project_id = project_of_asset(store, asset_id)
-    except NotFound:
-        raise NotFound(message) from None
-    require_member(store, principal, project_id, hidden=message)
-    return project_id
-
-
-def require_version_member(store: EventStore, principal: Principal, version_id: str,
-                           ) -> str:
-    """The asset id owning the version, after checking the caller may see it."""
-    asset_id = locate_asset(store, version_id, "version")
-    require_asset_member(store, principal, asset_id, hidden=f"version {version_id} does not exist")
-    return asset_id
 
 
 def shared_projects(engine: Engine, viewer_id: str | None, user_id: str,

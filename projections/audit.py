@@ -16,6 +16,7 @@ from events.types import Event, encode
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id, project_of_stream, stream_kind
 from projections.tables import audit_log, audit_members
+from rules.approvals import channel_key
 
 SUBJECT_FIELDS = ("decision_id", "comment_id", "pin_id", "version_id", "job_id",
                   "template_id", "asset_id", "link_id", "project_id", "token_id", "user_id")
@@ -45,7 +46,7 @@ def _subject(payload: dict[str, Any]) -> Any:  # noqa: ANN401
 def _summary(rec: Recorded, payload: dict[str, Any], subject: Any) -> str:  # noqa: ANN401
     kind = rec.event_type
     if kind == "decision.recorded":
-        channel = payload.get("channel") or "default"
+        channel = channel_key(payload.get("channel"))
         return (f"{payload['decision']} version {payload['version_id']} "
                 f"({payload['content_hash'][:12]}) for {channel} as {payload['role']}")
     if kind == "decision.revoked":

@@ -6,7 +6,7 @@ projections/review_state.py); nothing here writes.
 
 Status of an asset in a channel:
 
-- ``approved``: an approval for the channel stands (projections.common.fold_approvals);
+- ``approved``: an approval for the channel stands (rules/approvals.py);
 - ``changes_requested``: otherwise, the latest standing decision for the channel asked
   for changes (or rejected) and no version was made after it;
 - ``needs_review``: otherwise, when the asset has versions; ``empty`` when it has none.
@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from projections.common import channel_key, fold_approvals, iso
+from projections.common import iso
 from projections.tables import (
     assets,
     catalog_tags,
@@ -34,6 +34,7 @@ from projections.tables import (
     versions,
 )
 from projections.version_tree import IMAGE_LINK
+from rules.approvals import DEFAULT_CHANNEL, channel_key, fold_approvals
 
 STATUSES = ("needs_review", "changes_requested", "approved", "empty")
 DECIDING_ROLES = ("reviewer", "admin")
@@ -57,7 +58,7 @@ def asset_cards(conn: Connection, asset_ids: Sequence[str], channels: Sequence[s
     and ``status`` per channel (``channels``; ``["default"]`` when empty)."""
     if not asset_ids:
         return []
-    channels = list(channels) or ["default"]
+    channels = list(channels) or [DEFAULT_CHANNEL]
     ids = list(dict.fromkeys(asset_ids))
     a, v, d = assets.c, versions.c, decisions.c
     cards: dict[str, dict[str, Any]] = {}

@@ -154,7 +154,8 @@ def _comment_added(ctx: ApplyContext, rec: Recorded) -> None:
 def _decision_recorded(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
     ctx.insert("rm_catalog_decisions", {
-        "decision_id": e.decision_id, "version_id": e.version_id, "decision": e.decision,
+        "decision_id": e.decision_id, "version_id": e.version_id,
+        "asset_id": entity_id(rec.stream_id), "channel": e.channel, "decision": e.decision,
         "decided_at": rec.recorded_at, "position": rec.position, "revoked_at": None})
 
 

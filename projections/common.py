@@ -1,8 +1,8 @@
-"""Small pieces several read models share: time formatting, channels, current approvals."""
+"""Small pieces several read models share: time formatting, validity in time, current
+approvals."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy.sql import ColumnElement
 
 from events.store import utc
 from projections.tables import decisions
+from rules.approvals import fold_approvals
 
 
 def iso(moment: Any) -> str | None:
@@ -50,11 +51,6 @@ def _text(value: Any) -> str:  # noqa: ANN401
     return value if isinstance(value, str) else ""
 
 
-def channel_key(channel: str | None) -> str:
-    """Decisions without a channel count for the ``default`` channel."""
-    return channel or "default"
-
-
 def normalise_tag(tag: str) -> str:
     """``" Campaign//summer-26/ "`` → ``"Campaign/summer-26"``: no empty levels."""
     return "/".join(part.strip() for part in tag.split("/") if part.strip())
@@ -79,26 +75,10 @@ def ended_by(end: Column, as_of: datetime | None) -> ColumnElement:
 
 def current_approvals(conn: Connection, asset_id: str, as_of: datetime | None = None,
                       ) -> dict[str, str]:
-    """channel → the approved version id of an asset, now or as of a time."""
+    """channel → the approved version id of an asset, now or as of a time (the rule:
+    rules/approvals.py)."""
     d = decisions.c
     return fold_approvals(conn.execute(
         select(d.version_id, d.channel, d.decision)
         .where(d.asset_id == asset_id, valid_at(d.decided_at, d.revoked_at, as_of))
         .order_by(d.position)))
-
-
-def fold_approvals(standing: Iterable[tuple[str, str | None, str]]) -> dict[str, str]:
-    """channel → approved version id from an asset's standing (unrevoked) decisions as
-    ``(version_id, channel, decision)`` in log order.
-
-    The latest approval in the channel, unless a later decision on the same version in
-    that channel (changes requested, rejected) took it back.
-    """
-    current: dict[str, str] = {}
-    for version_id, channel, decision in standing:
-        key = channel_key(channel)
-        if decision == "approved":
-            current[key] = version_id
-        elif current.get(key) == version_id:
-            del current[key]
-    return current

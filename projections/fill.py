@@ -7,21 +7,26 @@ once, each reading the log itself: the work is mostly Python per event, and one 
 uses one core. The parent waits for both, and the swap into the live tables stays one
 transaction in the parent (see ProjectionRunner.rebuild).
 
+The second process is started by spawn, not fork, and is handed only a
+:class:`SecondFill`: the database URL, the projections' names and the batch size. It
+builds its own engine and runner (projections/fill_process.py); nothing of the parent
+(threads, pooled connections, SQLite's process-wide mutexes) is inherited, so a fill
+started while other threads run cannot hang the way a forked child could.
+
 On PostgreSQL both processes write the database itself. SQLite has one writer at a time,
 so there the second process writes a side file of its own (:func:`side_file`): its
 ``__next`` tables and their checkpoints live in that file, opened as its main database,
 and the log is read from the real database attached as ``log`` (WAL: reading it never
 waits for the parent's writes, nor they for it). Once it is done the parent copies those
 tables into its own ``__next`` tables in SQL (:func:`copy_side`) and deletes the file.
-SQLite forks only while no other thread runs (see :func:`processes_for`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +44,25 @@ benchmark's history), to give the two fill processes equal shares; others count 
 Fill = Callable[[Sequence[Any]], int]
 
 
+@dataclasses.dataclass(frozen=True)
+class SecondFill:
+    """Everything a rebuild's second fill process is handed (it is pickled for spawn):
+    it fills the ``__next`` tables of the projections ``names`` in the database at
+    ``database_url`` (on SQLite, in the side file beside it: :func:`side_path`)."""
+
+    database_url: str
+    names: tuple[str, ...]
+    rebuild_batch_size: int
+    before_commit: Callable[[str, int], None] | None = None
+    """ProjectionRunner's test hook, when it has one; it must pickle (a module-level
+    function or a partial of one)."""
+
+
+SecondFillEntry = Callable[[SecondFill, Any], None]
+"""The second process's entry: ``entry(order, read)`` fills and sets ``read.value`` to
+the events it read (projections/fill_process.py)."""
+
+
 def sqlite_file(engine: Engine) -> str | None:
     """The file of a SQLite database, or None (PostgreSQL, or in memory)."""
     database = engine.url.database
@@ -50,14 +74,10 @@ def sqlite_file(engine: Engine) -> str | None:
 
 def processes_for(engine: Engine, wanted: int | None = None) -> int:
     """How many processes fill a rebuild on ``engine``'s database: ``wanted`` (default
-    two with two cores or more), and always one for an in-memory SQLite database (a
-    forked process could not see it) or while this process runs other threads.
-
-    SQLite is not fork-safe: a thread inside any SQLite call at the moment of the fork
-    (a WAL checkpoint, another connection's query) holds SQLite's process-wide mutexes,
-    and the forked child waits for them forever. With no other thread, none can."""
-    if engine.dialect.name != "postgresql" and (
-            sqlite_file(engine) is None or threading.active_count() > 1):
+    two with two cores or more), and always one for an in-memory SQLite database
+    (another process could not see it). Other threads running here do not matter: the
+    second process is spawned, not forked."""
+    if engine.dialect.name != "postgresql" and sqlite_file(engine) is None:
         return 1
     if wanted is not None:
         return max(1, wanted)
@@ -77,25 +97,23 @@ def split(targets: Sequence[Any], processes: int) -> list[list[Any]]:
     return [sorted(group, key=lambda t: order[id(t)]) for group in groups]
 
 
-def fill_all(fill: Fill, groups: list[list[Any]], forget_connections: Callable[[], None],
-             fill_second: Fill | None = None) -> int:
-    """Run ``fill`` on every group: the first here, any second in a forked process
-    through ``fill_second`` (default ``fill``; ``forget_connections`` runs first in the
-    child, so it never touches the parent's pooled connections). Returns the most events
-    one fill read.
+def fill_all(fill: Fill, groups: list[list[Any]], entry: SecondFillEntry | None = None,
+             order: SecondFill | None = None) -> int:
+    """Run ``fill`` on the first group here and, when there is a second, ``entry(order)``
+    in a spawned process meanwhile (``order`` names the second group's projections).
+    Returns the most events one fill read.
 
     Raises what this process's fill raised (the child is stopped then), or RuntimeError
     when the child failed (its traceback is on stderr).
     """
     if len(groups) == 1:
         return fill(groups[0])
-    if len(groups) > 2:
-        raise ValueError("at most two fill processes")
-    context = multiprocessing.get_context("fork")
+    if len(groups) > 2 or entry is None or order is None:
+        raise ValueError("a second fill needs its entry and order, and two groups at most")
+    context = multiprocessing.get_context("spawn")
     read = context.Value("q", 0)
-    child = context.Process(target=_fill_child, args=(fill_second or fill, groups[1], read,
-                                                      forget_connections),
-                            name="rebuild-fill", daemon=True)
+    child = context.Process(target=entry, args=(order, read), name="rebuild-fill",
+                            daemon=True)
     child.start()
     try:
         total = fill(groups[0])
@@ -110,29 +128,27 @@ def fill_all(fill: Fill, groups: list[list[Any]], forget_connections: Callable[[
     return max(total, read.value)
 
 
-def _fill_child(fill: Fill, group: list[Any], read: Any,  # noqa: ANN401
-                forget_connections: Callable[[], None]) -> None:
-    forget_connections()
-    read.value = fill(group)
-
-
 # -- SQLite: the second process's side file ----------------------------------------------
 
 SIDE_SUFFIX = "-rebuild.db"
 _SIDE_COMPANIONS = ("", "-journal", "-wal", "-shm")
 
 
-@contextlib.contextmanager
-def side_file(engine: Engine) -> Iterator[Path]:
-    """The path of the side file a second fill process writes (``<database>-rebuild.db``),
-    removed before (leftovers of an interrupted rebuild, like its ``__next`` tables) and
-    after the block, whether it succeeded or not.
+def side_path(engine: Engine) -> Path:
+    """The side file a second fill process writes: ``<database>-rebuild.db``.
 
     Raises ValueError for a database without a file."""
     database = sqlite_file(engine)
     if database is None:
         raise ValueError("a side file needs a SQLite database file")
-    path = Path(database + SIDE_SUFFIX)
+    return Path(database + SIDE_SUFFIX)
+
+
+@contextlib.contextmanager
+def side_file(engine: Engine) -> Iterator[Path]:
+    """:func:`side_path`, removed before (leftovers of an interrupted rebuild, like its
+    ``__next`` tables) and after the block, whether it succeeded or not."""
+    path = side_path(engine)
     _remove(path)
     try:
         yield path

@@ -1,6 +1,6 @@
 """Jobs as a read model: one row per job (status, times, attempts, cost, versions,
 error) for the job lists, and the recorded step costs the run-time estimate is
-calibrated on (:mod:`commands.job_estimate`).
+calibrated on (:mod:`rules.job_estimate`).
 
 Rows follow the job's stream: requested → started → completed / failed / cancelled, a
 retry re-opens a failed job, a request to stop sets ``cancel_requested``; every
@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from commands.job_estimate import RateSums, step_work
 from events.store import Recorded
 from projections.common import iso
 from projections.runner import ApplyContext, Projection
 from projections.tables import job_rates, jobs
+from rules.job_estimate import RateSums, step_work
 
 JOBS, RATES = "rm_jobs", "rm_job_rates"
 RATED_OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale", "adjust")

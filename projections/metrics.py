@@ -14,6 +14,7 @@ from projections.common import iso
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
 from projections.tables import metric_assets, metric_decisions
+from rules.approvals import APPROVED, fold_approvals
 
 
 def _asset_created(ctx: ApplyContext, rec: Recorded) -> None:
@@ -22,8 +23,8 @@ def _asset_created(ctx: ApplyContext, rec: Recorded) -> None:
         "asset_id": e.asset_id, "project_id": e.project_id, "name": e.name,
         "created_at": rec.recorded_at, "drafts": 0, "finals": 0,
         "version_cost_seconds": 0.0, "compute_used_seconds": 0.0, "compute_used_jobs": 0,
-        "first_approved_at": None, "changes_before_approval": 0, "changes_requested": 0,
-        "active_approvals": 0}, key=e.asset_id)
+        "first_approved_at": None, "changes_before_approval": 0, "changes_requested": 0},
+        key=e.asset_id)
 
 
 def _add(ctx: ApplyContext, asset_id: str, **deltas: float) -> None:
@@ -43,7 +44,7 @@ def _add(ctx: ApplyContext, asset_id: str, **deltas: float) -> None:
 
 
 _COUNTERS = ("drafts", "finals", "version_cost_seconds", "compute_used_seconds",
-             "compute_used_jobs", "changes_requested", "active_approvals")
+             "compute_used_jobs", "changes_requested")
 
 
 def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
@@ -62,11 +63,12 @@ def _decision_recorded(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
     asset_id = entity_id(rec.stream_id)
     ctx.insert("rm_metric_decisions", {"decision_id": e.decision_id, "asset_id": asset_id,
-                                       "decision": e.decision, "revoked": False},
+                                       "decision": e.decision, "revoked": False,
+                                       "version_id": e.version_id, "channel": e.channel,
+                                       "position": rec.position},
                key=e.decision_id)
-    if e.decision == "approved":
+    if e.decision == APPROVED:
         _first_approval(ctx, asset_id, rec)
-        _add(ctx, asset_id, active_approvals=1)
     elif e.decision == "changes_requested":
         _add(ctx, asset_id, changes_requested=1)
 
@@ -88,21 +90,11 @@ def _first_approval(ctx: ApplyContext, asset_id: str, rec: Recorded) -> None:
 def _decision_revoked(ctx: ApplyContext, rec: Recorded) -> None:
     row = ctx.unsent("rm_metric_decisions", rec.event.decision_id)
     if row is not None:
-        if not row["revoked"]:
-            row["revoked"] = True
-            if row["decision"] == "approved":
-                _add(ctx, row["asset_id"], active_approvals=-1)
+        row["revoked"] = True
         return
-    decisions = ctx.t("rm_metric_decisions")
-    found = ctx.conn.execute(select(decisions.c.asset_id, decisions.c.decision).where(
-        decisions.c.decision_id == rec.event.decision_id,
-        decisions.c.revoked.is_(False))).first()
-    if found is None:
-        return
-    ctx.conn.execute(update(decisions).where(decisions.c.decision_id == rec.event.decision_id)
-                     .values(revoked=True))
-    if found.decision == "approved":
-        _add(ctx, found.asset_id, active_approvals=-1)
+    statement = ctx.statement("rm_metric_decisions", "revoke", lambda t: update(t).where(
+        t.c.decision_id == bindparam("b_id")).values(revoked=True))
+    ctx.queue("rm_metric_decisions", statement, {"b_id": rec.event.decision_id})
 
 
 PROJECTION = Projection(
@@ -132,16 +124,31 @@ def _ratio(drafts: int, finals: int) -> float | None:
     return round(drafts / finals, 4) if finals else None
 
 
+def _approved_assets(conn: Connection, project_id: str) -> set[str]:
+    """The project's assets with a version standing approved in some channel."""
+    d = metric_decisions.c
+    standing: dict[str, list[tuple[str, str | None, str]]] = {}
+    for asset_id, version_id, channel, decision in conn.execute(
+            select(d.asset_id, d.version_id, d.channel, d.decision)
+            .join(metric_assets, metric_assets.c.asset_id == d.asset_id)
+            .where(metric_assets.c.project_id == project_id, d.revoked.is_(False))
+            .order_by(d.position)):
+        standing.setdefault(asset_id, []).append((version_id, channel, decision))
+    return {asset_id for asset_id, decisions in standing.items() if fold_approvals(decisions)}
+
+
 def project_metrics(conn: Connection, project_id: str) -> dict[str, Any]:
     """Per asset and overall figures for one project.
 
-    An asset counts as approved while one of its approvals stands (not revoked); time to
+    An asset counts as approved while a version of it stands approved in a channel
+    (rules/approvals.py); time to
     first approval and approvals per day use the first approval ever recorded. Compute
     seconds are the project's recorded compute for the asset's jobs when there is any,
     else the sum of its versions' costs; either way every draft counts, kept or not.
     """
     rows = conn.execute(select(metric_assets).where(metric_assets.c.project_id == project_id)
                         .order_by(metric_assets.c.created_at)).mappings().all()
+    approved_assets = _approved_assets(conn, project_id)
     per_asset, waits, rounds, approved_compute = [], [], [], []
     per_day: dict[str, int] = {}
     total_compute = 0.0
@@ -149,7 +156,7 @@ def project_metrics(conn: Connection, project_id: str) -> dict[str, Any]:
         compute = (row["compute_used_seconds"] if row["compute_used_jobs"]
                    else row["version_cost_seconds"])
         total_compute += compute
-        approved = row["active_approvals"] > 0
+        approved = row["asset_id"] in approved_assets
         first = row["first_approved_at"]
         wait = (utc(first) - utc(row["created_at"])).total_seconds() if first else None
         if first is not None:

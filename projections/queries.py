@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, text
 
-from commands.job_estimate import RateSums
 from events.schema import events
 from events.store import utc
 from projections import (
@@ -26,6 +25,7 @@ from projections import (
     tier_costs,
     version_tree,
 )
+from rules.job_estimate import RateSums
 
 
 def tree(engine: Engine, asset_id: str, as_of: datetime | None = None) -> dict[str, Any]:

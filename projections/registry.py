@@ -1,15 +1,15 @@
-"""Every projection Lineage runs, in the order a catch-up visits them."""
+"""Every projection Lineage runs (projections/known.py), the names views wait for, and the
+runner over them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from projections import (
     access,
     audit,
     catalog,
+    fill_process,
     guest_links,
     jobs,
     metrics,
@@ -18,21 +18,13 @@ from projections import (
     tier_costs,
     version_tree,
 )
-from projections.runner import Projection, ProjectionRunner, create_storage, drop_storage
+from projections.known import PROJECTIONS
+from projections.runner import ProjectionRunner
 
-PROJECTIONS: tuple[Projection, ...] = (
-    access.PROJECTION,
-    version_tree.PROJECTION,
-    review_state.PROJECTION,
-    catalog.PROJECTION,
-    audit.PROJECTION,
-    metrics.PROJECTION,
-    jobs.PROJECTION,
-    guest_links.PROJECTION,
-    templates.PROJECTION,
-    tier_costs.PROJECTION,
-)
+__all__ = ["PROJECTIONS", "make_runner"]
 
+ACCESS = (access.PROJECTION.name,)
+"""Projects, members and users' names."""
 TREE = (version_tree.PROJECTION.name, review_state.PROJECTION.name)
 """The projections asset trees and review state read."""
 SEARCH = (catalog.PROJECTION.name,)
@@ -44,18 +36,7 @@ TEMPLATES = (templates.PROJECTION.name,)
 
 
 def make_runner(engine: Engine, **options: object) -> ProjectionRunner:
-    """A runner over every projection (options: see ProjectionRunner)."""
+    """A runner over every projection whose rebuilds fill in two processes where the
+    machine and database allow (options: see ProjectionRunner)."""
+    options.setdefault("second_fill", fill_process.run)
     return ProjectionRunner(engine, PROJECTIONS, **options)  # type: ignore[arg-type]
-
-
-def create_live_storage(conn: Connection, projections: Iterable[Projection] = PROJECTIONS,
-                        ) -> None:
-    """Create every projection's live tables (migration 0003)."""
-    for projection in projections:
-        create_storage(conn, projection, projection.live_tables)
-
-
-def drop_live_storage(conn: Connection, projections: Iterable[Projection] = PROJECTIONS,
-                      ) -> None:
-    for projection in projections:
-        drop_storage(conn, projection, projection.live_tables)

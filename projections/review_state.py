@@ -11,19 +11,14 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from events.errors import NotFound
 from events.store import Recorded, utc
-from projections.common import (
-    channel_key,
-    ended_by,
-    existed_at,
-    fold_approvals,
-    iso,
-    valid_at,
-)
+from projections.common import ended_by, existed_at, iso, valid_at
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
-from projections.tables import comments, decisions, pins, versions
+from projections.tables import assets, comments, decisions, pins, projects, versions
 from projections.version_tree import asset_row
+from rules.approvals import approved_channels, channel_key, fold_approvals
 
 
 def _comment_added(ctx: ApplyContext, rec: Recorded) -> None:
@@ -192,3 +187,25 @@ def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
                 for channel, version_id in sorted(approvals.items())}
     return {"asset": asset, "approved": approved, "pins": active_pins(conn, asset_id, as_of),
             "versions": list(by_version.values())}
+
+
+def approved_versions(conn: Connection, project_id: str) -> list[dict[str, object]]:
+    """Every version of the project standing approved in a channel (rules/approvals.py),
+    assets in the order they were created: [{version_id, asset_id, asset_name,
+    channels}]. NotFound for an unknown project."""
+    if conn.execute(select(projects.c.project_id)
+                    .where(projects.c.project_id == project_id)).first() is None:
+        raise NotFound(f"project {project_id} does not exist")
+    d = decisions.c
+    rows = conn.execute(
+        select(assets.c.asset_id, assets.c.name, d.version_id, d.channel, d.decision)
+        .join(decisions, d.asset_id == assets.c.asset_id)
+        .where(assets.c.project_id == project_id, d.revoked_at.is_(None))
+        .order_by(assets.c.position, d.position)).all()
+    by_asset: dict[str, tuple[str, list[tuple[str, str | None, str]]]] = {}
+    for asset_id, name, version_id, channel, decision in rows:
+        by_asset.setdefault(asset_id, (name, []))[1].append((version_id, channel, decision))
+    return [{"version_id": version_id, "asset_id": asset_id, "asset_name": name,
+             "channels": channels}
+            for asset_id, (name, standing) in by_asset.items()
+            for version_id, channels in approved_channels(standing).items()]

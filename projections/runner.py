@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
@@ -31,11 +29,14 @@ from events.schema import event_head, events, subscription_checkpoints
 from events.store import Recorded, decode_rows, log_page, utc
 from projections.apply import ApplyContext
 from projections.fill import (
+    SecondFill,
+    SecondFillEntry,
     copy_side,
     fill_all,
     processes_for,
     side_engine,
     side_file,
+    side_path,
     split,
     sqlite_file,
 )
@@ -136,17 +137,21 @@ class ProjectionRunner:
 
     ``batch_size`` is the events per transaction of live catch-up, ``rebuild_batch_size``
     that of a rebuild's bulk fill, ``fill_processes`` the processes that fill a rebuild
-    (see projections.fill.processes_for). ``before_commit`` is a test hook
-    called inside each batch's transaction after the events were applied and the
-    checkpoint written, just before the commit (in a fill's second process, there).
+    (see projections.fill.processes_for); a second one runs ``second_fill`` (see
+    projections/fill_process.py; without it a rebuild fills in this process alone).
+    ``before_commit`` is a test hook called inside each batch's transaction after the
+    events were applied and the checkpoint written, just before the commit (in a fill's
+    second process, there: it must then pickle).
     """
 
     def __init__(self, engine: Engine, projections: Iterable[Projection], *,
                  batch_size: int = DEFAULT_BATCH, rebuild_batch_size: int = REBUILD_BATCH,
                  fill_processes: int | None = None,
+                 second_fill: SecondFillEntry | None = None,
                  before_commit: Callable[[str, int], None] | None = None) -> None:
         self.engine = engine
         self.fill_processes = fill_processes
+        self.second_fill = second_fill
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
         self.rebuild_batch_size = rebuild_batch_size
@@ -252,10 +257,14 @@ class ProjectionRunner:
             vacuum(conn, [table for _, fresh, _ in targets for table in fresh.values()])
         return total
 
-    def _fill_side(self, targets: list[Target], side: Path) -> int:
-        """In a second fill process on SQLite: fill the targets' fresh tables (and their
-        checkpoints) in the side file ``side`` instead (see projections/fill.py)."""
-        engine = side_engine(side, sqlite_file(self.engine))
+    def fill_next(self) -> int:
+        """Fill the ``__next`` tables of every projection of this runner from position 0
+        as a rebuild's second fill process does (on SQLite into the side file beside the
+        database, see projections/fill.py); returns the events read."""
+        targets = _next_targets(self.projections.values())
+        if self.engine.dialect.name != "sqlite":
+            return self._fill(targets)
+        engine = side_engine(side_path(self.engine), sqlite_file(self.engine))
         try:
             with engine.begin() as conn:
                 subscription_checkpoints.create(conn)
@@ -267,14 +276,19 @@ class ProjectionRunner:
 
     def _fill_groups(self, targets: list[Target]) -> int:
         """Fill every target, in one process or two (projections/fill.py)."""
-        groups = split(targets, processes_for(self.engine, self.fill_processes))
-        if len(groups) == 1 or self.engine.dialect.name != "sqlite":
-            return fill_all(self._fill, groups, lambda: self.engine.dispose(close=False))
-        with side_file(self.engine) as side:
-            total = fill_all(self._fill, groups, lambda: self.engine.dispose(close=False),
-                             functools.partial(self._fill_side, side=side))
+        wanted = processes_for(self.engine, self.fill_processes)
+        groups = split(targets, wanted if self.second_fill is not None else 1)
+        if len(groups) == 1:
+            return fill_all(self._fill, groups)
+        order = SecondFill(self.engine.url.render_as_string(hide_password=False),
+                           tuple(projection.name for projection, _, _ in groups[1]),
+                           self.rebuild_batch_size, self.before_commit)
+        if self.engine.dialect.name != "sqlite":
+            return fill_all(self._fill, groups, self.second_fill, order)
+        with side_file(self.engine):
+            total = fill_all(self._fill, groups, self.second_fill, order)
             # The copies get the indexes the child built before their rows arrive.
-            copy_side(self.engine, side, lambda conn: _index(conn, groups[1]))
+            copy_side(self.engine, side_path(self.engine), lambda conn: _index(conn, groups[1]))
         return total
 
     def rebuild(self, *names: str) -> int:
@@ -287,9 +301,7 @@ class ProjectionRunner:
         head, drops the live tables and renames the copies into their place.
         """
         projections = [self.projection(name) for name in (names or self.projections)]
-        targets: list[Target] = [
-            (p, physical_tables(p.tables, NEXT_SUFFIX), p.name + NEXT_SUFFIX)
-            for p in projections]
+        targets = _next_targets(projections)
         with write_transaction(self.engine) as conn:
             for projection, fresh, checkpoint in targets:
                 drop_storage(conn, projection, fresh)  # leftovers of an interrupted rebuild
@@ -374,6 +386,13 @@ class ProjectionRunner:
                 return reached
             # Behind a head we cannot see yet (another process is still committing).
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+def _next_targets(projections: Iterable[Projection]) -> list[Target]:
+    """Each projection with its ``__next`` tables and their checkpoint: what a rebuild
+    fills."""
+    return [(p, physical_tables(p.tables, NEXT_SUFFIX), p.name + NEXT_SUFFIX)
+            for p in projections]
 
 
 def _index(conn: Connection, targets: Iterable[Target]) -> None:

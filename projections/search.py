@@ -38,6 +38,7 @@ from projections.tables import (
     catalog_versions,
 )
 from projections.tables import projects as projects_table
+from rules.approvals import APPROVED, DEFAULT_CHANNEL
 
 v = catalog_versions
 ASSET_MATCH_WEIGHT = 0.5
@@ -87,11 +88,22 @@ def status_expression(as_of: datetime | None) -> ColumnElement:
 
 
 def approved_expression(as_of: datetime | None) -> ColumnElement:
-    """Whether an approval of the version stands (any channel)."""
-    d = catalog_decisions
-    return exists(select(d.c.decision_id).where(
-        d.c.version_id == v.c.version_id, d.c.decision == "approved",
-        valid_at(d, as_of, "decided_at", "revoked_at")).correlate(v))
+    """Whether the version stands approved in a channel (as of the time): the rule of
+    rules/approvals.py in SQL. One of its standing approvals that no later standing
+    decision in the same channel took back: an approval of another version of the asset,
+    or another decision on this version."""
+    approval, later = catalog_decisions.alias("approval"), catalog_decisions.alias("later")
+    channel = func.coalesce(approval.c.channel, DEFAULT_CHANNEL)
+    taken_back = exists(select(later.c.decision_id).where(
+        later.c.asset_id == approval.c.asset_id, later.c.position > approval.c.position,
+        func.coalesce(later.c.channel, DEFAULT_CHANNEL) == channel,
+        valid_at(later, as_of, "decided_at", "revoked_at"),
+        or_(and_(later.c.decision == APPROVED, later.c.version_id != approval.c.version_id),
+            and_(later.c.decision != APPROVED, later.c.version_id == approval.c.version_id)),
+    ).correlate(approval))
+    return exists(select(approval.c.decision_id).where(
+        approval.c.version_id == v.c.version_id, approval.c.decision == APPROVED,
+        valid_at(approval, as_of, "decided_at", "revoked_at"), ~taken_back).correlate(v))
 
 
 def tag_filter(tag: str, as_of: datetime | None, projects: list[str] | None,

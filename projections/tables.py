@@ -45,6 +45,7 @@ projects = Table(
     Column("name", String(200), nullable=False),
     Column("description", Text, nullable=False, default=""),
     _time("created_at", False),
+    Column("position", Position),  # 0011: lists of projects page by creation
 )
 members = Table(
     "rm_members", metadata,
@@ -191,6 +192,8 @@ catalog_decisions = Table(
     _time("decided_at", False),
     Column("position", Position, nullable=False),
     _time("revoked_at"),
+    Column("asset_id", String(36)),  # 0011: the approval rule folds per asset and channel
+    Column("channel", String(80)),
 )
 # Free-text documents (a version's prompt and note, an asset's name and brief, a comment);
 # ``doc_no`` is the position of the event that wrote it, and the full-text index keys on it.
@@ -327,7 +330,6 @@ metric_assets = Table(
     _time("first_approved_at"),
     Column("changes_before_approval", Integer, nullable=False),
     Column("changes_requested", Integer, nullable=False),
-    Column("active_approvals", Integer, nullable=False),
 )
 metric_decisions = Table(
     "rm_metric_decisions", metadata,
@@ -335,6 +337,9 @@ metric_decisions = Table(
     Column("asset_id", String(36), nullable=False),
     Column("decision", String(30), nullable=False),
     Column("revoked", Boolean, nullable=False),
+    Column("version_id", String(36)),
+    Column("channel", String(80)),
+    Column("position", Position),
 )
 
 # -- jobs ------------------------------------------------------------------------------
@@ -362,7 +367,7 @@ jobs = Table(
     Column("position", Position, nullable=False),
 )
 # Exponentially weighted sums of recorded step costs per (operation, tier): what a job's
-# run time is predicted from (commands/job_estimate.py).
+# run time is predicted from (rules/job_estimate.py).
 job_rates = Table(
     "rm_job_rates", metadata,
     Column("operation", String(20), primary_key=True),
@@ -385,13 +390,14 @@ INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_review_pins": [("asset_id", "position")],
     "rm_catalog_versions": [("project_id", "created_at"), ("asset_id",), ("created_at",)],
     "rm_catalog_tags": [("project_id", "prefix"), ("asset_id",), ("prefix",)],
-    "rm_catalog_decisions": [("version_id", "position")],
+    "rm_catalog_decisions": [("version_id", "position"), ("asset_id", "position")],
     # (project_id, kind): free text within projects narrows its hits by project (and
     # finds the projects' asset documents) without scanning every project's documents.
     "rm_catalog_docs": [("version_id",), ("asset_id",), ("project_id", "kind")],
     "rm_audit_log": [("project_id", "position"), ("asset_id", "position"),
                      ("actor_id", "position"), ("event_type", "position"), ("subject_id",)],
     "rm_metric_assets": [("project_id",)],
+    "rm_metric_decisions": [("asset_id", "position")],
     # Lists newest first per asset, per project and per requester.
     "rm_jobs": [("asset_id", "position"), ("project_id", "position"),
                 ("requested_by", "position")],

@@ -95,6 +95,31 @@ PROJECTION = Projection(
 
 # -- queries ---------------------------------------------------------------------------
 
+def assets_page(conn: Connection, project_id: str, *, after: int, limit: int,
+                ) -> list[dict[str, Any]]:
+    """The project's assets created after position ``after``, oldest first, at most
+    ``limit``: asset_id, name, brief, created_at, position."""
+    a = assets.c
+    rows = conn.execute(select(a.asset_id, a.name, a.brief, a.created_at, a.position)
+                        .where(a.project_id == project_id, a.position > after)
+                        .order_by(a.position).limit(limit)).mappings().all()
+    return [{**row, "created_at": iso(row["created_at"])} for row in rows]
+
+
+def versions_page(conn: Connection, asset_id: str, *, after: int, limit: int,
+                  ) -> list[dict[str, Any]]:
+    """The asset's versions recorded after position ``after``, in creation order, at
+    most ``limit``, as the write side summarises them (with their ``position``)."""
+    v = versions.c
+    rows = conn.execute(
+        select(v.version_id, v.parent_ids, v.operation, v.tier, v.content_hash, v.width,
+               v.height, v.author_id, v.job_id, v.created_at, v.position)
+        .where(v.asset_id == asset_id, v.position > after)
+        .order_by(v.position).limit(limit)).mappings().all()
+    return [{**row, "parent_ids": list(row["parent_ids"]),
+             "created_at": iso(row["created_at"])} for row in rows]
+
+
 def asset_row(conn: Connection, asset_id: str, as_of: datetime | None = None, *,
               version_count: int | None = None) -> dict[str, Any]:
     """The asset's summary, now or as of a time (its tags then come from the catalog's

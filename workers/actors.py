@@ -19,9 +19,9 @@ from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
 import workers.promotion  # noqa: F401 - registers the promote job runner
 import workers.rebuild  # noqa: F401 - registers the rebuild and re-bake job runners
-from commands.job_estimate import time_limit_seconds
 from events.assets import TIERS
 from events.errors import NotFound
+from rules.job_estimate import time_limit_seconds
 from workers.broker import queue_name
 from workers.job_runner import (
     TRANSIENT_ERRORS,

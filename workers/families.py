@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from events.errors import DomainError
+from rules.recipes import FAMILY_KEYS, MAX_SEQUENCE_LENGTH
 from workers.model_files import family_of_class
-from workers.recipe_rules import FAMILY_KEYS, MAX_SEQUENCE_LENGTH
 
 SECOND_PROMPTS = {
     "sdxl": ("prompt_2", "negative_prompt_2"),

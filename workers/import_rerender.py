@@ -14,9 +14,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from commands.import_rerender import rerender_plan
 from events.assets import VersionCreated
 from events.errors import DomainError
+from interchange.rerender_plan import rerender_plan
 from workers.model_hashes import candidate_specs, find_model_by_hash
 from workers.operations import run_step
 from workers.rebuild_compare import Tolerance, compare_images

@@ -25,7 +25,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from commands.job_cancel import record_stopped, stop_asked
-from commands.job_estimate import DEFAULT_TIME_LIMIT_SECONDS, time_limit_seconds
 from commands.jobs import (
     CancelRequested,
     JobState,
@@ -38,9 +37,10 @@ from commands.jobs import (
 from events.assets import VersionCreated
 from events.errors import ConcurrencyError, Conflict, DomainError, NotFound, ServiceUnavailable
 from events.store import EventStore
+from imaging.blobs import BlobCorrupted, BlobStore
+from rules.job_estimate import DEFAULT_TIME_LIMIT_SECONDS, time_limit_seconds
 from workers import model_sync
 from workers.attempt import AttemptProgress, ComputeMeter, ProgressSink, StopRequested
-from workers.blobs import BlobCorrupted, BlobStore
 from workers.hosted.step import usage_report
 from workers.operations import run_step
 

@@ -25,20 +25,17 @@ import torch
 from PIL import Image
 
 from events.errors import DomainError
-from workers import environment, families, loras, model_registry, models, pipelines
-from workers.adjustments import ORDER as ADJUST_ORDER
-from workers.adjustments import apply_adjustments
-from workers.edit_validation import (
+from imaging.adjustments import ORDER as ADJUST_ORDER
+from imaging.adjustments import apply_adjustments
+from imaging.checks import (
     MARGIN_SIDES,
     check_denoising,
     check_generation_size,
     check_outpaint_margins,
     check_upscale,
 )
-from workers.hosted.step import hosted_spec_for, run_hosted
-from workers.models import ModelUnavailable
-from workers.png import decode_image, encode_png
-from workers.recipe_rules import (
+from imaging.png import decode_image, encode_png
+from rules.recipes import (
     DEFAULT_GUIDANCE,
     DEFAULT_NOISE_LEVEL,
     DEFAULT_STEPS,
@@ -47,9 +44,17 @@ from workers.recipe_rules import (
     DEFAULT_UPSCALE_STRENGTH,
     DERIVED_KEYS,
     ENGINE_MAX_SIDE,
+    GUIDANCE_RANGE,
+    MAX_SEED,
     MAX_STEPS,
+    MIN_STEPS,
     OPERATIONS,
+    STRENGTH_RANGE,
+    UPSCALE_FACTORS,
 )
+from workers import environment, families, loras, model_registry, models, pipelines
+from workers.hosted.step import hosted_spec_for, run_hosted
+from workers.models import ModelUnavailable
 
 __all__ = ["ModelUnavailable", "StepResult", "run_step", "RECIPE_TEXT_KEY"]
 
@@ -173,9 +178,9 @@ def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
             raise DomainError(f"{key} must be a string")
     spec = _model_spec(out)
     model_defaults = models.model_defaults(spec)
-    out["seed"] = _int(out, "seed", None, 0, 2**32 - 1)
-    out["steps"] = _int(out, "steps", DEFAULT_STEPS[tier], 1, MAX_STEPS)
-    out["guidance"] = _number(out, "guidance", DEFAULT_GUIDANCE, 0.0, 50.0)
+    out["seed"] = _int(out, "seed", None, 0, MAX_SEED)
+    out["steps"] = _int(out, "steps", DEFAULT_STEPS[tier], MIN_STEPS, MAX_STEPS)
+    out["guidance"] = _number(out, "guidance", DEFAULT_GUIDANCE, *GUIDANCE_RANGE)
     if operation == "generate":
         out["width"] = _int(out, "width", model_defaults.get("width", 512), 1, ENGINE_MAX_SIDE)
         out["height"] = _int(out, "height", model_defaults.get("height", 512), 1,
@@ -184,14 +189,15 @@ def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
     if operation == "upscale":
         out["upscale_method"] = pipelines.upscale_method(spec)
         if out["upscale_method"] == pipelines.UPSCALE_BY_IMG2IMG:
-            out["strength"] = _number(out, "strength", DEFAULT_UPSCALE_STRENGTH, 0.0, 1.0)
+            out["strength"] = _number(out, "strength", DEFAULT_UPSCALE_STRENGTH, *STRENGTH_RANGE)
     if operation in DEFAULT_STRENGTH:
-        out["strength"] = _number(out, "strength", DEFAULT_STRENGTH[operation], 0.0, 1.0)
+        out["strength"] = _number(out, "strength", DEFAULT_STRENGTH[operation], *STRENGTH_RANGE)
         check_denoising(out["steps"], out["strength"])
     if operation in ("inpaint", "outpaint"):
         out["keep_unmasked"] = bool(out.get("keep_unmasked", True))
     if operation == "upscale":
-        out["scale"] = _int(out, "scale", DEFAULT_UPSCALE, 1, 16)
+        out["scale"] = _int(out, "scale", DEFAULT_UPSCALE, min(UPSCALE_FACTORS),
+                            max(UPSCALE_FACTORS))
         if out["upscale_method"] == pipelines.UPSCALE_BY_IMG2IMG:
             out.pop("noise_level", None)
             check_denoising(out["steps"], out["strength"])

@@ -19,6 +19,7 @@ from typing import Any
 from commands.jobs import JobState, output_version_id
 from events.assets import VersionCreated
 from events.errors import DomainError
+from rules.recipes import denoising_steps
 from workers.attempt import ProgressSink, chain_progress
 from workers.hosted.step import usage_report
 from workers.job_runner import (
@@ -29,7 +30,6 @@ from workers.job_runner import (
     register_kind,
 )
 from workers.operations import run_step
-from workers.recipe_rules import denoising_steps
 
 
 def run_promotion(context: JobContext, state: JobState, progress: ProgressSink) -> JobOutput:

@@ -33,9 +33,10 @@ from commands.rebuild import apply_override, decide_rebake
 from events.assets import VersionCreated
 from events.errors import DomainError, NotFound
 from events.store import EventStore
+from imaging.blobs import BlobCorrupted, BlobStore
+from rules.recipes import denoising_steps
 from workers import environment, model_sync, pipelines
 from workers.attempt import ProgressSink, chain_progress
-from workers.blobs import BlobCorrupted, BlobStore
 from workers.hosted.provider import NOT_RERENDERABLE, is_hosted
 from workers.hosted.step import usage_report
 from workers.import_rerender import rerender_import
@@ -43,7 +44,6 @@ from workers.job_runner import JobContext, JobOutput, register_kind
 from workers.models import ModelUnavailable
 from workers.operations import run_step
 from workers.rebuild_compare import BIT_EXACT, Tolerance, compare_images, worst
-from workers.recipe_rules import denoising_steps
 
 STOPPED = "stopped"
 _NOT_RECIPE = ("environment", "torch_threads")

@@ -14,8 +14,8 @@ from typing import Any
 import dramatiq
 
 from events.assets import TIERS
+from imaging.blobs import BlobStore
 from workers.actors import declare_job_actors
-from workers.blobs import BlobStore
 from workers.broker import all_queue_names, make_broker, queue_prefix
 from workers.job_runner import JobContext
 from workers.relay import Relay

@@ -11,7 +11,7 @@ import io
 
 from PIL import Image
 
-from workers.png import decode_image
+from imaging.png import decode_image
 
 SIDES = (256, 1024)
 QUALITY = 85

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
+from app.api.reading import caught_up
 from app.api.views import (
     body,
     cursor_int,
@@ -24,6 +25,9 @@ from app.schemas.assets import AsOfQuery, AssetCreateSchema, GenerationSchema, T
 from app.schemas.common import ListQuery
 from app.schemas.responses import AssetOut, JobsOut, PageOut
 from commands import assets, generation
+from commands.membership import require_asset_member, require_member
+from projections.registry import TREE
+from projections.version_tree import assets_page, versions_page
 
 blueprint = Blueprint("assets", __name__)
 TAGS = ("assets",)
@@ -48,9 +52,14 @@ def create_asset(project_id: str) -> Response:
 def list_assets(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     limit, cursor = page_args()
-    items, last = assets.assets_of_project(services().store, current_principal(), project_id,
-                                           after=cursor_int(cursor, "after"), limit=limit)
-    return page(items, {"after": last} if last is not None else None)
+    lineage = services()
+    require_member(lineage.store, current_principal(), project_id)
+    caught_up(TREE)
+    with lineage.engine.connect() as conn:
+        found = assets_page(conn, project_id, after=cursor_int(cursor, "after"),
+                            limit=limit + 1)
+    items = found[:limit]
+    return page(items, {"after": items[-1]["position"]} if len(found) > limit else None)
 
 
 @blueprint.get("/assets/<asset_id>")
@@ -69,9 +78,16 @@ def get_asset(asset_id: str) -> Response:
 def list_versions(asset_id: str) -> Response:
     asset_id = path_id(asset_id, "asset")
     limit, cursor = page_args()
-    items, next_index = assets.list_versions(services().store, current_principal(), asset_id,
-                                             after=cursor_int(cursor, "index"), limit=limit)
-    return page(named(items), {"index": next_index} if next_index is not None else None)
+    lineage = services()
+    require_asset_member(lineage.store, current_principal(), asset_id)
+    caught_up(TREE)
+    with lineage.engine.connect() as conn:
+        found = versions_page(conn, asset_id, after=cursor_int(cursor, "after"),
+                              limit=limit + 1)
+    items = found[:limit]
+    more = {"after": items[-1]["position"]} if len(found) > limit else None
+    return page(named([{k: v for k, v in item.items() if k != "position"} for item in items]),
+                more)
 
 
 @blueprint.post("/assets/<asset_id>/tags")

@@ -25,8 +25,9 @@ from app.api.views import cursor_int
 from app.auth import current_principal
 from app.context import services
 from app.http import decode_cursor, encode_cursor
+from commands.membership import require_asset_member, require_member
 from projections import queries
-from projections.access import require_asset_member, require_member, visible_projects
+from projections.access import visible_projects
 from projections.audit import AUDIT_EVENT_TYPES
 from projections.audit_queries import AuditQuery, type_choices
 from projections.registry import AUDIT

@@ -16,11 +16,11 @@ from app.auth import current_principal
 from app.context import services
 from app.schemas.guests import GuestLinkSchema
 from commands import guests
-from commands.access import ADMIN, require_role
 from commands.projects import hidden, load_project
 from events.errors import NotFound
 from projections import queries
 from projections.registry import GUESTS
+from rules.access import ADMIN, require_role
 
 blueprint = Blueprint("guest_links", __name__)
 TAGS = ("guest links",)

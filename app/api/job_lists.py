@@ -18,9 +18,10 @@ from app.auth import current_principal
 from app.context import services
 from app.http import decode_cursor, encode_cursor
 from commands.jobs import STATUSES
+from commands.membership import require_asset_member, require_member
 from commands.state import parse_id
 from projections import queries
-from projections.access import require_asset_member, require_member, visible_projects
+from projections.access import visible_projects
 from projections.registry import JOBS
 
 blueprint = Blueprint("job_lists", __name__)

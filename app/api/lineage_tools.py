@@ -20,7 +20,8 @@ from app.auth import current_principal
 from app.context import services
 from app.http import command_meta, respond
 from app.schemas.lineage_tools import ExportQuery, RebakeSchema, RebuildSchema
-from commands import export, provenance, rebuild
+from commands import rebuild
+from interchange import export, provenance
 
 blueprint = Blueprint("lineage_tools", __name__)
 TAGS = ("lineage tools",)

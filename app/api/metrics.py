@@ -10,9 +10,9 @@ from app.api.openapi import documented
 from app.api.reading import ReadQuery, read_args, read_response, wait_for_projections
 from app.auth import current_principal
 from app.context import services
+from commands.membership import require_member
 from commands.state import parse_id
 from projections import queries
-from projections.access import require_member
 from projections.registry import METRICS
 
 blueprint = Blueprint("metrics", __name__)

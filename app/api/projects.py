@@ -8,6 +8,7 @@ from flask import Blueprint, Response
 from marshmallow import ValidationError
 
 from app.api.openapi import documented
+from app.api.reading import caught_up
 from app.api.views import body, cursor_int, meta, named, page, page_args, path_id, written
 from app.auth import current_principal
 from app.context import services
@@ -23,6 +24,8 @@ from app.schemas.projects import (
 from app.schemas.responses import PageOut, ProjectOut
 from commands import projects
 from events.errors import DomainError
+from projections.access import projects_page
+from projections.registry import ACCESS
 
 blueprint = Blueprint("projects", __name__)
 TAGS = ("projects",)
@@ -46,9 +49,10 @@ def create_project() -> Response:
             tags=TAGS, errors=(401, 422), response=PageOut)
 def list_projects() -> Response:
     limit, cursor = page_args()
-    after = cursor_int(cursor, "after")
-    visible = [item for item in projects.projects_of(services().store, current_principal())
-               if item[0] > after]
+    principal = current_principal()
+    caught_up(ACCESS)
+    visible = projects_page(services().engine, principal.user_id, principal.is_admin,
+                            after=cursor_int(cursor, "after"), limit=limit + 1)
     chosen = visible[:limit]
     items = [{"project_id": pid, "name": name, "your_role": role}
              for _, pid, name, role in chosen]

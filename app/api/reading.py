@@ -10,16 +10,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from app.auth import current_principal
 from app.context import services
 from app.cursors import MAX_POSITION
 from app.http import query_args, respond, shared_schema
 from app.person_names import with_names
+from commands.membership import require_asset_member
 from commands.state import parse_id
 from projections import queries
-from projections.access import require_asset_member, user_names
+from projections.access import user_names
 from projections.registry import SEARCH, TREE, make_runner
 from projections.runner import ProjectionRunner
 
@@ -104,6 +105,13 @@ def wait_for_projections(names: Iterable[str], min_position: int | None,
     return Freshness(reached, max(head, reached))
 
 
+def caught_up(names: Iterable[str]) -> Freshness:
+    """Catch the named projections up to the log's head as this request found it
+    (bounded wait): a list read from them then holds the caller's own writes, as the
+    write side's answer did."""
+    return wait_for_projections(names, MAX_POSITION)
+
+
 def read_named(body: Any) -> Any:  # noqa: ANN401 - any JSON body
     """``body`` with people's names beside their ids, from the access projection."""
     engine = services().engine
@@ -118,17 +126,6 @@ def read_response(body: Any, freshness: Freshness) -> Response:
     response.headers["Lineage-Projection-Position"] = str(freshness.position)
     response.headers["Lineage-Projection-Behind"] = str(freshness.behind)
     return response
-
-
-def parse_bool(value: str | None, name: str) -> bool | None:
-    if value is None:
-        return None
-    lowered = value.lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise ValidationError({name: ["must be true or false"]})
 
 
 def asset_view_as_of(asset_id: str, answer: Callable[[Any, str, datetime | None], dict],

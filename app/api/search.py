@@ -24,11 +24,12 @@ from app.api.reading import (
 from app.auth import current_principal
 from app.context import services
 from app.http import decode_cursor, encode_cursor, shared_schema
+from commands.membership import require_member
 from commands.state import parse_id
 from events.assets import OPERATIONS, TIERS
 from events.reviews import DECISIONS
 from projections import queries
-from projections.access import require_member, visible_projects
+from projections.access import visible_projects
 from projections.registry import SEARCH
 from projections.search import SearchQuery
 

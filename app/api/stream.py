@@ -17,8 +17,8 @@ from app.auth import current_principal
 from app.context import services
 from app.cursors import MAX_POSITION
 from app.http import bounded_int, query_args
+from commands.membership import require_member
 from events.errors import NotFound
-from projections.access import require_member
 from projections.live import FeedOptions, project_feed
 
 blueprint = Blueprint("stream", __name__)

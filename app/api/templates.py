@@ -18,8 +18,8 @@ from app.schemas.templates import (
     TemplateReviseSchema,
 )
 from commands import generation, templates
+from commands.membership import project_of_template, require_member
 from projections import queries
-from projections.access import project_of_template, require_member
 from projections.registry import TEMPLATES
 
 blueprint = Blueprint("templates", __name__)

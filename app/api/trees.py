@@ -16,9 +16,9 @@ from app.api.reading import (
 )
 from app.auth import current_principal
 from app.context import services
+from commands.membership import require_version_member
 from commands.state import parse_id
 from projections import queries
-from projections.access import require_version_member
 from projections.registry import TREE
 
 blueprint = Blueprint("trees", __name__)

@@ -20,11 +20,11 @@ from app.http import (
 )
 from app.person_names import with_names
 from app.schemas.common import Limits, ListQuery
-from commands.job_estimate import JobLimits
 from commands.people import user_names
 from commands.state import parse_id
 from events.store import Metadata
 from projections import queries
+from rules.job_estimate import JobLimits
 
 
 def body(schema: type[Schema]) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from typing import Any
 
 from app.config import Settings
 from app.services import build_services
-from commands.lineage_chain import approved_versions
 from events.errors import DomainError
+from projections.registry import ACCESS, TREE, make_runner
+from projections.review_state import approved_versions
 from workers.rebuild import STOPPED, rebuild_report
 from workers.rebuild_compare import DIVERGED, Tolerance
 
@@ -61,7 +62,10 @@ def _rebuild(args: argparse.Namespace) -> int:
 def _rebuild_project(services, project_id: str, tolerance: Tolerance,  # noqa: ANN001
                      as_json: bool) -> int:
     rows = []
-    for approved in approved_versions(services.store, project_id):
+    make_runner(services.engine).catch_up([*ACCESS, *TREE])  # read what the log holds now
+    with services.engine.connect() as conn:
+        standing = approved_versions(conn, project_id)
+    for approved in standing:
         report = rebuild_report(services.store, services.blobs, approved["version_id"],
                                 tolerance=tolerance)
         rows.append({**approved, "report": report})

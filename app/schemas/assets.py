@@ -21,13 +21,20 @@ from app.schemas.common import (
     seed_field,
 )
 from events.assets import TIERS
-from workers.recipe_rules import SCHEDULERS
+from rules.recipes import (
+    EDIT_OPERATIONS,
+    GUIDANCE_RANGE,
+    MAX_STEPS,
+    MIN_STEPS,
+    SCHEDULERS,
+    STRENGTH_RANGE,
+    UPSCALE_FACTORS,
+)
 
 TAG = validate.Length(1, 64)
 SCHEDULER = validate.OneOf(SCHEDULERS, error="must be a scheduler a worker can run: {choices}")
 IMAGE_SIZES = ("full", "thumbnail", "256", "1024")
 """``thumbnail``: a PNG at most 256 px; ``256``/``1024``: cached WebP previews."""
-EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
 
 
 class AssetCreateSchema(StrictSchema):
@@ -80,8 +87,8 @@ class SamplingFields(StrictSchema):
     negative_prompt = Text(load_default=None, allow_none=True,
                            metadata={"description": PROMPT_DOC})
     seed = seed_field()
-    steps = Int(load_default=None, allow_none=True, validate=validate.Range(1, 200))
-    guidance = Float(load_default=None, allow_none=True, validate=validate.Range(0, 50))
+    steps = Int(load_default=None, allow_none=True, validate=validate.Range(MIN_STEPS, MAX_STEPS))
+    guidance = Float(load_default=None, allow_none=True, validate=validate.Range(*GUIDANCE_RANGE))
     scheduler = fields.String(load_default=None, allow_none=True, validate=SCHEDULER)
 
 
@@ -108,7 +115,7 @@ class GenerationSchema(SamplingFields):
 class PromoteSchema(StrictSchema):
     width = Int(load_default=None, allow_none=True, metadata={"description": SIDE_DOC})
     height = Int(load_default=None, allow_none=True, metadata={"description": SIDE_DOC})
-    steps = Int(load_default=None, allow_none=True, validate=validate.Range(1, 200))
+    steps = Int(load_default=None, allow_none=True, validate=validate.Range(MIN_STEPS, MAX_STEPS))
 
     @validates_schema
     def _limits(self, data: dict, **_kwargs: object) -> None:
@@ -157,7 +164,7 @@ class EditSchema(SamplingFields):
     operation = fields.String(required=True, validate=validate.OneOf(EDIT_OPERATIONS))
     prompt = Text(load_default=None, allow_none=True,
                   metadata={"description": PROMPT_DOC + "; default: the source's prompt"})
-    strength = Float(load_default=None, allow_none=True, validate=validate.Range(0, 1))
+    strength = Float(load_default=None, allow_none=True, validate=validate.Range(*STRENGTH_RANGE))
     mask = fields.String(load_default=None, allow_none=True,
                          validate=validate.Length(1, 30_000_000),
                          metadata={"description": "inpaint mask: base64 PNG the size of the "
@@ -168,7 +175,7 @@ class EditSchema(SamplingFields):
     region = fields.Nested(RegionSchema, load_default=None, allow_none=True,
                            metadata={"description": "inpaint region (instead of a mask)"})
     margins = fields.Nested(MarginsSchema, load_default=None, allow_none=True)
-    scale = Int(load_default=None, allow_none=True, validate=validate.OneOf((2, 4)))
+    scale = Int(load_default=None, allow_none=True, validate=validate.OneOf(UPSCALE_FACTORS))
     adjustments = fields.Nested(AdjustmentsSchema, load_default=None, allow_none=True)
     tier = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(TIERS),
                          metadata={"description": "output tier; default: the source's"})

@@ -13,7 +13,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-MAX_SEED = 2**32 - 1
+from rules.recipes import MAX_SEED
+
 MAX_VARIATIONS = 16
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from app.schemas.common import Float, Id, Int, StrictSchema
-from commands.export import EXPORT_FORMATS
 from commands.rebuild import ALL_OVERRIDE_FIELDS
+from interchange.export import EXPORT_FORMATS
 
 
 class ToleranceSchema(StrictSchema):

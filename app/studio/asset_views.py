@@ -30,12 +30,12 @@ from app.studio.web import (
     url_with,
 )
 from commands import projects
-from commands.access import CREATOR, RANK, REVIEWER, VIEWER
 from commands.asset_state import load_asset_as
 from commands.state import parse_id
 from events.errors import NotFound
 from projections import queries
 from projections.registry import SEARCH, TEMPLATES, TREE
+from rules.access import CREATOR, RANK, REVIEWER, VIEWER
 
 blueprint = studio_blueprint("studio_asset", __name__)
 FRAGMENTS = ("strip", "review", "jobs", "regions", "badges", "job_cards")

@@ -32,12 +32,12 @@ from app.studio.web import (
     url_with,
 )
 from commands import assets, projects
-from commands.access import CREATOR, RANK
 from commands.state import parse_id
 from events.assets import TIERS
 from projections import queries
 from projections.board import STATUSES
 from projections.registry import SEARCH, TREE
+from rules.access import CREATOR, RANK
 
 blueprint = studio_blueprint("studio_board", __name__)
 BOARD_LIMIT = 200

@@ -25,12 +25,12 @@ from app.studio.web import (
     url_with,
 )
 from commands import projects
-from commands.access import VIEWER
 from commands.asset_state import load_asset_as
 from commands.state import parse_id
 from events.errors import NotFound
 from projections import queries
 from projections.registry import TREE
+from rules.access import VIEWER
 
 blueprint = studio_blueprint("studio_compare", __name__)
 MODES = (("side", "Side by side"), ("overlay", "Overlay"), ("wipe", "Wipe"),

@@ -24,7 +24,7 @@ from app.studio.web import answered, principal, signed_in, studio_blueprint, url
 from commands import generation
 from commands.state import parse_id
 from projections import queries
-from workers.recipe_rules import SCHEDULERS
+from rules.recipes import SCHEDULERS
 
 blueprint = studio_blueprint("studio_making_generate", __name__)
 SQUARES = (64, 128, 256, 512, 768, 1024)
@@ -98,7 +98,8 @@ def generate_from_template(template_id: str) -> Response:
     variables = {name[len(VARIABLE_PREFIX):]: value for name, value in request.form.items()
                  if name.startswith(VARIABLE_PREFIX)}
     data = form_body(TemplateGenerationSchema, ints=("variations", "seed", "steps"),
-                     floats=("guidance",), omit=("size", "seed_mode", *(VARIABLE_PREFIX + n for n in variables)),
+                     floats=("guidance",),
+                     omit=("size", "seed_mode", *(VARIABLE_PREFIX + n for n in variables)),
                      extra={**_sampling(), "variables": variables})
     lineage = services()
     result = generation.request_template_generation(

@@ -30,11 +30,11 @@ from app.studio.web import (
     url_with,
 )
 from commands import assets, projects, templates
-from commands.access import CREATOR, RANK
 from commands.state import parse_id
 from commands.templates import PLACEHOLDER as _PLACEHOLDER
 from projections import queries
 from projections.registry import TEMPLATES
+from rules.access import CREATOR, RANK
 
 blueprint = studio_blueprint("studio_making_templates", __name__)
 PARAMETER_INTS = ("parameters.width", "parameters.height", "parameters.steps",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from commands.access import CREATOR, RANK, VIEWER
+from rules.access import CREATOR, RANK, VIEWER
 
 
 @dataclasses.dataclass(frozen=True)

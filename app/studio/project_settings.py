@@ -34,9 +34,9 @@ from app.studio.web import (
     url_with,
 )
 from commands import projects
-from commands.access import ADMIN, ROLES, require_role
 from commands.state import parse_id
 from projections.access import known_people
+from rules.access import ADMIN, ROLES, require_role
 
 blueprint = studio_blueprint("studio_project_settings", __name__)
 POLICY_INTS = ("min_drafts_before_final", "final_render_cap")

@@ -24,12 +24,12 @@ from app.studio.web import (
     wants_json,
 )
 from commands import guests, projects
-from commands.access import ADMIN, require_role
 from commands.projects import hidden
 from commands.state import parse_id
 from events.errors import NotFound
 from projections import queries
 from projections.registry import GUESTS, SEARCH, TREE
+from rules.access import ADMIN, require_role
 
 blueprint = studio_blueprint("studio_sharing", __name__)
 EXPIRY_DAYS = ((1, "1 day"), (7, "7 days"), (30, "30 days"), (90, "90 days"))

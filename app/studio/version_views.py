@@ -29,12 +29,12 @@ from app.studio.web import (
     url_with,
 )
 from commands import assets, projects, rebuild
-from commands.access import CREATOR, RANK
 from commands.job_status import job_status, require_job_access
 from commands.state import parse_id
 from events.errors import NotFound
 from projections import queries
 from projections.registry import TREE
+from rules.access import CREATOR, RANK
 
 blueprint = studio_blueprint("studio_version", __name__)
 HIDDEN_RECIPE_KEYS = {"prompt", "negative_prompt", "environment", "scheduler_config"}

@@ -123,6 +123,9 @@ def test_versions_and_assets_are_listed_in_pages(api):
         f"/api/assets/{asset}/versions?limit=2&cursor={first['next_cursor']}").get_json()
     assert [v["version_id"] for v in first["items"] + rest["items"]] == made
     assert rest["next_cursor"] is None
+    # Read from the version tree's table, the list says what the asset's fold says.
+    assert first["items"] + rest["items"] == api.admin.get(
+        f"/api/assets/{asset}").get_json()["versions"]
 
     page = api.admin.get(f"/api/projects/{project}/assets?limit=1").get_json()
     more = api.admin.get(

@@ -137,3 +137,20 @@ def test_promotions_re_bakes_and_rebuilds_are_held_to_their_time_limits(
     assert_problem(story.creator.post(f"/api/versions/{adjust}/rebuild", json={}), 422,
                    "draft time limit of 0 s")
     assert story.api.head() == head
+
+
+def test_a_re_bake_asking_an_upscale_scale_the_engine_cannot_run_is_refused(
+        story: Story) -> None:
+    """The API, re-bake overrides and the engine share one list of upscale factors: a
+    scale the edit route would refuse is refused for a re-bake too, before queueing."""
+    upscaled = story.run(story.creator.post(f"/api/versions/{story.ids[-1]}/edits", json={
+        "operation": "upscale", "scale": 2}))["version_ids"][0]
+    head = story.api.head()
+    for scale in (3, 1, 16):
+        problem = assert_problem(story.creator.post(
+            f"/api/versions/{upscaled}/rebake",
+            json={"overrides": {upscaled: {"scale": scale}}}), 422, "scale must be one of 2, 4")
+        assert problem["field"] == f"overrides.{upscaled}.scale"
+    assert_problem(story.creator.post(f"/api/versions/{story.ids[-1]}/edits", json={
+        "operation": "upscale", "scale": 3}), 422, "scale")
+    assert story.api.head() == head

@@ -11,7 +11,7 @@ import numpy as np
 import prov
 from PIL import Image, PngImagePlugin
 
-from commands.png_metadata import parse_generation_metadata, read_text_chunks
+from interchange.png_metadata import parse_generation_metadata, read_text_chunks
 from tests.e2e.chain_support import PROMPT, Story
 from tests.e2e.conftest import Api, assert_problem, png_bytes
 

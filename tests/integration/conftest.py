@@ -14,9 +14,9 @@ import pytest
 
 from events.db import make_engine
 from events.store import EventStore
+from imaging.blobs import BlobStore
 from tests.conftest import RABBITMQ_URL, service_missing
 from tests.integration.jobs_support import delete_queues, new_project, running_relay
-from workers.blobs import BlobStore
 from workers.broker import make_broker, ping_broker
 from workers.job_runner import JobContext
 from workers.runtime import JobWorkers

@@ -12,10 +12,10 @@ from PIL import Image
 from commands.jobs import load_job
 from events.assets import VersionCreated
 from events.store import EventStore
+from imaging.blobs import BlobStore
+from imaging.png import encode_png
 from tests.integration.jobs_support import new_project, request_job, tiny_recipe
-from workers.blobs import BlobStore
 from workers.job_runner import COMPLETED, JobContext, find_version, run_job
-from workers.png import encode_png
 
 PROMPT = "a model in a red jacket"
 

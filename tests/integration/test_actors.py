@@ -16,13 +16,13 @@ from events.domain import stream_id
 from events.jobs import JobCompleted, JobStarted
 from events.projects import ComputeUsed
 from events.store import Metadata
+from imaging.blobs import BlobStore
 from tests.integration.jobs_support import (
     request_job,
     tiny_recipe,
     versions_of,
     wait_finished,
 )
-from workers.blobs import BlobStore
 from workers.broker import make_broker
 from workers.job_runner import COMPLETED, SKIPPED, JobContext, run_job
 from workers.relay import Relay, job_message, unfinished_jobs

@@ -23,9 +23,9 @@ import pytest
 from PIL import Image
 
 from events.errors import DomainError
+from rules.recipes import SCHEDULERS
 from workers import models, pipelines
 from workers.operations import RECIPE_TEXT_KEY, ModelUnavailable, StepResult, run_step
-from workers.recipe_rules import SCHEDULERS
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = {"prompt": "a red fox in the snow", "negative_prompt": "blurry", "seed": 1234, "steps": 3}
@@ -357,7 +357,7 @@ def test_mask_must_match_the_input(generated: StepResult) -> None:
 
 def test_the_schedulers_the_api_accepts_are_those_the_built_in_pipelines_take(
         engine_data_dir: Path) -> None:
-    """workers/recipe_rules.SCHEDULERS is what requests are checked against without
+    """rules/recipes.SCHEDULERS is what requests are checked against without
     loading a model: it must stay the pipelines' own list."""
     for kind in ("txt2img", "inpaint"):
         pipe, _ = pipelines.get_pipeline(kind, "builtin:tiny")

@@ -21,8 +21,8 @@ from commands.jobs import load_job, retry_job
 from events.assets import VersionCreated
 from events.errors import ServiceUnavailable
 from events.store import Metadata
+from imaging.blobs import BlobStore
 from tests.integration.jobs_support import new_project, request_job, tiny_recipe, versions_of
-from workers.blobs import BlobStore
 from workers.job_runner import JobContext, record_transient_failure, run_job
 
 

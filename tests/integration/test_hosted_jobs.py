@@ -17,10 +17,10 @@ from commands.jobs import load_job
 from commands.people import Principal
 from commands.rebuild import request_rebake
 from events.store import EventStore, Metadata
+from imaging.blobs import BlobStore
 from tests.hosted_stub import USAGE, StubImagesServer, error_answer, stub_png
 from tests.integration.jobs_support import new_project, request_job
 from tests.integration.rebuild_support import run_one
-from workers.blobs import BlobStore
 from workers.hosted.provider import NOT_RERENDERABLE
 from workers.job_runner import COMPLETED, FAILED, JobContext, run_job
 from workers.rebuild import rebuild_report

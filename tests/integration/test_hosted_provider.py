@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from PIL import Image
 
+from imaging.png import encode_png
 from tests.hosted_stub import USAGE, Answer, StubImagesServer, error_answer, stub_png
 from workers.hosted.provider import (
     NOT_RERENDERABLE,
@@ -21,7 +22,6 @@ from workers.hosted.provider import (
     HostedUnavailable,
 )
 from workers.operations import RECIPE_TEXT_KEY, run_step
-from workers.png import encode_png
 
 KEY = "sk-test-Secret-0123456789abcdef"
 

@@ -19,13 +19,13 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from commands.people import Principal
-from commands.png_metadata import format_a1111_parameters
 from commands.uploads import upload_version
 from events.store import EventStore, Metadata
+from imaging.blobs import BlobStore
+from interchange.png_metadata import format_a1111_parameters
 from tests.integration.jobs_support import new_project
 from tests.integration.rebuild_support import run_one
 from workers import model_hashes, models, pipelines
-from workers.blobs import BlobStore
 from workers.job_runner import JobContext
 from workers.rebuild import rebuild_report
 

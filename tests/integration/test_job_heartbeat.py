@@ -12,9 +12,9 @@ import pytest
 from commands.job_progress import read_progress
 from commands.jobs import load_job, retry_job
 from events.store import Metadata
+from imaging.blobs import BlobStore
 from tests.integration.jobs_support import new_project, request_job, tiny_recipe
 from workers import heartbeat, job_runner
-from workers.blobs import BlobStore
 from workers.job_runner import COMPLETED, SKIPPED, JobContext, JobOutput, run_job
 
 

@@ -106,3 +106,27 @@ def _read_model_shapes(engine) -> dict:  # noqa: ANN001
                          for i in inspector.get_indexes(name))
         shapes[name] = (columns, key, indexes)
     return shapes
+
+
+def test_0011_gives_existing_projects_the_position_that_created_them(empty_engine):
+    """Lists of projects page by creation from the read table: projects listed before
+    0011 get their creating event's position from the log, in order."""
+    from events.domain import stream_id
+    from events.projects import ProjectCreated
+
+    upgrade(empty_engine, "0009")
+    store = EventStore(empty_engine)
+    created = [store.append(stream_id("project", f"p{n}"), 0,
+                            [ProjectCreated(project_id=f"p{n}", name=f"P{n}")],
+                            stream_type="project")[0].position for n in range(3)]
+    with empty_engine.begin() as conn:
+        for n in range(3):
+            conn.execute(text("INSERT INTO rm_projects (project_id, name, description, "
+                              "created_at) VALUES (:p, :n, '', CURRENT_TIMESTAMP)"),
+                         {"p": f"p{n}", "n": f"P{n}"})
+
+    upgrade(empty_engine)
+
+    with empty_engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT project_id, position FROM rm_projects")).all())
+    assert rows == {f"p{n}": position for n, position in enumerate(created)}

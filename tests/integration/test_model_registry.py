@@ -20,10 +20,10 @@ from app.cli import main
 from app.config import Settings
 from app.services import build_services
 from commands.models import list_models
+from imaging.blobs import BlobStore
 from tests.integration.jobs_support import new_project, tiny_recipe
 from tests.integration.rebuild_support import run_one
 from workers import model_registry, model_sync, models, pipelines
-from workers.blobs import BlobStore
 from workers.job_runner import JobContext
 from workers.model_hashes import find_model_by_hash
 from workers.rebuild import rebuild_report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import threading
 
@@ -317,15 +318,18 @@ def test_two_fill_processes_rebuild_what_incremental_built_on_postgresql(postgre
         engine.dispose()
 
 
+def fail_when_filling(failing: str, checkpoint: str, position: int) -> None:
+    """A before_commit hook that fails the first commit of the ``failing`` checkpoint
+    (module level, so it pickles into the spawned second fill process)."""
+    if checkpoint == failing:
+        raise RuntimeError("power cut")
+
+
 def failing_second_fill(engine) -> ProjectionRunner:  # noqa: ANN001
     """A runner whose second fill process fails at its first commit."""
     second = split([(p, None, p.name) for p in PROJECTIONS], 2)[1][0][2]
-
-    def fail_in_child(checkpoint: str, position: int) -> None:
-        if checkpoint == second + NEXT_SUFFIX:  # filled by the second process
-            raise RuntimeError("power cut")
-
-    return make_runner(engine, fill_processes=2, before_commit=fail_in_child)
+    return make_runner(engine, fill_processes=2,
+                       before_commit=functools.partial(fail_when_filling, second + NEXT_SUFFIX))
 
 
 def test_a_failed_second_fill_process_swaps_nothing(postgres_url):

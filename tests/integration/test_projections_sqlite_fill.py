@@ -1,19 +1,23 @@
 """A SQLite rebuild filled by two processes: the second writes a side file of its own,
 copied into the database before the swap (projections/fill.py).
 
-Each rebuild runs in a freshly spawned process, as ``lineage projections rebuild`` does:
-SQLite forks its second fill process only while no other thread runs, and this test
-process keeps threads of earlier tests."""
+The second process is spawned with only the database URL and the projections' names, so
+a rebuild may start while other threads of this process are inside SQLite calls (a
+forked child could wait forever for the mutexes they held): each rebuild here runs
+beside a thread that keeps reading the database."""
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from events.db import make_engine
+from events.schema import events
 from events.store import EventStore
 from projections import audit, catalog
 from projections.compare import differences, snapshot
@@ -34,28 +38,31 @@ def sqlite_store(sqlite_template, tmp_path):
 
 
 def rebuild_alone(store: EventStore, *names: str, fail: bool = False) -> tuple[int, str]:
-    """Rebuild ``names`` (default all) in a freshly spawned process: how many processes
-    filled, and what the rebuild returned (events read) or raised."""
-    store.engine.dispose()  # the child writes the file; nothing of ours stays open
-    context = multiprocessing.get_context("spawn")
-    answers = context.Queue()
-    child = context.Process(target=_rebuild, args=(str(store.engine.url), names, fail,
-                                                   answers))
-    child.start()
-    answer = answers.get(timeout=120)
-    child.join(timeout=30)
-    return answer
-
-
-def _rebuild(url: str, names: tuple[str, ...], fail: bool, answers) -> None:  # noqa: ANN001
-    engine = make_engine(url)
+    """Rebuild ``names`` (default all) in this process while another thread keeps
+    reading the database: how many processes filled, and what the rebuild returned
+    (events read) or raised."""
+    engine = store.engine
     runner = (failing_second_fill(engine) if fail else
               make_runner(engine, batch_size=4, rebuild_batch_size=5, fill_processes=2))
-    processes = processes_for(engine, 2)
+    stop = threading.Event()
+
+    def keep_reading() -> None:
+        while not stop.is_set():
+            with engine.connect() as conn:
+                conn.execute(select(func.count()).select_from(events)).scalar_one()
+            time.sleep(0.005)
+
+    reader = threading.Thread(target=keep_reading)
+    reader.start()
     try:
-        answers.put((processes, str(runner.rebuild(*names))))
-    except Exception as exc:  # noqa: BLE001 - the test reads it
-        answers.put((processes, f"{type(exc).__name__}: {exc}"))
+        processes = processes_for(engine, 2)
+        try:
+            return processes, str(runner.rebuild(*names))
+        except Exception as exc:  # noqa: BLE001 - the test reads it
+            return processes, f"{type(exc).__name__}: {exc}"
+    finally:
+        stop.set()
+        reader.join()
 
 
 def files_beside(store: EventStore) -> set[str]:

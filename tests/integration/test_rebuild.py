@@ -22,16 +22,17 @@ from safetensors.torch import load_file, save_file
 
 from commands.jobs import load_job
 from commands.people import Principal
+from commands.projects import set_channel
 from commands.rebuild import request_rebuild
 from commands.reviews import record_decision
 from commands.uploads import upload_version
 from events.store import Metadata
+from imaging.blobs import BlobStore
+from imaging.png import encode_png
 from tests.integration.jobs_support import tiny_recipe, versions_of
 from tests.integration.rebuild_support import make_chain, run_one
 from workers import models, pipelines
-from workers.blobs import BlobStore
 from workers.job_runner import COMPLETED, run_job
-from workers.png import encode_png
 from workers.rebuild import rebuild_report
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,9 +160,10 @@ def test_a_missing_model_stops_the_rebuild_and_says_so(
     assert "not available" in report["summary"]
 
 
-def approve(store, user_id: str, version_id: str) -> None:  # noqa: ANN001
+def approve(store, user_id: str, version_id: str, channel: str | None = None,  # noqa: ANN001
+            ) -> None:
     record_decision(store, principal(user_id), Metadata(actor_id=user_id), version_id,
-                    decision="approved")
+                    decision="approved", channel=channel)
 
 
 def test_nightly_check_reports_changed_weights_and_another_thread_count(
@@ -175,8 +177,11 @@ def test_nightly_check_reports_changed_weights_and_another_thread_count(
     chain = make_chain(store, blobs, steps=2)
     studio = run_one(chain.context, chain.project_id, chain.asset_id, chain.user_id,
                      tiny_recipe(seed=5, model=str(local)))
+    # Two channels: an approval in one channel replaces the asset's earlier one there.
+    set_channel(store, principal(chain.user_id), Metadata(actor_id=chain.user_id),
+                chain.project_id, "print", 8, 8)
     approve(store, chain.user_id, chain.ids[-1])
-    approve(store, chain.user_id, studio.version_id)
+    approve(store, chain.user_id, studio.version_id, "print")
     assert chain.versions[0].recipe["environment"]["torch_threads"] == 1
     weights = local / "unet" / "diffusion_pytorch_model.safetensors"
     tensors = load_file(weights)

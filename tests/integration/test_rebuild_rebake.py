@@ -20,10 +20,10 @@ from commands.rebuild import request_rebake
 from commands.reviews import record_decision
 from events.errors import DomainError
 from events.store import Metadata
+from imaging.blobs import BlobStore
 from tests.integration.jobs_support import versions_of
 from tests.integration.rebuild_support import centre_mask, make_chain
 from workers import rebuild as rebuild_worker
-from workers.blobs import BlobStore
 from workers.job_runner import COMPLETED, run_job
 from workers.rebuild import rebuild_report
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from events.errors import DomainError, NotFound, ServiceUnavailable
-from workers.blobs import BlobCorrupted, BlobStore
+from imaging.blobs import BlobCorrupted, BlobStore
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_put_of_present_content_writes_nothing(
     def no_writes(*args: object, **kwargs: object) -> None:
         raise AssertionError("a duplicate put must not write")
 
-    monkeypatch.setattr("workers.blobs.tempfile.mkstemp", no_writes)
+    monkeypatch.setattr("imaging.blobs.tempfile.mkstemp", no_writes)
     assert store.put(b"same bytes") == key
     assert all_files(store.root) == [store.path(key)]
 
@@ -97,7 +97,7 @@ def test_full_disk_raises_service_unavailable_and_leaves_nothing(
     def disk_full(fd: int, data: object) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("workers.blobs.os.write", disk_full)
+    monkeypatch.setattr("imaging.blobs.os.write", disk_full)
     with pytest.raises(ServiceUnavailable, match="No space left on device") as caught:
         store.put(b"x" * 1000)
     assert caught.value.status == 503
@@ -111,7 +111,7 @@ def test_fsync_failure_leaves_no_partial_blob(
     def failing_fsync(fd: int) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr("workers.blobs.os.fsync", failing_fsync)
+    monkeypatch.setattr("imaging.blobs.os.fsync", failing_fsync)
     with pytest.raises(ServiceUnavailable):
         store.put(b"never half-written")
     assert all_files(store.root) == []
@@ -125,7 +125,7 @@ def test_short_writes_are_completed(store: BlobStore, monkeypatch: pytest.Monkey
     def one_byte_at_a_time(fd: int, data: bytes) -> int:
         return real_write(fd, bytes(data[:1]))
 
-    monkeypatch.setattr("workers.blobs.os.write", one_byte_at_a_time)
+    monkeypatch.setattr("imaging.blobs.os.write", one_byte_at_a_time)
     key = store.put(b"written in pieces")
     assert store.get(key) == b"written in pieces"
 

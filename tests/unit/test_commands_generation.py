@@ -6,14 +6,15 @@ import pytest
 
 from commands.asset_state import AssetState, evolve
 from commands.assets import decide_create
-from commands.edits import Edit, decide_edit, region_mask
+from commands.edits import Edit, decide_edit
 from commands.generation import MAX_SEED, Generate, decide_generation, draw_seed
 from commands.projects import ProjectState
 from commands.templates import TemplateState, decide_revise, render, variables_of
 from events.assets import VersionCreated
 from events.errors import DomainError, PolicyViolation
 from events.templates import TemplateRevised
-from workers.png import decode_image
+from imaging.masks import region_mask
+from imaging.png import decode_image
 
 
 def asset_with(*versions: VersionCreated) -> AssetState:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from commands.access import require_role
 from commands.people import Principal
 from commands.projects import (
     ProjectState,
@@ -17,6 +16,7 @@ from commands.projects import (
 )
 from events.errors import Conflict, DomainError, Forbidden, NotFound
 from events.projects import ChannelSet, ComputeUsed, MemberRemoved, MemberRoleSet, PoliciesSet
+from rules.access import require_role
 
 
 def given(*events) -> ProjectState:

@@ -8,13 +8,13 @@ import pytest
 from PIL import Image
 
 from events.errors import DomainError
-from workers.edit_validation import (
+from imaging.checks import (
     check_generation_size,
     check_mask,
     check_outpaint_margins,
     check_upscale,
 )
-from workers.png import InvalidImage
+from imaging.png import InvalidImage
 
 
 def mask_png(width: int, height: int, fill: int = 255) -> bytes:

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from events.errors import DomainError
-from workers.adjustments import apply_adjustments
+from imaging.adjustments import apply_adjustments
 
 
 def sample() -> Image.Image:

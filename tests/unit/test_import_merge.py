@@ -9,8 +9,8 @@ import json
 import struct
 import zlib
 
-from commands.import_rerender import rerender_plan
-from commands.png_metadata import parse_generation_metadata
+from interchange.png_metadata import parse_generation_metadata
+from interchange.rerender_plan import rerender_plan
 from tests.unit.test_png_metadata import comfy_graph, corpus, pillow_png
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from commands.job_estimate import JobLimits, JobTooLong, RateSums, estimate, step_work
 from events.errors import DomainError
-from workers.adjustments import plan_adjustments, rotated_size
-from workers.edit_validation import edit_output_size
+from imaging.adjustments import plan_adjustments, rotated_size
+from imaging.checks import edit_output_size
+from rules.job_estimate import JobLimits, JobTooLong, RateSums, estimate, step_work
 
 
 def test_work_is_pixels_times_the_denoising_steps_the_operation_runs():

@@ -9,7 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from workers.png import ImageTooLarge, InvalidImage, decode_image, encode_png
+from imaging.png import ImageTooLarge, InvalidImage, decode_image, encode_png
 
 
 def gradient(width: int = 32, height: int = 24, mode: str = "RGB") -> Image.Image:

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from commands.png_metadata import (
+from interchange.png_metadata import (
     ImportedMetadata,
     format_a1111_parameters,
     parse_generation_metadata,

@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from commands.c2pa_manifest import (
+from interchange.c2pa import (
     TRAINED,
     C2paUnavailable,
     credentials_from_env,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from workers.png import encode_png
+from imaging.png import encode_png
 from workers.rebuild_compare import (
     BIT_EXACT,
     DIVERGED,

@@ -19,6 +19,8 @@ from typing import Any
 from PIL import Image
 
 from events.errors import DomainError
+from imaging.png import decode_image, encode_png
+from rules.recipes import DEFAULT_STEPS, OPERATIONS
 from workers import pipelines
 from workers.hosted.openai_images import OpenAIImages
 from workers.hosted.provider import (
@@ -30,8 +32,6 @@ from workers.hosted.provider import (
     parse_spec,
     settings_from_env,
 )
-from workers.png import decode_image, encode_png
-from workers.recipe_rules import DEFAULT_STEPS, OPERATIONS
 
 HOSTED_OPERATIONS = ("generate", "img2img", "inpaint")
 PROVIDERS: Mapping[str, Callable[[HostedSettings], HostedProvider]] = {"openai": OpenAIImages}

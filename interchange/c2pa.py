@@ -35,7 +35,7 @@ class C2paUnavailable(DomainError):
 
 def manifest_definition(summary: dict[str, Any], software_version: str) -> dict[str, Any]:
     """The C2PA manifest definition of an export, from its lineage summary (see
-    commands/export.py): one action per step of the chain. Pure."""
+    interchange/export.py): one action per step of the chain. Pure."""
     actions = []
     for index, step in enumerate(summary["chain"]):
         action: dict[str, Any] = {

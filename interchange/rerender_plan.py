@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from workers.recipe_rules import MAX_STEPS
+from rules.recipes import MAX_STEPS
 
 MAX_SEED = 2**32 - 1
 REQUIRED = ("seed", "steps", "guidance", "width", "height")

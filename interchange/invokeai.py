@@ -13,7 +13,7 @@ import re
 import shlex
 from typing import Any
 
-from commands.png_metadata_common import (
+from interchange.metadata_common import (
     MAX_GUIDANCE,
     MAX_SIDE,
     MAX_STEPS,

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from events.errors import DomainError
-from workers.recipe_rules import DEFAULT_UPSCALE, denoising_steps
+from rules.recipes import DEFAULT_UPSCALE, denoising_steps
 
 DEFAULT_TIME_LIMIT_SECONDS = {"draft": 600, "final": 3600}
 DECAY = 0.9

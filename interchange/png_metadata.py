@@ -25,26 +25,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.png_metadata_a1111 import (
+from interchange.a1111 import (
     detect_tool,
     format_a1111_parameters,
     parse_a1111_parameters,
 )
-from commands.png_metadata_chunks import read_text_chunks, read_text_chunks_detailed
-from commands.png_metadata_comfyui import (
+from interchange.comfyui import (
     extract_from_graph,
     graph_from_prompt,
     graph_from_workflow,
 )
-from commands.png_metadata_common import ImportedMetadata, RecipeBuilder, load_json
-from commands.png_metadata_invokeai import (
+from interchange.invokeai import (
     fill_from_invokeai_graph,
     parse_dream,
     parse_invokeai_metadata,
     parse_sd_metadata,
 )
-from commands.png_metadata_loras import collect_loras
-from commands.png_metadata_merge import merge_parameters
+from interchange.loras import collect_loras
+from interchange.merge import merge_parameters
+from interchange.metadata_common import ImportedMetadata, RecipeBuilder, load_json
+from interchange.png_chunks import read_text_chunks, read_text_chunks_detailed
 
 __all__ = [
     "ImportedMetadata",

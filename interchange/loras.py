@@ -20,9 +20,9 @@ import math
 import re
 from typing import Any
 
-from commands.png_metadata_a1111 import parse_a1111_parameters
-from commands.png_metadata_comfyui import graph_from_prompt, graph_from_workflow
-from commands.png_metadata_common import MAX_SHORT_TEXT_CHARS, RecipeBuilder, load_json
+from interchange.a1111 import parse_a1111_parameters
+from interchange.comfyui import graph_from_prompt, graph_from_workflow
+from interchange.metadata_common import MAX_SHORT_TEXT_CHARS, RecipeBuilder, load_json
 
 MAX_LORAS = 64
 _TAG = re.compile(r"<lora:([^:<>]{1,256}?)(?::([^:<>]{1,32}))?(?::([^:<>]{1,32}))?>",

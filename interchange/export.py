@@ -20,17 +20,17 @@ import struct
 import zlib
 from typing import Any
 
-from commands.access import VIEWER
 from commands.asset_state import load_entity_asset
-from commands.c2pa_manifest import credentials_from_env, manifest_definition, sign_png
 from commands.lineage_chain import is_source_step, load_chain
 from commands.people import Principal
-from commands.png_metadata import format_a1111_parameters
 from events.assets import VersionCreated
 from events.chain import canonical_json
 from events.errors import DomainError
 from events.store import EventStore
-from workers.png import decode_image, encode_png
+from imaging.png import decode_image, encode_png
+from interchange.c2pa import credentials_from_env, manifest_definition, sign_png
+from interchange.png_metadata import format_a1111_parameters
+from rules.access import VIEWER
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PARAMETERS_KEY, LINEAGE_KEY = "parameters", "lineage"
@@ -43,7 +43,7 @@ SOFTWARE_VERSION = "0.1.0"
 def export_png(store: EventStore, blobs, principal: Principal, version_id: str,  # noqa: ANN001
                *, max_pixels: int, c2pa: bool = False) -> bytes:
     """The version's image with ``parameters`` and ``lineage`` text chunks (viewer role),
-    and with ``c2pa`` a signed C2PA manifest (see commands/c2pa_manifest.py).
+    and with ``c2pa`` a signed C2PA manifest (see interchange/c2pa.py).
 
     Raises NotFound, BlobCorrupted when the stored image no longer matches its hash, and
     C2paUnavailable (501) when C2PA is asked for but not set up.

@@ -17,7 +17,7 @@ import re
 from collections import deque
 from typing import Any
 
-from commands.png_metadata_common import (
+from interchange.metadata_common import (
     MAX_GUIDANCE,
     MAX_STEPS,
     RecipeBuilder,

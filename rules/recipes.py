@@ -1,15 +1,18 @@
-"""The rules of a recipe that both the API and the engine read: which operations exist,
-their defaults and bounds, the keys the engine computes, and the scheduler names a worker
+"""The rules of a recipe, written once: which operations exist, their parameters'
+defaults and bounds, the keys the engine computes, and the scheduler names a worker
 accepts.
 
-No torch, no diffusers: the API checks a request against these before it queues a job,
-so a job the engine would refuse is never queued; workers/operations.py runs recipes by
-the same rules.
+No torch, no diffusers. The request schemas (app/schemas), the commands that queue jobs
+(edits, re-bake overrides) and the engine (workers/operations.py) all read these, so a
+job the engine would refuse is refused when it is asked for, never queued.
 """
 
 from __future__ import annotations
 
 OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale", "adjust")
+"""Operations a recipe can run (an upload is recorded, not run)."""
+EDIT_OPERATIONS = ("img2img", "inpaint", "outpaint", "upscale", "adjust")
+"""Operations that start from an existing version."""
 DIFFUSION_OPERATIONS = ("generate", "img2img", "inpaint", "outpaint", "upscale")
 DEFAULT_STEPS = {"draft": 20, "final": 30}
 DEFAULT_STRENGTH = {"img2img": 0.75, "inpaint": 1.0, "outpaint": 1.0}
@@ -19,7 +22,15 @@ DEFAULT_UPSCALE_STRENGTH = 0.3
 """Resize-then-img2img upscaling keeps the picture and redraws only detail."""
 DEFAULT_UPSCALE = 4
 """The engine's scale when a recipe names none (an edit request records 2 by default)."""
-MAX_STEPS = 200
+MIN_STEPS, MAX_STEPS = 1, 200
+STRENGTH_RANGE = (0.0, 1.0)
+GUIDANCE_RANGE = (0.0, 50.0)
+MAX_SEED = 2**32 - 1
+"""Seeds are 0..MAX_SEED (a torch generator's seed as the engine records it)."""
+UPSCALE_FACTORS = (2, 4)
+"""The scales an upscale may ask for (the edit route, a re-bake override, the engine)."""
+DEFAULT_EDIT_UPSCALE = 2
+"""The scale an upscale edit records when the request names none."""
 ENGINE_MAX_SIDE = 8192
 """Hard engine limit (a memory guard); projects set their own, smaller, limits in the API."""
 

@@ -18,7 +18,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from commands.access import VIEWER
 from commands.asset_state import AssetState, load_asset, load_entity_asset
 from commands.jobs import load_job
 from commands.lineage_chain import ChainReader, is_source_step
@@ -27,6 +26,7 @@ from events.assets import VersionCreated
 from events.errors import NotFound
 from events.jobs import JobStarted
 from events.store import EventStore
+from rules.access import VIEWER
 
 NAMESPACE = "https://lineage.invalid/ns#"
 PREFIXES = {

@@ -18,7 +18,7 @@ import math
 import re
 from typing import Any
 
-from commands.png_metadata_common import (
+from interchange.metadata_common import (
     MAX_GUIDANCE,
     MAX_STEPS,
     RecipeBuilder,

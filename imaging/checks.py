@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from events.errors import DomainError
-from workers.adjustments import plan_adjustments
-from workers.png import decode_image
-from workers.recipe_rules import DEFAULT_UPSCALE, SCHEDULERS
+from imaging.adjustments import plan_adjustments
+from imaging.png import decode_image
+from rules.recipes import DEFAULT_UPSCALE, SCHEDULERS, UPSCALE_FACTORS
 
 SIZE_MULTIPLE = 8
 MIN_SIDE = 64
-UPSCALE_FACTORS = (2, 4)
 MARGIN_SIDES = ("left", "top", "right", "bottom")
 
 

@@ -1,4 +1,7 @@
-"""Who may do what in a project: ``viewer < creator < reviewer < admin``.
+"""Who may do what in a project: ``viewer < creator < reviewer < admin``. The one rule
+both sides apply: commands check it against the project they folded, and the read side
+through commands/membership.py, which folds the project's membership the same way (so a
+removed member is refused on the very next request, however far projections lag).
 
 Global admins pass every check. A caller who is not a member gets NotFound for the
 project's resources (their existence is not leaked); a member whose role is too weak
@@ -8,10 +11,19 @@ gets Forbidden naming the role needed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
-from commands.people import Principal
 from events.errors import Forbidden, NotFound
 from events.projects import ROLES
+
+
+class Principal(Protocol):
+    """Who asks (commands.people.Principal): their user id, and whether they are a
+    global admin."""
+
+    user_id: str
+    is_admin: bool
+
 
 RANK = {role: rank for rank, role in enumerate(ROLES)}
 

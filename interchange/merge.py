@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.png_metadata_a1111 import parse_a1111_parameters
-from commands.png_metadata_common import RecipeBuilder
+from interchange.a1111 import parse_a1111_parameters
+from interchange.metadata_common import RecipeBuilder
 
 MERGED_FIELDS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "width", "height",
                  "sampler", "scheduler", "model_name", "model_hash", "strength")

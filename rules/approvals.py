@@ -1,0 +1,54 @@
+"""What stands as approved: the one rule every count and view of approvals follows.
+
+Decisions are folded per delivery channel in log order, over the decisions that stand
+(not revoked, as of the time asked about). A decision without a channel counts for
+:data:`DEFAULT_CHANNEL`. In a channel the latest approval stands, unless a later
+decision on the same version in that channel (changes requested, rejected) took it back;
+an approval of another version in the channel replaces it. Revoking a decision removes
+it from the fold, so an approval it had replaced stands again.
+
+The review state, the board, the tree, search (projections/search.py states the same
+rule in SQL, and a test keeps the two equal), metrics and the re-bake CLI's list of
+approved versions all read approvals through this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+APPROVED = "approved"
+DEFAULT_CHANNEL = "default"
+"""The channel of a decision recorded without one (as the API documents it)."""
+
+Decision = tuple[str, str | None, str]
+"""A standing decision as ``(version_id, channel, decision)``."""
+
+
+def channel_key(channel: str | None) -> str:
+    """The channel a decision counts for: its own, or :data:`DEFAULT_CHANNEL`."""
+    return channel or DEFAULT_CHANNEL
+
+
+def fold_approvals(standing: Iterable[Decision]) -> dict[str, str]:
+    """channel → approved version id, from an asset's standing decisions in log order."""
+    current: dict[str, str] = {}
+    for version_id, channel, decision in standing:
+        key = channel_key(channel)
+        if decision == APPROVED:
+            current[key] = version_id
+        elif current.get(key) == version_id:
+            del current[key]
+    return current
+
+
+def approved_channels(standing: Iterable[Decision]) -> dict[str, list[str]]:
+    """version id → the sorted channels it stands approved in, versions in the order
+    the log first decided on them (those approved in no channel are left out), from an
+    asset's standing decisions in log order."""
+    standing = list(standing)
+    order = {version_id: n for n, (version_id, _, _) in reversed(list(enumerate(standing)))}
+    channels: dict[str, list[str]] = {}
+    for channel, version_id in sorted(fold_approvals(standing).items()):
+        channels.setdefault(version_id, []).append(channel)
+    return {version_id: channels[version_id]
+            for version_id in sorted(channels, key=order.__getitem__)}
