@@ -19,8 +19,8 @@ from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend
 from events.templates import TemplateCreated, TemplateRevised
 from events.types import Event
 from rules.access import CREATOR, VIEWER, require_role
+from rules.templates import PLACEHOLDER, variables_of
 
-PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]{0,63})\}|\{|\}")
 """A variable, a literal brace (doubled) or a stray brace."""
 
 
@@ -56,23 +56,6 @@ def evolve(state: TemplateState, event: Event, at: datetime | None = None) -> Te
     after = copy.deepcopy(state)
     apply(after, event, at)
     return after
-
-
-def variables_of(prompt: str) -> list[str]:
-    """The ``{variable}`` names in ``prompt`` in first-use order; ``{{``/``}}`` are literal
-    braces. Raises DomainError for a stray brace or a malformed name."""
-    names: list[str] = []
-    for match in PLACEHOLDER.finditer(prompt):
-        token = match.group(0)
-        if token in ("{{", "}}"):
-            continue
-        if match.group(1) is None:
-            raise DomainError(
-                f"stray {token!r} at character {match.start()} of the prompt: write "
-                "{name} for a variable (letters, digits, _) or {{ and }} for literal braces")
-        if match.group(1) not in names:
-            names.append(match.group(1))
-    return names
 
 
 def render(prompt: str, variables: dict[str, str]) -> str:

@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, tuple_, update
 
-from commands.templates import variables_of
 from events.errors import DomainError
 from events.store import Recorded
 from projections.common import iso
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
 from projections.tables import template_revisions, templates
+from rules.templates import variables_of
 
 
 def _revision(ctx: ApplyContext, rec: Recorded, template_id: str) -> None:

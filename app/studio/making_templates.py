@@ -31,10 +31,10 @@ from app.studio.web import (
 )
 from commands import assets, projects, templates
 from commands.state import parse_id
-from commands.templates import PLACEHOLDER as _PLACEHOLDER
 from projections import queries
 from projections.registry import TEMPLATES
 from rules.access import CREATOR, RANK
+from rules.templates import PLACEHOLDER as _PLACEHOLDER
 
 blueprint = studio_blueprint("studio_making_templates", __name__)
 PARAMETER_INTS = ("parameters.width", "parameters.height", "parameters.steps",
