@@ -22,7 +22,6 @@ import argparse
 import multiprocessing
 import os
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -35,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.stats import percentile  # noqa: E402
 from events import domain  # noqa: E402, F401
 from events.assets import AssetCreated, VersionCreated  # noqa: E402
 from events.db import make_engine, normalise_url  # noqa: E402
@@ -229,14 +229,10 @@ def catch_up_lag(store: EventStore, url: str, ids: dict, rate: float, seconds: f
     stop.set()
     worker.join(timeout=30)
     print(f"  catch-up under {achieved.value:,.0f} appends/s (target {rate:,.0f}, another "
-          f"process): lag events p50 {pct(samples_events, 50):.0f} "
-          f"p95 {pct(samples_events, 95):.0f} max {max(samples_events)}; lag seconds "
-          f"p50 {pct(samples_seconds, 50):.3f} p95 {pct(samples_seconds, 95):.3f}")
-
-
-def pct(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(
-        values) > 1 else (values[0] if values else 0.0)
+          f"process): lag events p50 {percentile(samples_events, 0.50):.0f} "
+          f"p95 {percentile(samples_events, 0.95):.0f} max {max(samples_events)}; lag seconds "
+          f"p50 {percentile(samples_seconds, 0.50):.3f} "
+          f"p95 {percentile(samples_seconds, 0.95):.3f}")
 
 
 def time_queries(store: EventStore, ids: dict, samples: int) -> None:
@@ -277,7 +273,8 @@ def time_queries(store: EventStore, ids: dict, samples: int) -> None:
             t0 = time.perf_counter()
             run()
             times.append((time.perf_counter() - t0) * 1000)
-        print(f"  {name:<32} p50 {pct(times, 50):7.2f} ms   p95 {pct(times, 95):7.2f} ms")
+        print(f"  {name:<32} p50 {percentile(times, 0.50):7.2f} ms   "
+              f"p95 {percentile(times, 0.95):7.2f} ms")
 
 
 def sqlite_url(tmp: Path) -> str:
