@@ -41,8 +41,9 @@ from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from bench.history import POSTGRES_URL, USERS, WORDS, words  # noqa: E402
-from bench.read_routes import report, time_routes  # noqa: E402
+from bench.read_routes import time_routes  # noqa: E402
 from bench.read_store import CACHE, Seeded, seeded  # noqa: E402
+from bench.read_table import growth_table, size_table  # noqa: E402
 from bench.stats import percentile  # noqa: E402
 from events.db import make_engine  # noqa: E402
 from events.domain import stream_id  # noqa: E402
@@ -177,16 +178,18 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
         try:
             if "routes" in args.parts:
                 app = create_app(services=store.services)
-                timings[size] = time_routes(app, store.ids, args.samples)
+                timings[size] = time_routes(app, store.services.engine, store.ids,
+                                            args.samples)
+                print(f"  every GET route, {args.samples} requests each (test client, "
+                      "signed in):")
+                print("\n".join(size_table(size, timings[size])), flush=True)
             if size == args.sizes[-1]:
                 more_figures(store, args)
         finally:
             store.close()
-    if timings:
-        print(f"\n== {name}: every GET route, {args.samples} requests each "
-              "(test client, signed in; p95 target in brackets)")
-        for line in report(timings):
-            print(line)
+    if len(timings) > 1:
+        print(f"\n== {name}: growth of every GET route with the log")
+        print("\n".join(growth_table(timings)), flush=True)
 
 
 def more_figures(store: Seeded, args: argparse.Namespace) -> None:

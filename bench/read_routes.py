@@ -21,17 +21,18 @@ from dataclasses import dataclass
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Engine
 from werkzeug.routing import Rule
 
 from app.sessions import LOGIN_COOKIE
 from app.studio.guest_views import GUEST_COOKIE
 from app.studio.static_files import digest
+from bench.read_explain import explain
 from bench.stats import percentile
 
 READ_TARGET_MS = 20.0
 SEARCH_PROJECT_TARGET_MS = 50.0
 SEARCH_ALL_TARGET_MS = 100.0
-GROWTH_LIMIT = 1.5
 
 # Path parameter → key of the seeded ids.
 PARAMETERS = {"asset_id": "big_asset", "version_id": "deep", "project_id": "project",
@@ -41,8 +42,7 @@ PARAMETERS = {"asset_id": "big_asset", "version_id": "deep", "project_id": "proj
 OVERRIDES = {"versions.get_image": {"version_id": "upload"},
              "studio_guest.guest_image": {"version_id": "upload"},
              "lineage_tools.export_version": {"version_id": "upload"}}
-NOISE_MS = 2.0
-"""Growth is counted only beyond this many ms of p95 (sub-millisecond routes jitter)."""
+
 TEXT = "fox river"
 
 
@@ -64,6 +64,8 @@ class Timing:
     status: int
     p50: float
     p95: float
+    sql: tuple[str, ...] = ()
+    """Where one more request's time went (bench/read_explain.py)."""
 
 
 def variants(endpoint: str, rule: str, path: str, ids: dict) -> list[Case]:
@@ -133,8 +135,9 @@ def as_guest(client: FlaskClient, ids: dict) -> FlaskClient:
     return client
 
 
-def time_case(client: FlaskClient, case: Case, samples: int) -> Timing:
-    """p50/p95 in ms of ``samples`` requests after one warm-up (status of the warm-up)."""
+def time_case(client: FlaskClient, case: Case, samples: int, engine: Engine) -> Timing:
+    """p50/p95 in ms of ``samples`` requests after one warm-up (status of the warm-up),
+    and the SQL of one more."""
     status = client.get(case.path).status_code
     times = []
     for _ in range(samples):
@@ -143,59 +146,11 @@ def time_case(client: FlaskClient, case: Case, samples: int) -> Timing:
         response.get_data()
         times.append((time.perf_counter() - t0) * 1000)
         response.close()
-    return Timing(case, status, percentile(times, 0.5), percentile(times, 0.95))
+    return Timing(case, status, percentile(times, 0.5), percentile(times, 0.95),
+                  tuple(explain(engine, client, case.label, case.path)))
 
 
-def time_routes(app: Flask, ids: dict, samples: int) -> list[Timing]:
+def time_routes(app: Flask, engine: Engine, ids: dict, samples: int) -> list[Timing]:
     client = as_guest(signed_in(app, ids["token"]), ids)
-    return [time_case(client, case, samples)
+    return [time_case(client, case, samples, engine)
             for _, route_cases in cases(app, ids) for case in route_cases]
-
-
-def _ms(value: float | None) -> str:
-    return f"{value:8.1f}" if value is not None else "       -"
-
-
-def _size(events: int) -> str:
-    return f"{events // 1_000_000}M" if events % 1_000_000 == 0 else f"{events // 1000}k"
-
-
-def over_target(first: Timing, last: Timing, grows: bool) -> list[str]:
-    """Why ``last`` (the largest size) misses its targets; [] when it meets them."""
-    reasons = []
-    if (last.status >= 400) if last.case.expected is None else (
-            last.status != last.case.expected):
-        reasons.append(f"answers {last.status}")
-    if last.p95 > last.case.target_ms:
-        reasons.append(f"p95 over {last.case.target_ms:.0f} ms")
-    if grows and not last.case.free_text and last.p95 > GROWTH_LIMIT * first.p95 \
-            and last.p95 - first.p95 > NOISE_MS:
-        reasons.append(f"grows {last.p95 / first.p95:.1f}x")
-    return reasons
-
-
-def report(timings: dict[int, list[Timing]]) -> list[str]:
-    """The table: per route, p50/p95 at every size, growth of p95 from the smallest size
-    to the largest, and what misses a target at the largest."""
-    sizes = sorted(timings)
-    grows = len(sizes) > 1
-    head = f"{'route':<58}{'status':>7}" + "".join(
-        f"{'p50@' + _size(s):>9}{'p95@' + _size(s):>9}" for s in sizes)
-    if grows:
-        head += f"{_size(sizes[-1]) + '/' + _size(sizes[0]):>9}"
-    lines, missed = [head + "  target, misses", "-" * (len(head) + 18)], []
-    for rows in zip(*(timings[s] for s in sizes), strict=True):
-        first, last = rows[0], rows[-1]
-        line = f"{last.case.label[:57]:<58}{last.status:>7}" + "".join(
-            f"{_ms(t.p50):>9}{_ms(t.p95):>9}" for t in rows)
-        if grows:
-            line += f"{last.p95 / first.p95:>8.1f}x"
-        reasons = over_target(first, last, grows)
-        line += f"  <{last.case.target_ms:.0f}" + (f"  ** {'; '.join(reasons)}" if reasons else "")
-        lines.append(line)
-        if reasons:
-            missed.append(f"  {last.case.label}: {'; '.join(reasons)}")
-    lines.append(f"{len(lines) - 2} requests timed; {len(missed)} miss a target at "
-                 f"{_size(sizes[-1])} events (growth counted beyond {NOISE_MS:.0f} ms of p95)"
-                 + (":" if missed else "."))
-    return lines + missed
