@@ -182,7 +182,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                                             args.samples)
                 print(f"  every GET route, {args.samples} requests each (test client, "
                       "signed in):")
-                print("\n".join(size_table(size, timings[size])), flush=True)
+                print("\n".join(size_table(size, timings[size], args.samples)), flush=True)
             if size == args.sizes[-1]:
                 more_figures(store, args)
         finally:

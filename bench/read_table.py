@@ -30,15 +30,18 @@ def grows(first: Timing, last: Timing) -> bool:
             and last.p95 - first.p95 > NOISE_MS)
 
 
-def size_table(events: int, timings: list[Timing]) -> list[str]:
-    """Route, status, p50, p95 and target at one size, misses flagged."""
+def size_table(events: int, timings: list[Timing], samples: int) -> list[str]:
+    """Route, status, p50, p95 and target at one size, misses flagged (and how many
+    requests a route too slow for all ``samples`` was timed with)."""
     lines = [f"{'route':<56}{'status':>7}{'p50 ms':>9}{'p95 ms':>9}  target",
              "-" * 96]
     for t in timings:
         reasons = misses(t)
-        lines.append(f"{t.case.label[:55]:<56}{t.status:>7}{t.p50:>9.1f}{t.p95:>9.1f}"
-                     f"  <{t.case.target_ms:.0f}" + (f"  ** {'; '.join(reasons)}"
-                                                      if reasons else ""))
+        line = (f"{t.case.label[:55]:<56}{t.status:>7}{t.p50:>9.1f}{t.p95:>9.1f}"
+                f"  <{t.case.target_ms:.0f}")
+        line += f"  ** {'; '.join(reasons)}" if reasons else ""
+        line += f"  (n={t.samples})" if t.samples < samples else ""
+        lines.append(line)
     over = sum(bool(misses(t)) for t in timings)
     lines.append(f"{len(timings)} requests at {size_name(events)} events; {over} miss "
                  "their p95 target or answer an error.")
