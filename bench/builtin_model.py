@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("LINEAGE_DATA_DIR", tempfile.mkdtemp(prefix="lineage-bench-model-"))
 os.environ["LINEAGE_MODEL_DEFAULT"] = "builtin:sketch"
 
+from bench.stats import percentile  # noqa: E402
 from workers.builtin import adherence  # noqa: E402
 from workers.operations import run_step  # noqa: E402
 
@@ -35,9 +35,8 @@ def timed(recipe: dict, **inputs: bytes) -> tuple[float, bytes]:
 
 
 def percentiles(seconds: list[float]) -> str:
-    ordered = sorted(seconds)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"p50 {statistics.median(ordered):.2f} s, p95 {p95:.2f} s (n={len(ordered)})"
+    return (f"p50 {percentile(seconds, 0.5):.2f} s, p95 {percentile(seconds, 0.95):.2f} s "
+            f"(n={len(seconds)})")
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pika  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.stats import percentile  # noqa: E402
 from commands.jobs import load_job  # noqa: E402
 from events.db import make_engine, normalise_url  # noqa: E402
 from events.domain import stream_id  # noqa: E402
@@ -49,11 +50,6 @@ POSTGRES_URL = os.environ.get(
 )
 RABBITMQ_URL = os.environ.get("LINEAGE_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 DEFAULT_THREADS = 2  # LINEAGE_WORKER_THREADS' default
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def overhead_ms(store: EventStore, job_id: str) -> tuple[float, float]:

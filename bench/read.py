@@ -1,179 +1,67 @@
-"""Read side on SQLite and PostgreSQL: projection rebuild, catch-up lag, query latency.
+"""Read side on SQLite and PostgreSQL: every GET route at two sizes of the log, plus
+query latency, projection rebuild and catch-up lag.
 
-Loads a synthetic history shaped like the issue's (per 1,000,000 events: 200 projects,
-20,000 assets, 200,000 versions, comments and decisions; plus one asset with a tree of
-200 versions whose first 51 form a lineage chain of depth 50), then prints:
+For each backend and each ``--sizes`` (the issue's: 100,000 and 1,000,000 events) a
+seeded store (bench/read_store.py, cached on disk between runs) serves the Flask app,
+and every GET route of its route table is timed through the test client
+(bench/read_routes.py): p50/p95 per route and size, the growth of p95 from the smallest
+to the largest size, and the routes over target flagged (p95 < 20 ms; free-text search
+< 50 ms within a project, < 100 ms across a person's projects; nothing but free text
+may grow more than 1.5x from 100k to 1M events).
 
-- full projection rebuild events/s (per projection and all together),
-- catch-up lag (events and seconds) while a writer appends at a steady rate,
-- p50/p95 of: asset tree (200 versions), lineage (depth 50), search by free text,
-  search by tag + date, audit of one asset, metrics of one project, review state as_of,
-- p50/p95 of every GET route of the API, taken from the route table (bench/read_routes.py).
+On the largest size's store, ``--parts`` adds: p50/p95 of the projection queries
+called directly (asset tree of 200 versions, lineage of depth 50, searches, audit,
+metrics, review as_of), a full projection rebuild (events/s per projection and all
+together), and the catch-up lag while another process appends at ``--rate`` (this
+appends to the store, so its cache is seeded again next run).
 
-    .venv/bin/python bench/read.py [--events 50000] [--backends sqlite,postgres]
-                                   [--routes-only]
+    .venv/bin/python bench/read.py [--sizes 100000,1000000] [--backends sqlite,postgres]
+        [--samples 50] [--parts routes,queries,rebuild,lag] [--reseed]
 
-The issue's full size is ``--events 1000000`` (on 2 cores: loading takes about two
-minutes per backend, through the event store's batched append so the hash chain is
-real); the default 50,000 finishes in minutes. Figures are printed, never asserted.
+Seeding 1,000,000 events takes minutes per backend on 2 cores (loading through the event
+store's batched append, so the hash chain is real, then a projection rebuild); later
+runs reuse it. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import random
-import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+from app import create_app  # noqa: E402
+from bench.history import POSTGRES_URL, USERS, WORDS, words  # noqa: E402
 from bench.read_routes import time_routes  # noqa: E402
-from events import domain  # noqa: E402, F401
-from events.assets import AssetCreated, VersionCreated  # noqa: E402
-from events.db import make_engine, normalise_url  # noqa: E402
+from bench.read_store import CACHE, Seeded, seeded  # noqa: E402
+from bench.read_table import growth_table, size_table  # noqa: E402
+from bench.stats import percentile  # noqa: E402
+from events.db import make_engine  # noqa: E402
 from events.domain import stream_id  # noqa: E402
-from events.migrate import upgrade  # noqa: E402
-from events.projects import ComputeUsed, MemberRoleSet, ProjectCreated  # noqa: E402
-from events.reviews import (  # noqa: E402
-    CommentAdded,
-    CommentResolved,
-    DecisionRecorded,
-    DecisionRevoked,
-    VersionPinned,
-)
-from events.store import ANY, EventStore, Metadata, StreamAppend  # noqa: E402
+from events.reviews import CommentAdded  # noqa: E402
+from events.store import ANY, EventStore, Metadata  # noqa: E402
 from projections import queries  # noqa: E402
 from projections.audit_queries import AuditQuery  # noqa: E402
 from projections.registry import PROJECTIONS, make_runner  # noqa: E402
 from projections.search import SearchQuery  # noqa: E402
 from projections.service import run_forever  # noqa: E402
 
-POSTGRES_URL = os.environ.get("LINEAGE_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-WORDS = ("fox", "owl", "heron", "otter", "lynx", "river", "forest", "snow", "dune", "neon",
-         "city", "rain", "sunset", "dawn", "portrait", "poster", "banner", "teal", "amber",
-         "crimson", "violet", "golden", "misty", "cinematic", "macro", "wide", "aerial",
-         "studio", "soft", "hard", "light", "shadow", "glass", "paper", "clay", "bronze",
-         "marble", "minimal", "bold", "retro", "modern", "summer", "winter", "autumn",
-         "spring", "harbor", "market", "garden")
-TAGS = ["campaign/summer-26/social", "campaign/summer-26/print", "campaign/autumn-26/ooh",
-        "brand/core", "brand/seasonal/holiday", "product/shoes", "product/bags", "hero"]
-USERS = [str(uuid.uuid4()) for _ in range(40)]
-BATCH_EVENTS = 600
-
-
-def words(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n))
-
-
-def asset_history(rng: random.Random, project_id: str, n_versions: int, *,
-                  chain: int = 0) -> tuple[StreamAppend, list[str]]:
-    """One asset's stream: creation, versions (first ``chain`` in a line), comments,
-    resolutions, decisions (some revoked), a pin. ~4.9 events per version."""
-    asset_id = str(uuid.uuid4())
-    events = [AssetCreated(asset_id=asset_id, project_id=project_id, name=words(rng, 2),
-                           brief=words(rng, 8), tags=rng.sample(TAGS, 2))]
-    ids, version_ids = [asset_id], []
-    prompt = words(rng, 7)
-    for n in range(n_versions):
-        version_id = str(uuid.uuid4())
-        if chain and n < chain:
-            parents = version_ids[-1:]
-        else:
-            parents = [rng.choice(version_ids)] if version_ids and rng.random() < 0.6 else []
-        final = n == n_versions - 1
-        events.append(VersionCreated(
-            version_id=version_id, asset_id=asset_id, author_id=rng.choice(USERS),
-            operation="upscale" if final else ("img2img" if parents else "generate"),
-            tier="final" if final else "draft", content_hash=uuid.uuid4().hex * 2,
-            width=512, height=512, parent_ids=parents, cost_seconds=rng.uniform(1, 9),
-            recipe={"prompt": prompt + " " + words(rng, 2), "seed": rng.randrange(2**31),
-                    "model_id": rng.choice(("tiny-sd", "sdxl", "flux")), "steps": 20}))
-        ids.append(version_id)
-        version_ids.append(version_id)
-        for _ in range(rng.choice((1, 2, 3, 4))):
-            comment_id = str(uuid.uuid4())
-            events.append(CommentAdded(comment_id=comment_id, version_id=version_id,
-                                       author_id=rng.choice(USERS), body=words(rng, 6)))
-            ids.append(comment_id)
-            if rng.random() < 0.2:
-                events.append(CommentResolved(comment_id=comment_id, version_id=version_id))
-        if final or rng.random() < 0.15:
-            decision_id = str(uuid.uuid4())
-            events.append(DecisionRecorded(
-                decision_id=decision_id, version_id=version_id,
-                decision="approved" if final else "changes_requested",
-                content_hash="0" * 64, reviewer_id=rng.choice(USERS), role="reviewer",
-                channel="social"))
-            ids.append(decision_id)
-            if rng.random() < 0.05:
-                events.append(DecisionRevoked(decision_id=decision_id, version_id=version_id,
-                                              revoked_by=rng.choice(USERS), reason="bench"))
-        if rng.random() < 0.05:
-            pin_id = str(uuid.uuid4())
-            events.append(VersionPinned(pin_id=pin_id, version_id=version_id, label="agreed",
-                                        pinned_by=rng.choice(USERS)))
-            ids.append(pin_id)
-    return (StreamAppend(stream_id("asset", asset_id), "asset", ANY, events, ids),
-            [asset_id, *version_ids])
-
-
-def load(store: EventStore, total: int, seed: int = 7) -> dict:
-    """Append about ``total`` events; returns ids the queries use."""
-    rng = random.Random(seed)
-    scale = total / 1_000_000
-    n_projects = max(2, round(200 * scale))
-    n_assets = max(4, round(20_000 * scale))
-    projects = [str(uuid.uuid4()) for _ in range(n_projects)]
-    pending, size = [], 0
-    for project_id in projects:
-        pending.append(StreamAppend(stream_id("project", project_id), "project", ANY,
-                       [ProjectCreated(project_id=project_id, name=words(rng, 2))]
-                       + [MemberRoleSet(user_id=u, role="reviewer") for u in USERS[:5]]))
-    store.append_streams(pending, Metadata(actor_id=USERS[0]))
-    big, big_ids = asset_history(rng, projects[0], 200, chain=51)
-    store.append_streams([big], Metadata(actor_id=USERS[0]))
-    pending, compute = [], {}
-
-    def flush() -> None:
-        # One append per project stream per transaction (its versions must not collide).
-        pending.extend(StreamAppend(stream_id("project", project), "project", ANY, used)
-                       for project, used in compute.items())
-        store.append_streams(pending, Metadata(actor_id=rng.choice(USERS)))
-        pending.clear()
-        compute.clear()
-
-    for n in range(n_assets):
-        project_id = projects[n % n_projects]
-        append, ids = asset_history(rng, project_id, 10)
-        pending.append(append)
-        size += len(append.events)
-        if rng.random() < 0.3:
-            compute.setdefault(project_id, []).append(ComputeUsed(
-                job_id=str(uuid.uuid4()), asset_id=ids[0], seconds=30.0))
-        if size >= BATCH_EVENTS:
-            flush()
-            size = 0
-    if pending:
-        flush()
-    return {"project": projects[0], "projects": projects, "big_asset": big_ids[0],
-            "deep": big_ids[51], "versions": big_ids[1:]}
+NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+PARTS = ("routes", "queries", "rebuild", "lag")
 
 
 def rebuild(engine) -> None:  # noqa: ANN001
-    # The second fill process is spawned with the database URL alone: nothing pooled
-    # here needs to be closed first, but the loader's connections are not needed now.
+    # As in `lineage projections rebuild`: no other thread in the process (disposing
+    # stops the loader's WAL checkpointer), so a SQLite rebuild may fork its second fill.
     engine.dispose()
     runner = make_runner(engine)  # rebuilds use the runner's large rebuild batches
     head = runner.status()[0].head
@@ -233,18 +121,15 @@ def catch_up_lag(store: EventStore, url: str, ids: dict, rate: float, seconds: f
     stop.set()
     worker.join(timeout=30)
     print(f"  catch-up under {achieved.value:,.0f} appends/s (target {rate:,.0f}, another "
-          f"process): lag events p50 {pct(samples_events, 50):.0f} "
-          f"p95 {pct(samples_events, 95):.0f} max {max(samples_events)}; lag seconds "
-          f"p50 {pct(samples_seconds, 50):.3f} p95 {pct(samples_seconds, 95):.3f}")
+          f"process): lag events p50 {percentile(samples_events, 0.50):.0f} "
+          f"p95 {percentile(samples_events, 0.95):.0f} max {max(samples_events)}; lag seconds "
+          f"p50 {percentile(samples_seconds, 0.50):.3f} "
+          f"p95 {percentile(samples_seconds, 0.95):.3f}")
 
 
-def pct(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(
-        values) > 1 else (values[0] if values else 0.0)
-
-
-def moments_of(engine, ids: dict) -> Callable[[], datetime]:  # noqa: ANN001
-    """Random moments within the big asset's history (seeded)."""
+def time_queries(store: EventStore, ids: dict, samples: int) -> None:
+    engine = store.engine
+    make_runner(engine).catch_up()
     with engine.connect() as conn:
         first, last = conn.execute(text(
             "SELECT min(recorded_at), max(recorded_at) FROM events WHERE stream_id = :s"),
@@ -257,14 +142,6 @@ def moments_of(engine, ids: dict) -> Callable[[], datetime]:  # noqa: ANN001
     def moment() -> datetime:
         return first + timedelta(seconds=rng.uniform(0, (last - first).total_seconds()))
 
-    return moment
-
-
-def time_queries(store: EventStore, ids: dict, samples: int) -> None:
-    engine = store.engine
-    make_runner(engine).catch_up()
-    moment = moments_of(engine, ids)
-    rng = random.Random(11)
     cases = {
         "asset tree (200 versions)": lambda: queries.tree(engine, ids["big_asset"]),
         "lineage (depth 50)": lambda: queries.lineage(engine, ids["deep"]),
@@ -288,73 +165,66 @@ def time_queries(store: EventStore, ids: dict, samples: int) -> None:
             t0 = time.perf_counter()
             run()
             times.append((time.perf_counter() - t0) * 1000)
-        print(f"  {name:<32} p50 {pct(times, 50):7.2f} ms   p95 {pct(times, 95):7.2f} ms")
+        print(f"  {name:<32} p50 {percentile(times, 0.50):7.2f} ms   "
+              f"p95 {percentile(times, 0.95):7.2f} ms")
 
 
-def sqlite_url(tmp: Path) -> str:
-    return f"sqlite:///{tmp / 'bench-read.db'}"
+def run_backend(backend: str, args: argparse.Namespace) -> None:
+    name = NAMES[backend]
+    timings = {}
+    for size in args.sizes:
+        print(f"\n== {name}: a store of ~{size:,} events", flush=True)
+        store = seeded(backend, size, postgres_url=POSTGRES_URL, reseed=args.reseed)
+        try:
+            if "routes" in args.parts:
+                app = create_app(services=store.services)
+                timings[size] = time_routes(app, store.services.engine, store.ids,
+                                            args.samples)
+                print(f"  every GET route, {args.samples} requests each (test client, "
+                      "signed in):")
+                print("\n".join(size_table(size, timings[size], args.samples)), flush=True)
+            if size == args.sizes[-1]:
+                more_figures(store, args)
+        finally:
+            store.close()
+    if len(timings) > 1:
+        print(f"\n== {name}: growth of every GET route with the log")
+        print("\n".join(growth_table(timings)), flush=True)
 
 
-def postgres_url() -> tuple[str, callable]:
-    schema = f"bench_read_{os.getpid()}"
-    admin = create_engine(normalise_url(POSTGRES_URL))
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    return f"{normalise_url(POSTGRES_URL)}?options=-csearch_path%3D{schema}", drop
-
-
-def run_backend(name: str, url: str, args: argparse.Namespace, data_dir: Path) -> None:
-    engine = make_engine(url)
-    upgrade(engine)
-    store = EventStore(engine)
-    print(f"\n== {name}: loading ~{args.events:,} events")
-    t0 = time.perf_counter()
-    ids = load(store, args.events)
-    took = time.perf_counter() - t0
-    head = store.head().position
-    print(f"  loaded {head:,} events in {took:.1f} s ({head / took:,.0f} events/s)")
-    if not args.routes_only:
-        rebuild(engine)
-        catch_up_lag(store, url, ids, args.rate, args.lag_seconds)
-        time_queries(store, ids, args.samples)
-    else:
-        make_runner(engine).catch_up()
-    moment, rng = moments_of(engine, ids), random.Random(13)
-    time_routes(url, data_dir, store, ids, args.samples, lambda: moment().isoformat(),
-                lambda: rng.choice(WORDS))
-    engine.dispose()
+def more_figures(store: Seeded, args: argparse.Namespace) -> None:
+    """The projection queries, rebuild and catch-up lag on ``store``."""
+    services, ids = store.services, store.ids
+    if "queries" in args.parts:
+        print("  projection queries, called directly:")
+        time_queries(services.store, ids, args.samples)
+    if "rebuild" in args.parts:
+        rebuild(services.engine)
+    if "lag" in args.parts:
+        (CACHE / f"{store.backend}-{store.size}" / "ids.json").unlink()  # it appends
+        catch_up_lag(services.store, services.settings.database_url, ids, args.rate,
+                     args.lag_seconds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=50_000,
-                        help="history size (the issue's full size is 1000000)")
+    parser.add_argument("--sizes", default="100000,1000000",
+                        help="history sizes in events, comma-separated, smallest first")
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--parts", default="routes,queries,rebuild",
+                        help=f"any of {','.join(PARTS)}")
     parser.add_argument("--rate", type=float, default=500.0, help="appends/s for catch-up")
     parser.add_argument("--lag-seconds", type=float, default=10.0)
     parser.add_argument("--samples", type=int, default=50)
-    parser.add_argument("--routes-only", action="store_true",
-                        help="load, catch up and time the GET routes only (no rebuild, "
-                             "lag or query figures)")
+    parser.add_argument("--reseed", action="store_true",
+                        help="seed again even where a cached store exists")
     args = parser.parse_args()
+    args.sizes = sorted(int(size) for size in args.sizes.split(","))
+    args.parts = set(args.parts.split(","))
+    if unknown := args.parts - set(PARTS):
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     for backend in args.backends.split(","):
-        if backend == "sqlite":
-            with tempfile.TemporaryDirectory() as tmp:
-                run_backend("SQLite", sqlite_url(Path(tmp)), args, Path(tmp))
-        elif backend == "postgres":
-            url, drop = postgres_url()
-            try:
-                with tempfile.TemporaryDirectory() as tmp:
-                    run_backend("PostgreSQL", url, args, Path(tmp))
-            finally:
-                drop()
+        run_backend(backend, args)
 
 
 if __name__ == "__main__":

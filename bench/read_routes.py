@@ -1,119 +1,167 @@
-"""Every GET route of the API, timed over HTTP (Flask's test client, in process) against
-a loaded history: the routes are taken from the app's route table, so a new GET route is
-timed without touching this file; a route whose path names something this history
-lacks says so instead of a figure. The synthetic history stores no image bytes, so the
-image and export routes answer 404 (after authorising and finding the version).
+"""Every GET route of the Flask app, timed through its test client.
 
-bench/read.py calls :func:`time_routes` after loading; figures are printed, never
-asserted.
+The routes come from ``app.url_map`` (a route added tomorrow is timed tomorrow, and one
+this module cannot fill is reported, not skipped). Path parameters are filled with ids
+of the seeded store (bench/read_store.py): the asset with 200 versions, the version at
+depth 50 of its lineage, the first project (200 projects share the log at 1M events),
+the bench's admin, and the guest link, template, job and uploaded image made through the
+API. A few routes get query strings they need (compare's two versions) or that name the
+cases the issue sets targets for (free-text search within a project and across all of
+a person's projects).
+
+Each request carries both the API's bearer token and a studio session cookie, so every
+route answers as for a signed-in person: authorisation, read-side queries, rendering.
 """
 
 from __future__ import annotations
 
-import re
-import statistics
+import secrets
 import time
-import uuid
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from dataclasses import dataclass
 
-from app import create_app
-from app.config import Settings
-from commands.people import Principal, create_user
-from commands.templates import create_template
-from events.domain import stream_id
-from events.jobs import JobRequested
-from events.projects import MemberRoleSet
-from events.store import ANY, EventStore, Metadata, StreamAppend
-from projections.registry import make_runner
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from werkzeug.routing import Rule
 
-SKIPPED = {
-    "/api/events/stream": "a Server-Sent Events stream: it answers for minutes, not once",
-}
-"""GET routes not timed, and why."""
-QUERIES = {
-    "/api/search": (("free text, one project", "?q={word}+{word2}&project={project_id}"
-                     "&limit=20"),
-                    ("free text, all my projects", "?q={word}+{word2}&limit=20")),
-    "/api/audit": (("one asset", "?asset={asset_id}&limit=100"),),
-    "/api/audit/export": (("one asset", "?asset={asset_id}"),),
-    "/api/assets/<asset_id>": (("", ""), ("as_of", "?as_of={moment}")),
-    "/api/assets/<asset_id>/review": (("", ""), ("as_of", "?as_of={moment}")),
-}
-"""(label, query string) a route is timed with, each its own row; others: none."""
-PLACEHOLDER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
+from app.sessions import LOGIN_COOKIE
+from app.studio.guest_views import GUEST_COOKIE
+from app.studio.static_files import digest
+from bench.read_explain import explain
+from bench.stats import percentile
 
+READ_TARGET_MS = 20.0
+SEARCH_PROJECT_TARGET_MS = 50.0
+SEARCH_ALL_TARGET_MS = 100.0
 
-def pct(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(
-        values) > 1 else (values[0] if values else 0.0)
+# Path parameter → key of the seeded ids.
+PARAMETERS = {"asset_id": "big_asset", "version_id": "deep", "project_id": "project",
+              "user_id": "user", "job_id": "job", "template_id": "template",
+              "code": "guest_code"}
+# Endpoint → parameters that need another id than the default.
+OVERRIDES = {"versions.get_image": {"version_id": "upload"},
+             "studio_guest.guest_image": {"version_id": "upload"},
+             "lineage_tools.export_version": {"version_id": "upload"}}
+
+TEXT = "fox river"
+BUDGET_S = 20.0
+MIN_SAMPLES = 3
+"""A route slower than BUDGET_S / samples is timed fewer times (the table says how many)."""
 
 
-def get_routes(app: Any) -> list[str]:  # noqa: ANN401 - a Flask app
-    """The API's GET routes, from the route table."""
-    return sorted({rule.rule for rule in app.url_map.iter_rules()
-                   if "GET" in rule.methods and rule.rule.startswith("/api/")})
+@dataclass(frozen=True)
+class Case:
+    """One request to time: a label, its path and query, its p95 target, and whether it
+    is free text (the one kind allowed to grow with the log)."""
+
+    label: str
+    path: str
+    target_ms: float = READ_TARGET_MS
+    free_text: bool = False
+    expected: tuple[int, ...] = ()  # (): any answer below 400
 
 
-def add_callers(store: EventStore, ids: dict[str, Any]) -> dict[str, str]:
-    """A member (admin of the loaded project, member of a few more) with a token, a job
-    and a template in the project: the values route paths name."""
-    member, token = create_user(store, "Bench Reader")
-    projects = ids["projects"][:5]
-    store.append_streams([StreamAppend(stream_id("project", project), "project", ANY,
-                                       [MemberRoleSet(user_id=member.user_id, role="admin")])
-                          for project in projects], Metadata(actor_id=member.user_id))
-    job_id = str(uuid.uuid4())
-    store.append(stream_id("job", job_id), ANY, [JobRequested(
-        job_id=job_id, kind="generate", project_id=ids["project"], asset_id=ids["big_asset"],
-        requested_by=member.user_id, recipe={"operation": "generate", "steps": 4},
-        tier="draft")], Metadata(actor_id=member.user_id), stream_type="job")
-    principal = Principal(user_id=member.user_id, name="Bench Reader", is_admin=False,
-                          token_id="bench")
-    template, _, _ = create_template(store, principal, Metadata(actor_id=member.user_id),
-                                     ids["project"], name="bench", prompt="a red fox")
-    return {"token": token.token, "user_id": member.user_id, "job_id": job_id,
-            "template_id": template["template_id"], "project_id": ids["project"],
-            "asset_id": ids["big_asset"], "version_id": ids["deep"]}
+@dataclass(frozen=True)
+class Timing:
+    case: Case
+    status: int
+    p50: float
+    p95: float
+    samples: int = 0
+    sql: tuple[str, ...] = ()
+    """Where one more request's time went (bench/read_explain.py)."""
 
 
-def time_routes(url: str, data_dir: Path, store: EventStore, ids: dict[str, Any],
-                samples: int, moment: Callable[[], str], words: Callable[[], str]) -> None:
-    """Print p50/p95 (ms) and the status of every GET route of the API."""
-    values = add_callers(store, ids)
-    app = create_app(Settings.from_env(database_url=url, data_dir=data_dir))
-    client = app.test_client()
-    headers = {"Authorization": f"Bearer {values['token']}"}
-    # Caught up beforehand, so every row times the route, not a catch-up.
-    client.get(f"/api/projects/{values['project_id']}/assets?limit=1", headers=headers)
-    make_runner(store.engine).catch_up()
-    print(f"  {'GET route':<58} {'p50':>8} {'p95':>8}  status")
-    for route in get_routes(app):
-        if route in SKIPPED:
-            print(f"  {route:<58} {'-':>8} {'-':>8}  not timed: {SKIPPED[route]}")
+def variants(endpoint: str, rule: str, path: str, ids: dict) -> list[Case]:
+    """The requests one route is timed with (most routes: the path alone), labelled by
+    the rule."""
+    project, versions = ids["project"], ids["versions"]
+    if endpoint == "search.search":
+        return [
+            Case(f"{rule} (newest first)", f"{path}?limit=20"),
+            Case(f"{rule} (tag + project)", f"{path}?tag=campaign/summer-26&project={project}"
+                                           "&limit=20"),
+            Case(f"{rule} (free text, one project)", f"{path}?q={TEXT}&project={project}"
+                                                    "&limit=20", SEARCH_PROJECT_TARGET_MS, True),
+            Case(f"{rule} (free text, all my projects)", f"{path}?q={TEXT}&limit=20",
+                 SEARCH_ALL_TARGET_MS, True)]
+    if endpoint == "studio_compare.compare":
+        return [Case(rule, f"{path}?a={versions[0]}&b={versions[-1]}")]
+    if endpoint == "stream.event_stream":  # the feed's opening: it ends at once
+        return [Case(f"{rule} (opening)", f"{path}?project={project}&max_seconds=0")]
+    if endpoint == "studio_signin.signin_link":  # redeeming a code is a write: refused one
+        return [Case(f"{rule} (unknown code)", f"{path}?code=bench-unknown",
+                     expected=(401, 429))]  # 429 once the sign-in rate limit is reached
+    if endpoint == "audit.export":  # a bulk download: unscoped, it is the whole log's audit
+        return [Case(f"{rule} (one project)", f"{path}?project={project}"),
+                Case(f"{rule} (one asset)", f"{path}?project={project}&asset={ids['big_asset']}")]
+    if endpoint in ("audit.audit", "studio_audit.audit_page"):
+        return [Case(rule, path), Case(f"{rule} (one asset)",
+                                       f"{path}?project={project}&asset={ids['big_asset']}")]
+    if endpoint in ("assets.get_asset", "studio_asset.asset_page",
+                    "review_state.asset_review", "trees.asset_tree"):
+        return [Case(rule, path), Case(f"{rule} (as_of)", f"{path}?as_of=2100-01-01T00:00:00Z")]
+    return [Case(rule, path)]
+
+
+def cases(app: Flask, ids: dict) -> list[tuple[Rule, list[Case]]]:
+    """Every GET rule of ``app`` with the requests it is timed with."""
+    found = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "GET" not in rule.methods:
             continue
-        for label, query in QUERIES.get(route, (("", ""),)):
-            path = PLACEHOLDER.sub(lambda m: values.get(m.group(1), f"?{m.group(1)}"), route)
-            if "/?" in path:
-                print(f"  {route:<58} {'-':>8} {'-':>8}  not timed: no value for it")
-                continue
+        values = {}
+        for name in rule.arguments:
+            if name == "release":
+                values[name] = digest()
+            elif name == "filename":
+                values[name] = "studio.css"
+            else:
+                key = OVERRIDES.get(rule.endpoint, {}).get(name, PARAMETERS.get(name))
+                values[name] = ids[key] if key else f"<{name}?>"
+        path = rule.rule
+        for name, value in values.items():
+            path = path.replace(f"<path:{name}>", value).replace(f"<{name}>", value)
+        found.append((rule, variants(rule.endpoint, rule.rule, path, ids)))
+    return found
 
-            def target(path: str = path, query: str = query) -> str:
-                return path + query.format(moment=quote(moment()), word=words(),
-                                           word2=words(), **values)
 
-            statuses = set()
-            client.get(target(), headers=headers)  # warm caches
-            times = []
-            for _ in range(samples):
-                address = target()
-                t0 = time.perf_counter()
-                response = client.get(address, headers=headers)
-                response.get_data()
-                times.append((time.perf_counter() - t0) * 1000)
-                statuses.add(response.status_code)
-            row = f"{route} ({label})" if label else route
-            print(f"  {row:<58} {pct(times, 50):8.2f} {pct(times, 95):8.2f}  "
-                  f"{','.join(map(str, sorted(statuses)))}")
+def signed_in(app: Flask, token: str) -> FlaskClient:
+    """A test client with the bearer token and a studio session (as a browser has)."""
+    client = app.test_client()
+    value = secrets.token_urlsafe(12)
+    client.set_cookie(LOGIN_COOKIE, value)
+    response = client.post("/login", data={"token": token, "csrf_token": value})
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def as_guest(client: FlaskClient, ids: dict) -> FlaskClient:
+    """``client`` also carries the cookie of the guest who joined the seeded link."""
+    client.set_cookie(GUEST_COOKIE, ids["guest"], path=f"/g/{ids['guest_code']}")
+    return client
+
+
+def time_case(client: FlaskClient, case: Case, samples: int, engine: Engine) -> Timing:
+    """p50/p95 in ms of ``samples`` requests after one warm-up (status of the warm-up),
+    fewer (at least MIN_SAMPLES) for a route slow enough to pass BUDGET_S, and where one
+    more request's time goes."""
+    status = client.get(case.path).status_code
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < samples and (len(times) < MIN_SAMPLES
+                                    or time.perf_counter() - started < BUDGET_S):
+        t0 = time.perf_counter()
+        response = client.get(case.path)
+        response.get_data()
+        times.append((time.perf_counter() - t0) * 1000)
+        response.close()
+    return Timing(case, status, percentile(times, 0.5), percentile(times, 0.95), len(times),
+                  tuple(explain(engine, client, case.label, case.path)))
+
+
+def time_routes(app: Flask, engine: Engine, ids: dict, samples: int) -> list[Timing]:
+    client = as_guest(signed_in(app, ids["token"]), ids)
+    return [time_case(client, case, samples, engine)
+            for _, route_cases in cases(app, ids) for case in route_cases]

@@ -46,7 +46,9 @@ from app.config import Settings  # noqa: E402
 from app.services import build_services  # noqa: E402
 from app.sessions import LOGIN_COOKIE, SESSION_COOKIE  # noqa: E402
 from app.studio.static_files import STATIC_DIR  # noqa: E402
-from bench.read import asset_history, load, pct, postgres_url, sqlite_url  # noqa: E402
+from bench.history import asset_history, load, postgres_url, sqlite_url  # noqa: E402
+from bench.read_routes import signed_in  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from bench.studio_day import play_day  # noqa: E402
 from bench.studio_world import Plan  # noqa: E402
 from bench.topology import free_port  # noqa: E402
@@ -79,15 +81,6 @@ def add_board(store: EventStore, owner: str) -> str:
     return project_id
 
 
-def signed_in_client(app, token: str):  # noqa: ANN001, ANN201
-    client = app.test_client()
-    value = secrets.token_urlsafe(12)
-    client.set_cookie(LOGIN_COOKIE, value)
-    response = client.post("/login", data={"token": token, "csrf_token": value})
-    assert response.status_code == 303, response.get_data(as_text=True)[:300]
-    return client
-
-
 def time_pages(name: str, url: str, args: argparse.Namespace) -> None:
     engine = make_engine(url)
     upgrade(engine)
@@ -106,7 +99,7 @@ def time_pages(name: str, url: str, args: argparse.Namespace) -> None:
         services = build_services(Settings.from_env(database_url=url, data_dir=Path(data_dir),
                                                     broker_url=None))
         app = create_app(services=services)
-        client = signed_in_client(app, token.token)
+        client = signed_in(app, token.token)
         versions = ids["versions"]
         pages = {
             f"board ({BOARD_ASSETS} assets)": f"/projects/{board}",
@@ -127,7 +120,8 @@ def time_pages(name: str, url: str, args: argparse.Namespace) -> None:
                 t0 = time.perf_counter()
                 client.get(path)
                 times.append((time.perf_counter() - t0) * 1000)
-            print(f"  {label:<30} p50 {pct(times, 50):7.1f} ms   p95 {pct(times, 95):7.1f} ms"
+            print(f"  {label:<30} p50 {percentile(times, 0.50):7.1f} ms   "
+                  f"p95 {percentile(times, 0.95):7.1f} ms"
                   f"   ({size / 1024:.0f} KiB of HTML)")
         services.close()
 
@@ -258,8 +252,8 @@ def live_updates(args: argparse.Namespace) -> None:
                 latencies.append((time.perf_counter() - t0) * 1000)
                 time.sleep(0.5)
             stop.set()
-            print(f"  {len(latencies)} updates: p50 {pct(latencies, 50):6.0f} ms   "
-                  f"p95 {pct(latencies, 95):6.0f} ms   (target p95 < 1000 ms)")
+            print(f"  {len(latencies)} updates: p50 {percentile(latencies, 0.50):6.0f} ms   "
+                  f"p95 {percentile(latencies, 0.95):6.0f} ms   (target p95 < 1000 ms)")
         finally:
             server.stop()
 

@@ -11,19 +11,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bench.stats import percentile
 from bench.studio_http import Attempt
 from projections.registry import make_runner
 
 READ_P95_TARGET_MS = 50.0
 WRITE_P95_TARGET_MS = 100.0
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile (0.0 for no values)."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
 def spread(values: list[float], scale: float = 1.0) -> dict[str, float]:
