@@ -39,7 +39,8 @@ def load_modules(run: Path) -> dict[str, Any]:
         )
     text_encoder = architecture.build_text_encoder(len(tokenizer))
     scale = record["stages"]["vae"]["scaling_factor"]
-    vae = architecture.build_vae(scaling_factor=scale)
+    vae = architecture.build_vae(scaling_factor=scale,
+                                 norm_groups=record.get("vae_norm_groups", 8))
     unet = architecture.build_unet()
     modules = {"tokenizer": tokenizer, "text_encoder": text_encoder, "vae": vae, "unet": unet}
     pairs = [(text_encoder, "text_encoder"), (vae, "vae"), (unet, "unet")]

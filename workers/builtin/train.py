@@ -134,6 +134,7 @@ class Trainer:
             "device_name": torch.cuda.get_device_name(0) if self.cuda else platform.processor(),
             "versions": _versions(),
             "stages": {},
+            "vae_norm_groups": architecture.VAE_NORM_GROUPS,
         }
         self.last_save = time.monotonic()
         self.empty_ids = self._tokens([""])
@@ -145,6 +146,9 @@ class Trainer:
         from safetensors.torch import load_file
 
         earlier = json.loads((run / "train.json").read_text())
+        groups = earlier.get("vae_norm_groups", 8)  # runs that did not record it used 8
+        self.vae = architecture.build_vae(norm_groups=groups).to(self.device)
+        self.record["vae_norm_groups"] = groups
         self.vae.config.scaling_factor = earlier["stages"]["vae"]["scaling_factor"]
         self.unet_inpaint = architecture.build_unet(in_channels=9).to(self.device)
         for module, name in ((self.vae, "vae"), (self.text_encoder, "text_encoder"),
@@ -232,6 +236,8 @@ class Trainer:
         """How the held-out adherence scenes fare after an encode and decode: the ceiling
         the VAE puts on the model's adherence (the scenes themselves pass about 98%)."""
         cases = adherence.held_out_prompts(self.s.adherence_prompts)
+        if not cases:
+            return {}
         images = scenes.render([case.scene() for case in cases], device=self.device) * 2 - 1
         with self.autocast():
             recon = self.vae.decode(self.vae.encode(images).latent_dist.mode()).sample
