@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Response, request
 
-from app.api.reading import wait_for_projections
+from app.api.reading import caught_up, wait_for_projections
 from app.context import services
 from app.schemas.templates import TemplateCreateSchema, TemplateReviseSchema
 from app.studio.forms import form_body, form_meta
@@ -29,12 +29,21 @@ from app.studio.web import (
     studio_blueprint,
     url_with,
 )
-from commands import assets, projects, templates
+from commands import projects, templates
 from commands.state import parse_id
 from projections import queries
-from projections.registry import TEMPLATES
+from projections.registry import TEMPLATES, TREE
+from projections.version_tree import assets_page
 from rules.access import CREATOR, RANK
 from rules.templates import PLACEHOLDER as _PLACEHOLDER
+
+
+def _assets(lineage: Any, project_id: str) -> list[dict[str, Any]]:
+    """The project's assets a template may generate into (read table, caught up)."""
+    caught_up(TREE)
+    with lineage.engine.connect() as conn:
+        return assets_page(conn, project_id, after=0, limit=LISTED)
+
 
 blueprint = studio_blueprint("studio_making_templates", __name__)
 PARAMETER_INTS = ("parameters.width", "parameters.height", "parameters.steps",
@@ -58,8 +67,7 @@ def templates_page(project_id: str) -> str:
     revisions = {t["template_id"]: queries.template_revisions(lineage.engine, t["template_id"])
                  for t in items}
     can_create = RANK[project["your_role"]] >= RANK[CREATOR]
-    asset_items = (assets.assets_of_project(lineage.store, person, project_id, after=0,
-                                            limit=LISTED)[0] if can_create else [])
+    asset_items = _assets(lineage, project_id) if can_create else []
     people = {t["created_by"] for t in items} | {
         r["author_id"] for revs in revisions.values() for r in revs}
     return render_page("studio/templates.html", project=project, templates=items,
