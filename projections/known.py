@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from projections import (
     access,
+    asset_streams,
     audit,
     catalog,
     guest_links,
@@ -21,6 +22,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     access.PROJECTION,
     version_tree.PROJECTION,
     review_state.PROJECTION,
+    asset_streams.PROJECTION,
     catalog.PROJECTION,
     audit.PROJECTION,
     metrics.PROJECTION,

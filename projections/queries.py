@@ -13,6 +13,7 @@ from events.schema import events
 from events.store import utc
 from projections import (
     asset_search,
+    asset_view,
     audit_queries,
     board,
     guest_links,
@@ -38,6 +39,27 @@ def review(engine: Engine, asset_id: str, as_of: datetime | None = None) -> dict
     """The asset's review state, now or as of a time; raises NotFound."""
     with engine.connect() as conn:
         return review_state.asset_review(conn, asset_id, as_of)
+
+
+def asset(engine: Engine, asset_id: str, as_of: datetime | None = None,
+          ) -> tuple[dict[str, Any], int]:
+    """The asset as a member sees it, now or as of a time, and its stream version then;
+    raises NotFound."""
+    with engine.connect() as conn:
+        return asset_view.asset_answer(conn, asset_id, as_of)
+
+
+def version(engine: Engine, version_id: str) -> tuple[dict[str, Any], int]:
+    """One version with its comments, decisions and pins, and its asset's stream
+    version; raises NotFound."""
+    with engine.connect() as conn:
+        return asset_view.version_answer(conn, version_id)
+
+
+def version_content_hash(engine: Engine, version_id: str) -> str | None:
+    """The content hash of a version the version tree holds (None: it holds none)."""
+    with engine.connect() as conn:
+        return asset_view.content_hash_of(conn, version_id)
 
 
 def lineage(engine: Engine, version_id: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from projections import (
     access,
+    asset_streams,
     audit,
     catalog,
     fill_process,
@@ -27,6 +28,9 @@ ACCESS = (access.PROJECTION.name,)
 """Projects, members and users' names."""
 TREE = (version_tree.PROJECTION.name, review_state.PROJECTION.name)
 """The projections asset trees and review state read."""
+ASSET_VIEW = (*TREE, asset_streams.PROJECTION.name, access.PROJECTION.name)
+"""What an asset or a version as its stream says it reads (projections/asset_view.py),
+people's names included."""
 SEARCH = (catalog.PROJECTION.name,)
 AUDIT = (audit.PROJECTION.name,)
 METRICS = (metrics.PROJECTION.name, tier_costs.PROJECTION.name)

@@ -95,6 +95,29 @@ versions = Table(
     Column("depth", Integer, nullable=False),
 )
 
+# -- asset streams: what the tree and review tables leave out --------------------------
+# One row per event of an asset's stream (its version now or as of a time is the ETag of
+# the asset and its versions), the jobs an asset waits for, and what an upload imported.
+
+asset_events = Table(
+    "rm_asset_events", metadata,
+    Column("asset_id", String(36), primary_key=True),
+    Column("stream_version", Integer, primary_key=True, autoincrement=False),
+    _time("recorded_at", False),
+)
+asset_jobs = Table(
+    "rm_asset_jobs", metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("asset_id", String(36), nullable=False),
+    _time("requested_at", False),
+    _time("done_at"),
+)
+version_imports = Table(
+    "rm_version_imports", metadata,
+    Column("version_id", String(36), primary_key=True),
+    Column("imported", JSON, nullable=False),
+)
+
 # -- review state ----------------------------------------------------------------------
 
 comments = Table(
@@ -385,6 +408,7 @@ INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_members": [("user_id",)],
     "rm_assets": [("project_id", "position")],
     "rm_versions": [("asset_id", "position")],
+    "rm_asset_jobs": [("asset_id",)],
     "rm_review_comments": [("asset_id", "position")],
     "rm_review_decisions": [("asset_id", "position")],
     "rm_review_pins": [("asset_id", "position")],

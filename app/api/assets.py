@@ -5,28 +5,27 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
-from app.api.reading import caught_up
+from app.api.reading import AsOfQuery, caught_up, read_args, read_named
 from app.api.views import (
     body,
     cursor_int,
     job_limits,
     meta,
-    named,
     page,
     page_args,
     path_id,
-    query,
     written,
 )
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
-from app.schemas.assets import AsOfQuery, AssetCreateSchema, GenerationSchema, TagSchema
+from app.schemas.assets import AssetCreateSchema, GenerationSchema, TagSchema
 from app.schemas.common import ListQuery
 from app.schemas.responses import AssetOut, JobsOut, PageOut
 from commands import assets, generation
 from commands.membership import require_asset_member, require_member
-from projections.registry import TREE
+from projections import queries
+from projections.registry import ACCESS, ASSET_VIEW, TREE
 from projections.version_tree import assets_page, versions_page
 
 blueprint = Blueprint("assets", __name__)
@@ -67,10 +66,13 @@ def list_assets(project_id: str) -> Response:
             "was at that time", query=AsOfQuery, tags=TAGS, response=AssetOut)
 def get_asset(asset_id: str) -> Response:
     asset_id = path_id(asset_id, "asset")
-    as_of = query(AsOfQuery)["as_of"]
-    asset, version = assets.view_asset(services().store, current_principal(), asset_id,
-                                       as_of=as_of)
-    return respond(named(asset), version=version)
+    as_of = read_args(AsOfQuery)["as_of"]
+    lineage = services()
+    require_asset_member(lineage.store, current_principal(), asset_id)
+    # Read your writes: the tables hold everything the log held when the request came.
+    caught_up(ASSET_VIEW)
+    asset, version = queries.asset(lineage.engine, asset_id, as_of)
+    return respond(read_named(asset), version=version)
 
 
 @blueprint.get("/assets/<asset_id>/versions")
@@ -80,13 +82,13 @@ def list_versions(asset_id: str) -> Response:
     limit, cursor = page_args()
     lineage = services()
     require_asset_member(lineage.store, current_principal(), asset_id)
-    caught_up(TREE)
+    caught_up((*TREE, *ACCESS))
     with lineage.engine.connect() as conn:
         found = versions_page(conn, asset_id, after=cursor_int(cursor, "after"),
                               limit=limit + 1)
     items = found[:limit]
     more = {"after": items[-1]["position"]} if len(found) > limit else None
-    return page(named([{k: v for k, v in item.items() if k != "position"} for item in items]),
+    return page(read_named([{k: v for k, v in item.items() if k != "position"} for item in items]),
                 more)
 
 

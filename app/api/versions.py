@@ -5,14 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.api.openapi import documented
-from app.api.views import body, job_limits, meta, named, path_id, query, written
+from app.api.reading import caught_up, read_named
+from app.api.views import body, job_limits, meta, path_id, query, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
 from app.images import image_bytes
 from app.schemas.assets import EditSchema, ImageQuery, PromoteSchema
 from app.schemas.responses import JobsOut, VersionOut
-from commands import assets, edits, promotion
+from commands import edits, promotion
+from commands.membership import require_version_member
+from events.errors import NotFound
+from projections import queries
+from projections.registry import ASSET_VIEW, TREE
 
 blueprint = Blueprint("versions", __name__)
 TAGS = ("versions",)
@@ -26,9 +31,11 @@ IMMUTABLE = "public, max-age=31536000, immutable"
             "and its comments, decisions and pins", tags=TAGS, response=VersionOut)
 def get_version(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
-    version, stream_version = assets.view_version(services().store, current_principal(),
-                                                  version_id)
-    return respond(named(version), version=stream_version)
+    lineage = services()
+    require_version_member(lineage.store, current_principal(), version_id)
+    caught_up(ASSET_VIEW)
+    version, stream_version = queries.version(lineage.engine, version_id)
+    return respond(read_named(version), version=stream_version)
 
 
 @blueprint.get("/versions/<version_id>/image")
@@ -40,7 +47,14 @@ def get_image(version_id: str) -> Response:
     version_id = path_id(version_id, "version")
     size = query(ImageQuery)["size"]
     lineage = services()
-    content_hash = assets.version_image_hash(lineage.store, current_principal(), version_id)
+    require_version_member(lineage.store, current_principal(), version_id)
+    # A version's bytes never change: wait for the tree only when it has yet to see it.
+    content_hash = queries.version_content_hash(lineage.engine, version_id)
+    if content_hash is None:
+        caught_up(TREE)
+        content_hash = queries.version_content_hash(lineage.engine, version_id)
+    if content_hash is None:
+        raise NotFound(f"version {version_id} does not exist")
     tag = content_hash if size == "full" else f"{content_hash}-{size}"
     headers = {"ETag": f'"{tag}"', "Cache-Control": IMMUTABLE}
     if _matches(request.headers.get("If-None-Match", ""), tag):
