@@ -89,3 +89,12 @@ def project_of_template(store: EventStore, template_id: str) -> str:
     if project_id is None:
         raise NotFound(f"template {template_id} does not exist")
     return project_id
+
+
+def require_template_member(store: EventStore, principal: Principal, template_id: str) -> str:
+    """The project id of the template, after checking the caller may see it (NotFound
+    naming the template otherwise, also for an unknown one)."""
+    hidden = f"template {template_id} does not exist"
+    project_id = project_of_template(store, template_id)
+    require_member(store, principal, project_id, hidden=hidden)
+    return project_id

@@ -8,35 +8,78 @@ resources is decided immediately, from the project's own stream, by commands/mem
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, insert, literal, select
+import dataclasses
+from typing import Any
 
+from sqlalchemy import Engine, delete, insert, literal, select, update
+
+from events.errors import NotFound
+from events.projects import PoliciesSet
 from events.store import Recorded
+from projections.common import iso
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
 from projections.tables import members, projects, users
 from rules.access import ADMIN
+
+POLICY_NAMES = tuple(field.name for field in dataclasses.fields(PoliciesSet))
+"""Every policy a project has (None until set)."""
 
 
 def _project_created(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
     ctx.conn.execute(insert(ctx.t("rm_projects")).values(
         project_id=e.project_id, name=e.name, description=e.description,
-        created_at=rec.recorded_at, position=rec.position))
+        created_at=rec.recorded_at, position=rec.position, policies=None, channels={},
+        compute_used_seconds=0.0, stream_version=rec.stream_version))
+
+
+def _project_changed(ctx: ApplyContext, rec: Recorded, **values: Any) -> None:  # noqa: ANN401
+    """Set ``values`` on the stream's project row and move its stream version."""
+    table = ctx.t("rm_projects")
+    ctx.conn.execute(update(table).where(table.c.project_id == entity_id(rec.stream_id))
+                     .values(stream_version=rec.stream_version, **values))
 
 
 def _member_role_set(ctx: ApplyContext, rec: Recorded) -> None:
     table = ctx.t("rm_members")
     project_id = entity_id(rec.stream_id)
-    ctx.conn.execute(delete(table).where(table.c.project_id == project_id,
-                                         table.c.user_id == rec.event.user_id))
-    ctx.conn.execute(insert(table).values(project_id=project_id, user_id=rec.event.user_id,
-                                          role=rec.event.role))
+    # A new role keeps the member's place in the list; a newcomer joins at the end.
+    changed = ctx.conn.execute(update(table).where(
+        table.c.project_id == project_id, table.c.user_id == rec.event.user_id).values(
+        role=rec.event.role))
+    if not changed.rowcount:
+        ctx.conn.execute(insert(table).values(project_id=project_id,
+                                              user_id=rec.event.user_id,
+                                              role=rec.event.role, position=rec.position))
+    _project_changed(ctx, rec)
 
 
 def _member_removed(ctx: ApplyContext, rec: Recorded) -> None:
     table = ctx.t("rm_members")
     ctx.conn.execute(delete(table).where(table.c.project_id == entity_id(rec.stream_id),
                                          table.c.user_id == rec.event.user_id))
+    _project_changed(ctx, rec)
+
+
+def _policies_set(ctx: ApplyContext, rec: Recorded) -> None:
+    _project_changed(ctx, rec, policies={name: getattr(rec.event, name)
+                                         for name in POLICY_NAMES})
+
+
+def _channel_set(ctx: ApplyContext, rec: Recorded) -> None:
+    table = ctx.t("rm_projects")
+    project_id = entity_id(rec.stream_id)
+    current = ctx.conn.execute(select(table.c.channels).where(
+        table.c.project_id == project_id)).scalar() or {}
+    e = rec.event
+    _project_changed(ctx, rec, channels={
+        **current, e.name: {"min_width": e.min_width, "min_height": e.min_height}})
+
+
+def _compute_used(ctx: ApplyContext, rec: Recorded) -> None:
+    used = ctx.t("rm_projects").c.compute_used_seconds
+    _project_changed(ctx, rec, compute_used_seconds=used + rec.event.seconds)
 
 
 def _user_registered(ctx: ApplyContext, rec: Recorded) -> None:
@@ -52,9 +95,36 @@ PROJECTION = Projection(
         "project.created": _project_created,
         "project.member_role_set": _member_role_set,
         "project.member_removed": _member_removed,
+        "project.policies_set": _policies_set,
+        "project.channel_set": _channel_set,
+        "project.compute_used": _compute_used,
         "user.registered": _user_registered,
     },
 )
+
+
+def project_of(engine: Engine, project_id: str) -> tuple[dict[str, Any], int]:
+    """The project as its members see it (without the caller's role) and its stream
+    version: name, description, members in the order they joined, policies, channels by
+    name, compute used. NotFound while the read model has yet to see it."""
+    p, m = projects.c, members.c
+    with engine.connect() as conn:
+        row = conn.execute(select(projects).where(p.project_id == project_id)
+                           ).mappings().first()
+        if row is None:
+            raise NotFound(f"project {project_id} does not exist")
+        joined = conn.execute(select(m.user_id, m.role).where(m.project_id == project_id)
+                              .order_by(m.position)).all()
+    channels = row["channels"] or {}
+    return {
+        "project_id": project_id, "name": row["name"], "description": row["description"],
+        "created_at": iso(row["created_at"]),
+        "members": [{"user_id": user_id, "role": role} for user_id, role in joined],
+        "policies": dict(row["policies"] or dict.fromkeys(POLICY_NAMES)),
+        "channels": [{"name": name, **channels[name]} for name in sorted(channels)],
+        "compute_used_seconds": row["compute_used_seconds"] or 0.0,
+        "version": row["stream_version"],
+    }, row["stream_version"]
 
 
 def visible_projects(engine: Engine, user_id: str, is_admin: bool) -> list[str] | None:

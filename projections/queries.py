@@ -218,6 +218,12 @@ def project_templates(engine: Engine, project_id: str, *, after: tuple[str, str]
         return templates.project_templates(conn, project_id, after=after, limit=limit)
 
 
+def template(engine: Engine, template_id: str) -> dict[str, Any]:
+    """A template at its current version; raises NotFound."""
+    with engine.connect() as conn:
+        return templates.template_of(conn, template_id)
+
+
 def template_revisions(engine: Engine, template_id: str) -> list[dict[str, Any]]:
     """Every version of a template, newest first."""
     with engine.connect() as conn:

@@ -46,12 +46,19 @@ projects = Table(
     Column("description", Text, nullable=False, default=""),
     _time("created_at", False),
     Column("position", Position),  # 0011: lists of projects page by creation
+    # 0013: GET /projects/{id} answers from here: policies (null: none set), channels
+    # (name → minimum size), compute used, and the stream version (the ETag).
+    Column("policies", JSON),
+    Column("channels", JSON),
+    Column("compute_used_seconds", Float),
+    Column("stream_version", Integer),
 )
 members = Table(
     "rm_members", metadata,
     Column("project_id", String(36), primary_key=True),
     Column("user_id", String(36), primary_key=True),
     Column("role", String(20), nullable=False),
+    Column("position", Position),  # 0013: members in the order they joined
 )
 users = Table(
     "rm_users", metadata,

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, tuple_, update
 
-from events.errors import DomainError
+from events.errors import DomainError, NotFound
 from events.store import Recorded
 from projections.common import iso
 from projections.runner import ApplyContext, Projection
@@ -92,6 +92,18 @@ def project_templates(conn: Connection, project_id: str, *, after: tuple[str, st
     rows = rows[:limit]
     last = (rows[-1]["name"], rows[-1]["template_id"]) if more else None
     return [_item(row) for row in rows], last
+
+
+def template_of(conn: Connection, template_id: str) -> dict[str, Any]:
+    """The template at its current version, as the write side answers it (its version is
+    the ETag); NotFound while the read model has yet to see it."""
+    row = conn.execute(select(templates).where(templates.c.template_id == template_id)
+                       ).mappings().first()
+    if row is None:
+        raise NotFound(f"template {template_id} does not exist")
+    item = _item(row)
+    del item["created_by"]
+    return item
 
 
 def template_revisions_of(conn: Connection, template_id: str) -> list[dict[str, Any]]:

@@ -8,8 +8,8 @@ from flask import Blueprint, Response
 from marshmallow import ValidationError
 
 from app.api.openapi import documented
-from app.api.reading import caught_up
-from app.api.views import body, cursor_int, meta, named, page, page_args, path_id, written
+from app.api.reading import caught_up, project_as_member, read_named
+from app.api.views import body, cursor_int, meta, page, page_args, path_id, written
 from app.auth import current_principal
 from app.context import services
 from app.http import expected_version, respond
@@ -64,8 +64,8 @@ def list_projects() -> Response:
 @documented("A project: members, policies, channels, compute used", tags=TAGS, response=ProjectOut)
 def get_project(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
-    project, version = projects.view_project(services().store, current_principal(), project_id)
-    return respond(named(project), version=version)
+    project, version = project_as_member(current_principal(), project_id)
+    return respond(read_named(project), version=version)
 
 
 def _answer(result) -> Response:  # noqa: ANN001

@@ -17,11 +17,12 @@ from app.context import services
 from app.cursors import MAX_POSITION
 from app.http import query_args, respond, shared_schema
 from app.person_names import with_names
-from commands.membership import require_asset_member
+from commands.membership import require_asset_member, require_member
+from commands.people import Principal
 from commands.state import parse_id
 from projections import queries
-from projections.access import user_names
-from projections.registry import SEARCH, TREE, make_runner
+from projections.access import project_of, user_names
+from projections.registry import ACCESS, SEARCH, TREE, make_runner
 from projections.runner import ProjectionRunner
 
 MIN_POSITION_WAIT_SECONDS = 2.0
@@ -110,6 +111,17 @@ def caught_up(names: Iterable[str]) -> Freshness:
     (bounded wait): a list read from them then holds the caller's own writes, as the
     write side's answer did."""
     return wait_for_projections(names, MAX_POSITION)
+
+
+def project_as_member(principal: Principal, project_id: str) -> tuple[dict[str, Any], int]:
+    """The project as ``principal`` sees it (with ``your_role``) and its stream version,
+    from the access read model caught up with the log; NotFound for non-members, decided
+    immediately (commands/membership.py)."""
+    lineage = services()
+    role = require_member(lineage.store, principal, project_id)
+    caught_up(ACCESS)
+    body, version = project_of(lineage.engine, project_id)
+    return {**body, "your_role": role}, version
 
 
 def read_named(body: Any) -> Any:  # noqa: ANN401 - any JSON body

@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 from marshmallow import ValidationError, fields, validate
 
 from app.api.openapi import documented
-from app.api.reading import ReadQuery, read_args, read_response, wait_for_projections
+from app.api.reading import ReadQuery, caught_up, read_args, read_response, wait_for_projections
 from app.api.views import body, job_limits, meta, path_id, written
 from app.auth import current_principal
 from app.context import services
@@ -18,7 +18,7 @@ from app.schemas.templates import (
     TemplateReviseSchema,
 )
 from commands import generation, templates
-from commands.membership import project_of_template, require_member
+from commands.membership import require_member, require_template_member
 from projections import queries
 from projections.registry import TEMPLATES
 
@@ -67,9 +67,7 @@ def template_revisions(template_id: str) -> Response:
     template_id = path_id(template_id, "template")
     args = read_args(ReadQuery)
     lineage = services()
-    project_id = project_of_template(lineage.store, template_id)
-    require_member(lineage.store, current_principal(), project_id,
-                   hidden=f"template {template_id} does not exist")
+    require_template_member(lineage.store, current_principal(), template_id)
     freshness = wait_for_projections(TEMPLATES, args["min_position"])
     # Empty only while the read model has yet to see the template (``projection`` says
     # how far behind it is; ``?min_position=`` waits).
@@ -93,9 +91,11 @@ def create_template(project_id: str) -> Response:
 @documented("A template and its current version", tags=TAGS, response=TemplateOut)
 def get_template(template_id: str) -> Response:
     template_id = path_id(template_id, "template")
-    template, version = templates.view_template(services().store, current_principal(),
-                                                template_id)
-    return respond(template, version=version)
+    lineage = services()
+    require_template_member(lineage.store, current_principal(), template_id)
+    caught_up(TEMPLATES)
+    template = queries.template(lineage.engine, template_id)
+    return respond(template, version=template["version"])
 
 
 @blueprint.patch("/templates/<template_id>")
