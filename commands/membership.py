@@ -26,15 +26,16 @@ def project_members(store: EventStore, project_id: str) -> dict[str, str]:
 
 
 def require_member(store: EventStore, principal: Principal, project_id: str, *,
-                   hidden: str | None = None) -> str:
-    """The caller's role in the project (``admin`` for global admins). Non-members and
-    unknown projects both get NotFound with ``hidden`` (nothing about the project leaks)."""
+                   hidden: str | None = None, needed: str = VIEWER) -> str:
+    """The caller's role in the project (``admin`` for global admins), at least
+    ``needed`` (Forbidden below it). Non-members and unknown projects both get NotFound
+    with ``hidden`` (nothing about the project leaks)."""
     message = hidden or f"project {project_id} does not exist"
     try:
         members = project_members(store, project_id)
     except NotFound:
         raise NotFound(message) from None
-    return require_role(members, principal, VIEWER, hidden=message)
+    return require_role(members, principal, needed, hidden=message)
 
 
 def project_of_asset(store: EventStore, asset_id: str) -> str:

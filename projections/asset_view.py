@@ -99,6 +99,14 @@ def version_row(conn: Connection, version_id: str) -> Any:  # noqa: ANN401
     return row
 
 
+def pending_job_ids(conn: Connection, asset_id: str) -> list[str]:
+    """The jobs requested for the asset that have yet to make a version, oldest first."""
+    j = asset_jobs.c
+    return list(conn.execute(select(j.job_id).where(
+        j.asset_id == asset_id, j.done_at.is_(None)).order_by(j.requested_at, j.job_id)
+    ).scalars())
+
+
 def content_hash_of(conn: Connection, version_id: str) -> str | None:
     """The version's content hash (None while the version tree holds no such version)."""
     return conn.execute(select(versions.c.content_hash)

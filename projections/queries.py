@@ -56,6 +56,12 @@ def version(engine: Engine, version_id: str) -> tuple[dict[str, Any], int]:
         return asset_view.version_answer(conn, version_id)
 
 
+def pending_jobs(engine: Engine, asset_id: str) -> list[str]:
+    """Ids of the asset's jobs that have yet to make a version."""
+    with engine.connect() as conn:
+        return asset_view.pending_job_ids(conn, asset_id)
+
+
 def version_content_hash(engine: Engine, version_id: str) -> str | None:
     """The content hash of a version the version tree holds (None: it holds none)."""
     with engine.connect() as conn:

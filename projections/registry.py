@@ -28,7 +28,9 @@ ACCESS = (access.PROJECTION.name,)
 """Projects, members and users' names."""
 TREE = (version_tree.PROJECTION.name, review_state.PROJECTION.name)
 """The projections asset trees and review state read."""
-ASSET_VIEW = (*TREE, asset_streams.PROJECTION.name, access.PROJECTION.name)
+ASSET_STREAMS = (asset_streams.PROJECTION.name,)
+"""Each asset stream's versions in time, the jobs an asset waits for, uploads' imports."""
+ASSET_VIEW = (*TREE, *ASSET_STREAMS, *ACCESS)
 """What an asset or a version as its stream says it reads (projections/asset_view.py),
 people's names included."""
 SEARCH = (catalog.PROJECTION.name,)

@@ -24,6 +24,7 @@ from projections import queries
 from projections.access import project_of, user_names
 from projections.registry import ACCESS, SEARCH, TREE, make_runner
 from projections.runner import ProjectionRunner
+from rules.access import VIEWER
 
 MIN_POSITION_WAIT_SECONDS = 2.0
 _RUNNER_KEY = "lineage.projection_runner"
@@ -113,12 +114,13 @@ def caught_up(names: Iterable[str]) -> Freshness:
     return wait_for_projections(names, MAX_POSITION)
 
 
-def project_as_member(principal: Principal, project_id: str) -> tuple[dict[str, Any], int]:
+def project_as_member(principal: Principal, project_id: str, needed: str = VIEWER,
+                      ) -> tuple[dict[str, Any], int]:
     """The project as ``principal`` sees it (with ``your_role``) and its stream version,
-    from the access read model caught up with the log; NotFound for non-members, decided
-    immediately (commands/membership.py)."""
+    from the access read model caught up with the log. NotFound for non-members,
+    Forbidden below ``needed``, decided immediately (commands/membership.py)."""
     lineage = services()
-    role = require_member(lineage.store, principal, project_id)
+    role = require_member(lineage.store, principal, project_id, needed=needed)
     caught_up(ACCESS)
     body, version = project_of(lineage.engine, project_id)
     return {**body, "your_role": role}, version

@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import fields
 
-from app.api.reading import UtcDateTime, wait_for_projections
+from app.api.reading import UtcDateTime, project_as_member, wait_for_projections
 from app.context import services
 from app.studio.making_generate import generate_context
 from app.studio.panels import asset_panels
@@ -29,13 +29,12 @@ from app.studio.web import (
     studio_blueprint,
     url_with,
 )
-from commands import projects
-from commands.asset_state import load_asset_as
+from commands.membership import require_asset_member
 from commands.state import parse_id
 from events.errors import NotFound
 from projections import queries
-from projections.registry import SEARCH, TEMPLATES, TREE
-from rules.access import CREATOR, RANK, REVIEWER, VIEWER
+from projections.registry import ASSET_STREAMS, SEARCH, TEMPLATES, TREE
+from rules.access import CREATOR, RANK, REVIEWER
 
 blueprint = studio_blueprint("studio_asset", __name__)
 FRAGMENTS = ("strip", "review", "jobs", "regions", "badges", "job_cards")
@@ -66,8 +65,9 @@ def asset_context(asset_id: str, selected: str | None, as_of: datetime | None,
     (``template_id``: the template picked in the generate panel)."""
     lineage = services()
     person = principal()
-    asset_state, _, _, role = load_asset_as(lineage.store, person, asset_id, VIEWER)
-    project, _ = projects.view_project(lineage.store, person, asset_state.project_id)
+    project, _ = project_as_member(person, require_asset_member(lineage.store, person,
+                                                                asset_id))
+    role = project["your_role"]
     context = review_context(asset_id, selected, as_of, min_position,
                              page=f"/assets/{asset_id}")
     current = context["current"]
@@ -79,7 +79,7 @@ def asset_context(asset_id: str, selected: str | None, as_of: datetime | None,
         can_create=RANK[role] >= RANK[CREATOR] and writable,
         can_comment=RANK[role] >= RANK[CREATOR] and writable,
         can_resolve=RANK[role] >= RANK[CREATOR] and writable,
-        pending_jobs=list(asset_state.pending_jobs) if writable else [],
+        pending_jobs=queries.pending_jobs(lineage.engine, asset_id) if writable else [],
         comment_action=f"/versions/{current['version_id']}/comments" if current else None)
     if context["can_create"]:
         context.update(generate_context(project, template_id))
@@ -94,7 +94,7 @@ def review_context(asset_id: str, selected: str | None, as_of: datetime | None,
     default), its comments and those of the versions it was made from, the strip, and
     links to the version before and after. ``page`` is the asset page's path."""
     lineage = services()
-    names = (*TREE, *SEARCH) if as_of is not None else (*TREE, *TEMPLATES)
+    names = (*TREE, *SEARCH) if as_of is not None else (*TREE, *TEMPLATES, *ASSET_STREAMS)
     freshness = wait_for_projections(names, min_position, as_of)
     tree = queries.tree(lineage.engine, asset_id, as_of)
     review = queries.review(lineage.engine, asset_id, as_of)

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Response
 from marshmallow import fields, validate
 
-from app.api.reading import wait_for_projections
+from app.api.reading import project_as_member, wait_for_projections
 from app.context import services
 from app.schemas.assets import AssetCreateSchema
 from app.schemas.projects import ProjectCreateSchema
@@ -86,7 +86,7 @@ def board(project_id: str) -> str:
     project_id = parse_id(project_id, "project")
     args = page_args(BoardQuery)
     lineage = services()
-    project, _ = projects.view_project(lineage.store, principal(), project_id)
+    project, _ = project_as_member(principal(), project_id)
     freshness = wait_for_projections((*TREE, *SEARCH), args["min_position"])
     board = queries.project_board(lineage.engine, project_id, _channels(project),
                                   q=args["q"], tag=args["tag"], tier=args["tier"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from app.api.reading import wait_for_projections
+from app.api.reading import project_as_member, wait_for_projections
 from app.context import services
 from app.studio.people import display_names
 from app.studio.recipe_diff import recipe_diff
@@ -24,13 +24,11 @@ from app.studio.web import (
     studio_blueprint,
     url_with,
 )
-from commands import projects
-from commands.asset_state import load_asset_as
+from commands.membership import require_asset_member
 from commands.state import parse_id
 from events.errors import NotFound
 from projections import queries
 from projections.registry import TREE
-from rules.access import VIEWER
 
 blueprint = studio_blueprint("studio_compare", __name__)
 MODES = (("side", "Side by side"), ("overlay", "Overlay"), ("wipe", "Wipe"),
@@ -53,8 +51,8 @@ def compare(asset_id: str) -> str:
     args = page_args(CompareQuery)
     lineage = services()
     person = principal()
-    asset_state, _, _, _ = load_asset_as(lineage.store, person, asset_id, VIEWER)
-    project, _ = projects.view_project(lineage.store, person, asset_state.project_id)
+    project, _ = project_as_member(person, require_asset_member(lineage.store, person,
+                                                                asset_id))
     wait_for_projections(TREE, args["min_position"])
     tree = queries.tree(lineage.engine, asset_id)
     by_id = {node["version_id"]: node for node in tree["nodes"]}

@@ -18,11 +18,10 @@ from typing import Any
 from flask import Response
 from marshmallow import fields, validate
 
-from app.api.reading import wait_for_projections
+from app.api.reading import project_as_member, wait_for_projections
 from app.context import services
 from app.studio.dashboard_figures import RANGES, csv_rows, dashboard
 from app.studio.web import PageQuery, page_args, principal, render_page, signed_in, studio_blueprint
-from commands import projects
 from commands.state import parse_id
 from projections import queries
 from projections.backlog import review_backlog
@@ -39,7 +38,7 @@ def _figures(project_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     project_id = parse_id(project_id, "project")
     args = page_args(DashboardQuery)
     lineage = services()
-    project, _ = projects.view_project(lineage.store, principal(), project_id)
+    project, _ = project_as_member(principal(), project_id)
     wait_for_projections((*METRICS, *TREE), args["min_position"])
     metrics = queries.project_metrics(lineage.engine, project_id)
     now = datetime.now(UTC)

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Response, request
 
-from app.api.reading import caught_up, wait_for_projections
+from app.api.reading import caught_up, project_as_member, wait_for_projections
 from app.context import services
 from app.schemas.templates import TemplateCreateSchema, TemplateReviseSchema
 from app.studio.forms import form_body, form_meta
@@ -29,7 +29,7 @@ from app.studio.web import (
     studio_blueprint,
     url_with,
 )
-from commands import projects, templates
+from commands import templates
 from commands.state import parse_id
 from projections import queries
 from projections.registry import TEMPLATES, TREE
@@ -61,7 +61,7 @@ def templates_page(project_id: str) -> str:
     args = page_args(PageQuery)
     lineage = services()
     person = principal()
-    project, _ = projects.view_project(lineage.store, person, project_id)
+    project, _ = project_as_member(person, project_id)
     wait_for_projections(TEMPLATES, args["min_position"])
     items, _ = queries.project_templates(lineage.engine, project_id, limit=LISTED)
     revisions = {t["template_id"]: queries.template_revisions(lineage.engine, t["template_id"])

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Response, request
 from marshmallow import ValidationError
 
-from app.api.reading import wait_for_projections
+from app.api.reading import project_as_member, wait_for_projections
 from app.context import services
 from app.http import shared_schema
 from app.schemas.common import Limits
@@ -36,7 +36,7 @@ from app.studio.web import (
 from commands import projects
 from commands.state import parse_id
 from projections.access import known_people
-from rules.access import ADMIN, ROLES, require_role
+from rules.access import ADMIN, ROLES
 
 blueprint = studio_blueprint("studio_project_settings", __name__)
 POLICY_INTS = ("min_drafts_before_final", "final_render_cap")
@@ -47,10 +47,8 @@ POLICY_FLOATS = ("compute_budget_seconds", "draft_price_per_compute_second",
 def _admin_project(project_id: str) -> tuple[str, dict[str, Any]]:
     """The project, for one of its admins (NotFound for strangers, Forbidden below)."""
     project_id = parse_id(project_id, "project")
-    state, version = projects.load_project(services().store, project_id)
-    person = principal()
-    role = require_role(state.members, person, ADMIN, hidden=projects.hidden(project_id))
-    return project_id, projects.project_body(state, version, role)
+    project, _ = project_as_member(principal(), project_id, ADMIN)
+    return project_id, project
 
 
 @blueprint.get("/projects/<project_id>/settings")

@@ -9,7 +9,7 @@ from flask import Response, request
 from marshmallow import fields, validate
 
 from app.api.guests import guest_url
-from app.api.reading import wait_for_projections
+from app.api.reading import project_as_member, wait_for_projections
 from app.context import services
 from app.schemas.guests import GuestLinkSchema
 from app.studio.forms import EmptyForm, form_body, form_meta
@@ -23,13 +23,12 @@ from app.studio.web import (
     studio_blueprint,
     wants_json,
 )
-from commands import guests, projects
-from commands.projects import hidden
+from commands import guests
 from commands.state import parse_id
 from events.errors import NotFound
 from projections import queries
 from projections.registry import GUESTS, SEARCH, TREE
-from rules.access import ADMIN, require_role
+from rules.access import ADMIN
 
 blueprint = studio_blueprint("studio_sharing", __name__)
 EXPIRY_DAYS = ((1, "1 day"), (7, "7 days"), (30, "30 days"), (90, "90 days"))
@@ -40,9 +39,7 @@ class SharingQuery(PageQuery):
 
 
 def _admin_project(project_id: str) -> dict:
-    project, _ = projects.view_project(services().store, principal(), project_id)
-    state, _ = projects.load_project(services().store, project_id)
-    require_role(state.members, principal(), ADMIN, hidden=hidden(project_id))
+    project, _ = project_as_member(principal(), project_id, ADMIN)
     return project
 
 

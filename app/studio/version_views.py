@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response
 from marshmallow import fields
 
-from app.api.reading import wait_for_projections
+from app.api.reading import project_as_member, wait_for_projections
 from app.context import services
 from app.studio.forms import EmptyForm, form_body, form_meta
 from app.studio.panels import version_panels
@@ -28,12 +28,13 @@ from app.studio.web import (
     studio_blueprint,
     url_with,
 )
-from commands import assets, projects, rebuild
+from commands import rebuild
 from commands.job_status import job_status, require_job_access
+from commands.membership import require_version_member
 from commands.state import parse_id
 from events.errors import NotFound
 from projections import queries
-from projections.registry import TREE
+from projections.registry import ASSET_VIEW
 from rules.access import CREATOR, RANK
 
 blueprint = studio_blueprint("studio_version", __name__)
@@ -52,9 +53,10 @@ def version_page(version_id: str) -> str:
     args = page_args(VersionPageQuery)
     lineage = services()
     person = principal()
-    version, _ = assets.view_version(lineage.store, person, version_id)
-    project, _ = projects.view_project(lineage.store, person, version["project_id"])
-    wait_for_projections(TREE, args["min_position"])
+    require_version_member(lineage.store, person, version_id)
+    wait_for_projections(ASSET_VIEW, args["min_position"])
+    version, _ = queries.version(lineage.engine, version_id)
+    project, _ = project_as_member(person, version["project_id"])
     chain = queries.lineage(lineage.engine, version_id)["chain"]
     tree = queries.tree(lineage.engine, version["asset_id"])
     numbers = {node["version_id"]: n for n, node in enumerate(tree["nodes"], start=1)}
