@@ -191,7 +191,7 @@ def authorise(store: EventStore, principal: Principal, asset: AssetState, needed
 
 
 def load_asset_as(store: EventStore, principal: Principal, asset_id: str, needed: str, *,
-                  as_of: datetime | None = None, hidden: str | None = None,
+                  hidden: str | None = None,
                   ) -> tuple[AssetState, int, ProjectState, str]:
     """Load an asset and its project and check the caller's role there.
 
@@ -199,7 +199,7 @@ def load_asset_as(store: EventStore, principal: Principal, asset_id: str, needed
     unknown assets and non-members (``hidden`` is then the message), Forbidden for a
     weaker role.
     """
-    asset, version = load_asset(store, asset_id, as_of=as_of)
+    asset, version = load_asset(store, asset_id)
     project, role = authorise(store, principal, asset, needed, hidden or hidden_asset(asset_id))
     return asset, version, project, role
 

@@ -18,7 +18,7 @@ from events.errors import DomainError, NotFound
 from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend
 from events.templates import TemplateCreated, TemplateRevised
 from events.types import Event
-from rules.access import CREATOR, VIEWER, require_role
+from rules.access import CREATOR, require_role
 from rules.templates import PLACEHOLDER, variables_of
 
 """A variable, a literal brace (doubled) or a stray brace."""
@@ -165,9 +165,3 @@ def revise_template(store: EventStore, principal: Principal, meta: Metadata, tem
     at = recorded[-1].stream_version if recorded else None
     state, version = load_template(store, template_id, up_to_version=at)
     return template_body(state, version), version, recorded[-1].position if recorded else None
-
-
-def view_template(store: EventStore, principal: Principal, template_id: str,
-                  ) -> tuple[dict[str, Any], int]:
-    state, version = load_template_as(store, principal, template_id, VIEWER)
-    return template_body(state, version), version
