@@ -25,7 +25,7 @@ from app.schemas.responses import AssetOut, JobsOut, PageOut
 from commands import assets, generation
 from commands.membership import require_asset_member, require_member
 from projections import queries
-from projections.registry import ACCESS, ASSET_VIEW, TREE
+from projections.registry import ACCESS, ASSET_VIEW, SEARCH, TREE
 from projections.version_tree import assets_page, versions_page
 
 blueprint = Blueprint("assets", __name__)
@@ -70,7 +70,8 @@ def get_asset(asset_id: str) -> Response:
     lineage = services()
     require_asset_member(lineage.store, current_principal(), asset_id)
     # Read your writes: the tables hold everything the log held when the request came.
-    caught_up(ASSET_VIEW)
+    # As of a time, tags come from the catalog's tag history (as the tree's do).
+    caught_up(ASSET_VIEW if as_of is None else (*ASSET_VIEW, *SEARCH))
     asset, version = queries.asset(lineage.engine, asset_id, as_of)
     return respond(read_named(asset), version=version)
 
