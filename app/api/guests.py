@@ -16,11 +16,11 @@ from app.auth import current_principal
 from app.context import services
 from app.schemas.guests import GuestLinkSchema
 from commands import guests
-from commands.projects import hidden, load_project
+from commands.membership import require_member
 from events.errors import NotFound
 from projections import queries
 from projections.registry import GUESTS
-from rules.access import ADMIN, require_role
+from rules.access import ADMIN
 
 blueprint = Blueprint("guest_links", __name__)
 TAGS = ("guest links",)
@@ -51,8 +51,7 @@ def create_link(project_id: str) -> Response:
 def list_links(project_id: str) -> Response:
     project_id = path_id(project_id, "project")
     args = read_args(ReadQuery)
-    project, _ = load_project(services().store, project_id)
-    require_role(project.members, current_principal(), ADMIN, hidden=hidden(project_id))
+    require_member(services().store, current_principal(), project_id, needed=ADMIN)
     freshness = wait_for_projections(GUESTS, args["min_position"])
     links = queries.project_guest_links(services().engine, project_id)
     return read_response({"project_id": project_id, "items": links}, freshness)

@@ -130,3 +130,47 @@ def test_0011_gives_existing_projects_the_position_that_created_them(empty_engin
     with empty_engine.connect() as conn:
         rows = dict(conn.execute(text("SELECT project_id, position FROM rm_projects")).all())
     assert rows == {f"p{n}": position for n, position in enumerate(created)}
+
+
+def test_0013_refills_the_access_tables_so_projects_read_their_settings(empty_engine):
+    """Projects listed before 0013 lack policies, channels, compute used and their stream
+    version: the access tables are emptied and the runner refills them from the log."""
+    from events.domain import stream_id
+    from events.projects import (
+        ChannelSet,
+        ComputeUsed,
+        MemberRoleSet,
+        PoliciesSet,
+        ProjectCreated,
+    )
+    from projections.access import project_of
+    from projections.registry import make_runner
+
+    upgrade(empty_engine, "0012")
+    store = EventStore(empty_engine)
+    store.append(stream_id("project", "p"), 0, [
+        ProjectCreated(project_id="p", name="P"), MemberRoleSet(user_id="b", role="viewer"),
+        MemberRoleSet(user_id="a", role="admin"), MemberRoleSet(user_id="b", role="creator"),
+        ChannelSet(name="web", min_width=64, min_height=32),
+        PoliciesSet(final_render_cap=3), ComputeUsed(job_id="j", asset_id="x", seconds=1.5),
+    ], stream_type="project")
+    with empty_engine.begin() as conn:  # what the access projection had written by 0012
+        conn.execute(text("INSERT INTO rm_projects (project_id, name, description, "
+                          "created_at, position) VALUES ('p', 'P', '', CURRENT_TIMESTAMP, 1)"))
+        for user, role in (("a", "admin"), ("b", "creator")):
+            conn.execute(text("INSERT INTO rm_members VALUES ('p', :u, :r)"),
+                         {"u": user, "r": role})
+        conn.execute(text("INSERT INTO subscription_checkpoints VALUES "
+                          "('access', 7, CURRENT_TIMESTAMP)"))
+
+    upgrade(empty_engine)
+    make_runner(empty_engine).catch_up(["access"])
+
+    project, version = project_of(empty_engine, "p")
+    assert version == 7 and project["version"] == 7
+    assert project["members"] == [{"user_id": "b", "role": "creator"},
+                                  {"user_id": "a", "role": "admin"}]
+    assert project["channels"] == [{"name": "web", "min_width": 64, "min_height": 32}]
+    assert project["policies"]["final_render_cap"] == 3
+    assert project["policies"]["price_currency"] is None
+    assert project["compute_used_seconds"] == 1.5
