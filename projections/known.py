@@ -11,6 +11,7 @@ from projections import (
     guest_links,
     jobs,
     metrics,
+    models,
     review_state,
     templates,
     tier_costs,
@@ -30,6 +31,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     guest_links.PROJECTION,
     templates.PROJECTION,
     tier_costs.PROJECTION,
+    models.PROJECTION,
 )
 
 

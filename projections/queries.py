@@ -19,6 +19,7 @@ from projections import (
     guest_links,
     jobs,
     metrics,
+    models,
     review_state,
     search,
     taxonomy,
@@ -222,6 +223,12 @@ def project_templates(engine: Engine, project_id: str, *, after: tuple[str, str]
     """A page of the project's templates by name (see projections.templates)."""
     with engine.connect() as conn:
         return templates.project_templates(conn, project_id, after=after, limit=limit)
+
+
+def model_registry(engine: Engine, kind: str | None = None) -> dict[str, Any]:
+    """The model registry (of one kind when given) and the model each tier runs."""
+    with engine.connect() as conn:
+        return models.registry(conn, kind)
 
 
 def template(engine: Engine, template_id: str) -> dict[str, Any]:

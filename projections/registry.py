@@ -14,6 +14,7 @@ from projections import (
     guest_links,
     jobs,
     metrics,
+    models,
     review_state,
     templates,
     tier_costs,
@@ -39,6 +40,7 @@ METRICS = (metrics.PROJECTION.name, tier_costs.PROJECTION.name)
 JOBS = (jobs.PROJECTION.name,)
 GUESTS = (guest_links.PROJECTION.name,)
 TEMPLATES = (templates.PROJECTION.name,)
+MODELS = (models.PROJECTION.name,)
 
 
 def make_runner(engine: Engine, **options: object) -> ProjectionRunner:

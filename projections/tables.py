@@ -318,6 +318,30 @@ template_revisions = Table(
     _time("recorded_at", False),
 )
 
+# -- the model registry ------------------------------------------------------------------
+
+models = Table(
+    "rm_models", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("family", Text),
+    Column("pipeline_class", Text),
+    Column("spec", Text, nullable=False),
+    Column("path", Text),
+    Column("components", JSON, nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("weights_hash", String(64), nullable=False),
+    Column("source", Text),
+    Column("revision", Integer, nullable=False),
+    Column("previous_weights_hashes", JSON, nullable=False),
+    _time("registered_at", False),
+)
+model_tiers = Table(
+    "rm_model_tiers", metadata,
+    Column("tier", String(20), primary_key=True),
+    Column("name", String(64), nullable=False),
+)
+
 # -- compute per tier, and the project's prices ----------------------------------------
 
 cost_jobs = Table(

@@ -6,12 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from app.api.openapi import documented
+from app.api.reading import caught_up
 from app.api.views import query
 from app.auth import current_principal
 from app.context import services
 from app.http import respond
 from app.schemas.models import ModelListOut, ModelListQuery
-from commands.models import list_models
+from projections import queries
+from projections.registry import MODELS
 
 blueprint = Blueprint("models", __name__)
 TAGS = ("models",)
@@ -23,7 +25,8 @@ TAGS = ("models",)
 def get_models() -> Response:
     principal = current_principal()
     args = query(ModelListQuery)
-    answer = list_models(services().store, kind=args["kind"])
+    caught_up(MODELS)
+    answer = queries.model_registry(services().engine, kind=args["kind"])
     if not principal.is_admin:
         for item in answer["items"]:
             item.pop("path", None)

@@ -1,7 +1,8 @@
-"""GET /api/assets/{id} (also ``?as_of=``), /api/versions/{id}, /api/projects/{id} and
-/api/templates/{id} answer from the read tables (SQLite and PostgreSQL): the same answer
-after the projections are rebuilt from the log, the tree's answer to the same "as of"
-question, the caller's own writes at once, and membership decided on every request."""
+"""GET /api/assets/{id} (also ``?as_of=``), /api/versions/{id}, /api/projects/{id},
+/api/templates/{id} and /api/models answer from the read tables (SQLite and PostgreSQL):
+the same answer after the projections are rebuilt from the log, the tree's answer to the
+same "as of" question, the caller's own writes at once, and membership decided on every
+request."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from commands.models import register_model
+from events.store import Metadata
 from projections.registry import make_runner
 from tests.e2e.conftest import assert_problem, png_bytes
 
@@ -142,3 +145,21 @@ def test_reads_show_the_callers_own_writes_and_membership_is_decided_at_once(api
 
     for path in routes:
         assert_problem(creator.get(path), 404, "does not exist")
+
+
+def test_the_model_registry_reads_the_same_after_a_rebuild(api, services):
+    inspected = {"kind": "pipeline", "spec": "/srv/models/flux", "path": "/srv/models/flux",
+                 "family": "flux", "pipeline_class": "FluxPipeline",
+                 "components": ["transformer"], "files": {"t.safetensors": "c" * 64},
+                 "weights_hash": "d" * 64}
+    register_model(services.store, Metadata(actor_id="cli"), inspected, "flux", "final")
+    register_model(services.store, Metadata(actor_id="cli"),
+                   {**inspected, "weights_hash": "e" * 64}, "flux")
+    before = api.admin.get("/api/models").get_json()
+
+    make_runner(api.services.engine).rebuild("models")
+
+    assert api.admin.get("/api/models").get_json() == before
+    (item,) = before["items"]
+    assert (item["revision"], item["previous_weights_hashes"]) == (2, ["d" * 64])
+    assert item["weights_hash"] == "e" * 64 and before["tiers"]["final"] == "flux"
