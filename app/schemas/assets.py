@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.schemas.common import (
@@ -50,11 +48,6 @@ class TagSchema(StrictSchema):
 
 class ImageQuery(StrictSchema):
     size = fields.String(load_default="full", validate=validate.OneOf(IMAGE_SIZES))
-
-
-class AsOfQuery(StrictSchema):
-    as_of = fields.AwareDateTime(load_default=None, default_timezone=UTC,
-                                 metadata={"description": "ISO time; naive times are UTC"})
 
 
 class LoraRefSchema(StrictSchema):
