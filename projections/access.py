@@ -1,7 +1,8 @@
 """Projects, their members and users' names: who may see which project.
 
 The ``access`` projection lists the projects a user belongs to (lists of projects,
-searches across projects) and people's names. Whether a caller may read one project's
+searches across projects), answers GET /projects/{id} (settings, members in the order
+they joined, compute used, the stream version as ETag) and people's names. Whether a caller may read one project's
 resources is decided immediately, from the project's own stream, by commands/membership.py
 (the rule itself: rules/access.py).
 """
