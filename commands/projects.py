@@ -19,6 +19,7 @@ from events.domain import stream_id
 from events.errors import Conflict, DomainError, NotFound
 from events.projects import (
     ROLES,
+    ChannelRemoved,
     ChannelSet,
     ComputeUsed,
     MemberRemoved,
@@ -33,7 +34,7 @@ from rules.access import ADMIN, VIEWER, require_role, role_of
 Answer = tuple[dict[str, Any], int, int | None]
 """A write's answer: the resource body, its stream version, the last position (None when
 nothing was appended)."""
-ADMIN_EVENTS = (MemberRoleSet, MemberRemoved, PoliciesSet, ChannelSet)
+ADMIN_EVENTS = (MemberRoleSet, MemberRemoved, PoliciesSet, ChannelSet, ChannelRemoved)
 LIMIT_NAMES = ("min_drafts_before_final", "final_render_cap", "compute_budget_seconds")
 PRICE_NAMES = ("draft_price_per_compute_second", "final_price_per_compute_second",
                "price_currency")
@@ -78,6 +79,8 @@ def apply(state: ProjectState, event: Event, at: datetime | None = None) -> None
         case ChannelSet():
             state.channels[event.name] = {"min_width": event.min_width,
                                           "min_height": event.min_height}
+        case ChannelRemoved():
+            state.channels.pop(event.name, None)
         case ComputeUsed():
             state.compute_used_seconds += event.seconds
 
@@ -147,6 +150,15 @@ def decide_set_channel(state: ProjectState, name: str, min_width: int, min_heigh
     if state.channels.get(name) == {"min_width": min_width, "min_height": min_height}:
         return []
     return [ChannelSet(name=name, min_width=min_width, min_height=min_height)]
+
+
+def decide_remove_channel(state: ProjectState, name: str) -> list[Event]:
+    """Stop offering a channel. Raises NotFound when the project has no such channel."""
+    if name not in state.channels:
+        known = ", ".join(sorted(state.channels)) or "none"
+        raise NotFound(f"project {state.project_id} has no channel {name!r}; its channels: "
+                       f"{known}")
+    return [ChannelRemoved(name=name)]
 
 
 # -- loading and handlers (impure) ---------------------------------------------------
@@ -265,3 +277,22 @@ def set_channel(store: EventStore, principal: Principal, meta: Metadata, project
     return _admin_command(
         store, principal, meta, project_id,
         lambda state: decide_set_channel(state, name, min_width, min_height), if_match)
+
+
+def remove_channel(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
+                   name: str, *, if_match: int = ANY) -> Answer:
+    """Admin only; NotFound for a channel the project does not have."""
+    return _admin_command(store, principal, meta, project_id,
+                          lambda state: decide_remove_channel(state, name), if_match)
+
+
+def channels_of(store: EventStore, project_id: str, as_of: datetime | None = None,
+                ) -> set[str]:
+    """The names of the project's channels now, or at ``as_of`` (folded from the
+    project's events recorded by then). NotFound for an unknown project."""
+    if as_of is None:
+        return set(load_project(store, project_id)[0].channels)
+    state = ProjectState()
+    for recorded in store.read_stream(stream_id("project", project_id), as_of=as_of):
+        apply(state, recorded.event, recorded.recorded_at)
+    return set(state.channels)

@@ -3,7 +3,7 @@ opens a read connection and calls one query."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -28,16 +28,20 @@ from projections import (
 from rules.job_estimate import RateSums
 
 
-def tree(engine: Engine, asset_id: str, as_of: datetime | None = None) -> dict[str, Any]:
-    """The asset's version tree, now or as of a time; raises NotFound."""
+def tree(engine: Engine, asset_id: str, as_of: datetime | None = None,
+         channels: Collection[str] | None = None) -> dict[str, Any]:
+    """The asset's version tree, now or as of a time, approvals in ``channels`` (the
+    project's channels then; every channel when None); raises NotFound."""
     with engine.connect() as conn:
-        return version_tree.asset_tree(conn, asset_id, as_of)
+        return version_tree.asset_tree(conn, asset_id, as_of, channels)
 
 
-def review(engine: Engine, asset_id: str, as_of: datetime | None = None) -> dict[str, Any]:
-    """The asset's review state, now or as of a time; raises NotFound."""
+def review(engine: Engine, asset_id: str, as_of: datetime | None = None,
+           channels: Collection[str] | None = None) -> dict[str, Any]:
+    """The asset's review state, now or as of a time, approvals in ``channels`` (as
+    :func:`tree`); raises NotFound."""
     with engine.connect() as conn:
-        return review_state.asset_review(conn, asset_id, as_of)
+        return review_state.asset_review(conn, asset_id, as_of, channels)
 
 
 def lineage(engine: Engine, version_id: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ with their sizes.
 
 Each form posts to the command behind its JSON twin (``PUT``/``DELETE /api/projects/
 {id}/members/{user}``, ``PATCH /api/projects/{id}/policies``, ``PUT /api/projects/{id}/
-channels/{name}``), loaded through the same schemas: the same checks and refusals.
+channels/{name}``, ``DELETE /api/projects/{id}/channels/{name}``), loaded through the same schemas: the same checks and refusals.
 """
 
 from __future__ import annotations
@@ -155,3 +155,14 @@ def set_channel(project_id: str) -> Response:
     return _answer(project_id, projects.set_channel(
         services().store, principal(), form_meta(), project_id, name, data["min_width"],
         data["min_height"]), "channels")
+
+
+@blueprint.post("/projects/<project_id>/channels/<name>/remove")
+@signed_in
+def remove_channel(project_id: str, name: str) -> Response:
+    """Stop offering a channel (the page asks to confirm first); its decisions stay in
+    the audit."""
+    project_id = parse_id(project_id, "project")
+    form_body(EmptyForm)
+    return _answer(project_id, projects.remove_channel(
+        services().store, principal(), form_meta(), project_id, name), "channels")
