@@ -8,7 +8,7 @@ resources is decided immediately, from the project's own stream, by commands/mem
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, insert, literal, select
+from sqlalchemy import Engine, Select, case, delete, func, insert, literal, select
 
 from events.store import Recorded
 from projections.runner import ApplyContext, Projection
@@ -116,13 +116,37 @@ def known_people(engine: Engine, viewer_id: str | None, project_id: str,
     projects ``viewer_id`` belongs to (every user when ``viewer_id`` is None: a global
     admin), minus the project's own members; by name."""
     current = select(members.c.user_id).where(members.c.project_id == project_id)
-    if viewer_id is None:
-        stmt = select(users.c.user_id, users.c.name)
-    else:
-        mine = select(members.c.project_id).where(members.c.user_id == viewer_id)
-        stmt = (select(users.c.user_id, users.c.name).distinct()
-                .join(members, members.c.user_id == users.c.user_id)
-                .where(members.c.project_id.in_(mine)))
-    stmt = stmt.where(users.c.user_id.not_in(current)).order_by(users.c.name, users.c.user_id)
+    stmt = _people_seen_by(viewer_id).where(users.c.user_id.not_in(current))
     with engine.connect() as conn:
         return [{"user_id": u, "name": n} for u, n in conn.execute(stmt.limit(500)).all()]
+
+
+def find_people(engine: Engine, viewer_id: str | None, text: str, limit: int,
+                ) -> list[dict[str, str]]:
+    """People whose name contains ``text`` (ignoring case), among those ``viewer_id``
+    may see: the members of the projects they belong to, themselves included (every
+    user when ``viewer_id`` is None: a global admin); names starting with ``text`` first, then by
+    name; at most ``limit``."""
+    pattern = "%" + _like_escaped(text.lower()) + "%"
+    name = func.lower(users.c.name)
+    stmt = _people_seen_by(viewer_id).where(name.like(pattern, escape="\\"))
+    starts = case((name.like(_like_escaped(text.lower()) + "%", escape="\\"), 0), else_=1)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt.order_by(None).order_by(starts, users.c.name, users.c.user_id)
+                            .limit(limit)).all()
+    return [{"user_id": u, "name": n} for u, n in rows]
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _people_seen_by(viewer_id: str | None) -> Select:
+    """(user id, name) of the people ``viewer_id`` may see, by name: everyone for a
+    global admin (None); otherwise everyone in a project of theirs."""
+    stmt = select(users.c.user_id, users.c.name)
+    if viewer_id is not None:
+        mine = select(members.c.project_id).where(members.c.user_id == viewer_id)
+        stmt = stmt.where(users.c.user_id.in_(
+            select(members.c.user_id).where(members.c.project_id.in_(mine))))
+    return stmt.order_by(users.c.name, users.c.user_id)
