@@ -51,6 +51,8 @@ class ProjectState:
     policies: dict[str, Any] = dataclasses.field(
         default_factory=lambda: dict.fromkeys(POLICY_NAMES))
     channels: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    removed_channels: frozenset[str] = frozenset()
+    """Channels removed and not set again: their approvals do not stand."""
     compute_used_seconds: float = 0.0
 
     @property
@@ -79,8 +81,10 @@ def apply(state: ProjectState, event: Event, at: datetime | None = None) -> None
         case ChannelSet():
             state.channels[event.name] = {"min_width": event.min_width,
                                           "min_height": event.min_height}
+            state.removed_channels -= {event.name}
         case ChannelRemoved():
             state.channels.pop(event.name, None)
+            state.removed_channels |= {event.name}
         case ComputeUsed():
             state.compute_used_seconds += event.seconds
 
@@ -286,13 +290,14 @@ def remove_channel(store: EventStore, principal: Principal, meta: Metadata, proj
                           lambda state: decide_remove_channel(state, name), if_match)
 
 
-def channels_of(store: EventStore, project_id: str, as_of: datetime | None = None,
-                ) -> set[str]:
-    """The names of the project's channels now, or at ``as_of`` (folded from the
-    project's events recorded by then). NotFound for an unknown project."""
+def removed_channels(store: EventStore, project_id: str, as_of: datetime | None = None,
+                     ) -> frozenset[str]:
+    """The channels removed from the project and not set again, now or at ``as_of``
+    (folded from the project's events recorded by then). NotFound for an unknown
+    project."""
     if as_of is None:
-        return set(load_project(store, project_id)[0].channels)
+        return load_project(store, project_id)[0].removed_channels
     state = ProjectState()
     for recorded in store.read_stream(stream_id("project", project_id), as_of=as_of):
         apply(state, recorded.event, recorded.recorded_at)
-    return set(state.channels)
+    return state.removed_channels

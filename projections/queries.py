@@ -29,19 +29,19 @@ from rules.job_estimate import RateSums
 
 
 def tree(engine: Engine, asset_id: str, as_of: datetime | None = None,
-         channels: Collection[str] | None = None) -> dict[str, Any]:
-    """The asset's version tree, now or as of a time, approvals in ``channels`` (the
-    project's channels then; every channel when None); raises NotFound."""
+         removed: Collection[str] = ()) -> dict[str, Any]:
+    """The asset's version tree, now or as of a time, without approvals in the
+    ``removed`` channels (removed from the project by then); raises NotFound."""
     with engine.connect() as conn:
-        return version_tree.asset_tree(conn, asset_id, as_of, channels)
+        return version_tree.asset_tree(conn, asset_id, as_of, removed)
 
 
 def review(engine: Engine, asset_id: str, as_of: datetime | None = None,
-           channels: Collection[str] | None = None) -> dict[str, Any]:
-    """The asset's review state, now or as of a time, approvals in ``channels`` (as
-    :func:`tree`); raises NotFound."""
+           removed: Collection[str] = ()) -> dict[str, Any]:
+    """The asset's review state, now or as of a time, without approvals in the
+    ``removed`` channels (as :func:`tree`); raises NotFound."""
     with engine.connect() as conn:
-        return review_state.asset_review(conn, asset_id, as_of, channels)
+        return review_state.asset_review(conn, asset_id, as_of, removed)
 
 
 def lineage(engine: Engine, version_id: str) -> dict[str, Any]:

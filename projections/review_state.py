@@ -127,10 +127,10 @@ def active_pins(conn: Connection, asset_id: str, as_of: datetime | None = None,
 
 
 def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
-                 channels: Collection[str] | None = None) -> dict[str, Any]:
+                 removed: Collection[str] = ()) -> dict[str, Any]:
     """Per version: comments (open/resolved), decisions and current state; per asset:
-    the approved version per channel (of ``channels``, the channels the project offered
-    then: rules/approvals.py; every channel when None) and the pins in place — now, or
+    the approved version per channel (but the ``removed`` channels, those the project
+    had removed then: rules/approvals.py) and the pins in place — now, or
     exactly as they stood at ``as_of`` (rows keep when they started and ended). Raises
     NotFound.
 
@@ -184,7 +184,7 @@ def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
             "revoke_reason": row["revoke_reason"] if revoked else None})
         if not revoked:
             entry["state"] = row["decision"]
-    approvals = offered(fold_approvals(standing), channels)
+    approvals = offered(fold_approvals(standing), removed)
     approved = {channel: {"version_id": version_id,
                           "content_hash": by_version.get(version_id, {}).get("content_hash")}
                 for channel, version_id in sorted(approvals.items())}

@@ -153,9 +153,9 @@ def asset_row(conn: Connection, asset_id: str, as_of: datetime | None = None, *,
 
 
 def asset_tree(conn: Connection, asset_id: str, as_of: datetime | None = None,
-               channels: Collection[str] | None = None) -> dict[str, Any]:
+               removed: Collection[str] = ()) -> dict[str, Any]:
     """The asset's version tree, now or as of a time: nodes (with children), roots,
-    branch heads, and the versions approved (per channel, of ``channels`` as
+    branch heads, and the versions approved (per channel but the ``removed`` ones, as
     :func:`projections.review_state.asset_review` takes them) and pinned. Raises
     NotFound."""
     as_of = utc(as_of) if as_of is not None else None
@@ -164,7 +164,7 @@ def asset_tree(conn: Connection, asset_id: str, as_of: datetime | None = None,
         .order_by(versions.c.position)).mappings().all()
     asset = asset_row(conn, asset_id, as_of, version_count=len(rows))
     approved: dict[str, list[str]] = {}
-    standing = offered(current_approvals(conn, asset_id, as_of), channels)
+    standing = offered(current_approvals(conn, asset_id, as_of), removed)
     for channel, version_id in sorted(standing.items()):
         approved.setdefault(version_id, []).append(channel)
     pinned = _active_pins(conn, asset_id, as_of)

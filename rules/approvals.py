@@ -7,10 +7,9 @@ decision on the same version in that channel (changes requested, rejected) took 
 an approval of another version in the channel replaces it. Revoking a decision removes
 it from the fold, so an approval it had replaced stands again.
 
-Approvals stand only in channels the project offers: a channel removed from the project
-(``project.channel_removed``) keeps its decisions in the log and the audit, but its
-approvals stop standing until a channel of that name is set again (:func:`offered`).
-:data:`DEFAULT_CHANNEL` is always offered.
+Approvals stand only in channels the project has not removed: a channel removed from the
+project (``project.channel_removed``) keeps its decisions in the log and the audit, but
+its approvals stop standing until a channel of that name is set again (:func:`offered`).
 
 The review state, the board, the tree, search (projections/search.py states the same
 rule in SQL, and a test keeps the two equal), metrics and the re-bake CLI's list of
@@ -46,13 +45,11 @@ def fold_approvals(standing: Iterable[Decision]) -> dict[str, str]:
     return current
 
 
-def offered(approvals: dict[str, str], channels: Collection[str] | None) -> dict[str, str]:
-    """``approvals`` (channel → version id) in the channels the project offers:
-    ``channels`` and :data:`DEFAULT_CHANNEL`; all of them when ``channels`` is None."""
-    if channels is None:
-        return approvals
+def offered(approvals: dict[str, str], removed: Collection[str] = ()) -> dict[str, str]:
+    """``approvals`` (channel → version id) without the channels the project removed
+    (and did not set again)."""
     return {channel: version_id for channel, version_id in approvals.items()
-            if channel in channels or channel == DEFAULT_CHANNEL}
+            if channel not in removed}
 
 
 def approved_channels(standing: Iterable[Decision]) -> dict[str, list[str]]:

@@ -132,8 +132,8 @@ def read_response(body: Any, freshness: Freshness) -> Response:
 def asset_view_as_of(asset_id: str, answer: Callable[..., dict]) -> Response:
     """An asset's read model now or ``?as_of=`` (tree, review state): members only (404
     otherwise), waiting for ``?min_position=``; ``answer(engine, asset_id, as_of,
-    channels)``, ``channels`` being those the project offered then (approvals stand only
-    in those: rules/approvals.py)."""
+    removed)``, ``removed`` the channels the project had removed then (their approvals
+    do not stand: rules/approvals.py)."""
     lineage = services()
     asset_id = parse_id(asset_id, "asset")
     args = read_args(AsOfQuery)
@@ -142,15 +142,15 @@ def asset_view_as_of(asset_id: str, answer: Callable[..., dict]) -> Response:
     # come from the access projection.
     names = (*TREE, "access") if args["as_of"] is None else (*TREE, *SEARCH, "access")
     freshness = wait_for_projections(names, args["min_position"], args["as_of"])
-    channels = projects.channels_of(lineage.store, project_id, args["as_of"])
-    body = read_named(answer(lineage.engine, asset_id, args["as_of"], channels))
+    removed = projects.removed_channels(lineage.store, project_id, args["as_of"])
+    body = read_named(answer(lineage.engine, asset_id, args["as_of"], removed))
     if args["as_of"] is not None:
         body["as_of"] = args["as_of"].isoformat()
     return read_response(body, freshness)
 
 
-def offered_channels(asset_id: str, as_of: datetime | None = None) -> set[str]:
-    """The channels the asset's project offered now (or at ``as_of``): the caller has
-    checked who may see the asset."""
+def removed_channels(asset_id: str, as_of: datetime | None = None) -> frozenset[str]:
+    """The channels the asset's project had removed now (or at ``as_of``): the caller
+    has checked who may see the asset."""
     store = services().store
-    return projects.channels_of(store, project_of_asset(store, asset_id), as_of)
+    return projects.removed_channels(store, project_of_asset(store, asset_id), as_of)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from app.api.reading import offered_channels, wait_for_projections
+from app.api.reading import removed_channels, wait_for_projections
 from app.context import services
 from app.studio.people import display_names
 from app.studio.recipe_diff import recipe_diff
@@ -56,7 +56,7 @@ def compare(asset_id: str) -> str:
     asset_state, _, _, _ = load_asset_as(lineage.store, person, asset_id, VIEWER)
     project, _ = projects.view_project(lineage.store, person, asset_state.project_id)
     wait_for_projections(TREE, args["min_position"])
-    tree = queries.tree(lineage.engine, asset_id, channels=offered_channels(asset_id))
+    tree = queries.tree(lineage.engine, asset_id, removed=removed_channels(asset_id))
     by_id = {node["version_id"]: node for node in tree["nodes"]}
     a, b = str(args["a"]), str(args["b"])
     for version_id in (a, b):
