@@ -93,8 +93,9 @@ def _answer(project_id: str, result: tuple[dict[str, Any], int, int | None],
 @signed_in
 def add_member(project_id: str) -> Response:
     """Give a person a role: the one whose name was typed, or the id typed."""
-    project_id = parse_id(project_id, "project")
-    typed_id = request.form.get("user_id_text", "").strip()
+    project_id, _ = _admin_project(project_id)  # strangers 404 before any lookup
+    typed_id = (request.form.get("user_id_text", "").strip()
+                or request.form.get("user_id", "").strip())
     name = request.form.get("person", "").strip()
     if typed_id:
         user_id = parse_id(typed_id, "user")
@@ -102,7 +103,7 @@ def add_member(project_id: str) -> Response:
         user_id = _person_named(name)
     else:
         raise ValidationError({"person": ["type a person's name or their user id"]})
-    data = form_body(MemberSchema, omit=("person", "user_id_text"))
+    data = form_body(MemberSchema, omit=("person", "user_id", "user_id_text"))
     return _answer(project_id, projects.set_member_role(
         services().store, principal(), form_meta(), project_id, user_id, data["role"]),
         "members")
