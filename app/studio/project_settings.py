@@ -70,8 +70,9 @@ def settings_page(project_id: str) -> str:
     lineage = services()
     wait_for_projections(("access",), args["min_position"])
     person = principal()
-    people = known_people(lineage.engine, None if person.is_admin else person.user_id,
-                          project_id)
+    # Suggested at first: the people of the admin's projects (a global admin's too; the
+    # page's people search suggests anyone else they may find as they type).
+    people = known_people(lineage.engine, person.user_id, project_id)
     names = display_names(lineage.engine, {m["user_id"] for m in project["members"]})
     admins = sum(1 for m in project["members"] if m["role"] == ADMIN)
     return render_page("studio/settings.html", project=project, roles=ROLES, names=names,

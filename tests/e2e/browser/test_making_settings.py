@@ -161,8 +161,12 @@ def test_settings_remove_a_channel_and_add_a_member_by_name(studio: Studio, new_
                                            f"/api/projects/{project_id}")["channels"]] \
         == ["social"]
 
-    # Add a person by typing their name (a global admin finds everyone).
-    page.get_by_label("Add a person").fill("nadia newcomer")
+    # Add a person by typing their name: as it is typed, the people search suggests
+    # Nadia, who is in none of the admin's projects (a global admin finds everyone).
+    field = page.get_by_label("Add a person")
+    field.press_sequentially("nad", delay=50)
+    expect(page.locator('#people-list option[value="Nadia Newcomer"]')).to_have_count(1)
+    field.fill("nadia newcomer")
     page.get_by_label("As", exact=True).select_option("reviewer")
     with page.expect_navigation():
         page.get_by_role("button", name="Add", exact=True).click()
