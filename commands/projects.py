@@ -19,6 +19,7 @@ from events.domain import stream_id
 from events.errors import Conflict, DomainError, NotFound
 from events.projects import (
     ROLES,
+    ChannelRemoved,
     ChannelSet,
     ComputeUsed,
     MemberRemoved,
@@ -33,7 +34,7 @@ from rules.access import ADMIN, VIEWER, require_role, role_of
 Answer = tuple[dict[str, Any], int, int | None]
 """A write's answer: the resource body, its stream version, the last position (None when
 nothing was appended)."""
-ADMIN_EVENTS = (MemberRoleSet, MemberRemoved, PoliciesSet, ChannelSet)
+ADMIN_EVENTS = (MemberRoleSet, MemberRemoved, PoliciesSet, ChannelSet, ChannelRemoved)
 LIMIT_NAMES = ("min_drafts_before_final", "final_render_cap", "compute_budget_seconds")
 PRICE_NAMES = ("draft_price_per_compute_second", "final_price_per_compute_second",
                "price_currency")
@@ -50,6 +51,8 @@ class ProjectState:
     policies: dict[str, Any] = dataclasses.field(
         default_factory=lambda: dict.fromkeys(POLICY_NAMES))
     channels: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    removed_channels: frozenset[str] = frozenset()
+    """Channels removed and not set again: their approvals do not stand."""
     compute_used_seconds: float = 0.0
 
     @property
@@ -78,6 +81,10 @@ def apply(state: ProjectState, event: Event, at: datetime | None = None) -> None
         case ChannelSet():
             state.channels[event.name] = {"min_width": event.min_width,
                                           "min_height": event.min_height}
+            state.removed_channels -= {event.name}
+        case ChannelRemoved():
+            state.channels.pop(event.name, None)
+            state.removed_channels |= {event.name}
         case ComputeUsed():
             state.compute_used_seconds += event.seconds
 
@@ -147,6 +154,15 @@ def decide_set_channel(state: ProjectState, name: str, min_width: int, min_heigh
     if state.channels.get(name) == {"min_width": min_width, "min_height": min_height}:
         return []
     return [ChannelSet(name=name, min_width=min_width, min_height=min_height)]
+
+
+def decide_remove_channel(state: ProjectState, name: str) -> list[Event]:
+    """Stop offering a channel. Raises NotFound when the project has no such channel."""
+    if name not in state.channels:
+        known = ", ".join(sorted(state.channels)) or "none"
+        raise NotFound(f"project {state.project_id} has no channel {name!r}; its channels: "
+                       f"{known}")
+    return [ChannelRemoved(name=name)]
 
 
 # -- loading and handlers (impure) ---------------------------------------------------
@@ -265,3 +281,23 @@ def set_channel(store: EventStore, principal: Principal, meta: Metadata, project
     return _admin_command(
         store, principal, meta, project_id,
         lambda state: decide_set_channel(state, name, min_width, min_height), if_match)
+
+
+def remove_channel(store: EventStore, principal: Principal, meta: Metadata, project_id: str,
+                   name: str, *, if_match: int = ANY) -> Answer:
+    """Admin only; NotFound for a channel the project does not have."""
+    return _admin_command(store, principal, meta, project_id,
+                          lambda state: decide_remove_channel(state, name), if_match)
+
+
+def removed_channels(store: EventStore, project_id: str, as_of: datetime | None = None,
+                     ) -> frozenset[str]:
+    """The channels removed from the project and not set again, now or at ``as_of``
+    (folded from the project's events recorded by then). NotFound for an unknown
+    project."""
+    if as_of is None:
+        return load_project(store, project_id)[0].removed_channels
+    state = ProjectState()
+    for recorded in store.read_stream(stream_id("project", project_id), as_of=as_of):
+        apply(state, recorded.event, recorded.recorded_at)
+    return state.removed_channels

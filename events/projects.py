@@ -62,6 +62,16 @@ class ChannelSet(Event):
     min_height: int
 
 
+@event("project.channel_removed")
+@dataclass(frozen=True, kw_only=True)
+class ChannelRemoved(Event):
+    """The channel is no longer offered. Decisions recorded for it stay as they were (the
+    log and the audit keep them); its approvals stop standing while the project has no
+    channel of that name (rules/approvals.py)."""
+
+    name: str
+
+
 @event("project.compute_used")
 @dataclass(frozen=True, kw_only=True)
 class ComputeUsed(Event):

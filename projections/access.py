@@ -2,9 +2,9 @@
 
 The ``access`` projection lists the projects a user belongs to (lists of projects,
 searches across projects), answers GET /projects/{id} (settings, members in the order
-they joined, compute used, the stream version as ETag) and people's names. Whether a caller may read one project's
-resources is decided immediately, from the project's own stream, by commands/membership.py
-(the rule itself: rules/access.py).
+they joined, compute used, the stream version as ETag) and people's names. Whether a
+caller may read one project's resources is decided immediately, from the project's own
+stream, by commands/membership.py (the rule itself: rules/access.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, literal, select, update
+from sqlalchemy import Engine, Select, case, delete, func, insert, literal, select, update
 
 from events.errors import NotFound
 from events.projects import PoliciesSet
@@ -78,6 +78,14 @@ def _channel_set(ctx: ApplyContext, rec: Recorded) -> None:
         **current, e.name: {"min_width": e.min_width, "min_height": e.min_height}})
 
 
+def _channel_removed(ctx: ApplyContext, rec: Recorded) -> None:
+    table = ctx.t("rm_projects")
+    current = ctx.conn.execute(select(table.c.channels).where(
+        table.c.project_id == entity_id(rec.stream_id))).scalar() or {}
+    _project_changed(ctx, rec, channels={name: sizes for name, sizes in current.items()
+                                         if name != rec.event.name})
+
+
 def _compute_used(ctx: ApplyContext, rec: Recorded) -> None:
     used = ctx.t("rm_projects").c.compute_used_seconds
     _project_changed(ctx, rec, compute_used_seconds=used + rec.event.seconds)
@@ -98,6 +106,7 @@ PROJECTION = Projection(
         "project.member_removed": _member_removed,
         "project.policies_set": _policies_set,
         "project.channel_set": _channel_set,
+        "project.channel_removed": _channel_removed,
         "project.compute_used": _compute_used,
         "user.registered": _user_registered,
     },
@@ -187,13 +196,37 @@ def known_people(engine: Engine, viewer_id: str | None, project_id: str,
     projects ``viewer_id`` belongs to (every user when ``viewer_id`` is None: a global
     admin), minus the project's own members; by name."""
     current = select(members.c.user_id).where(members.c.project_id == project_id)
-    if viewer_id is None:
-        stmt = select(users.c.user_id, users.c.name)
-    else:
-        mine = select(members.c.project_id).where(members.c.user_id == viewer_id)
-        stmt = (select(users.c.user_id, users.c.name).distinct()
-                .join(members, members.c.user_id == users.c.user_id)
-                .where(members.c.project_id.in_(mine)))
-    stmt = stmt.where(users.c.user_id.not_in(current)).order_by(users.c.name, users.c.user_id)
+    stmt = _people_seen_by(viewer_id).where(users.c.user_id.not_in(current))
     with engine.connect() as conn:
         return [{"user_id": u, "name": n} for u, n in conn.execute(stmt.limit(500)).all()]
+
+
+def find_people(engine: Engine, viewer_id: str | None, text: str, limit: int,
+                ) -> list[dict[str, str]]:
+    """People whose name contains ``text`` (ignoring case), among those ``viewer_id``
+    may see: the members of the projects they belong to, themselves included (every
+    user when ``viewer_id`` is None: a global admin); names starting with ``text`` first, then by
+    name; at most ``limit``."""
+    pattern = "%" + _like_escaped(text.lower()) + "%"
+    name = func.lower(users.c.name)
+    stmt = _people_seen_by(viewer_id).where(name.like(pattern, escape="\\"))
+    starts = case((name.like(_like_escaped(text.lower()) + "%", escape="\\"), 0), else_=1)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt.order_by(None).order_by(starts, users.c.name, users.c.user_id)
+                            .limit(limit)).all()
+    return [{"user_id": u, "name": n} for u, n in rows]
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _people_seen_by(viewer_id: str | None) -> Select:
+    """(user id, name) of the people ``viewer_id`` may see, by name: everyone for a
+    global admin (None); otherwise everyone in a project of theirs."""
+    stmt = select(users.c.user_id, users.c.name)
+    if viewer_id is not None:
+        mine = select(members.c.project_id).where(members.c.user_id == viewer_id)
+        stmt = stmt.where(users.c.user_id.in_(
+            select(members.c.user_id).where(members.c.project_id.in_(mine))))
+    return stmt.order_by(users.c.name, users.c.user_id)

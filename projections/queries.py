@@ -3,7 +3,7 @@ opens a read connection and calls one query."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -30,16 +30,20 @@ from projections import (
 from rules.job_estimate import RateSums
 
 
-def tree(engine: Engine, asset_id: str, as_of: datetime | None = None) -> dict[str, Any]:
-    """The asset's version tree, now or as of a time; raises NotFound."""
+def tree(engine: Engine, asset_id: str, as_of: datetime | None = None,
+         removed: Collection[str] = ()) -> dict[str, Any]:
+    """The asset's version tree, now or as of a time, without approvals in the
+    ``removed`` channels (removed from the project by then); raises NotFound."""
     with engine.connect() as conn:
-        return version_tree.asset_tree(conn, asset_id, as_of)
+        return version_tree.asset_tree(conn, asset_id, as_of, removed)
 
 
-def review(engine: Engine, asset_id: str, as_of: datetime | None = None) -> dict[str, Any]:
-    """The asset's review state, now or as of a time; raises NotFound."""
+def review(engine: Engine, asset_id: str, as_of: datetime | None = None,
+           removed: Collection[str] = ()) -> dict[str, Any]:
+    """The asset's review state, now or as of a time, without approvals in the
+    ``removed`` channels (as :func:`tree`); raises NotFound."""
     with engine.connect() as conn:
-        return review_state.asset_review(conn, asset_id, as_of)
+        return review_state.asset_review(conn, asset_id, as_of, removed)
 
 
 def asset(engine: Engine, asset_id: str, as_of: datetime | None = None,

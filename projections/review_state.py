@@ -6,6 +6,7 @@ the audit trail and "as of" answers need nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
 from projections.tables import assets, comments, decisions, pins, projects, versions
 from projections.version_tree import asset_row
-from rules.approvals import approved_channels, channel_key, fold_approvals
+from rules.approvals import approved_channels, channel_key, fold_approvals, offered
 
 
 def _comment_added(ctx: ApplyContext, rec: Recorded) -> None:
@@ -126,10 +127,12 @@ def active_pins(conn: Connection, asset_id: str, as_of: datetime | None = None,
 
 
 def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
-                 ) -> dict[str, Any]:
+                 removed: Collection[str] = ()) -> dict[str, Any]:
     """Per version: comments (open/resolved), decisions and current state; per asset:
-    the approved version per channel and the pins in place — now, or exactly as they
-    stood at ``as_of`` (rows keep when they started and ended). Raises NotFound.
+    the approved version per channel (but the ``removed`` channels, those the project
+    had removed then: rules/approvals.py) and the pins in place — now, or
+    exactly as they stood at ``as_of`` (rows keep when they started and ended). Raises
+    NotFound.
 
     Rows are fetched whole (``.all()``): one driver call per query instead of one per
     row, which is most of the cost on an asset with hundreds of comments."""
@@ -181,7 +184,7 @@ def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
             "revoke_reason": row["revoke_reason"] if revoked else None})
         if not revoked:
             entry["state"] = row["decision"]
-    approvals = fold_approvals(standing)
+    approvals = offered(fold_approvals(standing), removed)
     approved = {channel: {"version_id": version_id,
                           "content_hash": by_version.get(version_id, {}).get("content_hash")}
                 for channel, version_id in sorted(approvals.items())}

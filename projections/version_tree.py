@@ -6,7 +6,7 @@ from an in-memory fold of one asset's stream "as of" a time (projections/timetra
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from projections.common import current_approvals, existed_at, iso, normalise_tag
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
 from projections.tables import assets, catalog_tags, pins, versions
+from rules.approvals import offered
 
 THUMBNAIL_LINK = "/api/versions/{version_id}/image?size=thumbnail"
 IMAGE_LINK = "/api/versions/{version_id}/image"
@@ -152,16 +153,19 @@ def asset_row(conn: Connection, asset_id: str, as_of: datetime | None = None, *,
 
 
 def asset_tree(conn: Connection, asset_id: str, as_of: datetime | None = None,
-               ) -> dict[str, Any]:
+               removed: Collection[str] = ()) -> dict[str, Any]:
     """The asset's version tree, now or as of a time: nodes (with children), roots,
-    branch heads, and the versions approved (per channel) and pinned. Raises NotFound."""
+    branch heads, and the versions approved (per channel but the ``removed`` ones, as
+    :func:`projections.review_state.asset_review` takes them) and pinned. Raises
+    NotFound."""
     as_of = utc(as_of) if as_of is not None else None
     rows = conn.execute(select(versions).where(
         versions.c.asset_id == asset_id, existed_at(versions.c.created_at, as_of))
         .order_by(versions.c.position)).mappings().all()
     asset = asset_row(conn, asset_id, as_of, version_count=len(rows))
     approved: dict[str, list[str]] = {}
-    for channel, version_id in sorted(current_approvals(conn, asset_id, as_of).items()):
+    standing = offered(current_approvals(conn, asset_id, as_of), removed)
+    for channel, version_id in sorted(standing.items()):
         approved.setdefault(version_id, []).append(channel)
     pinned = _active_pins(conn, asset_id, as_of)
     nodes: dict[str, dict[str, Any]] = {}

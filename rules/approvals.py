@@ -7,6 +7,10 @@ decision on the same version in that channel (changes requested, rejected) took 
 an approval of another version in the channel replaces it. Revoking a decision removes
 it from the fold, so an approval it had replaced stands again.
 
+Approvals stand only in channels the project has not removed: a channel removed from the
+project (``project.channel_removed``) keeps its decisions in the log and the audit, but
+its approvals stop standing until a channel of that name is set again (:func:`offered`).
+
 The review state, the board, the tree, search (projections/search.py states the same
 rule in SQL, and a test keeps the two equal), metrics and the re-bake CLI's list of
 approved versions all read approvals through this module.
@@ -14,7 +18,7 @@ approved versions all read approvals through this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 APPROVED = "approved"
 DEFAULT_CHANNEL = "default"
@@ -39,6 +43,13 @@ def fold_approvals(standing: Iterable[Decision]) -> dict[str, str]:
         elif current.get(key) == version_id:
             del current[key]
     return current
+
+
+def offered(approvals: dict[str, str], removed: Collection[str] = ()) -> dict[str, str]:
+    """``approvals`` (channel → version id) without the channels the project removed
+    (and did not set again)."""
+    return {channel: version_id for channel, version_id in approvals.items()
+            if channel not in removed}
 
 
 def approved_channels(standing: Iterable[Decision]) -> dict[str, list[str]]:

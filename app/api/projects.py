@@ -88,6 +88,26 @@ def set_policies(project_id: str) -> Response:
             **WRITE, response=ProjectOut)
 def set_channel(project_id: str, name: str) -> Response:
     project_id = path_id(project_id, "project")
+    name = _channel_name(name)
+    data = body(ChannelSchema)
+    return _answer(projects.set_channel(services().store, current_principal(), meta(),
+                                        project_id, name, data["min_width"], data["min_height"],
+                                        if_match=expected_version()))
+
+
+@blueprint.delete("/projects/<project_id>/channels/<name>")
+@documented("Remove a delivery channel (admin): it is no longer offered and its approvals "
+            "stop standing; the decisions stay in the log and the audit", **WRITE,
+            response=ProjectOut)
+def remove_channel(project_id: str, name: str) -> Response:
+    project_id = path_id(project_id, "project")
+    name = _channel_name(name)
+    return _answer(projects.remove_channel(services().store, current_principal(), meta(),
+                                           project_id, name, if_match=expected_version()))
+
+
+def _channel_name(name: str) -> str:
+    """A channel name from the path; 422 naming ``name`` when it cannot be one."""
     try:
         plain_name(name)
     except ValidationError as error:
@@ -95,10 +115,7 @@ def set_channel(project_id: str, name: str) -> Response:
     if not re.fullmatch(CHANNEL_NAME, name):
         raise DomainError(f"channel name {name[:80]!r} must be 1-40 lowercase letters, digits, "
                           "'-' or '_', starting with a letter or digit", field="name")
-    data = body(ChannelSchema)
-    return _answer(projects.set_channel(services().store, current_principal(), meta(),
-                                        project_id, name, data["min_width"], data["min_height"],
-                                        if_match=expected_version()))
+    return name
 
 
 @blueprint.put("/projects/<project_id>/members/<user_id>")

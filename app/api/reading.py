@@ -17,7 +17,8 @@ from app.context import services
 from app.cursors import MAX_POSITION
 from app.http import query_args, respond, shared_schema
 from app.person_names import with_names
-from commands.membership import require_asset_member, require_member
+from commands import projects
+from commands.membership import project_of_asset, require_asset_member, require_member
 from commands.people import Principal
 from commands.state import parse_id
 from projections import queries
@@ -142,19 +143,28 @@ def read_response(body: Any, freshness: Freshness) -> Response:
     return response
 
 
-def asset_view_as_of(asset_id: str, answer: Callable[[Any, str, datetime | None], dict],
-                     ) -> Response:
+def asset_view_as_of(asset_id: str, answer: Callable[..., dict]) -> Response:
     """An asset's read model now or ``?as_of=`` (tree, review state): members only (404
-    otherwise), waiting for ``?min_position=``; ``answer(engine, asset_id, as_of)``."""
+    otherwise), waiting for ``?min_position=``; ``answer(engine, asset_id, as_of,
+    removed)``, ``removed`` the channels the project had removed then (their approvals
+    do not stand: rules/approvals.py)."""
     lineage = services()
     asset_id = parse_id(asset_id, "asset")
     args = read_args(AsOfQuery)
-    require_asset_member(lineage.store, current_principal(), asset_id)
+    project_id = require_asset_member(lineage.store, current_principal(), asset_id)
     # As-of answers read the asset's tags from the catalog's tag history; people's names
     # come from the access projection.
     names = (*TREE, "access") if args["as_of"] is None else (*TREE, *SEARCH, "access")
     freshness = wait_for_projections(names, args["min_position"], args["as_of"])
-    body = read_named(answer(lineage.engine, asset_id, args["as_of"]))
+    removed = projects.removed_channels(lineage.store, project_id, args["as_of"])
+    body = read_named(answer(lineage.engine, asset_id, args["as_of"], removed))
     if args["as_of"] is not None:
         body["as_of"] = args["as_of"].isoformat()
     return read_response(body, freshness)
+
+
+def removed_channels(asset_id: str, as_of: datetime | None = None) -> frozenset[str]:
+    """The channels the asset's project had removed now (or at ``as_of``): the caller
+    has checked who may see the asset."""
+    store = services().store
+    return projects.removed_channels(store, project_of_asset(store, asset_id), as_of)

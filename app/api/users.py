@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
+from marshmallow import fields, validate
 
 from app.api.openapi import documented
-from app.api.reading import ReadQuery, read_args, read_response, wait_for_projections
+from app.api.reading import (
+    ReadQuery,
+    caught_up,
+    read_args,
+    read_response,
+    wait_for_projections,
+)
 from app.api.views import body, meta, path_id, written
 from app.auth import current_principal
 from app.context import services
 from app.http import respond
-from app.schemas.responses import MeOut, PersonOut, TokenOut, UserOut
+from app.schemas.common import Name
+from app.schemas.responses import MeOut, PageOut, PersonOut, TokenOut, UserOut
 from app.schemas.users import RevokeTokenSchema, TokenCreateSchema, UserCreateSchema
 from commands import accounts
 from events.errors import NotFound
+from projections import access
 from projections.access import shared_projects, user_names
 
 blueprint = Blueprint("users", __name__)
 TAGS = ("people",)
+PEOPLE_LIMIT = 20
+"""The most people one search answers: a narrower name finds the others, and nobody
+reads the directory page by page."""
 
 
 @blueprint.post("/users")
@@ -38,6 +50,28 @@ def me() -> Response:
     principal = current_principal()
     return respond({"user_id": principal.user_id, "name": principal.name,
                     "is_admin": principal.is_admin, "token_id": principal.token_id})
+
+
+class PeopleQuery(ReadQuery):
+    q = Name(required=True, strip=True, validate=validate.Length(2, 100),
+             metadata={"description": "part of a name (at least 2 characters, any case)"})
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, PEOPLE_LIMIT))
+
+
+@blueprint.get("/users")
+@documented("Find people by name: those whose name contains q, among the members of your "
+            "projects (anyone, for global admins); names starting with q first, at most "
+            f"{PEOPLE_LIMIT}", tags=TAGS, query=PeopleQuery, errors=(401, 422),
+            response=PageOut)
+def find_people() -> Response:
+    principal = current_principal()
+    args = read_args(PeopleQuery)
+    # Caught up to the head this request found: someone just added or registered is found.
+    freshness = caught_up(("access",))
+    found = access.find_people(services().engine,
+                               None if principal.is_admin else principal.user_id,
+                               args["q"], args["limit"])
+    return read_response({"items": found, "next_cursor": None}, freshness)
 
 
 @blueprint.get("/users/<user_id>")

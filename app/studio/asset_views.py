@@ -14,7 +14,12 @@ from typing import Any
 
 from marshmallow import fields
 
-from app.api.reading import UtcDateTime, project_as_member, wait_for_projections
+from app.api.reading import (
+    UtcDateTime,
+    project_as_member,
+    removed_channels,
+    wait_for_projections,
+)
 from app.context import services
 from app.studio.making_generate import generate_context
 from app.studio.panels import asset_panels
@@ -96,8 +101,9 @@ def review_context(asset_id: str, selected: str | None, as_of: datetime | None,
     lineage = services()
     names = (*TREE, *SEARCH) if as_of is not None else (*TREE, *TEMPLATES, *ASSET_STREAMS)
     freshness = wait_for_projections(names, min_position, as_of)
-    tree = queries.tree(lineage.engine, asset_id, as_of)
-    review = queries.review(lineage.engine, asset_id, as_of)
+    removed = removed_channels(asset_id, as_of)
+    tree = queries.tree(lineage.engine, asset_id, as_of, removed)
+    review = queries.review(lineage.engine, asset_id, as_of, removed)
     nodes = tree["nodes"]
     by_id = {node["version_id"]: node for node in nodes}
     if selected is not None and selected not in by_id:

@@ -57,6 +57,7 @@ def what(entry: dict[str, Any], names: dict[str, str]) -> str:
         "project.policies_set": lambda: "changed the policies",
         "project.channel_set": lambda: f"set channel {d.get('name')} "
                                        f"({d.get('min_width')}×{d.get('min_height')} minimum)",
+        "project.channel_removed": lambda: f"removed channel {d.get('name')}",
         "project.compute_used": lambda: f"used {d.get('seconds', 0):.1f} s of compute",
         "asset.created": lambda: f"created the asset “{d.get('name', '')}”",
         "asset.tag_added": lambda: f"tagged it {d.get('tag')}",

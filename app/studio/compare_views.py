@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from app.api.reading import project_as_member, wait_for_projections
+from app.api.reading import project_as_member, removed_channels, wait_for_projections
 from app.context import services
 from app.studio.people import display_names
 from app.studio.recipe_diff import recipe_diff
@@ -54,7 +54,7 @@ def compare(asset_id: str) -> str:
     project, _ = project_as_member(person, require_asset_member(lineage.store, person,
                                                                 asset_id))
     wait_for_projections(TREE, args["min_position"])
-    tree = queries.tree(lineage.engine, asset_id)
+    tree = queries.tree(lineage.engine, asset_id, removed=removed_channels(asset_id))
     by_id = {node["version_id"]: node for node in tree["nodes"]}
     a, b = str(args["a"]), str(args["b"])
     for version_id in (a, b):

@@ -4,8 +4,11 @@ finals, the compute budget, prices per compute-second per tier, and delivery cha
 with their sizes.
 
 Each form posts to the command behind its JSON twin (``PUT``/``DELETE /api/projects/
-{id}/members/{user}``, ``PATCH /api/projects/{id}/policies``, ``PUT /api/projects/{id}/
-channels/{name}``), loaded through the same schemas: the same checks and refusals.
+{id}/members/{user}``, ``PATCH /api/projects/{id}/policies``, ``PUT``/``DELETE
+/api/projects/{id}/channels/{name}``), loaded through the same schemas: the same checks
+and refusals. A person is added by name: the name typed is looked up among the people
+``GET /api/users?q=`` would show the admin (members of their projects; everyone for a
+global admin), so the page reveals no one the API would not.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ import re
 from typing import Any
 
 from flask import Response, request
-from marshmallow import ValidationError
+from marshmallow import ValidationError, validate
 
-from app.api.reading import project_as_member, wait_for_projections
+from app.api.reading import caught_up, project_as_member, wait_for_projections
 from app.context import services
 from app.http import shared_schema
-from app.schemas.common import Limits
+from app.schemas.common import Limits, Name, StrictSchema
 from app.schemas.projects import CHANNEL_NAME, ChannelSchema, MemberSchema, PoliciesSchema
 from app.studio.forms import EmptyForm, form_body, form_meta, number
 from app.studio.people import display_names
@@ -35,8 +38,13 @@ from app.studio.web import (
 )
 from commands import projects
 from commands.state import parse_id
-from projections.access import known_people
+from projections.access import find_people, known_people
 from rules.access import ADMIN, ROLES
+
+
+class PersonNameSchema(StrictSchema):
+    person = Name(required=True, strip=True, validate=validate.Length(2, 100))
+
 
 blueprint = studio_blueprint("studio_project_settings", __name__)
 POLICY_INTS = ("min_drafts_before_final", "final_render_cap")
@@ -60,12 +68,14 @@ def settings_page(project_id: str) -> str:
     lineage = services()
     wait_for_projections(("access",), args["min_position"])
     person = principal()
-    people = known_people(lineage.engine, None if person.is_admin else person.user_id,
-                          project_id)
+    # Suggested at first: the people of the admin's projects (a global admin's too; the
+    # page's people search suggests anyone else they may find as they type).
+    people = known_people(lineage.engine, person.user_id, project_id)
     names = display_names(lineage.engine, {m["user_id"] for m in project["members"]})
     admins = sum(1 for m in project["members"] if m["role"] == ADMIN)
     return render_page("studio/settings.html", project=project, roles=ROLES, names=names,
-                       people=people, admins=admins, me_id=person.user_id)
+                       people=people, admins=admins, me_id=person.user_id,
+                       is_global_admin=person.is_admin)
 
 
 def _back(project_id: str, position: int | None, section: str) -> str:
@@ -81,17 +91,40 @@ def _answer(project_id: str, result: tuple[dict[str, Any], int, int | None],
 @blueprint.post("/projects/<project_id>/members")
 @signed_in
 def add_member(project_id: str) -> Response:
-    """Give a person a role: the one picked from the list, or the id typed."""
-    project_id = parse_id(project_id, "project")
-    typed = request.form.get("user_id_text", "").strip()
-    user_id = typed or request.form.get("user_id", "").strip()
-    if not user_id:
-        raise ValidationError({"user_id": ["pick a person or type their user id"]})
-    user_id = parse_id(user_id, "user")
-    data = form_body(MemberSchema, omit=("user_id", "user_id_text"))
+    """Give a person a role: the one whose name was typed, or the id typed."""
+    project_id, _ = _admin_project(project_id)  # strangers 404 before any lookup
+    typed_id = (request.form.get("user_id_text", "").strip()
+                or request.form.get("user_id", "").strip())
+    name = request.form.get("person", "").strip()
+    if typed_id:
+        user_id = parse_id(typed_id, "user")
+    elif name:
+        user_id = _person_named(name)
+    else:
+        raise ValidationError({"person": ["type a person's name or their user id"]})
+    data = form_body(MemberSchema, omit=("person", "user_id", "user_id_text"))
     return _answer(project_id, projects.set_member_role(
         services().store, principal(), form_meta(), project_id, user_id, data["role"]),
         "members")
+
+
+def _person_named(name: str) -> str:
+    """The user id of the one person called ``name`` (any case) whom the signed-in
+    admin may find; 422 when there is none or more than one."""
+    person = principal()
+    caught_up(("access",))
+    text = shared_schema(PersonNameSchema).load({"person": name})["person"]
+    found = find_people(services().engine, None if person.is_admin else person.user_id,
+                        text, 20)
+    same = [p for p in found if p["name"].casefold() == text.casefold()]
+    if len(same) == 1:
+        return same[0]["user_id"]
+    if same:
+        raise ValidationError({"person": [f"{len(same)} people are called {text!r}; add the "
+                                          "one you mean by their user id"]})
+    hint = f"; did you mean {', '.join(p['name'] for p in found[:5])}?" if found else ""
+    raise ValidationError({"person": [f"no one called {text!r} among the people of your "
+                                      f"projects{hint}"]})
 
 
 @blueprint.post("/projects/<project_id>/members/<user_id>")
@@ -153,3 +186,14 @@ def set_channel(project_id: str) -> Response:
     return _answer(project_id, projects.set_channel(
         services().store, principal(), form_meta(), project_id, name, data["min_width"],
         data["min_height"]), "channels")
+
+
+@blueprint.post("/projects/<project_id>/channels/<name>/remove")
+@signed_in
+def remove_channel(project_id: str, name: str) -> Response:
+    """Stop offering a channel (the page asks to confirm first); its decisions stay in
+    the audit."""
+    project_id = parse_id(project_id, "project")
+    form_body(EmptyForm)
+    return _answer(project_id, projects.remove_channel(
+        services().store, principal(), form_meta(), project_id, name), "channels")

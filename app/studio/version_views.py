@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response
 from marshmallow import fields
 
-from app.api.reading import project_as_member, wait_for_projections
+from app.api.reading import project_as_member, removed_channels, wait_for_projections
 from app.context import services
 from app.studio.forms import EmptyForm, form_body, form_meta
 from app.studio.panels import version_panels
@@ -58,7 +58,8 @@ def version_page(version_id: str) -> str:
     version, _ = queries.version(lineage.engine, version_id)
     project, _ = project_as_member(person, version["project_id"])
     chain = queries.lineage(lineage.engine, version_id)["chain"]
-    tree = queries.tree(lineage.engine, version["asset_id"])
+    tree = queries.tree(lineage.engine, version["asset_id"],
+                        removed=removed_channels(version["asset_id"]))
     numbers = {node["version_id"]: n for n, node in enumerate(tree["nodes"], start=1)}
     report = _rebuild_report(str(args["rebuild"]), version_id) if args["rebuild"] else None
     recipe = version["recipe"] or {}

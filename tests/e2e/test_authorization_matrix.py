@@ -71,6 +71,7 @@ RULES: dict[tuple[str, str], Rule] = {
     # Members of a shared project look each other up; strangers learn nothing.
     ("GET", "/api/users/<user_id>"): Rule("viewer", lambda w: (
         f"/api/users/{w.spare_member}", {})),
+    ("GET", "/api/users"): Rule("user", lambda w: ("/api/users?q=adm", {})),
     ("GET", "/api/users/me"): Rule("user", lambda w: ("/api/users/me", {})),
     ("GET", "/api/models"): Rule("user", lambda w: ("/api/models", {})),
     ("POST", "/api/tokens"): Rule("user", lambda w: ("/api/tokens", body({"label": "ci"}))),
@@ -85,6 +86,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/projects/<project_id>/channels/<name>"): Rule("admin", lambda w: (
         f"/api/projects/{w.project}/channels/social", body({"min_width": 64,
                                                            "min_height": 64}))),
+    ("DELETE", "/api/projects/<project_id>/channels/<name>"): Rule("admin", lambda w: (
+        _spare_channel(w), {})),
     ("PUT", "/api/projects/<project_id>/members/<user_id>"): Rule("admin", lambda w: (
         f"/api/projects/{w.project}/members/{w.spare_member}", body({"role": "viewer"}))),
     ("DELETE", "/api/projects/<project_id>/members/<user_id>"): Rule("admin", lambda w: (
@@ -250,6 +253,15 @@ def expected(rule: Rule, caller: str) -> str:
     if caller == "outsider":
         return "404"
     return "allowed" if LADDER.index(caller) >= LADDER.index(rule.needs) else "403"
+
+
+def _spare_channel(world: World) -> str:
+    """The path of a channel that exists when the request is made (set again each time:
+    the first allowed caller removes it)."""
+    path = f"/api/projects/{world.project}/channels/spare"
+    response = world.api.admin.put(path, json={"min_width": 8, "min_height": 8})
+    assert response.status_code == 200, response.get_json()
+    return path
 
 
 @pytest.mark.parametrize("route", sorted(RULES), ids=lambda r: f"{r[0]} {r[1]}")

@@ -130,6 +130,9 @@ RULES: dict[tuple[str, str], PageRule] = {
     ("POST", "/projects/<project_id>/channels"): PageRule(
         "admin", lambda w: f"/projects/{w.project}/channels",
         form(name="social", min_width="1080", min_height="1080")),
+    ("POST", "/projects/<project_id>/channels/<name>/remove"): PageRule(
+        "admin", lambda w: f"/projects/{w.project}/channels/never-set/remove", form(),
+        ok=(404,)),
     ("GET", "/g/<code>"): PageRule("link", lambda w: "/g/0"),
     ("POST", "/g/<code>/join"): PageRule("link", lambda w: "/g/0/join", form(name="Gina")),
     ("GET", "/g/<code>/assets/<asset_id>"): PageRule(

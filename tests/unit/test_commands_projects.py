@@ -8,6 +8,7 @@ from commands.people import Principal
 from commands.projects import (
     ProjectState,
     decide_create,
+    decide_remove_channel,
     decide_remove_member,
     decide_set_channel,
     decide_set_member,
@@ -15,8 +16,16 @@ from commands.projects import (
     evolve,
 )
 from events.errors import Conflict, DomainError, Forbidden, NotFound
-from events.projects import ChannelSet, ComputeUsed, MemberRemoved, MemberRoleSet, PoliciesSet
+from events.projects import (
+    ChannelRemoved,
+    ChannelSet,
+    ComputeUsed,
+    MemberRemoved,
+    MemberRoleSet,
+    PoliciesSet,
+)
 from rules.access import require_role
+from rules.approvals import offered
 
 
 def given(*events) -> ProjectState:
@@ -118,3 +127,27 @@ def test_role_checks_hide_projects_from_strangers_and_name_the_role_needed():
     with pytest.raises(Forbidden, match="needs the reviewer role") as info:
         require_role(members, principal("cat"), "reviewer", hidden="gone")
     assert info.value.extra == {"required_role": "reviewer", "your_role": "creator"}
+
+
+def test_given_a_channel_when_removing_it_then_removed_until_set_again():
+    state = given(*decide_create("p1", "Spring", "", "ann"),
+                  ChannelSet(name="print", min_width=10, min_height=10),
+                  ChannelSet(name="social", min_width=5, min_height=5))
+
+    events = decide_remove_channel(state, "print")
+
+    assert events == [ChannelRemoved(name="print")]
+    after = evolve(state, events[0])
+    assert sorted(after.channels) == ["social"] and after.removed_channels == {"print"}
+    approvals = {"print": "v1", "social": "v2", "default": "v3"}
+    assert offered(approvals, after.removed_channels) == {"social": "v2", "default": "v3"}
+    again = evolve(after, ChannelSet(name="print", min_width=20, min_height=20))
+    assert again.removed_channels == frozenset()
+    assert offered(approvals, again.removed_channels) == approvals
+
+
+def test_when_removing_a_channel_the_project_lacks_then_not_found():
+    state = given(*decide_create("p1", "Spring", "", "ann"),
+                  ChannelSet(name="print", min_width=10, min_height=10))
+    with pytest.raises(NotFound, match="has no channel 'web'; its channels: print"):
+        decide_remove_channel(state, "web")

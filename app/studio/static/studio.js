@@ -8,6 +8,8 @@ import { startCompare } from "./compare.js";
 import { watchJobCards } from "./making_jobs.js";
 import { startMaskPainters } from "./mask_painter.js";
 import { startGeneratePanel } from "./generate_panel.js";
+import { startAdjustPreviews } from "./adjust_preview.js";
+import { startPeopleSearch } from "./people_search.js";
 
 enhanceForms(document);
 if (window.matchMedia("(max-width: 820px)").matches) {
@@ -33,3 +35,5 @@ startCompare(document);
 watchJobCards(document);
 startMaskPainters(document);
 startGeneratePanel(document);
+startAdjustPreviews(document);
+startPeopleSearch(document);

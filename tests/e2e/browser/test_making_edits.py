@@ -138,6 +138,13 @@ def test_adjust_upscale_and_image_to_image_from_the_page(studio: Studio, new_pag
     page.get_by_label("Crop y").fill("0")
     page.get_by_label("Crop width").fill("32")
     page.get_by_label("Crop height").fill("32")
+    # The page previews the adjustment on the image before anything is sent.
+    expect(page.get_by_role("status").filter(has_text="Preview on the image")).to_have_text(
+        "Preview on the image: brightness 1.5, contrast 1, saturation 1; keeps 32 × 32 px "
+        "from 0, 0.")
+    shown = page.locator(f'svg[data-version-id="{source}"] image').evaluate(
+        "image => getComputedStyle(image).filter")
+    assert shown == "brightness(1.5) contrast(1) saturate(1)"
     screenshot(page, "making-adjust")
     page.get_by_role("button", name="Adjust", exact=True).click()
     expect(page.locator("#toast")).to_contain_text("Adjust requested")

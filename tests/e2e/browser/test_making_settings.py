@@ -45,8 +45,8 @@ def test_settings_change_a_policy_that_refuses_then_permits_a_final(studio: Stud
     admin.get_by_role("link", name="Settings").click()
     expect(admin).to_have_url(f"{studio.url}/projects/{project_id}/settings")
 
-    # Members: add Rui as a reviewer from the list of people.
-    admin.get_by_label("Add a person").select_option(label="Rui Reviewer")
+    # Members: add Rui as a reviewer by typing his name.
+    admin.get_by_label("Add a person").fill("Rui Reviewer")
     admin.get_by_label("As", exact=True).select_option("reviewer")
     with admin.expect_navigation():  # the page loads again, showing the write
         admin.get_by_role("button", name="Add", exact=True).click()
@@ -128,3 +128,61 @@ def test_settings_change_a_policy_that_refuses_then_permits_a_final(studio: Stud
     response = page.goto(f"{studio.url}/projects/{project_id}/settings")
     assert response is not None and response.status == 403
     expect(page.get_by_text("this needs the admin role")).to_be_visible()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_settings_remove_a_channel_and_add_a_member_by_name(studio: Studio, new_page) -> None:
+    project = studio.call(studio.admin_token, "POST", "/api/projects", {"name": "Autumn"})
+    project_id = project["project_id"]
+    for name, side in (("social", 64), ("print", 128)):
+        studio.call(studio.admin_token, "PUT", f"/api/projects/{project_id}/channels/{name}",
+                    {"min_width": side, "min_height": side})
+    studio.call(studio.admin_token, "POST", f"/api/projects/{project_id}/assets",
+                {"name": "Poster"})
+    newcomer, _ = studio.person("Nadia Newcomer")
+
+    page = new_page()
+    studio.sign_in(page, studio.admin_token)
+    page.goto(f"{studio.url}/projects/{project_id}")
+    expect(page.locator(".chip-channel", has_text="print")).to_have_count(1)
+
+    # Remove "print": the first click only asks; the second removes it.
+    page.goto(f"{studio.url}/projects/{project_id}/settings")
+    page.get_by_label("Remove channel print").click()
+    confirm = page.get_by_role("group", name="Confirm removing print")
+    expect(confirm).to_contain_text("stays in the audit")
+    screenshot(page, "settings-remove-channel", full_page=True)
+    with page.expect_navigation():
+        confirm.get_by_role("button", name="Remove print").click()
+    channels = page.locator("#channels")
+    expect(channels.get_by_role("row", name="social")).to_have_count(1)
+    expect(channels.get_by_role("rowheader", name="print")).to_have_count(0)
+    assert [c["name"] for c in studio.call(studio.admin_token, "GET",
+                                           f"/api/projects/{project_id}")["channels"]] \
+        == ["social"]
+
+    # Add a person by typing their name: as it is typed, the people search suggests
+    # Nadia, who is in none of the admin's projects (a global admin finds everyone).
+    field = page.get_by_label("Add a person")
+    field.press_sequentially("nad", delay=50)
+    expect(page.locator('#people-list option[value="Nadia Newcomer"]')).to_have_count(1)
+    field.fill("nadia newcomer")
+    page.get_by_label("As", exact=True).select_option("reviewer")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_label("Role of Nadia Newcomer")).to_have_value("reviewer")
+    members = studio.call(studio.admin_token, "GET", f"/api/projects/{project_id}")["members"]
+    assert {"user_id": newcomer.user_id, "role": "reviewer",
+            "name": "Nadia Newcomer"} in members
+    # A name no one has is refused in words, and nothing changes.
+    page.get_by_label("Add a person").fill("Nobody Atall")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#toast")).to_contain_text("no one called 'Nobody Atall'")
+    screenshot(page, "settings-members-by-name", full_page=True)
+
+    # The board offers only the channels left.
+    page.goto(f"{studio.url}/projects/{project_id}")
+    expect(page.get_by_text("Poster")).to_be_visible()
+    expect(page.locator(".chip-channel", has_text="social")).to_have_count(1)
+    expect(page.locator(".chip-channel", has_text="print")).to_have_count(0)
+    screenshot(page, "settings-board-after-channel-removed")

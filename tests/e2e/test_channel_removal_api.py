@@ -1,0 +1,99 @@
+"""Removing a delivery channel over HTTP (SQLite and PostgreSQL): who may, what is
+refused, and what happens to the approvals recorded for it (they stay in the audit and
+stop standing; the name set again brings them back)."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.e2e.conftest import assert_problem, png_bytes
+
+
+def _channels(api, project: str) -> list[str]:
+    return [c["name"] for c in api.admin.get(f"/api/projects/{project}").get_json()["channels"]]
+
+
+def test_removing_a_channel_keeps_its_decisions_in_the_audit_and_ends_its_approvals(api):
+    project = api.project()
+    for name, side in (("social", 32), ("print", 64)):
+        assert api.admin.put(f"/api/projects/{project}/channels/{name}",
+                             json={"min_width": side, "min_height": side}).status_code == 200
+    asset = api.asset(project)
+    version = api.upload(asset, png_bytes(64, 64))["version_id"]
+    reviewer = api.as_user("reviewer", project, "Rita")
+    for channel in ("social", "print"):
+        response = reviewer.post(f"/api/versions/{version}/decisions",
+                                 json={"decision": "approved", "channel": channel})
+        assert response.status_code == 201, response.get_json()
+    before = api.admin.get(f"/api/assets/{asset}/review",
+                           query_string={"min_position": response.get_json()["position"]},
+                           ).get_json()
+    assert sorted(before["approved"]) == ["print", "social"]
+
+    removed = api.admin.delete(f"/api/projects/{project}/channels/print")
+
+    assert removed.status_code == 200, removed.get_json()
+    assert [c["name"] for c in removed.get_json()["channels"]] == ["social"]
+    position = removed.get_json()["position"]
+    review = api.admin.get(f"/api/assets/{asset}/review?min_position={position}").get_json()
+    assert list(review["approved"]) == ["social"]
+    decisions = review["versions"][0]["decisions"]
+    assert sorted(d["channel"] for d in decisions) == ["print", "social"]  # history stays
+    tree = api.admin.get(f"/api/assets/{asset}/tree").get_json()
+    assert tree["nodes"][0]["approved_channels"] == ["social"]
+    # As of a moment before the removal, the print approval stood.
+    then = api.admin.get(f"/api/assets/{asset}/review",
+                         query_string={"as_of": before["versions"][0]["decisions"][-1][
+                             "decided_at"]}).get_json()
+    assert sorted(then["approved"]) == ["print", "social"]
+    audit = api.admin.get(f"/api/audit?project={project}&min_position={position}").get_json()
+    kinds = [(e["event_type"], e.get("channel")) for e in audit["items"]]
+    assert ("decision.recorded", "print") in kinds
+    assert ("project.channel_removed", None) in kinds
+    # New decisions cannot name it; setting it again brings its standing approval back.
+    assert_problem(reviewer.post(f"/api/versions/{version}/decisions",
+                                 json={"decision": "approved", "channel": "print"}),
+                   422, "unknown channel 'print'")
+    again = api.admin.put(f"/api/projects/{project}/channels/print",
+                          json={"min_width": 64, "min_height": 64}).get_json()
+    review = api.admin.get(
+        f"/api/assets/{asset}/review?min_position={again['position']}").get_json()
+    assert sorted(review["approved"]) == ["print", "social"]
+
+
+def test_channel_removal_is_for_admins_and_refuses_bad_and_unknown_names(api):
+    project = api.project()
+    api.admin.put(f"/api/projects/{project}/channels/print",
+                  json={"min_width": 10, "min_height": 10})
+    callers = [api.as_user(role, project) for role in ("viewer", "creator", "reviewer")]
+    stranger = api.user("stranger")
+    head = api.head()
+    for caller in callers:
+        problem = assert_problem(caller.delete(
+            f"/api/projects/{project}/channels/print"), 403, "needs the admin role")
+        assert problem["required_role"] == "admin"
+    assert_problem(stranger.delete(f"/api/projects/{project}/channels/print"), 404,
+                   f"project {project} does not exist")
+    assert_problem(api.admin.delete(f"/api/projects/{uuid.uuid4()}/channels/print"), 404,
+                   "does not exist")
+    assert_problem(api.admin.delete(f"/api/projects/{project}/channels/social"), 404,
+                   "has no channel 'social'; its channels: print")
+    assert_problem(api.admin.delete(f"/api/projects/{project}/channels/Bad Name"), 422,
+                   "channel name")
+    assert_problem(api.admin.delete(f"/api/projects/{project}/channels/print",
+                                    headers={"If-Match": "1"}), 409)
+    assert api.head() == head
+    assert _channels(api, project) == ["print"]
+
+
+def test_a_repeated_removal_key_answers_the_first_result_and_appends_once(api):
+    project = api.project()
+    api.admin.put(f"/api/projects/{project}/channels/print",
+                  json={"min_width": 10, "min_height": 10})
+    headers = {"Idempotency-Key": "drop-print"}
+    first = api.admin.delete(f"/api/projects/{project}/channels/print", headers=headers)
+    head = api.head()
+    again = api.admin.delete(f"/api/projects/{project}/channels/print", headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert api.head() == head
+    assert _channels(api, project) == []
