@@ -2,11 +2,13 @@
 
 `rerender_plan` turns the recipe recorded on an imported version into a Lineage
 generation recipe, or says in words what stands in the way: an edit whose source image
-was not imported, LoRAs (not applied by Lineage yet), values Lineage's generator does not
-take (64-bit seeds), fields the file does not state, or no model hash. The model itself is
-found by the worker (`workers/model_hashes.find_model_by_hash`), since only it can hash
-weights. Samplers map onto diffusers schedulers by name; anything only approximated
-(a Karras schedule) is listed, and the comparison's verdict says how close it came. Pure.
+was not imported, LoRAs that cannot be applied as recorded, fields the file does not
+state, or no model hash. The model itself and the LoRA adapters are found by the worker
+(`workers/model_hashes.find_model_by_hash`, `interchange/rerender_loras.match_adapters`),
+since only it can hash weights. Seeds are kept whole: ComfyUI's reach 2^64-1 and seed
+torch as Lineage does. Samplers map onto diffusers schedulers by name; anything only
+approximated (a Karras schedule) is listed, and the comparison's verdict says how close
+it came. Pure.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from rules.recipes import MAX_STEPS
+from interchange.rerender_loras import a1111_prompt, wanted_loras
+from rules.recipes import ENGINE_MAX_SEED, MAX_STEPS
 
-MAX_SEED = 2**32 - 1
 REQUIRED = ("seed", "steps", "guidance", "width", "height")
 # Sampler names as A1111/Forge, ComfyUI and InvokeAI print them → diffusers schedulers.
 SAMPLERS = {
@@ -38,13 +40,15 @@ _PLAIN_SCHEDULES = ("", "normal", "automatic", "simple", "default")
 
 @dataclasses.dataclass(frozen=True)
 class RerenderPlan:
-    """``recipe`` to run (without its model) and the ``model_hash`` naming the weights,
-    or ``blockers`` saying why not; ``approximations`` lists what is not reproduced."""
+    """``recipe`` to run (without its model and LoRAs), the ``model_hash`` naming the
+    weights and the ``loras`` to match to registered adapters ({name, weight, hash?}), or
+    ``blockers`` saying why not; ``approximations`` lists what is not reproduced."""
 
     recipe: dict[str, Any] | None
     model_hash: str | None
     blockers: list[str]
     approximations: list[str]
+    loras: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
     def possible(self) -> bool:
@@ -68,15 +72,15 @@ def rerender_plan(imported: dict[str, Any] | None, tier: str = "draft") -> Reren
         blockers.append("the file states no literal prompt (built at run time, and no other "
                         "source in the file gives it)")
     seed = source.get("seed")
-    if isinstance(seed, int) and seed > MAX_SEED:
-        blockers.append(f"seed {seed} is wider than the 32-bit seeds Lineage takes")
+    if isinstance(seed, int) and not 0 <= seed <= ENGINE_MAX_SEED:
+        blockers.append(f"seed {seed} is outside the 0..2^64-1 torch takes")
     steps = source.get("steps")
     if isinstance(steps, int) and steps > MAX_STEPS:
         blockers.append(f"{steps} steps is more than Lineage runs ({MAX_STEPS})")
-    loras = (imported or {}).get("loras") or []
-    if loras:
-        names = ", ".join(str(lora.get("name")) for lora in loras)
-        blockers.append(f"it applies LoRA(s) {names}; Lineage does not apply LoRAs here yet")
+    loras = wanted_loras((imported or {}).get("loras") or [], blockers)
+    prompt = source.get("prompt") or ""
+    if _prompt_from_a1111(imported or {}):
+        prompt = a1111_prompt(prompt, blockers)
     model_hash = _hash(source.get("model_hash"))
     if model_hash is None:
         name = source.get("model_name")
@@ -84,16 +88,23 @@ def rerender_plan(imported: dict[str, Any] | None, tier: str = "draft") -> Reren
                                                            if name else ""))
     scheduler = _scheduler(source, approximations)
     if blockers:
-        return RerenderPlan(None, model_hash, blockers, approximations)
+        return RerenderPlan(None, model_hash, blockers, approximations, loras)
     recipe: dict[str, Any] = {
-        "operation": "generate", "tier": tier, "prompt": source.get("prompt") or "",
+        "operation": "generate", "tier": tier, "prompt": prompt,
         "negative_prompt": source.get("negative_prompt") or "", "seed": seed,
         "steps": steps, "guidance": source["guidance"], "width": source["width"],
         "height": source["height"],
     }
     if scheduler:
         recipe["scheduler"] = scheduler
-    return RerenderPlan(recipe, model_hash, [], approximations)
+    return RerenderPlan(recipe, model_hash, [], approximations, loras)
+
+
+def _prompt_from_a1111(imported: dict[str, Any]) -> bool:
+    """Whether the prompt is an A1111-style `parameters` chunk's (which writes LoRAs as
+    tags in it), rather than a graph's literal text."""
+    filled = ((imported.get("merged") or {}).get("filled") or {}).get("parameters") or []
+    return imported.get("tool") in ("automatic1111", "forge") or "prompt" in filled
 
 
 def _hash(value: Any) -> str | None:

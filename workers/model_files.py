@@ -111,6 +111,16 @@ def _weight_files(folder: Path) -> list[str]:
 
 def safetensors_keys(path: Path) -> list[str]:
     """Tensor names from a safetensors header (8-byte length, then JSON)."""
+    return [key for key in _safetensors_header(path) if key != "__metadata__"]
+
+
+def safetensors_metadata(path: Path) -> dict[str, Any]:
+    """The ``__metadata__`` of a safetensors header ({} when none)."""
+    metadata = _safetensors_header(path).get("__metadata__")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _safetensors_header(path: Path) -> dict[str, Any]:
     with open(path, "rb") as handle:
         head = handle.read(8)
         if len(head) < 8:
@@ -122,7 +132,9 @@ def safetensors_keys(path: Path) -> list[str]:
             header = json.loads(handle.read(length))
         except ValueError as exc:
             raise NotAModel(f"{path} is not a safetensors file: {exc}") from None
-    return [key for key in header if key != "__metadata__"]
+    if not isinstance(header, dict):
+        raise NotAModel(f"{path} is not a safetensors file")
+    return header
 
 
 def _is_lora(path: Path) -> bool:

@@ -11,6 +11,11 @@ configured by LINEAGE_MODEL_* and the default, then every model in the registry 
 workers/model_registry.py; hosted specs are skipped) and matches a hash against each
 one's folder hash and, for a single-file checkpoint kept at the top of its folder (the
 file it was converted from), that file's hashes.
+
+`registered_adapters` lists the registered LoRA adapters with the hashes tools print for
+them: the file's SHA-256, kohya's "addnet" hash (SHA-256 of the tensor data after the
+safetensors header, which A1111 prints as ``Lora hashes``) and ``sshs_model_hash`` from
+the file's metadata when present.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ import os
 import threading
 from pathlib import Path
 
+from interchange.rerender_loras import AdapterRef
 from workers import model_registry, models, pipelines
 from workers.hosted.provider import is_hosted
-from workers.model_files import file_sha256
+from workers.model_files import NotAModel, file_sha256, safetensors_metadata
 
 SPEC_VARIABLES = ("LINEAGE_MODEL_DRAFT", "LINEAGE_MODEL_FINAL", "LINEAGE_MODEL_INPAINT",
                   "LINEAGE_MODEL_UPSCALE", "LINEAGE_MODEL_DEFAULT")
@@ -118,6 +124,53 @@ def _local_folder(spec: str) -> Path | None:
     except ValueError:
         return None
     return folder if folder is not None and folder.is_dir() else None
+
+
+def registered_adapters() -> list[AdapterRef]:
+    """The LoRA adapters in this worker's registry view, with the hashes of their files
+    (files gone from disk keep only the SHA-256 they were registered with)."""
+    registry = model_registry.view()
+    if registry is None:
+        return []
+    refs = []
+    for entry in sorted(registry.entries.values(), key=lambda e: e.event.name):
+        event = entry.event
+        if event.kind != "lora":
+            continue
+        path = Path(event.path)
+        extra = _adapter_hashes(path) if path.is_file() else ()
+        refs.append(AdapterRef(event.name, path.name, event.weights_hash,
+                               (event.weights_hash, *extra)))
+    return refs
+
+
+def _adapter_hashes(path: Path) -> tuple[str, ...]:
+    stat = path.stat()
+    key = ("adapter", str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _cache_lock:
+        if key in _cache:
+            return tuple(_cache[key].values())
+    hashes = {"addnet": _addnet_hash(path)}
+    try:
+        embedded = safetensors_metadata(path).get("sshs_model_hash")
+    except NotAModel:  # a .pt/.ckpt adapter: no header to read
+        embedded = None
+    if isinstance(embedded, str) and embedded.strip():
+        hashes["metadata"] = embedded.strip().lower()
+    with _cache_lock:
+        _cache[key] = hashes
+    return tuple(hashes.values())
+
+
+def _addnet_hash(path: Path) -> str:
+    """kohya-ss's hash of a safetensors file: SHA-256 of everything after the header."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        header = int.from_bytes(handle.read(8), "little")
+        handle.seek(8 + header)
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _legacy_hash(path: Path) -> str:

@@ -43,9 +43,9 @@ from rules.recipes import (
     DEFAULT_UPSCALE,
     DEFAULT_UPSCALE_STRENGTH,
     DERIVED_KEYS,
+    ENGINE_MAX_SEED,
     ENGINE_MAX_SIDE,
     GUIDANCE_RANGE,
-    MAX_SEED,
     MAX_STEPS,
     MIN_STEPS,
     OPERATIONS,
@@ -178,7 +178,7 @@ def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
             raise DomainError(f"{key} must be a string")
     spec = _model_spec(out)
     model_defaults = models.model_defaults(spec)
-    out["seed"] = _int(out, "seed", None, 0, MAX_SEED)
+    out["seed"] = _int(out, "seed", None, 0, ENGINE_MAX_SEED)
     out["steps"] = _int(out, "steps", DEFAULT_STEPS[tier], MIN_STEPS, MAX_STEPS)
     out["guidance"] = _number(out, "guidance", DEFAULT_GUIDANCE, *GUIDANCE_RANGE)
     if operation == "generate":

@@ -24,6 +24,8 @@ from events.assets import TIERS
 from rules.recipes import (
     EDIT_OPERATIONS,
     GUIDANCE_RANGE,
+    MAX_LORA_SCALE,
+    MAX_LORAS,
     MAX_STEPS,
     MIN_STEPS,
     SCHEDULERS,
@@ -60,7 +62,7 @@ class AsOfQuery(StrictSchema):
 class LoraRefSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 64),
                          metadata={"description": "a registered LoRA adapter"})
-    scale = Float(load_default=1.0, validate=validate.Range(-10, 10))
+    scale = Float(load_default=1.0, validate=validate.Range(-MAX_LORA_SCALE, MAX_LORA_SCALE))
 
 
 class SamplingFields(StrictSchema):
@@ -70,7 +72,7 @@ class SamplingFields(StrictSchema):
                           metadata={"description": "a registered model to run instead of "
                                                    "the tier's (GET /api/models)"})
     loras = fields.List(fields.Nested(LoraRefSchema), load_default=None, allow_none=True,
-                        validate=validate.Length(max=8),
+                        validate=validate.Length(max=MAX_LORAS),
                         metadata={"description": "registered LoRA adapters and their scales"})
     prompt_2 = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000),
                     metadata={"description": "SDXL/SD3/Flux: the second text encoder's "

@@ -2,7 +2,9 @@
 layouts other tools write (A1111 `parameters`; a ComfyUI graph whose prompt a dynamic-
 prompt node builds, beside a saver's `parameters` chunk), uploaded back as an import, and
 rebuilt: the model is found by the hash the file prints and the verdict is the usual one.
-Also the hash lookup itself (full, short and legacy hashes of a single-file checkpoint).
+ComfyUI's 64-bit seeds re-render whole; LoRAs the file names are applied at their
+recorded weights when a registered adapter has them, else named as missing. Also the
+hash lookup itself (full, short and legacy hashes of a single-file checkpoint).
 Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from commands.models import register_model
 from commands.people import Principal
 from commands.uploads import upload_version
 from events.store import EventStore, Metadata
@@ -25,8 +28,10 @@ from imaging.blobs import BlobStore
 from interchange.png_metadata import format_a1111_parameters
 from tests.integration.jobs_support import new_project
 from tests.integration.rebuild_support import run_one
-from workers import model_hashes, models, pipelines
+from workers import model_hashes, model_sync, models, pipelines
+from workers.builtin.tiny_lora import make_tiny_lora
 from workers.job_runner import JobContext
+from workers.model_files import inspect_model
 from workers.rebuild import rebuild_report
 
 PROMPT = "a lighthouse on a cliff at dusk"
@@ -128,6 +133,94 @@ def test_a_comfyui_image_whose_prompt_is_built_at_run_time_re_renders_here(
     [step] = report["steps"]
     assert (step["source"], step["verdict"]) == ("rerendered", "pixel_equal")
     assert step["rerender"]["recipe"]["scheduler"] == "EulerDiscreteScheduler"
+
+
+def test_a_comfyui_seed_wider_than_32_bits_re_renders_as_comfyui_seeds_torch(
+        store, made) -> None:
+    context, user_id, asset_id, version, png = made
+    seed = 2**50 + 77  # torch's CPU generator draws from the low 32 bits, in ComfyUI too
+    graph = {
+        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sketch.ckpt"}},
+        "5": {"class_type": "EmptyLatentImage",
+              "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": PROMPT, "clip": ["4", 1]}},
+        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["4", 1]}},
+        "3": {"class_type": "KSampler", "inputs": {
+            "seed": seed, "steps": 3, "cfg": version.recipe["guidance"],
+            "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0,
+            "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0],
+            "latent_image": ["5", 0]}},
+    }
+    saver = (f"{PROMPT}\nSteps: 3, Sampler: euler, CFG scale: {version.recipe['guidance']}, "
+             f"Seed: {seed}, Size: 64x64, "
+             f"Model hash: {version.recipe['model_weights_hash'][:10]}, Model: sketch")
+
+    body = import_png(context, user_id, asset_id,
+                      as_other_tool(png, {"prompt": json.dumps(graph), "parameters": saver}))
+
+    assert body["imported"]["recipe"]["seed"] == seed and body["imported"]["rebuildable"]
+    [step] = rebuild_report(store, context.blobs, body["version_id"])["steps"]
+    assert (step["source"], step["verdict"]) == ("rerendered", "pixel_equal")
+    assert step["rerender"]["recipe"]["seed"] == seed  # recorded whole, never truncated
+
+
+@pytest.fixture
+def ink(store: EventStore, data_dir: Path, tmp_path: Path) -> Path:
+    """The tiny SDXL model and a tiny LoRA for it, registered as "tiny-xl" and "ink"."""
+    lora = make_tiny_lora(models.build_pipeline("sdxl"), tmp_path / "ink", "ink")
+    for name, spec in (("tiny-xl", "builtin:tiny-sdxl"), ("ink", str(lora))):
+        register_model(store, Metadata(actor_id="test"), inspect_model(spec, data_dir), name)
+    model_sync.refresh(store)
+    return lora
+
+
+def addnet_hash(path: Path) -> str:
+    """The hash A1111 prints for a safetensors LoRA: SHA-256 after the header."""
+    data = path.read_bytes()
+    return hashlib.sha256(data[8 + int.from_bytes(data[:8], "little"):]).hexdigest()
+
+
+def test_an_a1111_image_with_a_lora_re_renders_with_the_registered_adapter(
+        store, made, ink) -> None:
+    context, user_id, asset_id, _, _ = made
+    project_id = new_project(store, user_id)[0]
+    version = run_one(context, project_id, asset_id, user_id, {
+        "operation": "generate", "model": "tiny-xl", "prompt": PROMPT, "seed": 5,
+        "steps": 3, "width": 64, "height": 64, "scheduler": "EulerDiscreteScheduler",
+        "loras": [{"name": "ink", "scale": 0.8}]})
+    parameters = format_a1111_parameters(
+        {**version.recipe, "prompt": f"{PROMPT} <lora:pytorch_lora_weights:0.8>"})
+    parameters += f', Lora hashes: "pytorch_lora_weights: {addnet_hash(ink)[:12]}"'
+
+    body = import_png(context, user_id, asset_id,
+                      as_other_tool(context.blobs.get(version.content_hash),
+                                    {"parameters": parameters}))
+
+    assert body["imported"]["loras"][0]["weight"] == 0.8
+    [step] = rebuild_report(store, context.blobs, body["version_id"])["steps"]
+    assert (step["source"], step["verdict"]) == ("rerendered", "pixel_equal")
+    assert step["rerender"]["recipe"]["loras"] == [
+        {"name": "ink", "scale": 0.8, "weights_hash": hashlib.sha256(
+            ink.read_bytes()).hexdigest()}]
+    assert step["rerender"]["recipe"]["prompt"] == PROMPT
+
+
+def test_a_lora_no_registered_adapter_has_is_named_and_nothing_is_re_rendered(
+        store, made, ink) -> None:
+    context, user_id, asset_id, version, png = made
+    parameters = format_a1111_parameters(
+        {**version.recipe, "prompt": f"{PROMPT} <lora:sepia:1>"})
+    parameters += ', Lora hashes: "sepia: 0123456789ab"'
+
+    body = import_png(context, user_id, asset_id, as_other_tool(png, {"parameters":
+                                                                        parameters}))
+
+    [step] = rebuild_report(store, context.blobs, body["version_id"])["steps"]
+    assert (step["source"], step["verdict"]) == ("blob_store", "bit_exact")
+    assert step["rerender"]["possible"] is False
+    assert step["rerender"]["reasons"] == [
+        "LoRA 'sepia' (hash 0123456789ab) is not a registered adapter here; register its "
+        "file with `lineage models add NAME FILE`"]
 
 
 def test_an_import_no_local_model_matches_stays_a_source_and_says_why(store, made) -> None:

@@ -141,11 +141,11 @@ def test_imports_that_cannot_be_re_rendered_say_why_in_words():
 
     assert not lora_plan.possible
     assert any("its source image was not imported" in b for b in lora_plan.blockers)
-    assert any("LoRA(s) lcm_lora_sd15" in b for b in lora_plan.blockers)
+    # The 64-bit seed is no obstacle; the LoRA waits for the worker's registered adapters.
     assert comfy_plan.blockers == [
-        "seed 167055194337639 is wider than the 32-bit seeds Lineage takes",
-        "it applies LoRA(s) lcm_lora_sdxl.safetensors; Lineage does not apply LoRAs here yet",
         "the file names no model hash (only the name 'sd_xl_1.0.safetensors')"]
+    assert comfy_plan.loras == [{"name": "lcm_lora_sdxl.safetensors", "weight": 1.0,
+                                 "hash": None}]
 
 
 def test_a_parameters_chunk_fills_the_prompt_an_invokeai_workflow_image_leaves_out():
