@@ -3,7 +3,8 @@
 `rerender_plan` turns the recipe recorded on an imported version into a Lineage
 generation recipe, or says in words what stands in the way: an edit whose source image
 was not imported, LoRAs that cannot be applied as recorded, fields the file does not
-state, or no model hash. The model itself and the LoRA adapters are found by the worker
+state, or no model hash. An SDXL refiner pass (A1111's `Refiner`) is re-run from the
+refiner's hash. The models and the LoRA adapters are found by the worker
 (`workers/model_hashes.find_model_by_hash`, `interchange/rerender_loras.match_adapters`),
 since only it can hash weights. Seeds are kept whole: ComfyUI's reach 2^64-1 and seed
 torch as Lineage does. Samplers map onto diffusers schedulers by name; anything only
@@ -42,13 +43,15 @@ _PLAIN_SCHEDULES = ("", "normal", "automatic", "simple", "default")
 class RerenderPlan:
     """``recipe`` to run (without its model and LoRAs), the ``model_hash`` naming the
     weights and the ``loras`` to match to registered adapters ({name, weight, hash?}), or
-    ``blockers`` saying why not; ``approximations`` lists what is not reproduced."""
+    ``blockers`` saying why not; ``approximations`` lists what is not reproduced. With a
+    refiner pass, the recipe's ``refiner`` lacks its model, which ``refiner_hash`` names."""
 
     recipe: dict[str, Any] | None
     model_hash: str | None
     blockers: list[str]
     approximations: list[str]
     loras: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    refiner_hash: str | None = None
 
     @property
     def possible(self) -> bool:
@@ -87,6 +90,7 @@ def rerender_plan(imported: dict[str, Any] | None, tier: str = "draft") -> Reren
         blockers.append("the file names no model hash" + (f" (only the name {name!r})"
                                                            if name else ""))
     scheduler = _scheduler(source, approximations)
+    refiner = _refiner(source, blockers, approximations)
     if blockers:
         return RerenderPlan(None, model_hash, blockers, approximations, loras)
     recipe: dict[str, Any] = {
@@ -97,7 +101,33 @@ def rerender_plan(imported: dict[str, Any] | None, tier: str = "draft") -> Reren
     }
     if scheduler:
         recipe["scheduler"] = scheduler
-    return RerenderPlan(recipe, model_hash, [], approximations, loras)
+    if refiner is not None:
+        recipe["refiner"] = {"switch_at": refiner[1]}
+    return RerenderPlan(recipe, model_hash, [], approximations, loras,
+                        refiner[0] if refiner else None)
+
+
+def _refiner(source: dict[str, Any], blockers: list[str], approximations: list[str],
+             ) -> tuple[str, float] | None:
+    """(the refiner's hash, where the base hands over) when the file records a refiner
+    pass; a blocker when it does not say enough to run one."""
+    name = source.get("refiner_model_name")
+    if name is None and "refiner_model_hash" not in source:
+        return None
+    refiner_hash = _hash(source.get("refiner_model_hash"))
+    switch_at = source.get("refiner_switch_at")
+    switches = isinstance(switch_at, int | float) and 0 < switch_at < 1
+    if refiner_hash is None:
+        blockers.append(f"it ran the refiner {name!r}, but the file gives no hash for it")
+    if not switches:
+        blockers.append(f"it ran the refiner {name!r}, but the file gives no switch point "
+                        "between 0 and 1")
+    if refiner_hash is None or not switches:
+        return None
+    approximations.append("the refiner takes over from the base model's latents "
+                          "(diffusers' denoising_end/denoising_start), not inside the "
+                          "other tool's sampler")
+    return refiner_hash, float(switch_at)
 
 
 def _prompt_from_a1111(imported: dict[str, Any]) -> bool:

@@ -41,11 +41,20 @@ def rerender_import(version: VersionCreated, stored: bytes,
     loras, missing, notes = match_adapters(plan.loras, registered_adapters())
     info["reasons"].extend(missing)
     info["approximations"].extend(notes)
-    if match is None or missing:
+    recipe = {**plan.recipe, "model": match.spec if match else None,
+              **({"loras": loras} if loras else {})}
+    if plan.refiner_hash is not None:
+        refiner = find_model_by_hash(plan.refiner_hash)
+        if refiner is None:
+            info["reasons"].append(f"no local model has the refiner's weights (hash "
+                                   f"{plan.refiner_hash})")
+        else:
+            recipe["refiner"] = {**recipe["refiner"], "model": refiner.spec,
+                                 "model_weights_hash": refiner.weights_hash}
+    if match is None or info["reasons"]:
         return {"rerender": info}
     info.update(model_id=match.spec, model_hash=plan.model_hash, matched=match.matched,
                 model_weights_hash=match.weights_hash)
-    recipe = {**plan.recipe, "model": match.spec, **({"loras": loras} if loras else {})}
     started = time.perf_counter()
     try:
         result = run_step(recipe, expect_weights_hash=match.weights_hash)

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +205,25 @@ def make_scheduler(pipe: Any, name: str | None, config: dict[str, Any] | None) -
         reason = "is not compatible with this pipeline" if known else "is not a diffusers scheduler"
         raise ValueError(f"scheduler {name!r} {reason}; choose one of {', '.join(sorted(allowed))}")
     return cls.from_config(config if config is not None else pipe.scheduler.config)
+
+
+def progress_args(pipe: Any, progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+    """Map our (done, total) callback onto whichever callback style the pipeline has."""
+    if progress is None:
+        return {}
+    params = inspect.signature(pipe.__call__).parameters
+    if "callback_on_step_end" in params:
+
+        def on_step_end(p: Any, i: int, t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            progress(i + 1, int(p.num_timesteps))
+            return kwargs
+
+        return {"callback_on_step_end": on_step_end}
+
+    def on_step(i: int, t: Any, latents: Any) -> None:  # legacy style (the upscaler)
+        progress(i + 1, len(pipe.scheduler.timesteps))
+
+    return {"callback": on_step, "callback_steps": 1}
 
 
 def clear_cache() -> None:

@@ -65,6 +65,14 @@ class LoraRefSchema(StrictSchema):
     scale = Float(load_default=1.0, validate=validate.Range(-MAX_LORA_SCALE, MAX_LORA_SCALE))
 
 
+class RefinerSchema(StrictSchema):
+    model = fields.String(required=True, validate=validate.Length(1, 64),
+                          metadata={"description": "a registered SDXL model (the refiner)"})
+    switch_at = Float(load_default=0.8,
+                      validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False),
+                      metadata={"description": "the part of the schedule the base runs"})
+
+
 class SamplingFields(StrictSchema):
     """Parameters shared by generations and diffusion edits."""
 
@@ -101,6 +109,9 @@ class GenerationSchema(SamplingFields):
     tier = fields.String(load_default="draft", validate=validate.OneOf(TIERS))
     width = Int(required=True, metadata={"description": SIDE_DOC})
     height = Int(required=True, metadata={"description": SIDE_DOC})
+    refiner = fields.Nested(RefinerSchema, load_default=None, allow_none=True,
+                            metadata={"description": "SDXL: a refiner model finishes the "
+                                                     "schedule from switch_at on"})
 
     @validates_schema
     def _limits(self, data: dict, **_kwargs: object) -> None:

@@ -3,7 +3,8 @@ layouts other tools write (A1111 `parameters`; a ComfyUI graph whose prompt a dy
 prompt node builds, beside a saver's `parameters` chunk), uploaded back as an import, and
 rebuilt: the model is found by the hash the file prints and the verdict is the usual one.
 ComfyUI's 64-bit seeds re-render whole; LoRAs the file names are applied at their
-recorded weights when a registered adapter has them, else named as missing. Also the
+recorded weights when a registered adapter has them, else named as missing; an SDXL
+refiner pass re-runs on the refiner its hash names. Also the
 hash lookup itself (full, short and legacy hashes of a single-file checkpoint).
 Runs on SQLite and PostgreSQL."""
 
@@ -13,12 +14,14 @@ import hashlib
 import io
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+from safetensors.torch import load_file, save_file
 
 from commands.models import register_model
 from commands.people import Principal
@@ -221,6 +224,48 @@ def test_a_lora_no_registered_adapter_has_is_named_and_nothing_is_re_rendered(
     assert step["rerender"]["reasons"] == [
         "LoRA 'sepia' (hash 0123456789ab) is not a registered adapter here; register its "
         "file with `lineage models add NAME FILE`"]
+
+
+@pytest.fixture
+def refiner(store: EventStore, data_dir: Path, tmp_path: Path, ink: Path) -> Path:
+    """A second tiny SDXL model (other UNet weights), registered as "tiny-xl-refiner"."""
+    folder = tmp_path / "refiner"
+    shutil.copytree(models.ensure_builtin(data_dir, "sdxl"), folder)
+    unet = folder / "unet" / "diffusion_pytorch_model.safetensors"
+    save_file({name: value * 1.1 for name, value in load_file(unet).items()}, unet)
+    register_model(store, Metadata(actor_id="test"), inspect_model(str(folder), data_dir),
+                   "tiny-xl-refiner")
+    model_sync.refresh(store)
+    return folder
+
+
+def test_an_a1111_sdxl_image_with_a_refiner_re_renders_with_that_refiner(
+        store, made, refiner) -> None:
+    context, user_id, asset_id, _, _ = made
+    version = run_one(context, new_project(store, user_id)[0], asset_id, user_id, {
+        "operation": "generate", "model": "tiny-xl", "prompt": PROMPT, "seed": 5,
+        "steps": 4, "width": 64, "height": 64, "scheduler": "EulerDiscreteScheduler",
+        "refiner": {"model": "tiny-xl-refiner", "switch_at": 0.5}})
+    parameters = format_a1111_parameters(version.recipe)
+    assert (f"Refiner: tiny-xl-refiner [{models.weights_hash(refiner)[:10]}], "
+            "Refiner switch at: 0.5") in parameters
+
+    body = import_png(context, user_id, asset_id,
+                      as_other_tool(context.blobs.get(version.content_hash),
+                                    {"parameters": parameters}))
+
+    [step] = rebuild_report(store, context.blobs, body["version_id"])["steps"]
+    assert (step["source"], step["verdict"]) == ("rerendered", "pixel_equal")
+    assert step["rerender"]["recipe"]["refiner"] == {
+        "model_id": str(refiner), "model_name": "tiny-xl-refiner", "switch_at": 0.5,
+        "model_weights_hash": models.weights_hash(refiner)}
+    unknown = parameters.replace(models.weights_hash(refiner)[:10], "0123456789")
+    body = import_png(context, user_id, asset_id,
+                      as_other_tool(context.blobs.get(version.content_hash),
+                                    {"parameters": unknown}))
+    [step] = rebuild_report(store, context.blobs, body["version_id"])["steps"]
+    assert step["rerender"]["reasons"] == [
+        "no local model has the refiner's weights (hash 0123456789)"]
 
 
 def test_an_import_no_local_model_matches_stays_a_source_and_says_why(store, made) -> None:

@@ -166,3 +166,23 @@ def test_a_parameters_chunk_fills_the_prompt_an_invokeai_workflow_image_leaves_o
     assert result.merged["disagreements"] == ["guidance"]
     assert ("`parameters` chunk disagrees with the InvokeAI metadata on guidance; the "
             "InvokeAI metadata was used") in result.warnings
+
+
+def test_an_a1111_refiner_is_recorded_and_re_rendered_only_with_its_hash():
+    settings = ("Steps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 1024x1024, "
+                "Model hash: 31e35c80fc, Model: sd_xl_base_1.0, {refiner}"
+                "Refiner switch at: 0.8, Version: v1.6.0")
+    hashed = parse_generation_metadata(pillow_png({"parameters": "a cat\n" + settings.format(
+        refiner="Refiner: sd_xl_refiner_1.0 [7440042BBD], ")}))
+    unhashed = parse_generation_metadata(pillow_png({"parameters": "a cat\n" + settings.format(
+        refiner="Refiner: sd_xl_refiner_1.0, ")}))
+
+    assert {k: v for k, v in hashed.recipe.items() if k.startswith("refiner")} == {
+        "refiner_model_name": "sd_xl_refiner_1.0", "refiner_model_hash": "7440042bbd",
+        "refiner_switch_at": 0.8}
+    assert "Refiner" not in hashed.recipe["extra"]
+    plan = rerender_plan({"tool": hashed.tool, "recipe": hashed.recipe})
+    assert plan.possible and plan.refiner_hash == "7440042bbd"
+    assert plan.recipe["refiner"] == {"switch_at": 0.8}
+    assert rerender_plan({"tool": unhashed.tool, "recipe": unhashed.recipe}).blockers == [
+        "it ran the refiner 'sd_xl_refiner_1.0', but the file gives no hash for it"]
