@@ -42,12 +42,13 @@ def decide_register(registry: Registry, inspected: dict[str, Any], name: str,
     events: list[Event] = []
     old = registry.entries.get(name)
     if old is None or old.event.weights_hash != inspected["weights_hash"] or \
-            old.event.spec != inspected["spec"]:
+            old.event.spec != inspected["spec"] or old.event.config != inspected.get("config"):
         events.append(ModelRegistered(
             name=name, kind=inspected["kind"], spec=inspected["spec"], path=inspected["path"],
             family=inspected["family"], pipeline_class=inspected["pipeline_class"],
             components=list(inspected["components"]), files=dict(inspected["files"]),
-            weights_hash=inspected["weights_hash"], source=source))
+            weights_hash=inspected["weights_hash"], source=source,
+            config=inspected.get("config")))
     if tier is not None:
         if inspected["kind"] != "pipeline":
             raise DomainError(f"{name!r} is a LoRA adapter; a tier names a model "
@@ -99,7 +100,8 @@ def entry_body(registry: Registry, name: str) -> dict[str, Any]:
     e = entry.event
     return {
         "name": e.name, "kind": e.kind, "family": e.family, "pipeline_class": e.pipeline_class,
-        "spec": e.spec, "path": e.path, "components": list(e.components),
+        "spec": e.spec, "path": e.path, "config": e.config,
+        "components": list(e.components),
         "files": [{"path": p, "sha256": h} for p, h in sorted(e.files.items())],
         "weights_hash": e.weights_hash, "source": e.source,
         "tiers": sorted(t for t, n in registry.tiers.items() if n == name),

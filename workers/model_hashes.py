@@ -10,7 +10,8 @@ writes as ``Model hash`` when it exports a recipe in A1111 layout.
 configured by LINEAGE_MODEL_* and the default, then every model in the registry view of
 workers/model_registry.py; hosted specs are skipped) and matches a hash against each
 one's folder hash and, for a single-file checkpoint kept at the top of its folder (the
-file it was converted from), that file's hashes.
+file it was converted from), that file's hashes; a registered single-file checkpoint is
+matched by its own file's hashes.
 
 `registered_adapters` lists the registered LoRA adapters with the hashes tools print for
 them: the file's SHA-256, kohya's "addnet" hash (SHA-256 of the tensor data after the
@@ -80,25 +81,30 @@ def find_model_by_hash(value: str) -> ModelMatch | None:
         folder = _local_folder(spec)
         if folder is None:
             continue
-        for how, known in model_hashes(folder).items():
+        config = pipelines.single_file_config(spec) if folder.is_file() else None
+        hashes = model_hashes(folder, config)
+        for how, known in hashes.items():
             if _matches(wanted, how, known):
-                return ModelMatch(spec, folder, model_hashes(folder)["folder"], how)
+                return ModelMatch(spec, folder, hashes.get("folder") or hashes["weights"], how)
     return None
 
 
-def model_hashes(folder: Path) -> dict[str, str]:
-    """{"folder": weights hash, "checkpoint:<name>": sha256, "legacy:<name>": 8 hex}.
+def model_hashes(folder: Path, config: Path | None = None) -> dict[str, str]:
+    """{"folder": weights hash, "checkpoint:<name>": sha256, "legacy:<name>": 8 hex} of a
+    diffusers folder; of a single-file checkpoint (loaded with ``config``), "weights" (the
+    hash recipes record) and its own checkpoint and legacy hashes.
 
     Cached per process by the files' sizes and modification times.
     """
-    checkpoints = sorted(p for p in folder.iterdir()
-                         if p.is_file() and p.suffix in CHECKPOINT_SUFFIXES)
-    key = (str(folder.resolve()), *((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                                    for p in checkpoints))
+    checkpoints = [folder] if folder.is_file() else sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix in CHECKPOINT_SUFFIXES)
+    key = (str(folder.resolve()), str(config),
+           *((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in checkpoints))
     with _cache_lock:
         if key in _cache:
             return _cache[key]
-    hashes = {"folder": models.weights_hash(folder)}
+    hashes = ({"weights": models.single_file_weights_hash(folder, config)} if folder.is_file()
+              else {"folder": models.weights_hash(folder)})
     for path in checkpoints:
         hashes[f"checkpoint:{path.name}"] = file_sha256(path)
         hashes[f"legacy:{path.name}"] = _legacy_hash(path)
@@ -119,6 +125,9 @@ def _local_folder(spec: str) -> Path | None:
         family = models.TINY_FAMILY_SPECS.get(spec, "txt2img")
         folder = models.builtin_dir(pipelines.data_dir(), family)
         return folder if (folder / "model_index.json").is_file() else None
+    if Path(spec).expanduser().suffix in CHECKPOINT_SUFFIXES:
+        path = Path(spec).expanduser()
+        return path if path.is_file() else None
     try:
         folder = models.resolve_local(spec, pipelines.data_dir(), "txt2img")
     except ValueError:

@@ -27,12 +27,13 @@ def test_models_lists_entries_files_and_tiers(api, services) -> None:
     assert item["files"] == [{"path": "transformer/diffusion_pytorch_model.safetensors",
                               "sha256": "c" * 64}]
     assert item["path"] == "/srv/models/flux-dev"  # administrators see the server's paths
+    assert item["config"] is None  # a folder; only a single-file checkpoint names one
 
 
 def test_models_hides_paths_from_non_admins_and_needs_a_token(api, client, services) -> None:
     register(services, "flux-dev")
     body = api.user().get("/api/models").get_json()
-    assert "path" not in body["items"][0]
+    assert "path" not in body["items"][0] and "config" not in body["items"][0]
     anonymous = client.get("/api/models")
     assert anonymous.status_code == 401
     assert anonymous.headers["Content-Type"] == "application/problem+json"

@@ -4,7 +4,8 @@ prompt node builds, beside a saver's `parameters` chunk), uploaded back as an im
 rebuilt: the model is found by the hash the file prints and the verdict is the usual one.
 ComfyUI's 64-bit seeds re-render whole; LoRAs the file names are applied at their
 recorded weights when a registered adapter has them, else named as missing; an SDXL
-refiner pass re-runs on the refiner its hash names. Also the
+refiner pass re-runs on the refiner its hash names; a registered single-file checkpoint
+is found by its file's hash. Also the
 hash lookup itself (full, short and legacy hashes of a single-file checkpoint).
 Runs on SQLite and PostgreSQL."""
 
@@ -31,6 +32,7 @@ from imaging.blobs import BlobStore
 from interchange.png_metadata import format_a1111_parameters
 from tests.integration.jobs_support import new_project
 from tests.integration.rebuild_support import run_one
+from tests.integration.single_file_support import write_single_file
 from workers import model_hashes, model_sync, models, pipelines
 from workers.builtin.tiny_lora import make_tiny_lora
 from workers.job_runner import JobContext
@@ -266,6 +268,33 @@ def test_an_a1111_sdxl_image_with_a_refiner_re_renders_with_that_refiner(
     [step] = rebuild_report(store, context.blobs, body["version_id"])["steps"]
     assert step["rerender"]["reasons"] == [
         "no local model has the refiner's weights (hash 0123456789)"]
+
+
+def test_an_a1111_image_of_a_single_file_checkpoint_re_renders_by_the_files_hash(
+        store, made, tmp_path: Path, data_dir: Path) -> None:
+    context, user_id, asset_id, _, _ = made
+    folder = models.ensure_builtin(data_dir, "txt2img")
+    checkpoint = write_single_file(folder, tmp_path / "tiny-sd.safetensors")
+    config = tmp_path / "config"
+    shutil.copytree(folder, config, ignore=shutil.ignore_patterns("*.safetensors"))
+    register_model(store, Metadata(actor_id="test"),
+                   inspect_model(str(checkpoint), data_dir, config=str(config)), "tiny-file")
+    model_sync.refresh(store)
+    version = run_one(context, new_project(store, user_id)[0], asset_id, user_id, {
+        "operation": "generate", "model": "tiny-file", "prompt": PROMPT, "seed": 5,
+        "steps": 3, "width": 64, "height": 64, "scheduler": "EulerDiscreteScheduler"})
+    file_hash = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    parameters = format_a1111_parameters(version.recipe).replace(
+        version.recipe["model_weights_hash"][:10], file_hash[:10])  # as A1111 prints it
+
+    body = import_png(context, user_id, asset_id,
+                      as_other_tool(context.blobs.get(version.content_hash),
+                                    {"parameters": parameters}))
+
+    [step] = rebuild_report(store, context.blobs, body["version_id"])["steps"]
+    assert (step["source"], step["verdict"]) == ("rerendered", "pixel_equal")
+    assert step["rerender"]["matched"] == "checkpoint:tiny-sd.safetensors"
+    assert step["rerender"]["model_id"] == str(checkpoint)
 
 
 def test_an_import_no_local_model_matches_stays_a_source_and_says_why(store, made) -> None:
