@@ -77,6 +77,7 @@ def rerender_plan(imported: dict[str, Any] | None, tier: str = "draft") -> Reren
     seed = source.get("seed")
     if isinstance(seed, int) and not 0 <= seed <= ENGINE_MAX_SEED:
         blockers.append(f"seed {seed} is outside the 0..2^64-1 torch takes")
+    _second_passes(source.get("extra") or {}, blockers)
     steps = source.get("steps")
     if isinstance(steps, int) and steps > MAX_STEPS:
         blockers.append(f"{steps} steps is more than Lineage runs ({MAX_STEPS})")
@@ -105,6 +106,19 @@ def rerender_plan(imported: dict[str, Any] | None, tier: str = "draft") -> Reren
         recipe["refiner"] = {"switch_at": refiner[1]}
     return RerenderPlan(recipe, model_hash, [], approximations, loras,
                         refiner[0] if refiner else None)
+
+
+def _second_passes(extra: dict[str, Any], blockers: list[str]) -> None:
+    """Passes after the first that a re-render of the recorded recipe would leave out:
+    a graph's later samplers (a ComfyUI refiner or hires-fix pass), A1111's hires fix."""
+    others = extra.get("comfyui_other_samplers")
+    if others:
+        blockers.append(f"its graph runs more sampler passes after the first (nodes "
+                        f"{others}: a refiner or hires-fix pass), which are not re-rendered")
+    hires = next((f"{key} {extra[key]}" for key in ("Hires upscale", "Hires resize")
+                  if extra.get(key)), None)
+    if hires:
+        blockers.append(f"it ran a hires-fix pass ({hires}), which is not re-rendered")
 
 
 def _refiner(source: dict[str, Any], blockers: list[str], approximations: list[str],

@@ -186,3 +186,14 @@ def test_an_a1111_refiner_is_recorded_and_re_rendered_only_with_its_hash():
     assert plan.recipe["refiner"] == {"switch_at": 0.8}
     assert rerender_plan({"tool": unhashed.tool, "recipe": unhashed.recipe}).blockers == [
         "it ran the refiner 'sd_xl_refiner_1.0', but the file gives no hash for it"]
+
+
+def test_a_second_pass_the_recipe_leaves_out_blocks_the_re_render():
+    hires = parse_generation_metadata(corpus("a1111_v1.8.0_hires_no-negative-line.png"))
+    two_pass = parse_generation_metadata(corpus("comfyui_examples_hiresfix-2pass_SCREENSHOT.png"))
+
+    assert rerender_plan({"tool": hires.tool, "recipe": hires.recipe}).blockers == [
+        "it ran a hires-fix pass (Hires upscale 1.5), which is not re-rendered"]
+    assert ("its graph runs more sampler passes after the first (nodes 11: a refiner or "
+            "hires-fix pass), which are not re-rendered") in rerender_plan(
+        {"tool": two_pass.tool, "recipe": two_pass.recipe}).blockers
