@@ -185,6 +185,22 @@ def addnet_hash(path: Path) -> str:
     return hashlib.sha256(data[8 + int.from_bytes(data[:8], "little"):]).hexdigest()
 
 
+def test_registered_adapters_carry_every_hash_tools_print_for_them(
+        store, ink, tmp_path: Path, data_dir: Path) -> None:
+    tagged = tmp_path / "tagged.safetensors"
+    save_file(load_file(ink), tagged, metadata={"sshs_model_hash": "FEEDFACE" * 8})
+    register_model(store, Metadata(actor_id="test"), inspect_model(str(tagged), data_dir),
+                   "tagged")
+    model_sync.refresh(store)
+
+    refs = {ref.name: ref for ref in model_hashes.registered_adapters()}
+
+    sha = hashlib.sha256(ink.read_bytes()).hexdigest()
+    assert refs["ink"].hashes == (sha, addnet_hash(ink))
+    assert refs["ink"].file_name == ink.name and refs["ink"].weights_hash == sha
+    assert refs["tagged"].hashes[1:] == (addnet_hash(ink), "feedface" * 8)  # same tensors
+
+
 def test_an_a1111_image_with_a_lora_re_renders_with_the_registered_adapter(
         store, made, ink) -> None:
     context, user_id, asset_id, _, _ = made
