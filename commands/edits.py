@@ -43,7 +43,7 @@ from rules.job_estimate import JobLimits, step_work
 from rules.recipes import DEFAULT_EDIT_UPSCALE, DEFAULT_STEPS, DEFAULT_STRENGTH, EDIT_OPERATIONS
 
 _CARRIED = ("prompt", "negative_prompt", "strength", "steps", "guidance", "scheduler",
-            *RECIPE_EXTRAS)
+            *(key for key in RECIPE_EXTRAS if key != "refiner"))  # a refiner follows generations
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -42,12 +42,13 @@ def decide_register(registry: Registry, inspected: dict[str, Any], name: str,
     events: list[Event] = []
     old = registry.entries.get(name)
     if old is None or old.event.weights_hash != inspected["weights_hash"] or \
-            old.event.spec != inspected["spec"]:
+            old.event.spec != inspected["spec"] or old.event.config != inspected.get("config"):
         events.append(ModelRegistered(
             name=name, kind=inspected["kind"], spec=inspected["spec"], path=inspected["path"],
             family=inspected["family"], pipeline_class=inspected["pipeline_class"],
             components=list(inspected["components"]), files=dict(inspected["files"]),
-            weights_hash=inspected["weights_hash"], source=source))
+            weights_hash=inspected["weights_hash"], source=source,
+            config=inspected.get("config")))
     if tier is not None:
         if inspected["kind"] != "pipeline":
             raise DomainError(f"{name!r} is a LoRA adapter; a tier names a model "
@@ -99,7 +100,8 @@ def entry_body(registry: Registry, name: str) -> dict[str, Any]:
     e = entry.event
     return {
         "name": e.name, "kind": e.kind, "family": e.family, "pipeline_class": e.pipeline_class,
-        "spec": e.spec, "path": e.path, "components": list(e.components),
+        "spec": e.spec, "path": e.path, "config": e.config,
+        "components": list(e.components),
         "files": [{"path": p, "sha256": h} for p, h in sorted(e.files.items())],
         "weights_hash": e.weights_hash, "source": e.source,
         "tiers": sorted(t for t, n in registry.tiers.items() if n == name),
@@ -117,24 +119,26 @@ def list_models(store: EventStore, kind: str | None = None) -> dict[str, Any]:
 
 
 RECIPE_EXTRAS = ("model", "loras", "prompt_2", "prompt_3", "negative_prompt_2",
-                 "negative_prompt_3", "max_sequence_length", "true_cfg_scale")
+                 "negative_prompt_3", "max_sequence_length", "true_cfg_scale", "refiner")
 """Request fields a generation or edit passes to its recipe as sent: the registered model
 to run instead of the tier's, LoRAs by name and scale, and family keys (the engine refuses
-a family key its model's family does not take)."""
+a family key its model's family does not take; an SDXL refiner follows generations only)."""
 
 
 def recipe_extras(store: EventStore, params: dict[str, Any]) -> dict[str, Any]:
-    """The extras of a request, after checking that ``model`` names a registered model and
-    every LoRA a registered adapter. Raises DomainError (with ``field``)."""
+    """The extras of a request, after checking that ``model`` and the refiner's model name
+    registered models and every LoRA a registered adapter. Raises DomainError (with
+    ``field``)."""
     extras = {key: params[key] for key in RECIPE_EXTRAS if params.get(key) is not None}
-    if "model" not in extras and "loras" not in extras:
+    if not {"model", "loras", "refiner"} & set(extras):
         return extras
     registry, _ = load_registry(store)
-    if "model" in extras:
-        entry = registry.entries.get(extras["model"])
-        if entry is None or entry.event.kind != "pipeline":
-            raise DomainError(f"{extras['model']!r} is not a registered model "
-                              f"(`lineage models list` shows them)", field="model")
+    for field, name in (("model", extras.get("model")),
+                        ("refiner", (extras.get("refiner") or {}).get("model"))):
+        entry = registry.entries.get(name) if name is not None else None
+        if name is not None and (entry is None or entry.event.kind != "pipeline"):
+            raise DomainError(f"{name!r} is not a registered model "
+                              f"(`lineage models list` shows them)", field=field)
     for item in extras.get("loras", []):
         entry = registry.entries.get(item["name"])
         if entry is None or entry.event.kind != "lora":

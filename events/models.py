@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from events.types import Event, event
+from events.types import Event, Payload, event, upcaster
 
 MODEL_TIERS = ("draft", "final", "inpaint", "upscale")
 """draft/final run generate and img2img of their tier; inpaint runs inpaint and outpaint;
@@ -13,13 +13,15 @@ upscale runs upscale (the same roles as LINEAGE_MODEL_DRAFT/FINAL/INPAINT/UPSCAL
 MODEL_KINDS = ("pipeline", "lora")
 
 
-@event("model.registered")
+@event("model.registered", version=2)
 @dataclass(frozen=True, kw_only=True)
 class ModelRegistered(Event):
     """A model (or LoRA adapter) on disk, as inspected when registered. ``spec`` is what
-    the engine loads (a folder, or ``builtin:…``); ``files`` maps each weight file's
-    relative path to its SHA-256; ``weights_hash`` is the hash over all of them that
-    recipes record. Registering a name again records its new weights (a new revision)."""
+    the engine loads (a folder, a single-file checkpoint, or ``builtin:…``); ``files``
+    maps each weight file's relative path to its SHA-256; ``weights_hash`` is the hash
+    over all of them that recipes record. ``config`` (version 2) is the local diffusers
+    folder a single-file checkpoint takes its configuration from. Registering a name
+    again records its new weights (a new revision)."""
 
     name: str
     kind: str
@@ -31,6 +33,13 @@ class ModelRegistered(Event):
     files: dict[str, str] = field(default_factory=dict)
     weights_hash: str
     source: str = "cli"
+    config: str | None = None
+
+
+@upcaster("model.registered", 1)
+def _registered_without_config(payload: Payload) -> Payload:
+    payload.setdefault("config", None)
+    return payload
 
 
 @event("model.tier_assigned")

@@ -38,7 +38,9 @@ _EDIT_KEYS = ("mask blur", "inpaint area", "masked content", "inpainting fill",
 
 # Settings that map onto recipe fields; everything else goes to "extra".
 _MAPPED = {"steps", "sampler", "schedule type", "cfg scale", "seed", "size", "model hash",
-           "model", "denoising strength", "version"}
+           "model", "denoising strength", "version", "refiner", "refiner switch at"}
+# `Refiner: sd_xl_refiner_1.0 [7440042bbd]`: the checkpoint's name and short hash.
+_REFINER = re.compile(r"(.*?)\s*\[([0-9A-Fa-f]{8,64})\]")
 
 
 def detect_tool(version: str | None) -> tuple[str, str | None]:
@@ -232,6 +234,21 @@ def _apply_settings(settings: dict[str, str], builder: RecipeBuilder) -> None:
     if operation != "generate":
         builder.set_float("strength", settings.get("denoising strength"), _SOURCE,
                           low=0.0, high=1.0, strict=False)
+    _refiner(settings, builder)
+
+
+def _refiner(settings: dict[str, str], builder: RecipeBuilder) -> None:
+    """SDXL refiner use: `Refiner` (name [short hash]) and `Refiner switch at` (the part
+    of the schedule the base model ran)."""
+    refiner = settings.get("refiner")
+    if refiner is None:
+        return
+    match = _REFINER.fullmatch(refiner.strip())
+    builder.set_text("refiner_model_name", match.group(1) if match else refiner, _SOURCE)
+    if match:
+        builder.set_text("refiner_model_hash", match.group(2).lower(), _SOURCE)
+    builder.set_float("refiner_switch_at", settings.get("refiner switch at"), _SOURCE,
+                      low=0.0, high=1.0, strict=False)
 
 
 def _hash_from_hashes(hashes: str | None, builder: RecipeBuilder) -> str | None:
@@ -250,7 +267,8 @@ def format_a1111_parameters(recipe: dict) -> str:
     scheduler (written as `Sampler`; an imported recipe's `sampler`/`scheduler` pair is
     written as `Sampler`/`Schedule type`), width, height, strength, model_id (or
     model_name), model_weights_hash (or model_hash; first 10 hex digits, an
-    `algo:` prefix dropped) and operation. Missing or ill-typed values are left out.
+    `algo:` prefix dropped), operation and an SDXL ``refiner`` pass (`Refiner`,
+    `Refiner switch at`). Missing or ill-typed values are left out.
     Returns the text; never raises. Values holding `,`, `:`, `"` or newlines are
     JSON-quoted as A1111 does. Leading/trailing whitespace of prompts is not kept, and
     a prompt line that itself starts with "Negative prompt:" cannot round-trip.
@@ -289,8 +307,23 @@ def format_a1111_parameters(recipe: dict) -> str:
     strength = _finite(recipe.get("strength"))
     if strength is not None and recipe.get("operation") not in ("generate", "upload"):
         settings.append(("Denoising strength", _number_text(strength)))
+    settings.extend(_refiner_settings(recipe))
     lines.append(", ".join(f"{key}: {_quote(value)}" for key, value in settings))
     return "\n".join(lines)
+
+
+def _refiner_settings(recipe: dict) -> list[tuple[str, str]]:
+    """`Refiner` and `Refiner switch at` for a recipe that ran an SDXL refiner pass."""
+    refiner = recipe.get("refiner")
+    if not isinstance(refiner, dict):
+        return []
+    name = _text(refiner.get("model_name")) or _text(refiner.get("model_id")) or "refiner"
+    weights = _text(refiner.get("model_weights_hash"))
+    switch_at = _finite(refiner.get("switch_at"))
+    settings = [("Refiner", f"{name} [{weights[:10]}]" if weights else name)]
+    if switch_at is not None:
+        settings.append(("Refiner switch at", _number_text(switch_at)))
+    return settings
 
 
 def _quote(value: str) -> str:

@@ -2,11 +2,14 @@
 
 `rerender_plan` turns the recipe recorded on an imported version into a Lineage
 generation recipe, or says in words what stands in the way: an edit whose source image
-was not imported, LoRAs (not applied by Lineage yet), values Lineage's generator does not
-take (64-bit seeds), fields the file does not state, or no model hash. The model itself is
-found by the worker (`workers/model_hashes.find_model_by_hash`), since only it can hash
-weights. Samplers map onto diffusers schedulers by name; anything only approximated
-(a Karras schedule) is listed, and the comparison's verdict says how close it came. Pure.
+was not imported, LoRAs that cannot be applied as recorded, fields the file does not
+state, or no model hash. An SDXL refiner pass (A1111's `Refiner`) is re-run from the
+refiner's hash. The models and the LoRA adapters are found by the worker
+(`workers/model_hashes.find_model_by_hash`, `interchange/rerender_loras.match_adapters`),
+since only it can hash weights. Seeds are kept whole: ComfyUI's reach 2^64-1 and seed
+torch as Lineage does. Samplers map onto diffusers schedulers by name; anything only
+approximated (a Karras schedule) is listed, and the comparison's verdict says how close
+it came. Pure.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from rules.recipes import MAX_STEPS
+from interchange.rerender_loras import a1111_prompt, wanted_loras
+from rules.recipes import ENGINE_MAX_SEED, MAX_STEPS
 
-MAX_SEED = 2**32 - 1
 REQUIRED = ("seed", "steps", "guidance", "width", "height")
 # Sampler names as A1111/Forge, ComfyUI and InvokeAI print them → diffusers schedulers.
 SAMPLERS = {
@@ -38,13 +41,17 @@ _PLAIN_SCHEDULES = ("", "normal", "automatic", "simple", "default")
 
 @dataclasses.dataclass(frozen=True)
 class RerenderPlan:
-    """``recipe`` to run (without its model) and the ``model_hash`` naming the weights,
-    or ``blockers`` saying why not; ``approximations`` lists what is not reproduced."""
+    """``recipe`` to run (without its model and LoRAs), the ``model_hash`` naming the
+    weights and the ``loras`` to match to registered adapters ({name, weight, hash?}), or
+    ``blockers`` saying why not; ``approximations`` lists what is not reproduced. With a
+    refiner pass, the recipe's ``refiner`` lacks its model, which ``refiner_hash`` names."""
 
     recipe: dict[str, Any] | None
     model_hash: str | None
     blockers: list[str]
     approximations: list[str]
+    loras: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    refiner_hash: str | None = None
 
     @property
     def possible(self) -> bool:
@@ -68,32 +75,80 @@ def rerender_plan(imported: dict[str, Any] | None, tier: str = "draft") -> Reren
         blockers.append("the file states no literal prompt (built at run time, and no other "
                         "source in the file gives it)")
     seed = source.get("seed")
-    if isinstance(seed, int) and seed > MAX_SEED:
-        blockers.append(f"seed {seed} is wider than the 32-bit seeds Lineage takes")
+    if isinstance(seed, int) and not 0 <= seed <= ENGINE_MAX_SEED:
+        blockers.append(f"seed {seed} is outside the 0..2^64-1 torch takes")
+    _second_passes(source.get("extra") or {}, blockers)
     steps = source.get("steps")
     if isinstance(steps, int) and steps > MAX_STEPS:
         blockers.append(f"{steps} steps is more than Lineage runs ({MAX_STEPS})")
-    loras = (imported or {}).get("loras") or []
-    if loras:
-        names = ", ".join(str(lora.get("name")) for lora in loras)
-        blockers.append(f"it applies LoRA(s) {names}; Lineage does not apply LoRAs here yet")
+    loras = wanted_loras((imported or {}).get("loras") or [], blockers)
+    prompt = source.get("prompt") or ""
+    if _prompt_from_a1111(imported or {}):
+        prompt = a1111_prompt(prompt, blockers)
     model_hash = _hash(source.get("model_hash"))
     if model_hash is None:
         name = source.get("model_name")
         blockers.append("the file names no model hash" + (f" (only the name {name!r})"
                                                            if name else ""))
     scheduler = _scheduler(source, approximations)
+    refiner = _refiner(source, blockers, approximations)
     if blockers:
-        return RerenderPlan(None, model_hash, blockers, approximations)
+        return RerenderPlan(None, model_hash, blockers, approximations, loras)
     recipe: dict[str, Any] = {
-        "operation": "generate", "tier": tier, "prompt": source.get("prompt") or "",
+        "operation": "generate", "tier": tier, "prompt": prompt,
         "negative_prompt": source.get("negative_prompt") or "", "seed": seed,
         "steps": steps, "guidance": source["guidance"], "width": source["width"],
         "height": source["height"],
     }
     if scheduler:
         recipe["scheduler"] = scheduler
-    return RerenderPlan(recipe, model_hash, [], approximations)
+    if refiner is not None:
+        recipe["refiner"] = {"switch_at": refiner[1]}
+    return RerenderPlan(recipe, model_hash, [], approximations, loras,
+                        refiner[0] if refiner else None)
+
+
+def _second_passes(extra: dict[str, Any], blockers: list[str]) -> None:
+    """Passes after the first that a re-render of the recorded recipe would leave out:
+    a graph's later samplers (a ComfyUI refiner or hires-fix pass), A1111's hires fix."""
+    others = extra.get("comfyui_other_samplers")
+    if others:
+        blockers.append(f"its graph runs more sampler passes after the first (nodes "
+                        f"{others}: a refiner or hires-fix pass), which are not re-rendered")
+    hires = next((f"{key} {extra[key]}" for key in ("Hires upscale", "Hires resize")
+                  if extra.get(key)), None)
+    if hires:
+        blockers.append(f"it ran a hires-fix pass ({hires}), which is not re-rendered")
+
+
+def _refiner(source: dict[str, Any], blockers: list[str], approximations: list[str],
+             ) -> tuple[str, float] | None:
+    """(the refiner's hash, where the base hands over) when the file records a refiner
+    pass; a blocker when it does not say enough to run one."""
+    name = source.get("refiner_model_name")
+    if name is None and "refiner_model_hash" not in source:
+        return None
+    refiner_hash = _hash(source.get("refiner_model_hash"))
+    switch_at = source.get("refiner_switch_at")
+    switches = isinstance(switch_at, int | float) and 0 < switch_at < 1
+    if refiner_hash is None:
+        blockers.append(f"it ran the refiner {name!r}, but the file gives no hash for it")
+    if not switches:
+        blockers.append(f"it ran the refiner {name!r}, but the file gives no switch point "
+                        "between 0 and 1")
+    if refiner_hash is None or not switches:
+        return None
+    approximations.append("the refiner takes over from the base model's latents "
+                          "(diffusers' denoising_end/denoising_start), not inside the "
+                          "other tool's sampler")
+    return refiner_hash, float(switch_at)
+
+
+def _prompt_from_a1111(imported: dict[str, Any]) -> bool:
+    """Whether the prompt is an A1111-style `parameters` chunk's (which writes LoRAs as
+    tags in it), rather than a graph's literal text."""
+    filled = ((imported.get("merged") or {}).get("filled") or {}).get("parameters") or []
+    return imported.get("tool") in ("automatic1111", "forge") or "prompt" in filled
 
 
 def _hash(value: Any) -> str | None:

@@ -26,7 +26,11 @@ MIN_STEPS, MAX_STEPS = 1, 200
 STRENGTH_RANGE = (0.0, 1.0)
 GUIDANCE_RANGE = (0.0, 50.0)
 MAX_SEED = 2**32 - 1
-"""Seeds are 0..MAX_SEED (a torch generator's seed as the engine records it)."""
+"""Seeds a request may ask for or draws: 0..MAX_SEED."""
+ENGINE_MAX_SEED = 2**64 - 1
+"""Seeds the engine runs: 0..2^64-1, what torch's generator takes. Imported recipes carry
+such seeds (ComfyUI's KSampler allows up to 2^64-1 and seeds torch the same way; torch's
+CPU generator draws from the low 32 bits only), and the recipe records them unchanged."""
 UPSCALE_FACTORS = (2, 4)
 """The scales an upscale may ask for (the edit route, a re-bake override, the engine)."""
 DEFAULT_EDIT_UPSCALE = 2
@@ -79,6 +83,11 @@ SCHEDULERS = (
 KarrasDiffusionSchedulers, the ``compatibles`` of the built-in model's scheduler; a test
 keeps the two equal). The engine still checks the loaded pipeline's own list."""
 
+
+MAX_LORAS = 8
+"""LoRA adapters one step may apply."""
+MAX_LORA_SCALE = 10.0
+"""A LoRA's scale is a number in -MAX_LORA_SCALE..MAX_LORA_SCALE."""
 
 FAMILY_KEYS = frozenset({
     "prompt_2", "prompt_3", "negative_prompt_2", "negative_prompt_3", "original_size",

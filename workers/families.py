@@ -51,10 +51,7 @@ def fill_family_recipe(family: str, out: dict[str, Any], size: tuple[int, int]) 
         if not isinstance(out[key], str):
             raise DomainError(f"{key} must be a string")
     if family == "sdxl":
-        if out.get("refiner"):
-            raise DomainError("an SDXL refiner pass is not supported; run the base model "
-                              "and an img2img step with the refiner registered as a model")
-        out["refiner"] = None
+        out.setdefault("refiner", None)  # workers/refiner.py checks and runs one
         width, height = size
         out["original_size"] = _pair(out, "original_size", [height, width])
         out["target_size"] = _pair(out, "target_size", [height, width])

@@ -15,11 +15,9 @@ import re
 from typing import Any
 
 from events.errors import DomainError, NotFound
+from rules.recipes import MAX_LORA_SCALE, MAX_LORAS
 from workers import model_registry
 from workers.models import ModelUnavailable
-
-MAX_ADAPTERS = 8
-MAX_SCALE = 10.0
 
 
 def resolve(out: dict[str, Any]) -> list[dict[str, Any]]:
@@ -27,17 +25,17 @@ def resolve(out: dict[str, Any]) -> list[dict[str, Any]]:
     list becomes [{name, scale, weights_hash}]. Raises DomainError for a malformed list and
     ModelUnavailable for an adapter not registered or whose weights changed."""
     given = out.get("loras") or []
-    if not isinstance(given, list) or len(given) > MAX_ADAPTERS:
-        raise DomainError(f"loras must be a list of at most {MAX_ADAPTERS} {{name, scale}}")
+    if not isinstance(given, list) or len(given) > MAX_LORAS:
+        raise DomainError(f"loras must be a list of at most {MAX_LORAS} {{name, scale}}")
     resolved, recorded = [], []
     for item in given:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise DomainError("each LoRA is an object {name, scale}")
         scale = item.get("scale", 1.0)
         if isinstance(scale, bool) or not isinstance(scale, int | float) or \
-                not -MAX_SCALE <= scale <= MAX_SCALE:
+                not -MAX_LORA_SCALE <= scale <= MAX_LORA_SCALE:
             raise DomainError(f"the scale of LoRA {item['name']!r} must be a number in "
-                              f"-{MAX_SCALE:g}..{MAX_SCALE:g}, not {scale!r}")
+                              f"-{MAX_LORA_SCALE:g}..{MAX_LORA_SCALE:g}, not {scale!r}")
         try:
             entry = model_registry.adapter(item["name"])
         except NotFound as exc:

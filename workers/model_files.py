@@ -5,6 +5,9 @@ What can be registered:
 
 - a diffusers folder (``model_index.json``), or a ``builtin:…`` spec (its folder);
 - a single-file checkpoint (``.safetensors``/``.ckpt``): the family is told by its keys;
+  ``config`` names the local diffusers folder of the same family that diffusers reads
+  its configuration (and any component the file lacks) from, since it would otherwise
+  download one;
 - a LoRA adapter: a ``.safetensors`` file (or a folder holding one) whose tensor names
   carry ``lora``.
 """
@@ -58,14 +61,24 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def inspect_model(spec: str, data_dir: Path, tier: str | None = None) -> dict[str, Any]:
+def inspect_model(spec: str, data_dir: Path, tier: str | None = None,
+                  config: str | None = None) -> dict[str, Any]:
     """Inspect what ``spec`` (a path or ``builtin:…``) names; return the registry's record:
     kind, spec, path, family, pipeline_class, components, files {relative path: sha256},
-    weights_hash (the hash recipes record, over the whole folder).
+    weights_hash (the hash recipes record, over the whole folder), config.
 
-    ``tier`` picks the folder of a multi-folder built-in (inpaint, upscale). Raises
-    NotAModel for a path that is missing or holds no model.
+    ``tier`` picks the folder of a multi-folder built-in (inpaint, upscale); ``config``
+    is the diffusers folder a single-file checkpoint loads with. Raises NotAModel for a
+    path that is missing or holds no model, and for a ``config`` that is not a diffusers
+    folder of the checkpoint's family (or is given for anything but a checkpoint).
     """
+    if config is not None:
+        path = Path(spec).expanduser()
+        if not (path.is_file() and path.suffix in (".safetensors", ".ckpt")) or \
+                (path.suffix == ".safetensors" and _is_lora(path)):
+            raise NotAModel("--config applies to a single-file checkpoint (.safetensors or "
+                            f".ckpt); {spec} is not one")
+        return _inspect_checkpoint(path.resolve(), _config_folder(config))
     if spec.startswith("builtin:"):
         folder = models.resolve_local(spec, Path(data_dir), _TIER_FOLDER.get(tier or "", "txt2img"))
         assert folder is not None
@@ -90,7 +103,7 @@ def inspect_model(spec: str, data_dir: Path, tier: str | None = None) -> dict[st
 
 def _inspect_folder(folder: Path, spec: str) -> dict[str, Any]:
     index = json.loads((folder / "model_index.json").read_text())
-    class_name = str(index.get("_class_name", ""))
+    class_name = _class_name(folder)
     components = sorted(name for name, value in index.items()
                         if not name.startswith("_") and isinstance(value, list)
                         and value and value[0] is not None)
@@ -111,6 +124,16 @@ def _weight_files(folder: Path) -> list[str]:
 
 def safetensors_keys(path: Path) -> list[str]:
     """Tensor names from a safetensors header (8-byte length, then JSON)."""
+    return [key for key in _safetensors_header(path) if key != "__metadata__"]
+
+
+def safetensors_metadata(path: Path) -> dict[str, Any]:
+    """The ``__metadata__`` of a safetensors header ({} when none)."""
+    metadata = _safetensors_header(path).get("__metadata__")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _safetensors_header(path: Path) -> dict[str, Any]:
     with open(path, "rb") as handle:
         head = handle.read(8)
         if len(head) < 8:
@@ -122,7 +145,9 @@ def safetensors_keys(path: Path) -> list[str]:
             header = json.loads(handle.read(length))
         except ValueError as exc:
             raise NotAModel(f"{path} is not a safetensors file: {exc}") from None
-    return [key for key in header if key != "__metadata__"]
+    if not isinstance(header, dict):
+        raise NotAModel(f"{path} is not a safetensors file")
+    return header
 
 
 def _is_lora(path: Path) -> bool:
@@ -159,9 +184,33 @@ def checkpoint_family(path: Path) -> str:
     return next((f for mark, f in _CHECKPOINT_MARKS if mark in joined), "other")
 
 
-def _inspect_checkpoint(path: Path) -> dict[str, Any]:
+def _inspect_checkpoint(path: Path, config: Path | None = None) -> dict[str, Any]:
     family = checkpoint_family(path)
-    digest = file_sha256(path)
+    files = {path.name: file_sha256(path)}
+    components: list[str] = []
+    if config is not None:
+        described = _inspect_folder(config, str(config)) if _weight_files(config) else None
+        config_family = family_of_class(_class_name(config))
+        if family not in ("other", config_family):
+            raise NotAModel(f"{path.name} is a {family} checkpoint but {config} holds a "
+                            f"{config_family} model ({_class_name(config)}); --config must "
+                            "name a diffusers folder of the same family")
+        family = config_family
+        if described is not None:
+            components = described["components"]
+            files.update({f"config/{rel}": digest for rel, digest in described["files"].items()})
     return {"kind": "pipeline", "spec": str(path), "path": str(path), "family": family,
-            "pipeline_class": "single-file checkpoint", "components": [],
-            "files": {path.name: digest}, "weights_hash": models.weights_hash(path)}
+            "pipeline_class": "single-file checkpoint", "components": components,
+            "files": files, "weights_hash": models.single_file_weights_hash(path, config),
+            "config": str(config) if config is not None else None}
+
+
+def _config_folder(config: str) -> Path:
+    folder = Path(config).expanduser().resolve()
+    if not (folder / "model_index.json").is_file():
+        raise NotAModel(f"--config {config} is not a diffusers folder (no model_index.json)")
+    return folder
+
+
+def _class_name(folder: Path) -> str:
+    return str(json.loads((folder / "model_index.json").read_text()).get("_class_name", ""))

@@ -10,7 +10,13 @@ writes as ``Model hash`` when it exports a recipe in A1111 layout.
 configured by LINEAGE_MODEL_* and the default, then every model in the registry view of
 workers/model_registry.py; hosted specs are skipped) and matches a hash against each
 one's folder hash and, for a single-file checkpoint kept at the top of its folder (the
-file it was converted from), that file's hashes.
+file it was converted from), that file's hashes; a registered single-file checkpoint is
+matched by its own file's hashes.
+
+`registered_adapters` lists the registered LoRA adapters with the hashes tools print for
+them: the file's SHA-256, kohya's "addnet" hash (SHA-256 of the tensor data after the
+safetensors header, which A1111 prints as ``Lora hashes``) and ``sshs_model_hash`` from
+the file's metadata when present.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ import os
 import threading
 from pathlib import Path
 
+from interchange.rerender_loras import AdapterRef
 from workers import model_registry, models, pipelines
 from workers.hosted.provider import is_hosted
-from workers.model_files import file_sha256
+from workers.model_files import NotAModel, file_sha256, safetensors_metadata
 
 SPEC_VARIABLES = ("LINEAGE_MODEL_DRAFT", "LINEAGE_MODEL_FINAL", "LINEAGE_MODEL_INPAINT",
                   "LINEAGE_MODEL_UPSCALE", "LINEAGE_MODEL_DEFAULT")
@@ -74,25 +81,30 @@ def find_model_by_hash(value: str) -> ModelMatch | None:
         folder = _local_folder(spec)
         if folder is None:
             continue
-        for how, known in model_hashes(folder).items():
+        config = pipelines.single_file_config(spec) if folder.is_file() else None
+        hashes = model_hashes(folder, config)
+        for how, known in hashes.items():
             if _matches(wanted, how, known):
-                return ModelMatch(spec, folder, model_hashes(folder)["folder"], how)
+                return ModelMatch(spec, folder, hashes.get("folder") or hashes["weights"], how)
     return None
 
 
-def model_hashes(folder: Path) -> dict[str, str]:
-    """{"folder": weights hash, "checkpoint:<name>": sha256, "legacy:<name>": 8 hex}.
+def model_hashes(folder: Path, config: Path | None = None) -> dict[str, str]:
+    """{"folder": weights hash, "checkpoint:<name>": sha256, "legacy:<name>": 8 hex} of a
+    diffusers folder; of a single-file checkpoint (loaded with ``config``), "weights" (the
+    hash recipes record) and its own checkpoint and legacy hashes.
 
     Cached per process by the files' sizes and modification times.
     """
-    checkpoints = sorted(p for p in folder.iterdir()
-                         if p.is_file() and p.suffix in CHECKPOINT_SUFFIXES)
-    key = (str(folder.resolve()), *((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                                    for p in checkpoints))
+    checkpoints = [folder] if folder.is_file() else sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix in CHECKPOINT_SUFFIXES)
+    key = (str(folder.resolve()), str(config),
+           *((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in checkpoints))
     with _cache_lock:
         if key in _cache:
             return _cache[key]
-    hashes = {"folder": models.weights_hash(folder)}
+    hashes = ({"weights": models.single_file_weights_hash(folder, config)} if folder.is_file()
+              else {"folder": models.weights_hash(folder)})
     for path in checkpoints:
         hashes[f"checkpoint:{path.name}"] = file_sha256(path)
         hashes[f"legacy:{path.name}"] = _legacy_hash(path)
@@ -113,11 +125,61 @@ def _local_folder(spec: str) -> Path | None:
         family = models.TINY_FAMILY_SPECS.get(spec, "txt2img")
         folder = models.builtin_dir(pipelines.data_dir(), family)
         return folder if (folder / "model_index.json").is_file() else None
+    if Path(spec).expanduser().suffix in CHECKPOINT_SUFFIXES:
+        path = Path(spec).expanduser()
+        return path if path.is_file() else None
     try:
         folder = models.resolve_local(spec, pipelines.data_dir(), "txt2img")
     except ValueError:
         return None
     return folder if folder is not None and folder.is_dir() else None
+
+
+def registered_adapters() -> list[AdapterRef]:
+    """The LoRA adapters in this worker's registry view, with the hashes of their files
+    (files gone from disk keep only the SHA-256 they were registered with)."""
+    registry = model_registry.view()
+    if registry is None:
+        return []
+    refs = []
+    for entry in sorted(registry.entries.values(), key=lambda e: e.event.name):
+        event = entry.event
+        if event.kind != "lora":
+            continue
+        path = Path(event.path)
+        extra = _adapter_hashes(path) if path.is_file() else ()
+        refs.append(AdapterRef(event.name, path.name, event.weights_hash,
+                               (event.weights_hash, *extra)))
+    return refs
+
+
+def _adapter_hashes(path: Path) -> tuple[str, ...]:
+    stat = path.stat()
+    key = ("adapter", str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _cache_lock:
+        if key in _cache:
+            return tuple(_cache[key].values())
+    hashes = {"addnet": _addnet_hash(path)}
+    try:
+        embedded = safetensors_metadata(path).get("sshs_model_hash")
+    except NotAModel:  # a .pt/.ckpt adapter: no header to read
+        embedded = None
+    if isinstance(embedded, str) and embedded.strip():
+        hashes["metadata"] = embedded.strip().lower()
+    with _cache_lock:
+        _cache[key] = hashes
+    return tuple(hashes.values())
+
+
+def _addnet_hash(path: Path) -> str:
+    """kohya-ss's hash of a safetensors file: SHA-256 of everything after the header."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        header = int.from_bytes(handle.read(8), "little")
+        handle.seek(8 + header)
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _legacy_hash(path: Path) -> str:

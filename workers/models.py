@@ -144,6 +144,21 @@ def weights_hash(path: Path) -> str:
     return _hash_files(root, files)
 
 
+def single_file_weights_hash(path: Path, config: Path | None) -> str:
+    """The weights hash of a single-file checkpoint loaded with ``config`` (a diffusers
+    folder): the file's `weights_hash`, combined with the folder's when the folder holds
+    weight files, since diffusers takes from it any component the file lacks (a
+    transformer-only Flux file's text encoders), and changing those changes pictures."""
+    own = weights_hash(path)
+    if config is None:
+        return own
+    try:
+        supplied = weights_hash(config)
+    except FileNotFoundError:  # configuration only: nothing of it reaches the weights
+        return own
+    return hashlib.sha256(f"single-file:{own}\nconfig:{supplied}".encode()).hexdigest()
+
+
 def _hash_files(root: Path, files: list[str]) -> str:
     digest = hashlib.sha256()
     for rel in files:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -43,16 +42,16 @@ from rules.recipes import (
     DEFAULT_UPSCALE,
     DEFAULT_UPSCALE_STRENGTH,
     DERIVED_KEYS,
+    ENGINE_MAX_SEED,
     ENGINE_MAX_SIDE,
     GUIDANCE_RANGE,
-    MAX_SEED,
     MAX_STEPS,
     MIN_STEPS,
     OPERATIONS,
     STRENGTH_RANGE,
     UPSCALE_FACTORS,
 )
-from workers import environment, families, loras, model_registry, models, pipelines
+from workers import environment, families, loras, model_registry, models, pipelines, refiner
 from workers.hosted.step import hosted_spec_for, run_hosted
 from workers.models import ModelUnavailable
 
@@ -178,7 +177,7 @@ def _normalise(recipe: dict[str, Any]) -> dict[str, Any]:
             raise DomainError(f"{key} must be a string")
     spec = _model_spec(out)
     model_defaults = models.model_defaults(spec)
-    out["seed"] = _int(out, "seed", None, 0, MAX_SEED)
+    out["seed"] = _int(out, "seed", None, 0, ENGINE_MAX_SEED)
     out["steps"] = _int(out, "steps", DEFAULT_STEPS[tier], MIN_STEPS, MAX_STEPS)
     out["guidance"] = _number(out, "guidance", DEFAULT_GUIDANCE, *GUIDANCE_RANGE)
     if operation == "generate":
@@ -321,6 +320,7 @@ def _run_diffusion(
     out["model_family"] = family
     size = _output_size(out, source)
     families.fill_family_recipe(family, out, size)
+    second = refiner.requested(out) if family == "sdxl" else None
     adapters = loras.resolve(out)
     try:
         scheduler = pipelines.make_scheduler(
@@ -336,6 +336,9 @@ def _run_diffusion(
     out["scheduler"] = type(scheduler).__name__
     out["scheduler_config"] = _scheduler_config(scheduler)
     call_pipe = pipelines.pipeline_for_call(pipe, scheduler)
+    base_progress, refiner_progress = (refiner.split_progress(progress, out["steps"])
+                                       if second else (progress, None))
+    refiner_pipe = refiner.load(second, out) if second else None
 
     args: dict[str, Any] = {
         "prompt": out["prompt"],
@@ -345,7 +348,7 @@ def _run_diffusion(
         # One CPU generator per image: CPU noise is the same on every machine and device.
         "generator": torch.Generator(device="cpu").manual_seed(out["seed"]),
         "output_type": "pil",
-        **_progress_args(call_pipe, progress),
+        **pipelines.progress_args(call_pipe, base_progress),
         **families.family_args(family, operation, out, size),
     }
     if operation == "generate":
@@ -370,11 +373,17 @@ def _run_diffusion(
                     strength=out["strength"])
     elif operation == "upscale":
         args.update(image=source, noise_level=out["noise_level"])
+    if second is not None:  # the base stops part way and hands over its latents
+        args.update(denoising_end=second.switch_at, output_type="latent")
     with pipelines.run_lock(kind, spec):
         loras.activate(call_pipe, adapters)
         with _metered(on_compute) as meter:
-            image = call_pipe(**args).images[0]
-    seconds = meter.seconds
+            images = call_pipe(**args).images
+    image, seconds = images[0], meter.seconds
+    if second is not None:
+        with _metered(on_compute) as meter:
+            image = refiner.refine(second, refiner_pipe, images, args, refiner_progress)
+        seconds += meter.seconds
 
     if operation in ("inpaint", "outpaint") and out["keep_unmasked"]:
         # The VAE round trip alters every pixel; outside the mask the user asked for none
@@ -451,25 +460,6 @@ def _finish_upscale(
         }
         image = image.resize(target, Image.Resampling.LANCZOS)
     return image
-
-
-def _progress_args(pipe: Any, progress: Progress | None) -> dict[str, Any]:
-    """Map our (done, total) callback onto whichever callback style the pipeline has."""
-    if progress is None:
-        return {}
-    params = inspect.signature(pipe.__call__).parameters
-    if "callback_on_step_end" in params:
-
-        def on_step_end(p: Any, i: int, t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            progress(i + 1, int(p.num_timesteps))
-            return kwargs
-
-        return {"callback_on_step_end": on_step_end}
-
-    def on_step(i: int, t: Any, latents: Any) -> None:  # legacy style (the upscaler)
-        progress(i + 1, len(pipe.scheduler.timesteps))
-
-    return {"callback": on_step, "callback_steps": 1}
 
 
 def _scheduler_config(scheduler: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,25 @@ def make_scheduler(pipe: Any, name: str | None, config: dict[str, Any] | None) -
     return cls.from_config(config if config is not None else pipe.scheduler.config)
 
 
+def progress_args(pipe: Any, progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+    """Map our (done, total) callback onto whichever callback style the pipeline has."""
+    if progress is None:
+        return {}
+    params = inspect.signature(pipe.__call__).parameters
+    if "callback_on_step_end" in params:
+
+        def on_step_end(p: Any, i: int, t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            progress(i + 1, int(p.num_timesteps))
+            return kwargs
+
+        return {"callback_on_step_end": on_step_end}
+
+    def on_step(i: int, t: Any, latents: Any) -> None:  # legacy style (the upscaler)
+        progress(i + 1, len(pipe.scheduler.timesteps))
+
+    return {"callback": on_step, "callback_steps": 1}
+
+
 def clear_cache() -> None:
     """Forget every loaded pipeline and weights hash (tests; a worker never needs this).
 
@@ -255,8 +275,9 @@ def _load(kind: str, spec: str) -> tuple[Any, dict[str, str]]:
             weights = _weights_hash(local)
         elif Path(spec).expanduser().is_file():
             single = Path(spec).expanduser()
-            pipe = _load_single_file(kind, single, settings.torch_dtype)
-            weights = _weights_hash(single)
+            config = single_file_config(spec)
+            pipe = _load_single_file(kind, single, config, settings.torch_dtype)
+            weights = _weights_hash(single, config)
         else:
             pipe = loader.from_pretrained(spec, **options)
             weights = _weights_hash(models.hub_snapshot(spec))
@@ -279,23 +300,48 @@ _SINGLE_FILE_CLASSES = {
 }
 
 
-def _load_single_file(kind: str, path: Path, dtype: Any) -> Any:  # noqa: ANN401
-    """A single-file checkpoint through its family's ``from_single_file``. diffusers needs
-    the family's configuration, which it reads from the local Hugging Face cache (no
-    download here): a ValueError/OSError names what is missing."""
+def single_file_config(spec: str) -> Path | None:
+    """The diffusers folder a registered single-file checkpoint loads its configuration
+    from (``lineage models add NAME FILE --config DIR``); None when none is registered."""
+    entry = model_registry.entry_for_spec(str(Path(spec).expanduser().resolve()))
+    if entry is None:
+        entry = model_registry.entry_for_spec(spec)
+    return Path(entry.config) if entry is not None and entry.config else None
+
+
+def _load_single_file(kind: str, path: Path, config: Path | None,
+                      dtype: Any) -> Any:  # noqa: ANN401
+    """A single-file checkpoint through its family's ``from_single_file``, configured by
+    the local diffusers folder ``config``. Without one diffusers would download the
+    family's configuration, so it is refused with what to do instead (ValueError)."""
     import diffusers
 
     family = checkpoint_family(path)
+    if family == "other" and config is not None:
+        family = family_of_class(json.loads((config / "model_index.json").read_text())
+                                 .get("_class_name", ""))
     if family not in _SINGLE_FILE_CLASSES:
         raise ValueError(f"{path.name} is not a checkpoint of a family Lineage runs "
                          f"({', '.join(_SINGLE_FILE_CLASSES)}); convert it to a diffusers folder")
+    if config is None:
+        raise ValueError(f"{path.name} is a single-file {family} checkpoint and diffusers "
+                         "needs the configuration of its family to load it; register it "
+                         f"with `lineage models add NAME {path} --config DIR`, DIR a local "
+                         f"diffusers folder of a {family} model")
+    if not (config / "model_index.json").is_file():
+        raise ValueError(f"the configuration folder {config} of {path.name} is gone or is "
+                         "no diffusers folder")
     text_to_image, inpaint = _SINGLE_FILE_CLASSES[family]
     cls = getattr(diffusers, inpaint if kind == "inpaint" else text_to_image)
+    options: dict[str, Any] = {"config": str(config), "local_files_only": True, "dtype": dtype}
+    if family == "sd":
+        options.update(safety_checker=None, requires_safety_checker=False)
     try:
-        return cls.from_single_file(str(path), local_files_only=True, dtype=dtype)
+        return cls.from_single_file(str(path), **options)
     except Exception as exc:  # noqa: BLE001 - a damaged or unusual file fails anywhere inside
         raise ValueError(f"diffusers could not load {path.name} as a {family} checkpoint "
-                         f"({type(exc).__name__}: {exc})") from exc
+                         f"with the configuration of {config} ({type(exc).__name__}: "
+                         f"{exc})") from exc
 
 
 def _has_safety_checker(local: Path | None) -> bool:
@@ -327,10 +373,11 @@ def _log_load(kind: str, spec: str, weights: str) -> None:
 _hashes: dict[str, str] = {}
 
 
-def _weights_hash(path: Path) -> str:
+def _weights_hash(path: Path, config: Path | None = None) -> str:
     # Real models are gigabytes; txt2img, inpaint and upscale often name the same folder,
     # so hash each folder once per process (called under _cache_lock).
-    key = str(path.resolve())
+    key = f"{path.resolve()}|{config}"
     if key not in _hashes:
-        _hashes[key] = models.weights_hash(path)
+        _hashes[key] = models.single_file_weights_hash(path, config) if config else \
+            models.weights_hash(path)
     return _hashes[key]

@@ -1,5 +1,6 @@
-"""GET /api/models: the model registry (any signed-in person; folder paths only for
-administrators, since they describe the server's disks)."""
+"""GET /api/models: the model registry (any signed-in person; folder paths, and the
+configuration folder of a single-file checkpoint, only for administrators, since they
+describe the server's disks)."""
 
 from __future__ import annotations
 
@@ -30,4 +31,5 @@ def get_models() -> Response:
     if not principal.is_admin:
         for item in answer["items"]:
             item.pop("path", None)
+            item.pop("config", None)
     return respond(answer)

@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                   ".safetensors file, or builtin:…")
     add.add_argument("--tier", choices=MODEL_TIERS, default=None,
                      help="also make it the model this tier runs")
+    add.add_argument("--config", metavar="DIR", default=None,
+                     help="for a single-file checkpoint: a local diffusers folder of the "
+                          "same family to read its configuration from (nothing is "
+                          "downloaded)")
     add.set_defaults(func=_add)
     listing = models_sub.add_parser("list", help="registered models and each tier's model")
     listing.add_argument("--json", action="store_true", help="print the API's JSON answer")
@@ -43,7 +47,7 @@ def _add(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     try:
-        inspected = inspect_model(args.path, settings.data_dir, args.tier)
+        inspected = inspect_model(args.path, settings.data_dir, args.tier, args.config)
     except NotAModel as exc:
         print(f"cannot register {args.path}: {exc}", file=sys.stderr)
         return 2
@@ -60,6 +64,11 @@ def _add(args: argparse.Namespace) -> int:
     print(f"{body['name']}: {state} ({body['kind']}, {body['family']}, "
           f"{body['pipeline_class'] or 'adapter'}, revision {body['revision']})")
     print(f"  weights {body['weights_hash']} over {len(body['files'])} file(s)")
+    if body["config"]:
+        print(f"  configuration from {body['config']}")
+    elif body["pipeline_class"] == "single-file checkpoint":
+        print("  note: loading it needs --config DIR, a local diffusers folder of the same "
+              "family (register it again with one)")
     if body["tiers"]:
         print(f"  tiers: {', '.join(body['tiers'])}")
     return 0

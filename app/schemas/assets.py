@@ -22,6 +22,8 @@ from events.assets import TIERS
 from rules.recipes import (
     EDIT_OPERATIONS,
     GUIDANCE_RANGE,
+    MAX_LORA_SCALE,
+    MAX_LORAS,
     MAX_STEPS,
     MIN_STEPS,
     SCHEDULERS,
@@ -53,7 +55,15 @@ class ImageQuery(StrictSchema):
 class LoraRefSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 64),
                          metadata={"description": "a registered LoRA adapter"})
-    scale = Float(load_default=1.0, validate=validate.Range(-10, 10))
+    scale = Float(load_default=1.0, validate=validate.Range(-MAX_LORA_SCALE, MAX_LORA_SCALE))
+
+
+class RefinerSchema(StrictSchema):
+    model = fields.String(required=True, validate=validate.Length(1, 64),
+                          metadata={"description": "a registered SDXL model (the refiner)"})
+    switch_at = Float(load_default=0.8,
+                      validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False),
+                      metadata={"description": "the part of the schedule the base runs"})
 
 
 class SamplingFields(StrictSchema):
@@ -63,7 +73,7 @@ class SamplingFields(StrictSchema):
                           metadata={"description": "a registered model to run instead of "
                                                    "the tier's (GET /api/models)"})
     loras = fields.List(fields.Nested(LoraRefSchema), load_default=None, allow_none=True,
-                        validate=validate.Length(max=8),
+                        validate=validate.Length(max=MAX_LORAS),
                         metadata={"description": "registered LoRA adapters and their scales"})
     prompt_2 = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000),
                     metadata={"description": "SDXL/SD3/Flux: the second text encoder's "
@@ -92,6 +102,9 @@ class GenerationSchema(SamplingFields):
     tier = fields.String(load_default="draft", validate=validate.OneOf(TIERS))
     width = Int(required=True, metadata={"description": SIDE_DOC})
     height = Int(required=True, metadata={"description": SIDE_DOC})
+    refiner = fields.Nested(RefinerSchema, load_default=None, allow_none=True,
+                            metadata={"description": "SDXL: a refiner model finishes the "
+                                                     "schedule from switch_at on"})
 
     @validates_schema
     def _limits(self, data: dict, **_kwargs: object) -> None:

@@ -27,6 +27,8 @@ class ModelOut(Answer):
     pipeline_class = fields.String(required=True)
     spec = fields.String(required=True, metadata={
         "description": "what the engine loads (a folder, a file or builtin:…)"})
+    config = fields.String(allow_none=True, metadata={
+        "description": "a single-file checkpoint's configuration folder (administrators)"})
     components = fields.List(fields.String(), required=True)
     files = fields.List(fields.Nested(WeightFileOut), required=True)
     weights_hash = fields.String(required=True, metadata={

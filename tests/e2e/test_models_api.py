@@ -27,12 +27,13 @@ def test_models_lists_entries_files_and_tiers(api, services) -> None:
     assert item["files"] == [{"path": "transformer/diffusion_pytorch_model.safetensors",
                               "sha256": "c" * 64}]
     assert item["path"] == "/srv/models/flux-dev"  # administrators see the server's paths
+    assert item["config"] is None  # a folder; only a single-file checkpoint names one
 
 
 def test_models_hides_paths_from_non_admins_and_needs_a_token(api, client, services) -> None:
     register(services, "flux-dev")
     body = api.user().get("/api/models").get_json()
-    assert "path" not in body["items"][0]
+    assert "path" not in body["items"][0] and "config" not in body["items"][0]
     anonymous = client.get("/api/models")
     assert anonymous.status_code == 401
     assert anonymous.headers["Content-Type"] == "application/problem+json"
@@ -75,3 +76,21 @@ def test_a_generation_names_a_registered_model_loras_and_family_keys(api, servic
                    "'sepia' is not a registered LoRA adapter")
     assert_problem(creator.post(url, json={**body, "loras": [{"name": "ink", "scale": 40}]}),
                    422, "loras")
+
+
+def test_a_generation_may_name_a_registered_sdxl_refiner(api, services) -> None:
+    register(services, "xl-refiner")
+    project = api.project()
+    asset, creator = api.asset(project), api.as_user("creator", project)
+    url = f"/api/assets/{asset}/generations"
+    body = {"prompt": "a fox", "width": 512, "height": 512, "seed": 1}
+    answer = creator.post(url, json={**body, "refiner": {"model": "xl-refiner",
+                                                         "switch_at": 0.7}})
+    assert answer.status_code == 202, answer.get_json()
+    assert answer.get_json()["jobs"][0]["recipe"]["refiner"] == {"model": "xl-refiner",
+                                                                 "switch_at": 0.7}
+    assert_problem(creator.post(url, json={**body, "refiner": {"model": "nope"}}), 422,
+                   "'nope' is not a registered model")
+    assert_problem(creator.post(url, json={**body, "refiner": {"model": "xl-refiner",
+                                                               "switch_at": 1.0}}),
+                   422, "refiner")

@@ -327,7 +327,7 @@ def test_progress_reports_each_step(engine_data_dir: Path, generated: StepResult
         ({"operation": "paint"}, "unknown operation"),
         ({"operation": "generate", "width": 64, "height": 64, "steps": 2}, "needs 'seed'"),
         ({"operation": "generate", "width": 100, "height": 64, "seed": 1}, "multiple of 8"),
-        ({"operation": "generate", "width": 64, "height": 64, "seed": 2**32}, "seed must be"),
+        ({"operation": "generate", "width": 64, "height": 64, "seed": 2**64}, "seed must be"),
         ({"operation": "generate", "seed": 1, "tier": "gold"}, "unknown tier"),
         ({"operation": "img2img", "seed": 1}, "needs an input image"),
         ({"operation": "generate", "seed": 1, "width": 64, "height": 64, "scheduler": "Magic"},

@@ -2,21 +2,24 @@
 
 Each family generates, edits (img2img, inpaint, outpaint) and records what it needs in
 the recipe; feeding a recorded recipe back in gives the same bytes, and a family's own
-keys change the picture (so the recorded values are the ones that ran).
+keys change the picture (so the recorded values are the ones that ran). An SDXL refiner
+(a second tiny SDXL model) finishes a generation's schedule and rebuilds bit-exact.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from safetensors.torch import load_file, save_file
 
 from events.errors import DomainError
-from workers import pipelines
+from workers import models, pipelines
 from workers.operations import StepResult, run_step
 
 FAMILY_SPECS = {"sdxl": "builtin:tiny-sdxl", "sd3": "builtin:tiny-sd3",
@@ -90,8 +93,57 @@ def test_sd3_records_three_prompts(data_dir: Path) -> None:
 def test_a_key_of_another_family_is_refused(data_dir: Path) -> None:
     with pytest.raises(DomainError, match="prompt_3 do not apply to a sdxl model"):
         generate("sdxl", prompt_3="t5 text")
-    with pytest.raises(DomainError, match="refiner pass is not supported"):
-        generate("sdxl", refiner="some-refiner")
+    with pytest.raises(DomainError, match="refiner do not apply to a flux model"):
+        generate("flux", refiner={"model": FAMILY_SPECS["sdxl"], "switch_at": 0.5})
+
+
+@pytest.fixture(scope="module")
+def refiner_folder(data_dir: Path) -> Path:
+    """A second tiny SDXL model (other UNet weights) to serve as the refiner."""
+    folder = data_dir / "tiny-refiner"
+    shutil.copytree(models.ensure_builtin(data_dir, "sdxl"), folder)
+    unet = folder / "unet" / "diffusion_pytorch_model.safetensors"
+    tensors = load_file(unet)
+    tensors = {name: value * 1.1 if value.ndim == 2 else value
+               for name, value in tensors.items()}
+    save_file(tensors, unet)
+    return folder
+
+
+def test_an_sdxl_refiner_finishes_the_schedule_and_rebuilds_bit_exact(
+        data_dir: Path, refiner_folder: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    refined = run_step({"operation": "generate", "model": FAMILY_SPECS["sdxl"], **BASE,
+                        "steps": 6, "refiner": {"model": str(refiner_folder),
+                                                "switch_at": 0.5}},
+                       progress=lambda done, total: seen.append((done, total)))
+    assert refined.recipe["refiner"] == {
+        "model_id": str(refiner_folder), "switch_at": 0.5,
+        "model_weights_hash": models.weights_hash(refiner_folder)}
+    assert seen == [(step, 6) for step in range(1, 7)]  # one count over both passes
+    assert digest(run_step(refined.recipe)) == digest(refined)
+    plain = generate("sdxl", steps=6)
+    later = run_step({**refined.recipe, "refiner": {"model": str(refiner_folder),
+                                                    "switch_at": 0.8}})
+    assert len({digest(plain), digest(refined), digest(later)}) == 3
+    with pytest.raises(DomainError, match="a refiner pass follows a generation"):
+        run_step({**refined.recipe, "operation": "img2img", "strength": 0.5},
+                 input_png=plain.png)
+
+
+def test_a_refiner_whose_weights_changed_is_refused_by_a_rebuild(
+        data_dir: Path, refiner_folder: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "refiner"
+    shutil.copytree(refiner_folder, folder)
+    recorded = generate("sdxl", refiner={"model": str(folder), "switch_at": 0.5}).recipe
+    unet = folder / "unet" / "diffusion_pytorch_model.safetensors"
+    tensors = load_file(unet)
+    save_file({name: value + 0.01 for name, value in tensors.items()}, unet)
+    pipelines.clear_cache()
+    with pytest.raises(models.ModelUnavailable, match="refiner .* but the recipe needs "
+                                                      "weights " + recorded["refiner"][
+                                                          "model_weights_hash"]):
+        run_step(recorded)
 
 
 @pytest.mark.parametrize("family", sorted(FAMILY_SPECS))

@@ -1,11 +1,14 @@
 """The model registry end to end: `lineage models add` inspects a real diffusers folder
 (a copy of the tiny SDXL), a tier names it, jobs run it and record its name, the
 LINEAGE_MODEL_* variables register what they point at, and a rebuild refuses changed
-weights naming the registry entry and the hash it needs."""
+weights naming the registry entry and the hash it needs. A single-file checkpoint (the
+tiny SD model in the original layout) loads offline with `--config DIR` and renders the
+pixels of the folder it was made from."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import shutil
@@ -14,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from app.cli import main
@@ -23,9 +27,11 @@ from commands.models import list_models
 from imaging.blobs import BlobStore
 from tests.integration.jobs_support import new_project, tiny_recipe
 from tests.integration.rebuild_support import run_one
+from tests.integration.single_file_support import write_single_file
 from workers import model_registry, model_sync, models, pipelines
 from workers.job_runner import JobContext
 from workers.model_hashes import find_model_by_hash
+from workers.operations import run_step
 from workers.rebuild import rebuild_report
 
 UNET = "unet/diffusion_pytorch_model.safetensors"
@@ -153,3 +159,73 @@ def test_a_single_file_checkpoint_is_registered_by_its_family(
     save_file({"weight": torch.ones(2)}, odd)
     with pytest.raises(models.ModelUnavailable, match="convert it to a diffusers folder"):
         pipelines.get_pipeline("txt2img", str(odd))
+
+
+@pytest.fixture
+def single_file(data_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The tiny SD model as one original-layout checkpoint, and a folder holding only its
+    diffusers configuration (no weights), as a model site's config repo would."""
+    folder = models.ensure_builtin(data_dir, "txt2img")
+    checkpoint = write_single_file(folder, tmp_path / "tiny-sd.safetensors")
+    config = tmp_path / "tiny-sd-config"
+    shutil.copytree(folder, config, ignore=shutil.ignore_patterns("*.safetensors"))
+    return checkpoint, config
+
+
+def pixels(png: bytes) -> bytes:
+    return Image.open(io.BytesIO(png)).convert("RGB").tobytes()
+
+
+def test_a_single_file_checkpoint_with_a_local_config_renders_as_its_diffusers_model(
+        context: JobContext, single_file: tuple[Path, Path],
+        capsys: pytest.CaptureFixture) -> None:
+    checkpoint, config = single_file
+    assert main(["models", "add", "tiny-file", str(checkpoint)]) == 0
+    assert "loading it needs --config DIR" in capsys.readouterr().out
+    model_sync.refresh(context.store)
+    with pytest.raises(models.ModelUnavailable, match=r"register it with `lineage models add "
+                                                      r"NAME .*tiny-sd.safetensors --config DIR`"):
+        pipelines.get_pipeline("txt2img", str(checkpoint))
+
+    assert main(["models", "add", "tiny-file", str(checkpoint), "--config", str(config)]) == 0
+    assert f"configuration from {config}" in capsys.readouterr().out
+    model_sync.refresh(context.store)
+    pipelines.clear_cache()
+    recipe = tiny_recipe(seed=4, model="tiny-file")
+    from_file = run_step(recipe)
+
+    assert from_file.recipe["model_id"] == str(checkpoint)
+    assert from_file.recipe["model_name"] == "tiny-file"
+    assert from_file.recipe["model_weights_hash"] == models.weights_hash(checkpoint)
+    assert pixels(from_file.png) == pixels(run_step({**recipe, "model": "builtin:tiny"}).png)
+    assert run_step(from_file.recipe).png == from_file.png  # rebuild: bit-exact
+    sha = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    match = find_model_by_hash(sha[:10])  # what A1111 prints as "Model hash"
+    assert match is not None and (match.spec, match.matched) == (
+        str(checkpoint), "checkpoint:tiny-sd.safetensors")
+
+
+def test_a_config_folder_with_weights_joins_the_hash_and_a_wrong_one_is_refused(
+        data_dir: Path, single_file: tuple[Path, Path], capsys: pytest.CaptureFixture) -> None:
+    checkpoint, _ = single_file
+    full = models.ensure_builtin(data_dir, "txt2img")
+    assert main(["models", "add", "tiny-file", str(checkpoint), "--config", str(full)]) == 0
+    services = build_services(Settings.from_env())
+    try:
+        (entry,) = list_models(services.store)["items"]
+    finally:
+        services.close()
+    assert entry["config"] == str(full) and entry["family"] == "sd"
+    assert entry["weights_hash"] == models.single_file_weights_hash(checkpoint, full)
+    assert entry["weights_hash"] != models.weights_hash(checkpoint)
+    assert "config/unet/diffusion_pytorch_model.safetensors" in {f["path"]
+                                                                 for f in entry["files"]}
+    capsys.readouterr()
+
+    xl = models.ensure_builtin(data_dir, "sdxl")
+    assert main(["models", "add", "other", str(checkpoint), "--config", str(xl)]) == 2
+    assert ("tiny-sd.safetensors is a sd checkpoint but " f"{xl} holds a sdxl model "
+            "(StableDiffusionXLPipeline); --config must name a diffusers folder of the same "
+            "family") in capsys.readouterr().err
+    assert main(["models", "add", "other", str(checkpoint), "--config", str(data_dir)]) == 2
+    assert "is not a diffusers folder (no model_index.json)" in capsys.readouterr().err

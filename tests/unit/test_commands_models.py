@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from commands.models import Registry, apply, decide_assign, decide_register
 from events.errors import DomainError, NotFound
 from events.models import ModelRegistered, ModelTierAssigned
+from events.types import decode
 
 
 def inspected(weights: str = "a" * 64, kind: str = "pipeline") -> dict:
@@ -59,3 +62,13 @@ def test_bad_names_and_tiers_are_refused() -> None:
         decide_register(Registry(), inspected(), "sdxl", "best")
     with pytest.raises(NotFound, match="no registered model named 'ghost'"):
         decide_assign(Registry(), "draft", "ghost")
+
+
+def test_a_checkpoint_given_a_config_folder_is_a_new_registration_and_old_rows_read_none(
+        ) -> None:
+    registry = given(*decide_register(Registry(), inspected(), "sdxl-base", None))
+    [event] = decide_register(registry, {**inspected(), "config": "/models/sdxl-config"},
+                              "sdxl-base", None)
+    assert event.config == "/models/sdxl-config"
+    stored_v1 = {k: v for k, v in dataclasses.asdict(event).items() if k != "config"}
+    assert decode("model.registered", 1, stored_v1).config is None

@@ -141,11 +141,11 @@ def test_imports_that_cannot_be_re_rendered_say_why_in_words():
 
     assert not lora_plan.possible
     assert any("its source image was not imported" in b for b in lora_plan.blockers)
-    assert any("LoRA(s) lcm_lora_sd15" in b for b in lora_plan.blockers)
+    # The 64-bit seed is no obstacle; the LoRA waits for the worker's registered adapters.
     assert comfy_plan.blockers == [
-        "seed 167055194337639 is wider than the 32-bit seeds Lineage takes",
-        "it applies LoRA(s) lcm_lora_sdxl.safetensors; Lineage does not apply LoRAs here yet",
         "the file names no model hash (only the name 'sd_xl_1.0.safetensors')"]
+    assert comfy_plan.loras == [{"name": "lcm_lora_sdxl.safetensors", "weight": 1.0,
+                                 "hash": None}]
 
 
 def test_a_parameters_chunk_fills_the_prompt_an_invokeai_workflow_image_leaves_out():
@@ -166,3 +166,34 @@ def test_a_parameters_chunk_fills_the_prompt_an_invokeai_workflow_image_leaves_o
     assert result.merged["disagreements"] == ["guidance"]
     assert ("`parameters` chunk disagrees with the InvokeAI metadata on guidance; the "
             "InvokeAI metadata was used") in result.warnings
+
+
+def test_an_a1111_refiner_is_recorded_and_re_rendered_only_with_its_hash():
+    settings = ("Steps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 1024x1024, "
+                "Model hash: 31e35c80fc, Model: sd_xl_base_1.0, {refiner}"
+                "Refiner switch at: 0.8, Version: v1.6.0")
+    hashed = parse_generation_metadata(pillow_png({"parameters": "a cat\n" + settings.format(
+        refiner="Refiner: sd_xl_refiner_1.0 [7440042BBD], ")}))
+    unhashed = parse_generation_metadata(pillow_png({"parameters": "a cat\n" + settings.format(
+        refiner="Refiner: sd_xl_refiner_1.0, ")}))
+
+    assert {k: v for k, v in hashed.recipe.items() if k.startswith("refiner")} == {
+        "refiner_model_name": "sd_xl_refiner_1.0", "refiner_model_hash": "7440042bbd",
+        "refiner_switch_at": 0.8}
+    assert "Refiner" not in hashed.recipe["extra"]
+    plan = rerender_plan({"tool": hashed.tool, "recipe": hashed.recipe})
+    assert plan.possible and plan.refiner_hash == "7440042bbd"
+    assert plan.recipe["refiner"] == {"switch_at": 0.8}
+    assert rerender_plan({"tool": unhashed.tool, "recipe": unhashed.recipe}).blockers == [
+        "it ran the refiner 'sd_xl_refiner_1.0', but the file gives no hash for it"]
+
+
+def test_a_second_pass_the_recipe_leaves_out_blocks_the_re_render():
+    hires = parse_generation_metadata(corpus("a1111_v1.8.0_hires_no-negative-line.png"))
+    two_pass = parse_generation_metadata(corpus("comfyui_examples_hiresfix-2pass_SCREENSHOT.png"))
+
+    assert rerender_plan({"tool": hires.tool, "recipe": hires.recipe}).blockers == [
+        "it ran a hires-fix pass (Hires upscale 1.5), which is not re-rendered"]
+    assert ("its graph runs more sampler passes after the first (nodes 11: a refiner or "
+            "hires-fix pass), which are not re-rendered") in rerender_plan(
+        {"tool": two_pass.tool, "recipe": two_pass.recipe}).blockers
