@@ -388,7 +388,10 @@ INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_review_comments": [("asset_id", "position")],
     "rm_review_decisions": [("asset_id", "position")],
     "rm_review_pins": [("asset_id", "position")],
-    "rm_catalog_versions": [("project_id", "created_at"), ("asset_id",), ("created_at",)],
+    # (position), (project_id, position): searches without free text page newest first
+    # along them, across every project or within some (migration 0012).
+    "rm_catalog_versions": [("project_id", "created_at"), ("asset_id",), ("created_at",),
+                            ("position",), ("project_id", "position")],
     "rm_catalog_tags": [("project_id", "prefix"), ("asset_id",), ("prefix",)],
     "rm_catalog_decisions": [("version_id", "position"), ("asset_id", "position")],
     # (project_id, kind): free text within projects narrows its hits by project (and
