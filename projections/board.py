@@ -200,10 +200,11 @@ def projects_overview(conn: Connection, user_id: str, is_admin: bool, covers: in
     for project in overview:
         if project["covers"] is None:
             continue
+        # Along the versions' (project_id, position) index: the newest few, not every
+        # version of the project's assets sorted.
         newest = conn.execute(
-            select(v.version_id).join_from(assets, versions, v.asset_id == a.asset_id)
-            .where(a.project_id == project["project_id"]).order_by(v.position.desc())
-            .limit(covers)).scalars().all()
+            select(v.version_id).where(v.project_id == project["project_id"])
+            .order_by(v.position.desc()).limit(covers)).scalars().all()
         project["covers"] = [{"version_id": version_id,
                               "image": IMAGE_LINK.format(version_id=version_id)}
                              for version_id in newest]

@@ -384,7 +384,8 @@ job_rates = Table(
 INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_members": [("user_id",)],
     "rm_assets": [("project_id", "position")],
-    "rm_versions": [("asset_id", "position")],
+    # (project_id, position): the front page's newest images per project (migration 0012).
+    "rm_versions": [("asset_id", "position"), ("project_id", "position")],
     "rm_review_comments": [("asset_id", "position")],
     "rm_review_decisions": [("asset_id", "position")],
     "rm_review_pins": [("asset_id", "position")],

@@ -1,5 +1,6 @@
 """Indexes for read routes that must not grow with the log: searches without free text
-page newest first along the catalog's positions, across every project or within some.
+page newest first along the catalog's positions, across every project or within some;
+the front page reads each project's newest images along the versions' positions.
 
 Rebuilds create the indexes too (projections/tables.py); this revision adds them to the
 live tables of an existing database. Names of a rebuilt generation's indexes carry a
@@ -18,7 +19,8 @@ branch_labels = None
 depends_on = None
 
 INDEXES = (("rm_catalog_versions", ("position",), "ix_rm_catalog_versions_3_m0012"),
-           ("rm_catalog_versions", ("project_id", "position"), "ix_rm_catalog_versions_4_m0012"))
+           ("rm_catalog_versions", ("project_id", "position"), "ix_rm_catalog_versions_4_m0012"),
+           ("rm_versions", ("project_id", "position"), "ix_rm_versions_1_m0012"))
 
 
 def _existing(table: str, columns: tuple[str, ...]) -> list[str]:
