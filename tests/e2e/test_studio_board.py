@@ -107,3 +107,22 @@ def test_the_review_queue_lists_undecided_versions_oldest_first_until_decided(
     make_runner(api.services.engine).catch_up()
     queue = client.get("/?fragment=queue").get_data(as_text=True)
     assert first not in queue and second in queue
+
+
+def test_a_version_something_was_made_from_leaves_the_queue_and_the_backlog(
+        api, client, board):
+    project, reviewer = board
+    asset = api.asset(project, name="Poster")
+    creator = api.as_user("creator", project, name="Cleo")
+    first = api.upload(asset, png_bytes(color=(1, 1, 1)), creator)["version_id"]
+    other = api.upload(asset, png_bytes(color=(3, 3, 3)), creator)["version_id"]
+    edit = api.upload(asset, png_bytes(color=(2, 2, 2)), creator,
+                      parent_version_id=first)["version_id"]
+    make_runner(api.services.engine).catch_up()
+    sign_in(client, reviewer.token)
+
+    queue = client.get("/?fragment=queue").get_data(as_text=True)
+    waiting = re.findall(r'data-version-id="([0-9a-f-]{36})"', queue)
+    assert first not in waiting and waiting.index(other) < waiting.index(edit)
+    backlog = client.get(f"/projects/{project}/dashboard.csv?range=all").get_data(as_text=True)
+    assert "review backlog,versions,2" in backlog
