@@ -5,5 +5,7 @@ processes (``lineage relay``, ``lineage worker``, ``lineage projections run``).
 """
 
 from app import create_app
+from app.heap import freeze_startup_heap
 
 application = create_app()
+freeze_startup_heap()

@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
+from app.heap import freeze_startup_heap  # noqa: E402
 from bench.history import POSTGRES_URL, USERS, WORDS, words  # noqa: E402
 from bench.read_routes import time_routes  # noqa: E402
 from bench.read_store import CACHE, Seeded, seeded  # noqa: E402
@@ -178,6 +179,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
         try:
             if "routes" in args.parts:
                 app = create_app(services=store.services)
+                freeze_startup_heap()  # as the servers do (app/wsgi.py, lineage serve)
                 timings[size] = time_routes(app, store.services.engine, store.ids,
                                             args.samples)
                 print(f"  every GET route, {args.samples} requests each (test client, "

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from projections.backlog import waited_seconds, waiting_versions
 from projections.common import iso
 from projections.tables import (
     assets,
@@ -136,35 +137,18 @@ def review_queue(conn: Connection, user_id: str, now: datetime,
     are a reviewer or admin, made by someone else, with no standing decision by anyone,
     and not superseded (no version was made from them). Each with how long it waited
     (seconds until ``now``)."""
-    m, a, v, d = members.c, assets.c, versions.c, decisions.c
+    m, a, v = members.c, assets.c, versions.c
     projects = select(m.project_id).where(m.user_id == user_id, m.role.in_(DECIDING_ROLES))
-    candidates = conn.execute(
-        select(v.version_id, v.asset_id, v.project_id, v.parent_ids, v.author_id, v.tier,
-               v.operation, v.width, v.height, v.created_at, v.position, a.name)
-        .join_from(assets, versions, v.asset_id == a.asset_id)
-        .where(a.project_id.in_(projects))
-        .order_by(v.position)).all()
-    if not candidates:
-        return []
-    decided = set(conn.execute(
-        select(d.version_id).join_from(assets, decisions, d.asset_id == a.asset_id)
-        .where(a.project_id.in_(projects), d.revoked_at.is_(None))).scalars())
-    parents = {parent for row in candidates for parent in row.parent_ids}
-    waiting = []
-    for row in candidates:
-        if row.author_id == user_id or row.version_id in decided or row.version_id in parents:
-            continue
-        created = row.created_at
-        waited = (now - (created if created.tzinfo else created.replace(tzinfo=now.tzinfo)))
-        waiting.append({
-            "version_id": row.version_id, "asset_id": row.asset_id, "asset_name": row.name,
-            "project_id": row.project_id, "tier": row.tier, "operation": row.operation,
-            "width": row.width, "height": row.height, "author_id": row.author_id,
-            "created_at": iso(created), "waited_seconds": max(int(waited.total_seconds()), 0),
-            "image": IMAGE_LINK.format(version_id=row.version_id)})
-        if len(waiting) == limit:
-            break
-    return waiting
+    rows = waiting_versions(
+        conn, projects, (v.version_id, v.asset_id, v.project_id, v.author_id, v.tier,
+                         v.operation, v.width, v.height, v.created_at, a.name),
+        not_by=user_id, limit=limit)
+    return [{"version_id": row.version_id, "asset_id": row.asset_id, "asset_name": row.name,
+             "project_id": row.project_id, "tier": row.tier, "operation": row.operation,
+             "width": row.width, "height": row.height, "author_id": row.author_id,
+             "created_at": iso(row.created_at),
+             "waited_seconds": waited_seconds(row.created_at, now),
+             "image": IMAGE_LINK.format(version_id=row.version_id)} for row in rows]
 
 
 def project_names(conn: Connection, user_id: str, is_admin: bool) -> list[dict[str, Any]]:
@@ -200,10 +184,11 @@ def projects_overview(conn: Connection, user_id: str, is_admin: bool, covers: in
     for project in overview:
         if project["covers"] is None:
             continue
+        # Along the versions' (project_id, position) index: the newest few, not every
+        # version of the project's assets sorted.
         newest = conn.execute(
-            select(v.version_id).join_from(assets, versions, v.asset_id == a.asset_id)
-            .where(a.project_id == project["project_id"]).order_by(v.position.desc())
-            .limit(covers)).scalars().all()
+            select(v.version_id).where(v.project_id == project["project_id"])
+            .order_by(v.position.desc()).limit(covers)).scalars().all()
         project["covers"] = [{"version_id": version_id,
                               "image": IMAGE_LINK.format(version_id=version_id)}
                              for version_id in newest]

@@ -195,7 +195,7 @@ def audit_export(engine: Engine, query: audit_queries.AuditQuery, fmt: str,
     connection stays open until the last chunk)."""
     render = audit_queries.export_csv if fmt == "csv" else audit_queries.export_json
     with engine.connect() as conn:
-        yield from render(audit_queries.iter_entries(conn, query))
+        yield from audit_queries.joined(render(audit_queries.iter_entries(conn, query)))
 
 
 # recorded_at never decreases along the gap-free positions (it is stamped under the head

@@ -267,6 +267,9 @@ def search(conn: Connection, query: SearchQuery) -> dict[str, Any]:
     if query.q and _ranks_on_scores_alone(query):
         page, total = _page_by_score(conn, query, score.table)
         return _answer(conn, query, base, page, total)
+    if not query.q and not query.collapse_seed:
+        page, total = _page_newest_first(conn, query, base)
+        return _answer(conn, query, base, page, total)
     # The page is chosen from ids, scores and positions only; status and the rest are
     # read for the page's rows alone (not for every match before sorting).
     ranking = base.with_only_columns(v.c.version_id, v.c.position, score.label("score"))
@@ -355,6 +358,22 @@ def _page_by_score(conn: Connection, query: SearchQuery, scored: Any,
     if page:
         return page, page[0]["total"]
     return page, conn.execute(select(total)).scalar_one()
+
+
+def _page_newest_first(conn: Connection, query: SearchQuery, base: Select,
+                       ) -> tuple[list, int]:
+    """Page and total of a search without free text or collapsing: the page read newest
+    first along the position index (LIMIT stops it early), the total counted apart. A
+    window count over the page query made both databases read and sort every matching
+    version for the 20 shown: over every project, the whole catalog."""
+    page = conn.execute(
+        base.with_only_columns(v.c.version_id, literal(0.0).label("score"),
+                               literal(1).label("variations"), literal(0.0).label("best"))
+        .order_by(v.c.position.desc()).limit(query.limit).offset(query.offset)
+    ).mappings().all()
+    if query.offset == 0 and len(page) < query.limit:
+        return page, len(page)
+    return page, conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
 
 
 def _result(row: Any, query: SearchQuery) -> dict[str, Any]:

@@ -438,12 +438,16 @@ job_rates = Table(
 INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_members": [("user_id",)],
     "rm_assets": [("project_id", "position")],
-    "rm_versions": [("asset_id", "position")],
+    # (project_id, position): the front page's newest images per project (migration 0015).
+    "rm_versions": [("asset_id", "position"), ("project_id", "position")],
     "rm_asset_jobs": [("asset_id",)],
     "rm_review_comments": [("asset_id", "position")],
     "rm_review_decisions": [("asset_id", "position")],
     "rm_review_pins": [("asset_id", "position")],
-    "rm_catalog_versions": [("project_id", "created_at"), ("asset_id",), ("created_at",)],
+    # (position), (project_id, position): searches without free text page newest first
+    # along them, across every project or within some (migration 0015).
+    "rm_catalog_versions": [("project_id", "created_at"), ("asset_id",), ("created_at",),
+                            ("position",), ("project_id", "position")],
     "rm_catalog_tags": [("project_id", "prefix"), ("asset_id",), ("prefix",)],
     "rm_catalog_decisions": [("version_id", "position"), ("asset_id", "position")],
     # (project_id, kind): free text within projects narrows its hits by project (and

@@ -146,17 +146,29 @@ def _operation(plugin: MarshmallowPlugin, doc: Operation | None, arguments) -> d
 @blueprint.get("/openapi.json")
 @documented("This OpenAPI document", tags=("docs",), public=True, errors=())
 def openapi_json() -> Response:
-    cached = current_app.extensions.get("lineage_openapi")
+    return respond(_cached("lineage_openapi", lambda: build_spec(current_app)))
+
+
+def _cached(key: str, build: Callable[[], Any]) -> Any:  # noqa: ANN401
+    """``build()`` once per app: the route table and schemas are fixed once it serves."""
+    cached = current_app.extensions.get(key)
     if cached is None:
-        cached = current_app.extensions["lineage_openapi"] = build_spec(current_app)
-    return respond(cached)
+        cached = current_app.extensions[key] = build()
+    return cached
 
 
 @blueprint.get("/docs")
 @documented("Browsable API documentation (HTML)", tags=("docs",), public=True, errors=(),
             media_type="text/html")
 def docs() -> Response:
-    spec = build_spec(current_app)
+    return Response(_cached("lineage_docs_page", _docs_page), mimetype="text/html",
+                    headers={"Content-Security-Policy": "default-src 'none'; style-src "
+                                                        "'unsafe-inline'"})
+
+
+def _docs_page() -> str:
+    """The docs page's HTML, from the same (cached) document as /api/openapi.json."""
+    spec = _cached("lineage_openapi", lambda: build_spec(current_app))
     rows = []
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
@@ -183,7 +195,7 @@ def docs() -> Response:
             f"{html.escape(_describe(prop))}</li>"
             for field, prop in schema.get("properties", {}).items())
         schemas.append(f"<h3 id='{html.escape(name)}'>{html.escape(name)}</h3><ul>{fields}</ul>")
-    page = (
+    return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Lineage API</title>"
         "<style>body{font-family:sans-serif;margin:2em}td{padding:.2em .6em;"
         "border-bottom:1px solid #ddd;vertical-align:top}</style></head><body>"
@@ -193,9 +205,6 @@ def docs() -> Response:
         "<table><tr><th>Method</th><th>Path</th><th>Summary</th><th>Parameters</th>"
         f"<th>Body</th></tr>{''.join(rows)}</table><h2>Schemas</h2>{''.join(schemas)}"
         "</body></html>")
-    return Response(page, mimetype="text/html",
-                    headers={"Content-Security-Policy": "default-src 'none'; style-src "
-                                                        "'unsafe-inline'"})
 
 
 def _describe_parameter(parameter: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import Settings
+from app.heap import freeze_startup_heap
 from app.runtime import start_background, stop_background
 from app.services import Services, build_services
 from commands.people import IssuedToken, any_user_exists, create_user
@@ -67,6 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"Open the studio (a one-time sign-in link, valid {LINK_MINUTES} minutes):\n"
               f"  {address}/signin?code={code}")
     app = create_app(services=services)
+    freeze_startup_heap()
     parts = start_background(services)
     server = make_server(args.host, args.port, app, threaded=True)
     mode = "RabbitMQ " + _redacted(settings.broker_url) if settings.broker_url else (

@@ -9,8 +9,10 @@ functions), plus the asset's unfinished jobs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote_plus, urlencode
 
 from marshmallow import fields
 
@@ -92,6 +94,20 @@ def asset_context(asset_id: str, selected: str | None, as_of: datetime | None,
     return context
 
 
+def version_links(page: str, as_of: datetime | None) -> Callable[..., str]:
+    """``version_url(version_id, **changes)`` for the pages: ``page`` showing the version
+    (at ``as_of``), as :func:`url_with` writes it. The strip asks once per tile, so the
+    usual link (no changes) is joined from parts encoded once."""
+    at = as_of.isoformat() if as_of else None
+    tail = f"&{urlencode({'as_of': at})}" if at else ""
+
+    def version_url(version_id: str | None, **changes: Any) -> str:  # noqa: ANN401
+        if changes or not version_id:
+            return url_with(page, **{"v": version_id, "as_of": at, **changes})
+        return f"{page}?v={quote_plus(version_id)}{tail}"
+    return version_url
+
+
 def review_context(asset_id: str, selected: str | None, as_of: datetime | None,
                    min_position: int | None, *, page: str) -> dict[str, Any]:
     """The asset's tree and review state as a page draws them (members and guests alike;
@@ -122,8 +138,7 @@ def review_context(asset_id: str, selected: str | None, as_of: datetime | None,
         "reviews": reviews, "from_parents": [], "prev_id": None, "next_id": None,
         "compare_with": None, "agreed": False, "live_after": freshness.position,
         "names": display_names(lineage.engine, _people(nodes, review)),
-        "version_url": lambda version_id, **changes: url_with(page, **{
-            "v": version_id, "as_of": as_of.isoformat() if as_of else None, **changes}),
+        "version_url": version_links(page, as_of),
     }
     if current is not None:
         version_id = current["version_id"]

@@ -91,15 +91,13 @@ def test_cards_show_status_per_channel_and_filter_by_status_tier_tag_and_text(
 def test_the_review_queue_lists_undecided_versions_oldest_first_until_decided(
         api, client, board):
     project, reviewer = board
-    asset = api.asset(project, name="Poster")
-    creator = api.as_user("creator", project, name="Cleo")
-    first = api.upload(asset, png_bytes(color=(1, 1, 1)), creator)["version_id"]
-    second = api.upload(asset, png_bytes(color=(2, 2, 2)), creator)["version_id"]
+    upload = _uploads_by_cleo(api, project)
+    first, second = upload(), upload()
     make_runner(api.services.engine).catch_up()
     sign_in(client, reviewer.token)
 
     queue = client.get("/?fragment=queue").get_data(as_text=True)
-    waiting = re.findall(r'data-version-id="([0-9a-f-]{36})"', queue)
+    waiting = _waiting(queue)
     assert waiting.index(first) < waiting.index(second)
     assert "Poster" in queue and "by <bdi>Cleo</bdi>" in queue
 
@@ -107,3 +105,37 @@ def test_the_review_queue_lists_undecided_versions_oldest_first_until_decided(
     make_runner(api.services.engine).catch_up()
     queue = client.get("/?fragment=queue").get_data(as_text=True)
     assert first not in queue and second in queue
+
+
+def test_a_version_something_was_made_from_leaves_the_queue_and_the_backlog(
+        api, client, board):
+    project, reviewer = board
+    upload = _uploads_by_cleo(api, project)
+    first, other = upload(), upload()
+    edit = upload(parent_version_id=first)
+    make_runner(api.services.engine).catch_up()
+    sign_in(client, reviewer.token)
+
+    waiting = _waiting(client.get("/?fragment=queue").get_data(as_text=True))
+    assert first not in waiting and waiting.index(other) < waiting.index(edit)
+    backlog = client.get(f"/projects/{project}/dashboard.csv?range=all").get_data(as_text=True)
+    assert "review backlog,versions,2" in backlog
+
+
+def _uploads_by_cleo(api, project: str):  # noqa: ANN202
+    """A function uploading a new image to the project's asset "Poster" as its creator
+    Cleo (form fields as keywords); it returns the version id."""
+    asset = api.asset(project, name="Poster")
+    creator = api.as_user("creator", project, name="Cleo")
+    made = iter(range(1, 200))
+
+    def upload(**form: str) -> str:
+        shade = next(made)
+        return api.upload(asset, png_bytes(color=(shade, shade, shade)), creator,
+                          **form)["version_id"]
+    return upload
+
+
+def _waiting(queue: str) -> list[str]:
+    """The version ids the queue fragment lists, in order."""
+    return re.findall(r'data-version-id="([0-9a-f-]{36})"', queue)
