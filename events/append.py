@@ -16,12 +16,11 @@ into the same ConcurrencyError the query would have raised.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -79,8 +78,10 @@ def build_rows(head: tuple, pending: Sequence[Pending], versions: Sequence[int],
     recorded_at)``, with each stream continuing from its version in ``versions``."""
 
     position, prev_hash, last_recorded = head
-    recorded_at = max(datetime.now(UTC), _parse_time(last_recorded))
-    recorded_iso = iso(recorded_at)
+    recorded_at, last = datetime.now(UTC), _parse_time(last_recorded)
+    if recorded_at < last:
+        recorded_at = last
+    recorded_iso = recorded_at.isoformat(timespec="microseconds")  # iso() of a UTC time
     if occurred_at is None:  # without a client-given time, it occurred when recorded
         occurred_at, occurred_iso = recorded_at, recorded_iso
     else:
@@ -119,12 +120,24 @@ def build_rows(head: tuple, pending: Sequence[Pending], versions: Sequence[int],
     return Built(params, out, prev_hash, db_recorded)
 
 
+_last_parsed: tuple = (None, None)
+"""The head time parsed last and its UTC datetime: the next append's head is usually the
+time the previous one wrote."""
+
+
 def _parse_time(value) -> datetime:  # noqa: ANN001
+    global _last_parsed
+    last = _last_parsed
+    if value == last[0]:
+        return last[1]
     if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+        moment = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    elif value.tzinfo is None:
+        moment = value.replace(tzinfo=UTC)
+    else:
+        moment = value.astimezone(UTC)
+    _last_parsed = (value, moment)
+    return moment
 
 
 COLUMNS = (
@@ -211,6 +224,9 @@ class SqliteWriter:
         self._cursor = None
         self._pid = 0
         self._checkpointer: WalCheckpointer | None = None
+        dbapi = engine.dialect.loaded_dbapi
+        self._fatal = (dbapi.OperationalError, dbapi.InterfaceError)
+        """The connection's errors: they fail the whole group and drop the connection."""
         self_ref = weakref.ref(self)
 
         def _release_on_dispose(_engine: Engine) -> None:
@@ -225,30 +241,33 @@ class SqliteWriter:
         event.listen(engine, "engine_disposed", _release_on_dispose)
 
     def _write_group(self, requests: list[AppendRequest]) -> None:
-        with self._transaction() as cursor:
-            head = cursor.execute(self.sql.take_head).fetchone()
-            end = write_requests(cursor, self.sql, requests, head, True, self._dbapi_errors())
-            if end is not head:
-                cursor.execute(self.sql.update_head, end)
-
-    def _dbapi_errors(self) -> tuple[type, ...]:
-        dbapi = self.engine.dialect.loaded_dbapi
-        return dbapi.OperationalError, dbapi.InterfaceError
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator:
         if self._file is None:
             with pooled_connection(self.engine) as connection:
-                yield from _in_transaction(connection.driver_connection.cursor())
+                self._write(connection.driver_connection.cursor(), requests)
             return
         with self._state_lock:
             cursor = self._checkout()
             try:
-                yield from _in_transaction(cursor)
-            except self._dbapi_errors() as exc:
+                self._write(cursor, requests)
+            except self._fatal as exc:
                 self._release()  # the next append reconnects
                 raise unavailable(exc) from exc
             self._checkpointer.committed()
+
+    def _write(self, cursor, requests: list[AppendRequest]) -> None:  # noqa: ANN001
+        """One transaction: read the head, write the requests after it, move it, commit."""
+        execute, sql = cursor.execute, self.sql
+        execute("BEGIN IMMEDIATE")
+        try:
+            head = execute(sql.take_head).fetchone()
+            end = write_requests(cursor, sql, requests, head, True, self._fatal)
+            if end is not head:
+                execute(sql.update_head, end)
+            execute("COMMIT")
+        except BaseException:
+            if cursor.connection.in_transaction:
+                execute("ROLLBACK")
+            raise
 
     def _checkout(self):  # noqa: ANN202
         if self._pid != os.getpid():
@@ -273,17 +292,6 @@ class SqliteWriter:
         connection, self._connection, self._cursor = self._connection, None, None
         if connection is not None and self._pid == os.getpid():
             connection.invalidate()
-
-
-def _in_transaction(cursor) -> Iterator:  # noqa: ANN001
-    cursor.execute("BEGIN IMMEDIATE")
-    try:
-        yield cursor
-        cursor.execute("COMMIT")
-    except BaseException:
-        if cursor.connection.in_transaction:
-            cursor.execute("ROLLBACK")
-        raise
 
 
 def write_requests(cursor, sql: Statements, requests: list[AppendRequest],  # noqa: ANN001
