@@ -6,8 +6,9 @@ caller before the write lock; under it, each backend spends as little as it can:
 - SQLite: one long-lived write connection per store (writers of this process already queue
   on one lock, so a pool checkout per append bought nothing and cost a cold page cache
   whenever another pooled connection had written last), five statements for a plain append.
-- PostgreSQL: pipeline mode, so an append is two round trips (lock and read the head; insert,
-  move the head and commit) plus the commit's WAL flush.
+- PostgreSQL (events/postgres_writer.py): one round trip after the head the store knows,
+  else two in pipeline mode (lock and read the head; insert, move the head and commit),
+  plus the commit's WAL flush.
 
 Creating a stream (``NO_STREAM``) needs no version query: its first event is version 1, and
 UNIQUE(stream_id, stream_version) refuses it if the stream exists; that refusal is turned
@@ -339,12 +340,12 @@ def write_request(cursor, sql: Statements, request: AppendRequest,  # noqa: ANN0
         cursor.execute(sql.insert_event, built.params[0])
     else:
         cursor.executemany(sql.insert_event, built.params)
-    _write_side_rows(cursor, sql, pending, meta, head[0], request.count)
+    write_side_rows(cursor, sql, pending, meta, head[0], request.count)
     last = built.recorded[-1]
     return built.recorded, (last.position, built.last_hash, built.db_recorded_at)
 
 
-def _write_side_rows(cursor, sql: Statements, pending: Sequence[Pending],  # noqa: ANN001
+def write_side_rows(cursor, sql: Statements, pending: Sequence[Pending],  # noqa: ANN001
                      meta: Metadata, before: int, count: int) -> None:
     """Entity locations and the command id, when the append has any."""
     located = [(entity_id, p.stream.stream_id) for p in pending
@@ -355,63 +356,3 @@ def _write_side_rows(cursor, sql: Statements, pending: Sequence[Pending],  # noq
         route, digest = meta.request or (None, None)
         cursor.execute(sql.insert_command,
                        (meta.command_id, before + 1, before + count, route, digest))
-
-
-class PostgresWriter:
-    """A lone append runs in pipeline mode: two round trips and the commit's WAL flush.
-    A group (several threads appending at once) shares one transaction and one flush."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.sql = Statements(False)
-        self.group = GroupCommit(self._write_group)
-
-    def _write_group(self, requests: list[AppendRequest]) -> None:
-        with pooled_connection(self.engine) as connection:
-            driver = connection.driver_connection
-            try:
-                if len(requests) == 1:
-                    self._write_alone(driver, requests[0])
-                else:
-                    cursor = driver.cursor()
-                    cursor.execute(self.sql.lock_head)
-                    head = cursor.fetchone()
-                    dbapi = self.engine.dialect.loaded_dbapi
-                    end = write_requests(cursor, self.sql, requests, head, False,
-                                         (dbapi.OperationalError, dbapi.InterfaceError))
-                    if end is not head:
-                        cursor.execute(self.sql.update_head, end)
-                driver.commit()
-            except BaseException:
-                driver.rollback()
-                raise
-
-    def _write_alone(self, driver, request: AppendRequest) -> None:  # noqa: ANN001
-        sql, meta, pending, count = self.sql, request.meta, request.pending, request.count
-        with driver.pipeline():
-            head_cursor = driver.cursor()
-            head_cursor.execute(sql.take_head, (count, count))
-            seen_cursor = None
-            if meta.command_id is not None:
-                seen_cursor = driver.cursor()
-                seen_cursor.execute(sql.command_seen, (meta.command_id,))
-            version_cursors = []
-            for p in pending:
-                version_cursor = None
-                if needs_version_query(p.stream):
-                    version_cursor = driver.cursor()
-                    version_cursor.execute(sql.stream_version, (p.stream.stream_id,))
-                version_cursors.append(version_cursor)
-            head = head_cursor.fetchone()  # the first round trip ends here
-            if seen_cursor is not None and (seen := seen_cursor.fetchone()):
-                raise Duplicate(*seen)
-            versions = [check_version(p.stream, c.fetchone()[0] or 0 if c else None)
-                        for p, c in zip(pending, version_cursors, strict=True)]
-            built = build_rows(head, pending, versions, meta, request.occurred_at,
-                               request.event_ids, False)
-            cursor = driver.cursor()
-            cursor.executemany(sql.insert_event, built.params)
-            _write_side_rows(cursor, sql, pending, meta, head[0], count)
-            cursor.execute(sql.update_head, (head[0] + count, built.last_hash,
-                                             built.db_recorded_at))
-            request.result = built.recorded

@@ -22,6 +22,7 @@ from events.chain import canonical_json
 from events.db import pooled_connection
 from events.errors import ConcurrencyError, DomainError, IdempotencyKeyReused
 from events.group_commit import AppendRequest
+from events.postgres_writer import PostgresWriter
 from events.records import (  # re-exported: callers import the record types from here
     ANY,  # noqa: F401
     NO_STREAM,
@@ -66,7 +67,7 @@ class EventStore:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
         self._sql = _append.Statements(self._sqlite)
-        self._writer = (_append.SqliteWriter if self._sqlite else _append.PostgresWriter)(engine)
+        self._writer = (_append.SqliteWriter if self._sqlite else PostgresWriter)(engine)
         self._appended = threading.Condition()
         self._local_head = 0
 

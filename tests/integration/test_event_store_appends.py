@@ -109,6 +109,42 @@ def test_sqlite_writers_of_one_store_share_one_connection_yet_see_other_writers(
     engine.dispose()
 
 
+def test_two_stores_on_one_database_check_against_what_the_other_appended(database_url):
+    """A store remembers the head it last wrote (on PostgreSQL it appends after it in one
+    round trip): another store's (another process's) appends move the head under it, and
+    its next appends still check versions, stream creation and command ids exactly."""
+    ours, theirs = EventStore(make_engine(database_url)), EventStore(make_engine(database_url))
+    append(ours, "s-1", NO_STREAM, "a")
+    append(ours, "s-1", 1, "b")
+    append(theirs, "s-1", 2, "c")
+
+    with pytest.raises(ConcurrencyError):
+        append(ours, "s-1", 2, "stale")
+    first = append(theirs, "s-2", NO_STREAM, "d", command_id="cmd-1")
+    again = append(ours, "s-2", NO_STREAM, "d", command_id="cmd-1")
+    with pytest.raises(ConcurrencyError):
+        append(ours, "s-2", NO_STREAM, "exists")
+    append(ours, "s-1", 3, "e")
+    with pytest.raises(ConcurrencyError):  # the head as ours knows it, a version ahead
+        append(ours, "s-1", 9, "ahead")
+    mine = append(ours, "s-3", NO_STREAM, "f", command_id="cmd-2")
+    mine_again = append(ours, "s-3", NO_STREAM, "f", command_id="cmd-2")
+    append(theirs, "s-1", 4, "g")
+    last = append(ours, "s-1", 5, "h")
+
+    assert [r.event_id for r in again] == [r.event_id for r in first]
+    assert [r.event_id for r in mine_again] == [r.event_id for r in mine]
+    assert [(r.position, r.stream_id, r.stream_version, r.event.text)
+            for r in ours.read_all()] == [
+        (1, "s-1", 1, "a"), (2, "s-1", 2, "b"), (3, "s-1", 3, "c"), (4, "s-2", 1, "d"),
+        (5, "s-1", 4, "e"), (6, "s-3", 1, "f"), (7, "s-1", 5, "g"), (8, "s-1", 6, "h")]
+    assert last[0].prev_hash == ours.read_all()[-2].hash
+    assert ours.head().position == 8
+    assert verify_chain(ours.engine).ok
+    theirs.engine.dispose()
+    ours.engine.dispose()
+
+
 def test_appends_queued_together_are_written_as_if_one_after_another(store, engine):
     """Appends that queue while another is written share one transaction and commit, yet
     each is checked against those before it and fails or succeeds on its own."""
