@@ -50,19 +50,18 @@ _MASK_62 = (1 << 62) - 1
 
 def new_event_ids(count: int) -> list[str]:
     """``count`` time-ordered UUIDs (RFC 9562 version 7: 48-bit Unix milliseconds, then
-    74 random bits; the events of one append count up from one random draw).
-
-    Random (version 4) ids put every new row of the UNIQUE(event_id) index on a random
-    leaf page, so a 50-event append wrote ~45 pages; time-ordered ids land on the last one.
+    74 random bits; the events of one append count up from one random draw), so ids sort
+    in the order events were appended. Nothing but this function makes event ids, and 74
+    random bits per append keep them unique without an index (migration 0012 dropped it).
     """
-    millis = time.time_ns() // 1_000_000
     draw = int.from_bytes(os.urandom(10), "big")
-    high = f"{(millis << 16) | (0x7 << 12) | (draw >> 68):016x}"  # the first 64 bits
+    high = (((time.time_ns() // 1_000_000) << 80) | (0x7 << 76) | ((draw >> 68) << 64)
+            | (0b10 << 62))  # the 48-bit time, the version, 12 random bits, the variant
     low = draw & _MASK_62
     ids = []
     for k in range(count):
-        tail = f"{(0b10 << 62) | ((low + k) & _MASK_62):016x}"
-        ids.append(f"{high[:8]}-{high[8:12]}-{high[12:16]}-{tail[:4]}-{tail[4:]}")
+        h = f"{high | ((low + k) & _MASK_62):032x}"
+        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
     return ids
 
 
@@ -235,9 +234,9 @@ class SqliteWriter:
             if writer is not None:
                 with writer._state_lock:
                     writer._release()
-                    if writer._checkpointer is not None:
-                        writer._checkpointer.stop()
-                        writer._checkpointer = None
+                    checkpointer, writer._checkpointer = writer._checkpointer, None
+                if checkpointer is not None:  # it may be waiting for the lock
+                    checkpointer.stop()
 
         event.listen(engine, "engine_disposed", _release_on_dispose)
 
@@ -285,7 +284,8 @@ class SqliteWriter:
             self._cursor = self._connection.driver_connection.cursor()
             self._cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
             if self._checkpointer is None:
-                self._checkpointer = WalCheckpointer(self._file, sqlite_synchronous())
+                self._checkpointer = WalCheckpointer(self._file, sqlite_synchronous(),
+                                                    self._state_lock)
                 weakref.finalize(self, self._checkpointer.stop)
         return self._cursor
 

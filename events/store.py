@@ -68,6 +68,7 @@ class EventStore:
         self._sqlite = engine.dialect.name == "sqlite"
         self._sql = _append.Statements(self._sqlite)
         self._writer = (_append.SqliteWriter if self._sqlite else PostgresWriter)(engine)
+        self._integrity_error = engine.dialect.loaded_dbapi.IntegrityError
         self._appended = threading.Condition()
         self._local_head = 0
 
@@ -100,14 +101,13 @@ class EventStore:
             return []
         occurred_at = utc(meta.occurred_at) if meta.occurred_at else None
         event_ids = new_event_ids(count)
-        integrity_error = self.engine.dialect.loaded_dbapi.IntegrityError
         try:
             recorded = self._writer.group.submit(
                 AppendRequest(pending, count, meta, occurred_at, event_ids))
         except Duplicate as dup:
             _refuse_other_request(meta.request, dup.route, dup.digest)
             return self._read_range(dup.first, dup.last, meta.command_id)
-        except integrity_error as exc:
+        except self._integrity_error as exc:
             self._raise_if_created_meanwhile(appends, exc)
             raise
         with self._appended:

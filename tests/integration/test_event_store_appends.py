@@ -16,6 +16,7 @@ from events.errors import ConcurrencyError
 from events.migrate import upgrade
 from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend
 from events.verify import verify_chain
+from events.wal import RESTART_PAGES
 from tests.integration.test_event_store import append, note
 
 
@@ -74,6 +75,22 @@ def test_sqlite_commits_reach_the_database_file_soon_without_a_full_wal(tmp_path
     engine.dispose()
 
     assert in_file == 5
+
+
+def test_sqlite_wal_stays_short_while_appends_never_pause(tmp_path, monkeypatch):
+    """Checkpoints catch up with a writer that never stops, so the WAL starts over
+    instead of growing (a growing file costs FULL's fsyncs its size change each time)."""
+    monkeypatch.setenv("LINEAGE_SQLITE_SYNCHRONOUS", "FULL")
+    path = tmp_path / "lineage.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    store = EventStore(engine)
+    for i in range(1500):  # ~6,000 WAL pages written
+        store.append(f"s-{i}", NO_STREAM, [note(str(i))], Metadata(), stream_type="test")
+    wal_pages = (tmp_path / "lineage.db-wal").stat().st_size // 4096
+    engine.dispose()
+
+    assert wal_pages < 3 * RESTART_PAGES
 
 
 def _events_in_main_file(path, scratch) -> int:  # noqa: ANN001
