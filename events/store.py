@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, insert, select
 
 from events import append as _append
 from events.append import COLUMNS as _COLUMN_LIST
-from events.append import Duplicate, new_event_ids
+from events.append import Duplicate, new_event_ids, new_recorded
 from events.chain import canonical_json
 from events.db import pooled_connection
 from events.errors import ConcurrencyError, DomainError, IdempotencyKeyReused
@@ -314,11 +314,11 @@ def _decode_sqlite_rows(rows: list[tuple]) -> list[Recorded]:
         recorded = last_time
         occurred = recorded if occurred_at == recorded_at else _fromisoformat(
             occurred_at + "+00:00")
-        out.append(Recorded(
+        out.append(new_recorded(Recorded, (
             position, event_id, stream_id, stream_type, stream_version, event_type,
             schema_version, decode(event_type, schema_version, _scan_json(payload, 0)[0]),
             actor_id, correlation_id, causation_id, command_id, occurred, recorded,
-            prev_hash, hash_))
+            prev_hash, hash_)))
     return out
 
 
