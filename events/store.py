@@ -138,10 +138,7 @@ class EventStore:
 
     def _raw_select(self, query: str, params: Sequence) -> list[tuple]:
         with pooled_connection(self.engine) as connection:
-            # psycopg in binary: times and numbers arrive as machine values rather than
-            # text to format and parse again (a log read ~10% faster).
-            cursor = (connection.cursor() if self._sqlite
-                      else connection.driver_connection.cursor(binary=True))
+            cursor = connection.cursor()
             cursor.execute(query, params)
             rows = cursor.fetchall()
             cursor.close()
