@@ -6,8 +6,9 @@ caller before the write lock; under it, each backend spends as little as it can:
 - SQLite: one long-lived write connection per store (writers of this process already queue
   on one lock, so a pool checkout per append bought nothing and cost a cold page cache
   whenever another pooled connection had written last), five statements for a plain append.
-- PostgreSQL: pipeline mode, so an append is two round trips (lock and read the head; insert,
-  move the head and commit) plus the commit's WAL flush.
+- PostgreSQL (events/postgres_writer.py): one round trip after the head the store knows,
+  else two in pipeline mode (lock and read the head; insert, move the head and commit),
+  plus the commit's WAL flush.
 
 Creating a stream (``NO_STREAM``) needs no version query: its first event is version 1, and
 UNIQUE(stream_id, stream_version) refuses it if the stream exists; that refusal is turned
@@ -16,12 +17,11 @@ into the same ConcurrencyError the query would have raised.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -50,20 +50,24 @@ _MASK_62 = (1 << 62) - 1
 
 def new_event_ids(count: int) -> list[str]:
     """``count`` time-ordered UUIDs (RFC 9562 version 7: 48-bit Unix milliseconds, then
-    74 random bits; the events of one append count up from one random draw).
-
-    Random (version 4) ids put every new row of the UNIQUE(event_id) index on a random
-    leaf page, so a 50-event append wrote ~45 pages; time-ordered ids land on the last one.
+    74 random bits; the events of one append count up from one random draw), so ids sort
+    in the order events were appended. Nothing but this function makes event ids, and 74
+    random bits per append keep them unique without an index (migration 0016 dropped it).
     """
-    millis = time.time_ns() // 1_000_000
     draw = int.from_bytes(os.urandom(10), "big")
-    high = f"{(millis << 16) | (0x7 << 12) | (draw >> 68):016x}"  # the first 64 bits
+    high = (((time.time_ns() // 1_000_000) << 80) | (0x7 << 76) | ((draw >> 68) << 64)
+            | (0b10 << 62))  # the 48-bit time, the version, 12 random bits, the variant
     low = draw & _MASK_62
     ids = []
     for k in range(count):
-        tail = f"{(0b10 << 62) | ((low + k) & _MASK_62):016x}"
-        ids.append(f"{high[:8]}-{high[8:12]}-{high[12:16]}-{tail[:4]}-{tail[4:]}")
+        h = f"{high | ((low + k) & _MASK_62):032x}"
+        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
     return ids
+
+
+new_recorded = tuple.__new__
+"""``new_recorded(Recorded, values)``: a Recorded without its generated ``__new__``'s
+Python call (a third of building one); ``values`` must hold all sixteen fields."""
 
 
 class Built(NamedTuple):
@@ -79,8 +83,10 @@ def build_rows(head: tuple, pending: Sequence[Pending], versions: Sequence[int],
     recorded_at)``, with each stream continuing from its version in ``versions``."""
 
     position, prev_hash, last_recorded = head
-    recorded_at = max(datetime.now(UTC), _parse_time(last_recorded))
-    recorded_iso = iso(recorded_at)
+    recorded_at, last = datetime.now(UTC), _parse_time(last_recorded)
+    if recorded_at < last:
+        recorded_at = last
+    recorded_iso = recorded_at.isoformat(timespec="microseconds")  # iso() of a UTC time
     if occurred_at is None:  # without a client-given time, it occurred when recorded
         occurred_at, occurred_iso = recorded_at, recorded_iso
     else:
@@ -111,20 +117,32 @@ def build_rows(head: tuple, pending: Sequence[Pending], versions: Sequence[int],
                 position, event_id, stream_id, stream_type, version, type_name,
                 schema_version, payload_json, actor, correlation, causation, command,
                 db_occurred, db_recorded, prev_hash, hash_))
-            out.append(Recorded(
+            out.append(new_recorded(Recorded, (
                 position, event_id, stream_id, stream_type, version, type_name,
                 schema_version, evt, actor, correlation, causation, command, occurred_at,
-                recorded_at, prev_hash, hash_))
+                recorded_at, prev_hash, hash_)))
             prev_hash = hash_
     return Built(params, out, prev_hash, db_recorded)
 
 
+_last_parsed: tuple = (None, None)
+"""The head time parsed last and its UTC datetime: the next append's head is usually the
+time the previous one wrote."""
+
+
 def _parse_time(value) -> datetime:  # noqa: ANN001
+    global _last_parsed
+    last = _last_parsed
+    if value == last[0]:
+        return last[1]
     if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+        moment = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    elif value.tzinfo is None:
+        moment = value.replace(tzinfo=UTC)
+    else:
+        moment = value.astimezone(UTC)
+    _last_parsed = (value, moment)
+    return moment
 
 
 COLUMNS = (
@@ -211,6 +229,9 @@ class SqliteWriter:
         self._cursor = None
         self._pid = 0
         self._checkpointer: WalCheckpointer | None = None
+        dbapi = engine.dialect.loaded_dbapi
+        self._fatal = (dbapi.OperationalError, dbapi.InterfaceError)
+        """The connection's errors: they fail the whole group and drop the connection."""
         self_ref = weakref.ref(self)
 
         def _release_on_dispose(_engine: Engine) -> None:
@@ -218,37 +239,40 @@ class SqliteWriter:
             if writer is not None:
                 with writer._state_lock:
                     writer._release()
-                    if writer._checkpointer is not None:
-                        writer._checkpointer.stop()
-                        writer._checkpointer = None
+                    checkpointer, writer._checkpointer = writer._checkpointer, None
+                if checkpointer is not None:  # it may be waiting for the lock
+                    checkpointer.stop()
 
         event.listen(engine, "engine_disposed", _release_on_dispose)
 
     def _write_group(self, requests: list[AppendRequest]) -> None:
-        with self._transaction() as cursor:
-            head = cursor.execute(self.sql.take_head).fetchone()
-            end = write_requests(cursor, self.sql, requests, head, True, self._dbapi_errors())
-            if end is not head:
-                cursor.execute(self.sql.update_head, end)
-
-    def _dbapi_errors(self) -> tuple[type, ...]:
-        dbapi = self.engine.dialect.loaded_dbapi
-        return dbapi.OperationalError, dbapi.InterfaceError
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator:
         if self._file is None:
             with pooled_connection(self.engine) as connection:
-                yield from _in_transaction(connection.driver_connection.cursor())
+                self._write(connection.driver_connection.cursor(), requests)
             return
         with self._state_lock:
             cursor = self._checkout()
             try:
-                yield from _in_transaction(cursor)
-            except self._dbapi_errors() as exc:
+                self._write(cursor, requests)
+            except self._fatal as exc:
                 self._release()  # the next append reconnects
                 raise unavailable(exc) from exc
             self._checkpointer.committed()
+
+    def _write(self, cursor, requests: list[AppendRequest]) -> None:  # noqa: ANN001
+        """One transaction: read the head, write the requests after it, move it, commit."""
+        execute, sql = cursor.execute, self.sql
+        execute("BEGIN IMMEDIATE")
+        try:
+            head = execute(sql.take_head).fetchone()
+            end = write_requests(cursor, sql, requests, head, True, self._fatal)
+            if end is not head:
+                execute(sql.update_head, end)
+            execute("COMMIT")
+        except BaseException:
+            if cursor.connection.in_transaction:
+                execute("ROLLBACK")
+            raise
 
     def _checkout(self):  # noqa: ANN202
         if self._pid != os.getpid():
@@ -265,7 +289,8 @@ class SqliteWriter:
             self._cursor = self._connection.driver_connection.cursor()
             self._cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
             if self._checkpointer is None:
-                self._checkpointer = WalCheckpointer(self._file, sqlite_synchronous())
+                self._checkpointer = WalCheckpointer(self._file, sqlite_synchronous(),
+                                                    self._state_lock)
                 weakref.finalize(self, self._checkpointer.stop)
         return self._cursor
 
@@ -273,17 +298,6 @@ class SqliteWriter:
         connection, self._connection, self._cursor = self._connection, None, None
         if connection is not None and self._pid == os.getpid():
             connection.invalidate()
-
-
-def _in_transaction(cursor) -> Iterator:  # noqa: ANN001
-    cursor.execute("BEGIN IMMEDIATE")
-    try:
-        yield cursor
-        cursor.execute("COMMIT")
-    except BaseException:
-        if cursor.connection.in_transaction:
-            cursor.execute("ROLLBACK")
-        raise
 
 
 def write_requests(cursor, sql: Statements, requests: list[AppendRequest],  # noqa: ANN001
@@ -331,12 +345,12 @@ def write_request(cursor, sql: Statements, request: AppendRequest,  # noqa: ANN0
         cursor.execute(sql.insert_event, built.params[0])
     else:
         cursor.executemany(sql.insert_event, built.params)
-    _write_side_rows(cursor, sql, pending, meta, head[0], request.count)
+    write_side_rows(cursor, sql, pending, meta, head[0], request.count)
     last = built.recorded[-1]
     return built.recorded, (last.position, built.last_hash, built.db_recorded_at)
 
 
-def _write_side_rows(cursor, sql: Statements, pending: Sequence[Pending],  # noqa: ANN001
+def write_side_rows(cursor, sql: Statements, pending: Sequence[Pending],  # noqa: ANN001
                      meta: Metadata, before: int, count: int) -> None:
     """Entity locations and the command id, when the append has any."""
     located = [(entity_id, p.stream.stream_id) for p in pending
@@ -347,63 +361,3 @@ def _write_side_rows(cursor, sql: Statements, pending: Sequence[Pending],  # noq
         route, digest = meta.request or (None, None)
         cursor.execute(sql.insert_command,
                        (meta.command_id, before + 1, before + count, route, digest))
-
-
-class PostgresWriter:
-    """A lone append runs in pipeline mode: two round trips and the commit's WAL flush.
-    A group (several threads appending at once) shares one transaction and one flush."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.sql = Statements(False)
-        self.group = GroupCommit(self._write_group)
-
-    def _write_group(self, requests: list[AppendRequest]) -> None:
-        with pooled_connection(self.engine) as connection:
-            driver = connection.driver_connection
-            try:
-                if len(requests) == 1:
-                    self._write_alone(driver, requests[0])
-                else:
-                    cursor = driver.cursor()
-                    cursor.execute(self.sql.lock_head)
-                    head = cursor.fetchone()
-                    dbapi = self.engine.dialect.loaded_dbapi
-                    end = write_requests(cursor, self.sql, requests, head, False,
-                                         (dbapi.OperationalError, dbapi.InterfaceError))
-                    if end is not head:
-                        cursor.execute(self.sql.update_head, end)
-                driver.commit()
-            except BaseException:
-                driver.rollback()
-                raise
-
-    def _write_alone(self, driver, request: AppendRequest) -> None:  # noqa: ANN001
-        sql, meta, pending, count = self.sql, request.meta, request.pending, request.count
-        with driver.pipeline():
-            head_cursor = driver.cursor()
-            head_cursor.execute(sql.take_head, (count, count))
-            seen_cursor = None
-            if meta.command_id is not None:
-                seen_cursor = driver.cursor()
-                seen_cursor.execute(sql.command_seen, (meta.command_id,))
-            version_cursors = []
-            for p in pending:
-                version_cursor = None
-                if needs_version_query(p.stream):
-                    version_cursor = driver.cursor()
-                    version_cursor.execute(sql.stream_version, (p.stream.stream_id,))
-                version_cursors.append(version_cursor)
-            head = head_cursor.fetchone()  # the first round trip ends here
-            if seen_cursor is not None and (seen := seen_cursor.fetchone()):
-                raise Duplicate(*seen)
-            versions = [check_version(p.stream, c.fetchone()[0] or 0 if c else None)
-                        for p, c in zip(pending, version_cursors, strict=True)]
-            built = build_rows(head, pending, versions, meta, request.occurred_at,
-                               request.event_ids, False)
-            cursor = driver.cursor()
-            cursor.executemany(sql.insert_event, built.params)
-            _write_side_rows(cursor, sql, pending, meta, head[0], count)
-            cursor.execute(sql.update_head, (head[0] + count, built.last_hash,
-                                             built.db_recorded_at))
-            request.result = built.recorded

@@ -99,13 +99,12 @@ def append_hasher(actor_id: str | None, causation_id: str | None, command_id: st
             stream_part = streams[stream_id, stream_type] = (
                 ',"stream_id":' + _text(stream_id) + ',"stream_type":' + _text(stream_type)
                 + ',"stream_version":')
-        # UTF-8 of the joined text is the UTF-8 of prev_hash followed by the record's.
-        return sha256((
-            prev_hash + opening + _text(event_id) + type_part + payload_json
-            + ',"position":' + str(int(position))
-            + ',"prev_hash":' + _text(prev_hash)
-            + recorded_part + str(int(schema_version))
-            + stream_part + str(int(stream_version))
-            + "}").encode("utf-8")).hexdigest()
+        # UTF-8 of the joined text is the UTF-8 of prev_hash followed by the record's
+        # (one f-string: no intermediate strings; ":d" writes ints as JSON does).
+        return sha256(
+            f'{prev_hash}{opening}{_encode_str(event_id)}{type_part}{payload_json}'
+            f',"position":{position:d},"prev_hash":{_encode_str(prev_hash)}'
+            f'{recorded_part}{schema_version:d}{stream_part}{stream_version:d}}}'
+            .encode()).hexdigest()
 
     return hash_record

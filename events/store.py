@@ -17,11 +17,12 @@ from sqlalchemy import Engine, func, insert, select
 
 from events import append as _append
 from events.append import COLUMNS as _COLUMN_LIST
-from events.append import Duplicate, new_event_ids
+from events.append import Duplicate, new_event_ids, new_recorded
 from events.chain import canonical_json
 from events.db import pooled_connection
 from events.errors import ConcurrencyError, DomainError, IdempotencyKeyReused
 from events.group_commit import AppendRequest
+from events.postgres_writer import PostgresWriter
 from events.records import (  # re-exported: callers import the record types from here
     ANY,  # noqa: F401
     NO_STREAM,
@@ -66,7 +67,8 @@ class EventStore:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
         self._sql = _append.Statements(self._sqlite)
-        self._writer = (_append.SqliteWriter if self._sqlite else _append.PostgresWriter)(engine)
+        self._writer = (_append.SqliteWriter if self._sqlite else PostgresWriter)(engine)
+        self._integrity_error = engine.dialect.loaded_dbapi.IntegrityError
         self._appended = threading.Condition()
         self._local_head = 0
 
@@ -99,14 +101,13 @@ class EventStore:
             return []
         occurred_at = utc(meta.occurred_at) if meta.occurred_at else None
         event_ids = new_event_ids(count)
-        integrity_error = self.engine.dialect.loaded_dbapi.IntegrityError
         try:
             recorded = self._writer.group.submit(
                 AppendRequest(pending, count, meta, occurred_at, event_ids))
         except Duplicate as dup:
             _refuse_other_request(meta.request, dup.route, dup.digest)
             return self._read_range(dup.first, dup.last, meta.command_id)
-        except integrity_error as exc:
+        except self._integrity_error as exc:
             self._raise_if_created_meanwhile(appends, exc)
             raise
         with self._appended:
@@ -313,11 +314,11 @@ def _decode_sqlite_rows(rows: list[tuple]) -> list[Recorded]:
         recorded = last_time
         occurred = recorded if occurred_at == recorded_at else _fromisoformat(
             occurred_at + "+00:00")
-        out.append(Recorded(
+        out.append(new_recorded(Recorded, (
             position, event_id, stream_id, stream_type, stream_version, event_type,
             schema_version, decode(event_type, schema_version, _scan_json(payload, 0)[0]),
             actor_id, correlation_id, causation_id, command_id, occurred, recorded,
-            prev_hash, hash_))
+            prev_hash, hash_)))
     return out
 
 

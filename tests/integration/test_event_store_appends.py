@@ -16,6 +16,7 @@ from events.errors import ConcurrencyError
 from events.migrate import upgrade
 from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend
 from events.verify import verify_chain
+from events.wal import RESTART_PAGES
 from tests.integration.test_event_store import append, note
 
 
@@ -76,6 +77,22 @@ def test_sqlite_commits_reach_the_database_file_soon_without_a_full_wal(tmp_path
     assert in_file == 5
 
 
+def test_sqlite_wal_stays_short_while_appends_never_pause(tmp_path, monkeypatch):
+    """Checkpoints catch up with a writer that never stops, so the WAL starts over
+    instead of growing (a growing file costs FULL's fsyncs its size change each time)."""
+    monkeypatch.setenv("LINEAGE_SQLITE_SYNCHRONOUS", "FULL")
+    path = tmp_path / "lineage.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    store = EventStore(engine)
+    for i in range(1500):  # ~6,000 WAL pages written
+        store.append(f"s-{i}", NO_STREAM, [note(str(i))], Metadata(), stream_type="test")
+    wal_pages = (tmp_path / "lineage.db-wal").stat().st_size // 4096
+    engine.dispose()
+
+    assert wal_pages < 3 * RESTART_PAGES
+
+
 def _events_in_main_file(path, scratch) -> int:  # noqa: ANN001
     """Count the events in a copy of the database file alone (its WAL left behind)."""
     shutil.rmtree(scratch, ignore_errors=True)
@@ -107,6 +124,42 @@ def test_sqlite_writers_of_one_store_share_one_connection_yet_see_other_writers(
     assert [r.position for r in ours.read_all()] == [1, 2, 3]
     theirs.engine.dispose()
     engine.dispose()
+
+
+def test_two_stores_on_one_database_check_against_what_the_other_appended(database_url):
+    """A store remembers the head it last wrote (on PostgreSQL it appends after it in one
+    round trip): another store's (another process's) appends move the head under it, and
+    its next appends still check versions, stream creation and command ids exactly."""
+    ours, theirs = EventStore(make_engine(database_url)), EventStore(make_engine(database_url))
+    append(ours, "s-1", NO_STREAM, "a")
+    append(ours, "s-1", 1, "b")
+    append(theirs, "s-1", 2, "c")
+
+    with pytest.raises(ConcurrencyError):
+        append(ours, "s-1", 2, "stale")
+    first = append(theirs, "s-2", NO_STREAM, "d", command_id="cmd-1")
+    again = append(ours, "s-2", NO_STREAM, "d", command_id="cmd-1")
+    with pytest.raises(ConcurrencyError):
+        append(ours, "s-2", NO_STREAM, "exists")
+    append(ours, "s-1", 3, "e")
+    with pytest.raises(ConcurrencyError):  # the head as ours knows it, a version ahead
+        append(ours, "s-1", 9, "ahead")
+    mine = append(ours, "s-3", NO_STREAM, "f", command_id="cmd-2")
+    mine_again = append(ours, "s-3", NO_STREAM, "f", command_id="cmd-2")
+    append(theirs, "s-1", 4, "g")
+    last = append(ours, "s-1", 5, "h")
+
+    assert [r.event_id for r in again] == [r.event_id for r in first]
+    assert [r.event_id for r in mine_again] == [r.event_id for r in mine]
+    assert [(r.position, r.stream_id, r.stream_version, r.event.text)
+            for r in ours.read_all()] == [
+        (1, "s-1", 1, "a"), (2, "s-1", 2, "b"), (3, "s-1", 3, "c"), (4, "s-2", 1, "d"),
+        (5, "s-1", 4, "e"), (6, "s-3", 1, "f"), (7, "s-1", 5, "g"), (8, "s-1", 6, "h")]
+    assert last[0].prev_hash == ours.read_all()[-2].hash
+    assert ours.head().position == 8
+    assert verify_chain(ours.engine).ok
+    theirs.engine.dispose()
+    ours.engine.dispose()
 
 
 def test_appends_queued_together_are_written_as_if_one_after_another(store, engine):

@@ -174,3 +174,33 @@ def test_0013_refills_the_access_tables_so_projects_read_their_settings(empty_en
     assert project["policies"]["final_render_cap"] == 3
     assert project["policies"]["price_currency"] is None
     assert project["compute_used_seconds"] == 1.5
+
+
+def test_0016_keeps_every_event_and_only_the_indexes_reads_use(empty_engine):
+    """The append writes one b-tree page per index: after 0016 the log keeps its rows,
+    chain and version check, with the stream-version key and the type index only."""
+    from events.errors import ConcurrencyError
+
+    upgrade(empty_engine, "0015")
+    store = EventStore(empty_engine)
+    for n in range(5):
+        store.append(f"s-{n}", 0, [NoteAdded(text=f"{n}a"), NoteAdded(text=f"{n}b")],
+                     stream_type="test")
+
+    upgrade(empty_engine)
+
+    store = EventStore(empty_engine)
+    assert [r.event.text for r in store.read_all()] == [
+        f"{n}{x}" for n in range(5) for x in "ab"]
+    assert verify_chain(empty_engine).ok
+    inspector = inspect(empty_engine)
+    indexes = {(tuple(i["column_names"]), bool(i["unique"]))
+               for i in inspector.get_indexes("events")}
+    indexes |= {(tuple(u["column_names"]), True)
+                for u in inspector.get_unique_constraints("events")}
+    assert indexes == {(("stream_id", "stream_version"), True),
+                       (("event_type", "position"), False)}
+    with pytest.raises(ConcurrencyError):
+        store.append("s-0", 0, [NoteAdded(text="again")], stream_type="test")
+    assert store.append("s-0", 2, [NoteAdded(text="0c")], stream_type="test")[0].position == 11
+    assert verify_chain(empty_engine).ok
