@@ -14,7 +14,8 @@ from projections.common import iso
 from projections.runner import ApplyContext, Projection
 from projections.tables import model_tiers, models
 
-FIELDS = ("kind", "family", "pipeline_class", "spec", "path", "weights_hash", "source")
+FIELDS = ("kind", "family", "pipeline_class", "spec", "path", "config", "weights_hash",
+          "source")
 
 
 def _registered(ctx: ApplyContext, rec: Recorded) -> None:
@@ -57,6 +58,7 @@ def registry(conn: Connection, kind: str | None = None) -> dict[str, Any]:
     items = [{
         "name": row["name"], "kind": row["kind"], "family": row["family"],
         "pipeline_class": row["pipeline_class"], "spec": row["spec"], "path": row["path"],
+        "config": row["config"],
         "components": list(row["components"]),
         "files": [{"path": p, "sha256": h} for p, h in sorted(row["files"].items())],
         "weights_hash": row["weights_hash"], "source": row["source"],

@@ -328,6 +328,7 @@ models = Table(
     Column("pipeline_class", Text),
     Column("spec", Text, nullable=False),
     Column("path", Text),
+    Column("config", Text),
     Column("components", JSON, nullable=False),
     Column("files", JSON, nullable=False),
     Column("weights_hash", String(64), nullable=False),

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("pipeline_class", sa.Text()),
         sa.Column("spec", sa.Text(), nullable=False),
         sa.Column("path", sa.Text()),
+        sa.Column("config", sa.Text()),
         sa.Column("components", sa.JSON(), nullable=False),
         sa.Column("files", sa.JSON(), nullable=False),
         sa.Column("weights_hash", sa.String(64), nullable=False),
