@@ -85,6 +85,8 @@ def variants(endpoint: str, rule: str, path: str, ids: dict) -> list[Case]:
                                                     "&limit=20", SEARCH_PROJECT_TARGET_MS, True),
             Case(f"{rule} (free text, all my projects)", f"{path}?q={TEXT}&limit=20",
                  SEARCH_ALL_TARGET_MS, True)]
+    if rule == "/api/users":  # people search needs its query (2-100 characters)
+        return [Case(f"{rule} (people search)", f"{path}?q=bench")]
     if endpoint == "studio_compare.compare":
         return [Case(rule, f"{path}?a={versions[0]}&b={versions[-1]}")]
     if endpoint == "stream.event_stream":  # the feed's opening: it ends at once

@@ -9,44 +9,41 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, true
+from sqlalchemy import Connection, Row, select
 from sqlalchemy.sql import ColumnElement, Select
 
-from projections.tables import assets, decisions, versions
+from projections.tables import assets, decisions, version_parents, versions
 
 
 def waiting_versions(conn: Connection, projects: Select | Sequence[str],
                      columns: Sequence[ColumnElement], *, not_by: str | None = None,
                      limit: int | None = None) -> Sequence[Row]:
     """``columns`` (of the versions and their assets) of the versions of ``projects``
-    (ids, or a select of them) with no standing decision that no version of those
-    projects was made from, oldest first; without those ``not_by`` made; at most
+    (ids, or a select of them) with no standing decision that no version of their own
+    project was made from, oldest first; without those ``not_by`` made; at most
     ``limit``.
 
-    The database leaves out the decided and superseded versions: only the waiting ones'
-    rows are read, not every version of the projects with its parents decoded here."""
+    The database leaves out the decided and superseded versions, each by an index
+    lookup (decisions by version, "made from" edges by parent): a backlog costs its
+    projects' versions, not every decision or parent list of the log."""
     a, v, d = assets.c, versions.c, decisions.c
-    decided = (select(d.version_id).join_from(assets, decisions, d.asset_id == a.asset_id)
-               .where(a.project_id.in_(projects), d.revoked_at.is_(None)))
-    query = (select(*columns).join_from(assets, versions, v.asset_id == a.asset_id)
-             .where(a.project_id.in_(projects), v.version_id.not_in(decided),
-                    v.version_id.not_in(_made_from(conn, projects)))
+    decided = select(d.version_id).where(d.version_id == v.version_id, d.revoked_at.is_(None))
+    query = (select(*columns).join_from(versions, assets, a.asset_id == v.asset_id)
+             .where(v.project_id.in_(projects), a.project_id.in_(projects),
+                    ~decided.exists(), ~_made_from().exists())
              .order_by(v.position))
     if not_by is not None:
         query = query.where(v.author_id != not_by)
     return conn.execute(query if limit is None else query.limit(limit)).all()
 
 
-def _made_from(conn: Connection, projects: Select | Sequence[str]) -> Select:
-    """The parents named by the versions of ``projects`` (each version's JSON list of
-    parent ids, unnested by the database)."""
-    made = versions.alias("made")
-    unnest = (func.json_array_elements_text if conn.dialect.name == "postgresql"
-              else func.json_each)
-    parents = unnest(made.c.parent_ids).table_valued("value")
-    return (select(parents.c.value).select_from(made.join(parents, true()))
-            .join_from(made, assets, assets.c.asset_id == made.c.asset_id)
-            .where(assets.c.project_id.in_(projects)))
+def _made_from() -> Select:
+    """The versions of the outer version's project made from it (its "made from" edges,
+    looked up by the parent's index). As ``NOT IN`` lists the databases built every list
+    first (PostgreSQL at 1M events: 80 ms for one project's dashboard); correlated over
+    the versions' JSON parent lists, PostgreSQL rescanned the project per version."""
+    p, v = version_parents.c, versions.c
+    return select(p.version_id).where(p.parent_id == v.version_id, p.project_id == v.project_id)
 
 
 def waited_seconds(created: datetime, now: datetime) -> int:

@@ -102,6 +102,15 @@ versions = Table(
     Column("depth", Integer, nullable=False),
 )
 
+# "Made from" edges: one row per parent a version names, so "was anything made from this
+# version?" is an index lookup (the review backlog leaves superseded versions out by it).
+version_parents = Table(
+    "rm_version_parents", metadata,
+    Column("version_id", String(36), primary_key=True),
+    Column("parent_id", String(36), primary_key=True),
+    Column("project_id", String(36), nullable=False),
+)
+
 # -- asset streams: what the tree and review tables leave out --------------------------
 # One row per event of an asset's stream (its version now or as of a time is the ETag of
 # the asset and its versions), the jobs an asset waits for, and what an upload imported.
@@ -441,9 +450,11 @@ INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_assets": [("project_id", "position")],
     # (project_id, position): the front page's newest images per project (migration 0015).
     "rm_versions": [("asset_id", "position"), ("project_id", "position")],
+    "rm_version_parents": [("parent_id",)],
     "rm_asset_jobs": [("asset_id",)],
     "rm_review_comments": [("asset_id", "position")],
-    "rm_review_decisions": [("asset_id", "position")],
+    # (version_id): the review backlog leaves out decided versions by it (migration 0017).
+    "rm_review_decisions": [("asset_id", "position"), ("version_id",)],
     "rm_review_pins": [("asset_id", "position")],
     # (position), (project_id, position): searches without free text page newest first
     # along them, across every project or within some (migration 0015).

@@ -17,7 +17,7 @@ from events.store import Recorded, utc
 from projections.common import current_approvals, existed_at, iso, normalise_tag, valid_at
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
-from projections.tables import assets, catalog_tags, pins, versions
+from projections.tables import assets, catalog_tags, pins, version_parents, versions
 from rules.approvals import offered
 
 THUMBNAIL_LINK = "/api/versions/{version_id}/image?size=thumbnail"
@@ -79,12 +79,15 @@ def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
         "height": e.height, "recipe": e.recipe, "note": e.note, "job_id": e.job_id,
         "cost_seconds": e.cost_seconds, "derived_from": e.derived_from,
         "created_at": rec.recorded_at, "position": rec.position, "depth": depth})
+    for parent in dict.fromkeys(e.parent_ids):
+        ctx.insert("rm_version_parents", {"version_id": e.version_id, "parent_id": parent,
+                                          "project_id": project_id or ""})
     ctx.cache["depth:" + e.version_id] = depth
 
 
 PROJECTION = Projection(
     name="version_tree",
-    tables=(assets, versions),
+    tables=(assets, versions, version_parents),
     handlers={
         "asset.created": _asset_created,
         "asset.tag_added": lambda ctx, rec: _retag(ctx, rec, True),

@@ -204,3 +204,35 @@ def test_0016_keeps_every_event_and_only_the_indexes_reads_use(empty_engine):
         store.append("s-0", 0, [NoteAdded(text="again")], stream_type="test")
     assert store.append("s-0", 2, [NoteAdded(text="0c")], stream_type="test")[0].position == 11
     assert verify_chain(empty_engine).ok
+
+
+def test_0017_fills_the_made_from_edges_so_the_backlog_leaves_superseded_versions_out(
+        empty_engine):
+    """Versions written before 0017 name their parents only in JSON: the revision fills
+    the edge table from them, so a dashboard's backlog still leaves out what was made
+    from (v1 -> v2, and v3 from v2 twice: only v3 waits)."""
+    from datetime import UTC, datetime
+
+    from projections.backlog import review_backlog
+
+    upgrade(empty_engine, "0016")
+    with empty_engine.begin() as conn:
+        conn.execute(text("INSERT INTO rm_assets (asset_id, project_id, name, brief, tags, "
+                          "created_by, created_at, position) VALUES ('a', 'p', 'Poster', '', "
+                          "'[]', 'u', CURRENT_TIMESTAMP, 1)"))
+        for n, parents in ((1, "[]"), (2, '["v1"]'), (3, '["v2", "v2"]')):
+            conn.execute(text(
+                "INSERT INTO rm_versions (version_id, asset_id, project_id, parent_ids, "
+                "operation, tier, author_id, content_hash, width, height, recipe, note, "
+                "cost_seconds, created_at, position, depth) VALUES (:v, 'a', 'p', :parents, "
+                "'generate', 'draft', 'u', 'h', 64, 64, '{}', '', 0, CURRENT_TIMESTAMP, :n, "
+                ":depth)"), {"v": f"v{n}", "parents": parents, "n": n + 1, "depth": n - 1})
+
+    upgrade(empty_engine)
+
+    with empty_engine.connect() as conn:
+        edges = conn.execute(text("SELECT version_id, parent_id, project_id FROM "
+                                  "rm_version_parents ORDER BY version_id")).all()
+        backlog = review_backlog(conn, "p", datetime.now(UTC))
+    assert [tuple(e) for e in edges] == [("v2", "v1", "p"), ("v3", "v2", "p")]
+    assert [entry["version_id"] for entry in backlog] == ["v3"]
