@@ -16,7 +16,7 @@ together), and the catch-up lag while another process appends at ``--rate`` (thi
 appends to the store, so its cache is seeded again next run).
 
     .venv/bin/python bench/read.py [--sizes 100000,1000000] [--backends sqlite,postgres]
-        [--samples 50] [--parts routes,queries,rebuild,lag] [--reseed]
+        [--samples 50] [--parts routes,queries,rebuild,lag] [--routes /,/assets] [--reseed]
 
 Seeding 1,000,000 events takes minutes per backend on 2 cores (loading through the event
 store's batched append, so the hash chain is real, then a projection rebuild); later
@@ -44,7 +44,7 @@ from app.heap import freeze_startup_heap  # noqa: E402
 from bench.history import POSTGRES_URL, USERS, WORDS, words  # noqa: E402
 from bench.read_routes import time_routes  # noqa: E402
 from bench.read_store import CACHE, Seeded, seeded  # noqa: E402
-from bench.read_table import growth_table, size_table  # noqa: E402
+from bench.read_table import growth_table, size_table, where_time_goes  # noqa: E402
 from bench.stats import percentile  # noqa: E402
 from events.db import make_engine  # noqa: E402
 from events.domain import stream_id  # noqa: E402
@@ -181,10 +181,12 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                 app = create_app(services=store.services)
                 freeze_startup_heap()  # as the servers do (app/wsgi.py, lineage serve)
                 timings[size] = time_routes(app, store.services.engine, store.ids,
-                                            args.samples)
+                                            args.samples, args.routes)
                 print(f"  every GET route, {args.samples} requests each (test client, "
                       "signed in):")
                 print("\n".join(size_table(size, timings[size], args.samples)), flush=True)
+                if len(args.sizes) == 1:
+                    print("\n".join(where_time_goes(timings[size])), flush=True)
             if size == args.sizes[-1]:
                 more_figures(store, args)
         finally:
@@ -213,6 +215,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000",
                         help="history sizes in events, comma-separated, smallest first")
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--routes", default="",
+                        help="time only the routes whose label contains one of these "
+                             "comma-separated parts (default: every GET route)")
     parser.add_argument("--parts", default="routes,queries,rebuild",
                         help=f"any of {','.join(PARTS)}")
     parser.add_argument("--rate", type=float, default=500.0, help="appends/s for catch-up")
@@ -223,6 +228,7 @@ def main() -> None:
     args = parser.parse_args()
     args.sizes = sorted(int(size) for size in args.sizes.split(","))
     args.parts = set(args.parts.split(","))
+    args.routes = tuple(part for part in args.routes.split(",") if part)
     if unknown := args.parts - set(PARTS):
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     for backend in args.backends.split(","):

@@ -48,6 +48,17 @@ def size_table(events: int, timings: list[Timing], samples: int) -> list[str]:
     return lines
 
 
+def where_time_goes(timings: list[Timing]) -> list[str]:
+    """Where one more request of each miss went (a run at a single size has no growth
+    table to print it)."""
+    lines = []
+    for t in timings:
+        if reasons := misses(t):
+            lines.append(f"* {t.case.label}: {'; '.join(reasons)}")
+            lines.extend(t.sql)
+    return lines
+
+
 def growth_table(timings: dict[int, list[Timing]]) -> list[str]:
     """p95 at the smallest and largest sizes, their ratio, and every miss at the largest
     with where its time went."""
