@@ -126,6 +126,26 @@ def _standing(api, client, asset: str, position: int, as_of: str | None = None) 
     }
 
 
+def _marked_approved(client, asset: str, versions: list[str], position: int,  # noqa: ANN001
+                     ) -> dict[str, set[str]]:
+    """The versions the studio's compare page (the two side by side) and version pages
+    call approved."""
+    query = {"min_position": position}
+    compare = client.get(f"/assets/{asset}/compare",
+                         query_string={**query, "a": versions[0], "b": versions[1]})
+    assert compare.status_code == 200, compare.get_data(as_text=True)[:300]
+    halves = compare.get_data(as_text=True).split(f'data-version-id="{versions[1]}"', 1)
+    pages = {version: client.get(f"/versions/{version}", query_string=query)
+             for version in versions}
+    assert all(page.status_code == 200 for page in pages.values())
+    return {
+        "compare": {version for version, half in zip(versions, halves, strict=True)
+                    if 'class="approved-word"' in half},
+        "version pages": {version for version, page in pages.items()
+                          if 'class="approved-word"' in page.get_data(as_text=True)},
+    }
+
+
 def _found(api, project: str, position: int, **filters: str) -> set[str]:  # noqa: ANN001
     found = api.admin.get("/api/search", query_string={
         "project": project, "min_position": position, **filters}).get_json()
@@ -152,6 +172,8 @@ def test_every_view_and_search_leave_a_removed_channels_approvals_out_until_it_i
     both = {"social": "v1", "print": "v2"}
     assert _standing(api, client, asset, position) == dict.fromkeys(
         ("tree", "review", "page"), both)
+    assert _marked_approved(client, asset, [first, second], position) == dict.fromkeys(
+        ("compare", "version pages"), {first, second})
     assert _found(api, project, position, approved="true") == {first, second}
     assert _found(api, project, position, status="approved") == {first, second}
     before_removal = api.admin.get(f"/api/assets/{asset}/review").get_json()[
@@ -163,6 +185,8 @@ def test_every_view_and_search_leave_a_removed_channels_approvals_out_until_it_i
     social = {"social": "v1"}
     assert _standing(api, client, asset, position) == dict.fromkeys(
         ("tree", "review", "page"), social)
+    assert _marked_approved(client, asset, [first, second], position) == dict.fromkeys(
+        ("compare", "version pages"), {first})
     assert _found(api, project, position, approved="true") == {first}
     assert _found(api, project, position, status="approved") == {first}
     assert _found(api, project, position, approved="false") == {second}
@@ -188,6 +212,8 @@ def test_every_view_and_search_leave_a_removed_channels_approvals_out_until_it_i
 
     assert _standing(api, client, asset, position) == dict.fromkeys(
         ("tree", "review", "page"), both)
+    assert _marked_approved(client, asset, [first, second], position) == dict.fromkeys(
+        ("compare", "version pages"), {first, second})
     assert _found(api, project, position, approved="true") == {first, second}
     assert _found(api, project, position, status="approved") == {first, second}
     make_runner(api.services.engine).rebuild()
