@@ -177,9 +177,10 @@ def channel_removed(project_id: ColumnElement, channel: ColumnElement,
     """Whether ``channel`` of ``project_id`` (columns or expressions of the enclosing
     query) stood removed now or at ``as_of``: :func:`removed_channels` in SQL."""
     r = channel_removals.c
+    # Every other table named is the enclosing query's (however deeply nested).
     return exists(select(r.position).where(
         r.project_id == project_id, r.channel == channel,
-        valid_at(r.removed_at, r.restored_at, as_of)))
+        valid_at(r.removed_at, r.restored_at, as_of)).correlate_except(channel_removals))
 
 
 def visible_projects(engine: Engine, user_id: str, is_admin: bool) -> list[str] | None:

@@ -114,8 +114,8 @@ def _searched(conn, project_id: str, moment, **filters) -> set[str]:  # noqa: AN
 def test_a_removed_channels_approvals_count_nowhere_until_it_is_set_again(store):
     """Channels removed and set again among random decisions: at every moment, search
     (``approved`` and ``status``), the review state and (now) the rebuild list leave the
-    channels removed then out, as the write side's fold of the project's stream says;
-    metrics keep counting what was delivered."""
+    channels removed then out, as the write side's fold of the project's stream says,
+    in that project only; metrics keep counting what was delivered."""
     rng = random.Random(17)
     history = History(store)
     ada, _ = history.user("ada")
@@ -124,6 +124,12 @@ def test_a_removed_channels_approvals_count_nowhere_until_it_is_set_again(store)
         history.channel(project, channel)
     assets = [history.asset(project, f"asset {n}") for n in range(3)]
     versions = {asset: [history.version(asset, ada) for _ in range(2)] for asset in assets}
+    # Another project's channels of the same names are its own: never removed here.
+    other = history.project("q", {ada: "admin"})
+    elsewhere = history.version(history.asset(other, "elsewhere"), ada)
+    for channel in ("social", "print", "default"):
+        history.channel(other, channel)
+        history.decide(elsewhere, ada, channel=channel)
     log: dict[str, list[tuple[str, str | None, str]]] = {a: [] for a in assets}
     removed: set[str] = set()
     moments: list[tuple[object, frozenset[str], dict]] = []
@@ -149,6 +155,8 @@ def test_a_removed_channels_approvals_count_nowhere_until_it_is_set_again(store)
             expected = {v for asset in assets
                         for v in approved_channels(decided[asset], gone)}
             assert _searched(conn, project, moment, approved=True) == expected, moment
+            assert _searched(conn, other, moment, approved=True) == {elsewhere}
+            assert _searched(conn, other, moment, status="approved") == {elsewhere}
             states = {}
             for asset in assets:
                 review = asset_review(conn, asset, moment, gone)
