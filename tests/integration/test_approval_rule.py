@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 
+from app.cli import main
 from projections.access import removed_channels
 from projections.metrics import project_metrics
 from projections.registry import make_runner
@@ -177,3 +178,21 @@ def test_a_removed_channels_approvals_count_nowhere_until_it_is_set_again(store)
         for version, channels in approved_channels(log[asset], removed).items()}
     assert {a["asset_id"] for a in metrics["assets"] if a["approved"]} == {
         asset for asset in assets if fold_approvals(log[asset])}
+
+
+def test_the_nightly_rebuild_skips_versions_approved_only_in_a_removed_channel(
+        store, database_url, monkeypatch, tmp_path, capsys):
+    """``lineage rebuild --all --project`` re-makes the versions standing approved: one
+    approved only for a channel the project has removed is not among them."""
+    monkeypatch.setenv("LINEAGE_DATABASE_URL", database_url)
+    monkeypatch.setenv("LINEAGE_DATA_DIR", str(tmp_path))
+    history = History(store)
+    ada, _ = history.user("ada")
+    project = history.project("p", {ada: "admin"})
+    history.channel(project, "print")
+    history.decide(history.version(history.asset(project, "poster"), ada), ada,
+                   channel="print")
+    history.channel(project, "print", remove=True)
+
+    assert main(["rebuild", "--all", "--project", project]) == 0
+    assert "no approved versions in this project" in capsys.readouterr().out
