@@ -4,9 +4,9 @@ The ``access`` projection lists the projects a user belongs to (lists of project
 searches across projects), answers GET /projects/{id} (settings, members in the order
 they joined, compute used, the stream version as ETag) and people's names, and keeps
 each channel removal with the time the channel was set again, so reads know which
-channels stood removed at any moment (their approvals do not stand: rules/approvals.py). Whether a
-caller may read one project's resources is decided immediately, from the project's own
-stream, by commands/membership.py (the rule itself: rules/access.py).
+channels stood removed at any moment (their approvals do not stand: rules/approvals.py).
+Whether a caller may read one project's resources is decided immediately, from the
+project's own stream, by commands/membership.py (the rule itself: rules/access.py).
 """
 
 from __future__ import annotations
