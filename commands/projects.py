@@ -288,16 +288,3 @@ def remove_channel(store: EventStore, principal: Principal, meta: Metadata, proj
     """Admin only; NotFound for a channel the project does not have."""
     return _admin_command(store, principal, meta, project_id,
                           lambda state: decide_remove_channel(state, name), if_match)
-
-
-def removed_channels(store: EventStore, project_id: str, as_of: datetime | None = None,
-                     ) -> frozenset[str]:
-    """The channels removed from the project and not set again, now or at ``as_of``
-    (folded from the project's events recorded by then). NotFound for an unknown
-    project."""
-    if as_of is None:
-        return load_project(store, project_id)[0].removed_channels
-    state = ProjectState()
-    for recorded in store.read_stream(stream_id("project", project_id), as_of=as_of):
-        apply(state, recorded.event, recorded.recorded_at)
-    return state.removed_channels

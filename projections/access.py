@@ -2,25 +2,41 @@
 
 The ``access`` projection lists the projects a user belongs to (lists of projects,
 searches across projects), answers GET /projects/{id} (settings, members in the order
-they joined, compute used, the stream version as ETag) and people's names. Whether a
-caller may read one project's resources is decided immediately, from the project's own
-stream, by commands/membership.py (the rule itself: rules/access.py).
+they joined, compute used, the stream version as ETag) and people's names, and keeps
+each channel removal with the time the channel was set again, so reads know which
+channels stood removed at any moment (their approvals do not stand: rules/approvals.py).
+Whether a caller may read one project's resources is decided immediately, from the
+project's own stream, by commands/membership.py (the rule itself: rules/access.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, case, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.sql import ColumnElement
 
 from events.errors import NotFound
 from events.projects import PoliciesSet
-from events.store import Recorded
-from projections.common import iso
+from events.store import Recorded, utc
+from projections.common import iso, valid_at
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
-from projections.tables import members, projects, users
+from projections.tables import channel_removals, members, projects, users
 from rules.access import ADMIN
 
 POLICY_NAMES = tuple(field.name for field in dataclasses.fields(PoliciesSet))
@@ -76,14 +92,23 @@ def _channel_set(ctx: ApplyContext, rec: Recorded) -> None:
     e = rec.event
     _project_changed(ctx, rec, channels={
         **current, e.name: {"min_width": e.min_width, "min_height": e.min_height}})
+    # Setting a removed channel again restores it (and its approvals).
+    removals = ctx.t("rm_channel_removals")
+    ctx.conn.execute(update(removals).where(
+        removals.c.project_id == project_id, removals.c.channel == e.name,
+        removals.c.restored_at.is_(None)).values(restored_at=rec.recorded_at))
 
 
 def _channel_removed(ctx: ApplyContext, rec: Recorded) -> None:
     table = ctx.t("rm_projects")
+    project_id = entity_id(rec.stream_id)
     current = ctx.conn.execute(select(table.c.channels).where(
-        table.c.project_id == entity_id(rec.stream_id))).scalar() or {}
+        table.c.project_id == project_id)).scalar() or {}
     _project_changed(ctx, rec, channels={name: sizes for name, sizes in current.items()
                                          if name != rec.event.name})
+    ctx.conn.execute(insert(ctx.t("rm_channel_removals")).values(
+        project_id=project_id, position=rec.position, channel=rec.event.name,
+        removed_at=rec.recorded_at, restored_at=None))
 
 
 def _compute_used(ctx: ApplyContext, rec: Recorded) -> None:
@@ -99,7 +124,7 @@ def _user_registered(ctx: ApplyContext, rec: Recorded) -> None:
 
 PROJECTION = Projection(
     name="access",
-    tables=(projects, members, users),
+    tables=(projects, members, users, channel_removals),
     handlers={
         "project.created": _project_created,
         "project.member_role_set": _member_role_set,
@@ -135,6 +160,27 @@ def project_of(engine: Engine, project_id: str) -> tuple[dict[str, Any], int]:
         "compute_used_seconds": row["compute_used_seconds"] or 0.0,
         "version": row["stream_version"],
     }, row["stream_version"]
+
+
+def removed_channels(conn: Connection, project_id: str, as_of: datetime | None = None,
+                     ) -> frozenset[str]:
+    """The channels removed from the project and not set again, now or at ``as_of``
+    (removed by then and not set again by then)."""
+    r = channel_removals.c
+    as_of = utc(as_of) if as_of is not None else None
+    return frozenset(conn.execute(select(r.channel).distinct().where(
+        r.project_id == project_id, valid_at(r.removed_at, r.restored_at, as_of))).scalars())
+
+
+def channel_removed(project_id: ColumnElement, channel: ColumnElement,
+                    as_of: datetime | None = None) -> ColumnElement:
+    """Whether ``channel`` of ``project_id`` (columns or expressions of the enclosing
+    query) stood removed now or at ``as_of``: :func:`removed_channels` in SQL."""
+    r = channel_removals.c
+    # Every other table named is the enclosing query's (however deeply nested).
+    return exists(select(r.position).where(
+        r.project_id == project_id, r.channel == channel,
+        valid_at(r.removed_at, r.restored_at, as_of)).correlate_except(channel_removals))
 
 
 def visible_projects(engine: Engine, user_id: str, is_admin: bool) -> list[str] | None:

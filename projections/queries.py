@@ -12,6 +12,7 @@ from sqlalchemy import Engine, bindparam, text
 from events.schema import events
 from events.store import utc
 from projections import (
+    access,
     asset_search,
     asset_view,
     audit_queries,
@@ -44,6 +45,14 @@ def review(engine: Engine, asset_id: str, as_of: datetime | None = None,
     ``removed`` channels (as :func:`tree`); raises NotFound."""
     with engine.connect() as conn:
         return review_state.asset_review(conn, asset_id, as_of, removed)
+
+
+def removed_channels(engine: Engine, project_id: str, as_of: datetime | None = None,
+                     ) -> frozenset[str]:
+    """The channels removed from the project and not set again, now or at ``as_of``:
+    their approvals do not stand (rules/approvals.py)."""
+    with engine.connect() as conn:
+        return access.removed_channels(conn, project_id, as_of)
 
 
 def asset(engine: Engine, asset_id: str, as_of: datetime | None = None,

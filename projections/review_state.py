@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from events.errors import NotFound
 from events.store import Recorded, utc
+from projections.access import removed_channels
 from projections.common import ended_by, existed_at, iso, valid_at
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
@@ -128,9 +129,10 @@ def active_pins(conn: Connection, asset_id: str, as_of: datetime | None = None,
 
 def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
                  removed: Collection[str] = ()) -> dict[str, Any]:
-    """Per version: comments (open/resolved), decisions and current state; per asset:
-    the approved version per channel (but the ``removed`` channels, those the project
-    had removed then: rules/approvals.py) and the pins in place — now, or
+    """Per version: comments (open/resolved), decisions and current state (its latest
+    standing decision outside the ``removed`` channels, those the project had removed
+    then); per asset: the approved version per channel (but the ``removed`` ones:
+    rules/approvals.py) and the pins in place — now, or
     exactly as they stood at ``as_of`` (rows keep when they started and ended). Raises
     NotFound.
 
@@ -182,7 +184,7 @@ def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
             "revoked_at": iso(row["revoked_at"]) if revoked else None,
             "revoked_by": row["revoked_by"] if revoked else None,
             "revoke_reason": row["revoke_reason"] if revoked else None})
-        if not revoked:
+        if not revoked and channel_key(row["channel"]) not in removed:
             entry["state"] = row["decision"]
     approvals = offered(fold_approvals(standing), removed)
     approved = {channel: {"version_id": version_id,
@@ -193,9 +195,9 @@ def asset_review(conn: Connection, asset_id: str, as_of: datetime | None = None,
 
 
 def approved_versions(conn: Connection, project_id: str) -> list[dict[str, object]]:
-    """Every version of the project standing approved in a channel (rules/approvals.py),
-    assets in the order they were created: [{version_id, asset_id, asset_name,
-    channels}]. NotFound for an unknown project."""
+    """Every version of the project standing approved in a channel the project has not
+    removed (rules/approvals.py), assets in the order they were created: [{version_id,
+    asset_id, asset_name, channels}]. NotFound for an unknown project."""
     if conn.execute(select(projects.c.project_id)
                     .where(projects.c.project_id == project_id)).first() is None:
         raise NotFound(f"project {project_id} does not exist")
@@ -205,10 +207,11 @@ def approved_versions(conn: Connection, project_id: str) -> list[dict[str, objec
         .join(decisions, d.asset_id == assets.c.asset_id)
         .where(assets.c.project_id == project_id, d.revoked_at.is_(None))
         .order_by(assets.c.position, d.position)).all()
+    removed = removed_channels(conn, project_id)
     by_asset: dict[str, tuple[str, list[tuple[str, str | None, str]]]] = {}
     for asset_id, name, version_id, channel, decision in rows:
         by_asset.setdefault(asset_id, (name, []))[1].append((version_id, channel, decision))
     return [{"version_id": version_id, "asset_id": asset_id, "asset_name": name,
              "channels": channels}
             for asset_id, (name, standing) in by_asset.items()
-            for version_id, channels in approved_channels(standing).items()]
+            for version_id, channels in approved_channels(standing, removed).items()]

@@ -29,6 +29,7 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from events.store import utc
 from projections import fulltext
+from projections.access import channel_removed
 from projections.catalog import normalise_tag
 from projections.common import iso
 from projections.tables import (
@@ -78,32 +79,40 @@ def valid_at(table: Any, as_of: datetime | None, start: str, end: str) -> Column
 
 
 def status_expression(as_of: datetime | None) -> ColumnElement:
-    """The version's state: its latest decision not revoked (as of the time), or none."""
+    """The version's state: its latest decision not revoked (as of the time) in a
+    channel the project had not removed then, or none (as the review state's)."""
     d = catalog_decisions
     latest = (select(d.c.decision)
               .where(d.c.version_id == v.c.version_id,
-                     valid_at(d, as_of, "decided_at", "revoked_at"))
+                     valid_at(d, as_of, "decided_at", "revoked_at"),
+                     ~channel_removed(v.c.project_id, _channel(d), as_of))
               .order_by(d.c.position.desc()).limit(1).correlate(v).scalar_subquery())
     return func.coalesce(latest, "none")
 
 
+def _channel(decisions: Any) -> ColumnElement:  # noqa: ANN401 - a decisions table or alias
+    """The channel a decision counts for (rules/approvals.py channel_key, in SQL)."""
+    return func.coalesce(decisions.c.channel, DEFAULT_CHANNEL)
+
+
 def approved_expression(as_of: datetime | None) -> ColumnElement:
     """Whether the version stands approved in a channel (as of the time): the rule of
-    rules/approvals.py in SQL. One of its standing approvals that no later standing
-    decision in the same channel took back: an approval of another version of the asset,
-    or another decision on this version."""
+    rules/approvals.py in SQL. One of its standing approvals, in a channel the project
+    had not removed then, that no later standing decision in the same channel took back:
+    an approval of another version of the asset, or another decision on this version."""
     approval, later = catalog_decisions.alias("approval"), catalog_decisions.alias("later")
-    channel = func.coalesce(approval.c.channel, DEFAULT_CHANNEL)
+    channel = _channel(approval)
     taken_back = exists(select(later.c.decision_id).where(
         later.c.asset_id == approval.c.asset_id, later.c.position > approval.c.position,
-        func.coalesce(later.c.channel, DEFAULT_CHANNEL) == channel,
+        _channel(later) == channel,
         valid_at(later, as_of, "decided_at", "revoked_at"),
         or_(and_(later.c.decision == APPROVED, later.c.version_id != approval.c.version_id),
             and_(later.c.decision != APPROVED, later.c.version_id == approval.c.version_id)),
     ).correlate(approval))
     return exists(select(approval.c.decision_id).where(
         approval.c.version_id == v.c.version_id, approval.c.decision == APPROVED,
-        valid_at(approval, as_of, "decided_at", "revoked_at"), ~taken_back).correlate(v))
+        valid_at(approval, as_of, "decided_at", "revoked_at"),
+        ~channel_removed(v.c.project_id, channel, as_of), ~taken_back).correlate(v))
 
 
 def tag_filter(tag: str, as_of: datetime | None, projects: list[str] | None,

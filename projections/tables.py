@@ -66,6 +66,18 @@ users = Table(
     Column("name", String(200), nullable=False),
     Column("is_admin", Boolean, nullable=False),
 )
+# 0018: each removal of a delivery channel from a project, and when a channel of that
+# name was set again (null: still removed); keyed by the removal's position. Reads ask
+# which channels stood removed now or at a moment (rules/approvals.py: their approvals
+# do not stand).
+channel_removals = Table(
+    "rm_channel_removals", metadata,
+    Column("project_id", String(36), primary_key=True),
+    Column("position", Position, primary_key=True, autoincrement=False),
+    Column("channel", String(80), nullable=False),
+    _time("removed_at", False),
+    _time("restored_at"),
+)
 
 # -- version trees ---------------------------------------------------------------------
 

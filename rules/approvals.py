@@ -9,7 +9,9 @@ it from the fold, so an approval it had replaced stands again.
 
 Approvals stand only in channels the project has not removed: a channel removed from the
 project (``project.channel_removed``) keeps its decisions in the log and the audit, but
-its approvals stop standing until a channel of that name is set again (:func:`offered`).
+its approvals stop standing until a channel of that name is set again (:func:`offered`;
+reads take the channels removed at a moment from projections/access.py, and search
+states the same in SQL).
 
 The review state, the board, the tree, search (projections/search.py states the same
 rule in SQL, and a test keeps the two equal), metrics and the re-bake CLI's list of
@@ -52,14 +54,16 @@ def offered(approvals: dict[str, str], removed: Collection[str] = ()) -> dict[st
             if channel not in removed}
 
 
-def approved_channels(standing: Iterable[Decision]) -> dict[str, list[str]]:
-    """version id → the sorted channels it stands approved in, versions in the order
-    the log first decided on them (those approved in no channel are left out), from an
-    asset's standing decisions in log order."""
+def approved_channels(standing: Iterable[Decision], removed: Collection[str] = (),
+                      ) -> dict[str, list[str]]:
+    """version id → the sorted channels it stands approved in (but the ``removed`` ones,
+    as :func:`offered`), versions in the order the log first decided on them (those
+    approved in no channel are left out), from an asset's standing decisions in log
+    order."""
     standing = list(standing)
     order = {version_id: n for n, (version_id, _, _) in reversed(list(enumerate(standing)))}
     channels: dict[str, list[str]] = {}
-    for channel, version_id in sorted(fold_approvals(standing).items()):
+    for channel, version_id in sorted(offered(fold_approvals(standing), removed).items()):
         channels.setdefault(version_id, []).append(channel)
     return {version_id: channels[version_id]
             for version_id in sorted(channels, key=order.__getitem__)}

@@ -11,7 +11,14 @@ from commands.people import create_user
 from events.assets import AssetCreated, TagAdded, TagRemoved, VersionCreated
 from events.domain import stream_id
 from events.jobs import JobRequested
-from events.projects import ComputeUsed, MemberRemoved, MemberRoleSet, ProjectCreated
+from events.projects import (
+    ChannelRemoved,
+    ChannelSet,
+    ComputeUsed,
+    MemberRemoved,
+    MemberRoleSet,
+    ProjectCreated,
+)
 from events.reviews import (
     CommentAdded,
     CommentResolved,
@@ -61,6 +68,12 @@ class History:
     def set_role(self, project_id: str, user_id: str, role: str | None) -> None:
         event = (MemberRoleSet(user_id=user_id, role=role) if role
                  else MemberRemoved(user_id=user_id))
+        self._append("project", project_id, [event], None)
+
+    def channel(self, project_id: str, name: str, *, remove: bool = False) -> None:
+        """Set the delivery channel ``name`` (again), or remove it."""
+        event = (ChannelRemoved(name=name) if remove
+                 else ChannelSet(name=name, min_width=8, min_height=8))
         self._append("project", project_id, [event], None)
 
     def asset(self, project_id: str, name: str, tags: list[str] = (), brief: str = "",

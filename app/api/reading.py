@@ -17,7 +17,6 @@ from app.context import services
 from app.cursors import MAX_POSITION
 from app.http import query_args, respond, shared_schema
 from app.person_names import with_names
-from commands import projects
 from commands.membership import project_of_asset, require_asset_member, require_member
 from commands.people import Principal
 from commands.state import parse_id
@@ -147,7 +146,7 @@ def asset_view_as_of(asset_id: str, answer: Callable[..., dict]) -> Response:
     """An asset's read model now or ``?as_of=`` (tree, review state): members only (404
     otherwise), waiting for ``?min_position=``; ``answer(engine, asset_id, as_of,
     removed)``, ``removed`` the channels the project had removed then (their approvals
-    do not stand: rules/approvals.py)."""
+    do not stand: rules/approvals.py), from the access projection."""
     lineage = services()
     asset_id = parse_id(asset_id, "asset")
     args = read_args(AsOfQuery)
@@ -156,7 +155,7 @@ def asset_view_as_of(asset_id: str, answer: Callable[..., dict]) -> Response:
     # come from the access projection.
     names = (*TREE, "access") if args["as_of"] is None else (*TREE, *SEARCH, "access")
     freshness = wait_for_projections(names, args["min_position"], args["as_of"])
-    removed = projects.removed_channels(lineage.store, project_id, args["as_of"])
+    removed = queries.removed_channels(lineage.engine, project_id, args["as_of"])
     body = read_named(answer(lineage.engine, asset_id, args["as_of"], removed))
     if args["as_of"] is not None:
         body["as_of"] = args["as_of"].isoformat()
@@ -164,7 +163,9 @@ def asset_view_as_of(asset_id: str, answer: Callable[..., dict]) -> Response:
 
 
 def removed_channels(asset_id: str, as_of: datetime | None = None) -> frozenset[str]:
-    """The channels the asset's project had removed now (or at ``as_of``): the caller
-    has checked who may see the asset."""
-    store = services().store
-    return projects.removed_channels(store, project_of_asset(store, asset_id), as_of)
+    """The channels the asset's project had removed now (or at ``as_of``), as the access
+    projection has them: the caller has checked who may see the asset, and waited for
+    :data:`~projections.registry.ACCESS` along with what else it reads."""
+    lineage = services()
+    return queries.removed_channels(lineage.engine, project_of_asset(lineage.store, asset_id),
+                                    as_of)

@@ -40,7 +40,7 @@ from commands.membership import require_asset_member
 from commands.state import parse_id
 from events.errors import NotFound
 from projections import queries
-from projections.registry import ASSET_STREAMS, SEARCH, TEMPLATES, TREE
+from projections.registry import ACCESS, ASSET_STREAMS, SEARCH, TEMPLATES, TREE
 from rules.access import CREATOR, RANK, REVIEWER
 
 blueprint = studio_blueprint("studio_asset", __name__)
@@ -115,7 +115,9 @@ def review_context(asset_id: str, selected: str | None, as_of: datetime | None,
     default), its comments and those of the versions it was made from, the strip, and
     links to the version before and after. ``page`` is the asset page's path."""
     lineage = services()
-    names = (*TREE, *SEARCH) if as_of is not None else (*TREE, *TEMPLATES, *ASSET_STREAMS)
+    # ACCESS: the channels the project had removed (their approvals do not stand).
+    names = ((*TREE, *SEARCH, *ACCESS) if as_of is not None
+             else (*TREE, *TEMPLATES, *ASSET_STREAMS, *ACCESS))
     freshness = wait_for_projections(names, min_position, as_of)
     removed = removed_channels(asset_id, as_of)
     tree = queries.tree(lineage.engine, asset_id, as_of, removed)

@@ -1,17 +1,20 @@
 """One approval rule (rules/approvals.py) wherever approvals are counted or shown:
 review state, search's ``approved`` filter, project metrics and the list of approved
 versions the nightly rebuild re-makes all agree, moment by moment, on a history where
-approvals are replaced, taken back and revoked in several channels."""
+approvals are replaced, taken back and revoked in several channels, and channels are
+removed and set again (metrics alone count deliveries as they happened)."""
 
 from __future__ import annotations
 
 import random
 
+from app.cli import main
+from projections.access import removed_channels
 from projections.metrics import project_metrics
 from projections.registry import make_runner
 from projections.review_state import approved_versions, asset_review
 from projections.search import SearchQuery, search
-from rules.approvals import approved_channels, fold_approvals
+from rules.approvals import approved_channels, channel_key, fold_approvals, offered
 from tests.integration.test_projections_queries import tick
 from tests.read_history import History
 
@@ -101,3 +104,95 @@ def test_an_approval_taken_back_in_its_channel_no_longer_counts_anywhere(store):
         assert approved_versions(conn, project) == [
             {"version_id": second, "asset_id": plain, "asset_name": "plain",
              "channels": ["default"]}]
+
+
+def _searched(conn, project_id: str, moment, **filters) -> set[str]:  # noqa: ANN001
+    found = search(conn, SearchQuery(projects=[project_id], as_of=moment, limit=100,
+                                     **filters))
+    return {row["version_id"] for row in found["items"]}
+
+
+def test_a_removed_channels_approvals_count_nowhere_until_it_is_set_again(store):
+    """Channels removed and set again among random decisions: at every moment, search
+    (``approved`` and ``status``), the review state and (now) the rebuild list leave the
+    channels removed then out, as the write side's fold of the project's stream says,
+    in that project only; metrics keep counting what was delivered."""
+    rng = random.Random(17)
+    history = History(store)
+    ada, _ = history.user("ada")
+    project = history.project("p", {ada: "admin"})
+    for channel in ("social", "print"):
+        history.channel(project, channel)
+    assets = [history.asset(project, f"asset {n}") for n in range(3)]
+    versions = {asset: [history.version(asset, ada) for _ in range(2)] for asset in assets}
+    # Another project's channels of the same names are its own: never removed here.
+    other = history.project("q", {ada: "admin"})
+    elsewhere = history.version(history.asset(other, "elsewhere"), ada)
+    for channel in ("social", "print", "default"):
+        history.channel(other, channel)
+        history.decide(elsewhere, ada, channel=channel)
+    log: dict[str, list[tuple[str, str | None, str]]] = {a: [] for a in assets}
+    removed: set[str] = set()
+    moments: list[tuple[object, frozenset[str], dict]] = []
+    for step in range(30):
+        if step % 6 == 5:
+            channel = rng.choice(("social", "print", "default"))
+            history.channel(project, channel, remove=channel not in removed)
+            removed ^= {channel}
+        else:
+            asset = rng.choice(assets)
+            version = rng.choice(versions[asset])
+            decision, channel = rng.choice(DECISIONS), rng.choice(CHANNELS)
+            history.decide(version, ada, decision, channel=channel)
+            log[asset].append((version, channel, decision))
+        if step % 3 == 2:
+            moments.append((tick(), frozenset(removed), {a: list(d) for a, d in log.items()}))
+    assert any(gone for _, gone, _ in moments) and any(not gone for _, gone, _ in moments)
+    make_runner(store.engine).catch_up()
+
+    with store.engine.connect() as conn:
+        for moment, gone, decided in moments:
+            assert removed_channels(conn, project, moment) == gone, moment
+            expected = {v for asset in assets
+                        for v in approved_channels(decided[asset], gone)}
+            assert _searched(conn, project, moment, approved=True) == expected, moment
+            assert _searched(conn, other, moment, approved=True) == {elsewhere}
+            assert _searched(conn, other, moment, status="approved") == {elsewhere}
+            states = {}
+            for asset in assets:
+                review = asset_review(conn, asset, moment, gone)
+                assert {channel: e["version_id"] for channel, e in review[
+                    "approved"].items()} == offered(fold_approvals(decided[asset]), gone)
+                states |= {entry["version_id"]: entry["state"] for entry in review["versions"]}
+                for version in versions[asset]:
+                    kept = [d for v, c, d in decided[asset]
+                            if v == version and channel_key(c) not in gone]
+                    assert states[version] == (kept[-1] if kept else "in_review")
+            for status in ("approved", "changes_requested", "rejected"):
+                assert _searched(conn, project, moment, status=status) == {
+                    v for v, state in states.items() if state == status}, (moment, status)
+        listed = approved_versions(conn, project)
+        metrics = project_metrics(conn, project)
+    assert {(row["version_id"], tuple(row["channels"])) for row in listed} == {
+        (version, tuple(channels)) for asset in assets
+        for version, channels in approved_channels(log[asset], removed).items()}
+    assert {a["asset_id"] for a in metrics["assets"] if a["approved"]} == {
+        asset for asset in assets if fold_approvals(log[asset])}
+
+
+def test_the_nightly_rebuild_skips_versions_approved_only_in_a_removed_channel(
+        store, database_url, monkeypatch, tmp_path, capsys):
+    """``lineage rebuild --all --project`` re-makes the versions standing approved: one
+    approved only for a channel the project has removed is not among them."""
+    monkeypatch.setenv("LINEAGE_DATABASE_URL", database_url)
+    monkeypatch.setenv("LINEAGE_DATA_DIR", str(tmp_path))
+    history = History(store)
+    ada, _ = history.user("ada")
+    project = history.project("p", {ada: "admin"})
+    history.channel(project, "print")
+    history.decide(history.version(history.asset(project, "poster"), ada), ada,
+                   channel="print")
+    history.channel(project, "print", remove=True)
+
+    assert main(["rebuild", "--all", "--project", project]) == 0
+    assert "no approved versions in this project" in capsys.readouterr().out

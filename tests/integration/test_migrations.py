@@ -236,3 +236,38 @@ def test_0017_fills_the_made_from_edges_so_the_backlog_leaves_superseded_version
         backlog = review_backlog(conn, "p", datetime.now(UTC))
     assert [tuple(e) for e in edges] == [("v2", "v1", "p"), ("v3", "v2", "p")]
     assert [entry["version_id"] for entry in backlog] == ["v3"]
+
+
+def test_0018_refills_the_access_tables_so_removed_channels_are_read_from_a_table(empty_engine):
+    """Channels removed before 0018 are in the log only: the access tables are emptied
+    and the runner refills them, each removal and the channel set again included."""
+    from events.domain import stream_id
+    from events.projects import ChannelRemoved, ChannelSet, MemberRoleSet, ProjectCreated
+    from projections.access import project_of, removed_channels
+    from projections.registry import make_runner
+
+    upgrade(empty_engine, "0017")
+    store = EventStore(empty_engine)
+    project = stream_id("project", "p")
+    store.append(project, 0, [
+        ProjectCreated(project_id="p", name="P"), MemberRoleSet(user_id="a", role="admin"),
+        ChannelSet(name="web", min_width=8, min_height=8),
+        ChannelSet(name="print", min_width=8, min_height=8),
+        ChannelRemoved(name="web"), ChannelRemoved(name="print")], stream_type="project")
+    between = store.read_stream(project)[-1].recorded_at
+    store.append(project, 6, [ChannelSet(name="print", min_width=9, min_height=9)],
+                 stream_type="project")
+    with empty_engine.begin() as conn:  # what the access projection had written by 0017
+        conn.execute(text("INSERT INTO rm_projects (project_id, name, description, "
+                          "created_at, position, channels, stream_version) VALUES "
+                          "('p', 'P', '', CURRENT_TIMESTAMP, 1, '{\"print\": {}}', 7)"))
+        conn.execute(text("INSERT INTO subscription_checkpoints VALUES "
+                          "('access', 7, CURRENT_TIMESTAMP)"))
+
+    upgrade(empty_engine)
+    make_runner(empty_engine).catch_up(["access"])
+
+    with empty_engine.connect() as conn:
+        assert removed_channels(conn, "p") == {"web"}
+        assert removed_channels(conn, "p", between) == {"web", "print"}
+    assert [c["name"] for c in project_of(empty_engine, "p")[0]["channels"]] == ["print"]

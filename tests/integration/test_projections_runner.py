@@ -30,7 +30,8 @@ from tests.read_history import History
 
 def rich_history(history: History, count: int = 1) -> dict:
     """Two projects, tagged assets, a branching tree, comments, decisions, a revocation,
-    pins and compute: something of every event the read side handles."""
+    pins, compute and channels removed and set again: something of every event the read
+    side handles."""
     ada, _ = history.user("ada")
     bob, _ = history.user("bob")
     ids = {"ada": ada, "bob": bob}
@@ -56,6 +57,9 @@ def rich_history(history: History, count: int = 1) -> dict:
         history.tag(asset, "hero", remove=True)
         history.tag(asset, "campaign/autumn")
         history.compute_used(asset, 12.5)
+        for channel, remove in (("print", True), ("web", False), ("print", False),
+                                ("web", True)):
+            history.channel(project, channel, remove=remove)
         jobs(history, asset, ada, bob)
         ids.update(project=project, asset=asset, root=root, edit=edit, final=final)
     return ids
@@ -92,6 +96,7 @@ def test_given_history_appended_in_steps_when_rebuilt_then_tables_equal_incremen
         runner.catch_up()
     incremental = snapshot(store.engine)
     assert incremental["rm_versions"] and incremental["rm_audit_log"]
+    assert incremental["rm_channel_removals"]
 
     for projection in PROJECTIONS:
         assert compare_with_rebuild(store.engine, [projection.name]).differences == []
