@@ -165,8 +165,10 @@ def time_case(client: FlaskClient, case: Case, samples: int, engine: Engine) -> 
 
 def time_routes(app: Flask, engine: Engine, ids: dict, samples: int,
                 only: tuple[str, ...] = ()) -> list[Timing]:
-    """Every route's cases, or those whose label contains one of ``only``."""
+    """Every route's cases, or those whose label contains one of ``only`` (``=label``:
+    that label exactly)."""
     client = as_guest(signed_in(app, ids["token"]), ids)
     return [time_case(client, case, samples, engine)
             for _, route_cases in cases(app, ids) for case in route_cases
-            if not only or any(part in case.label for part in only)]
+            if not only or any(case.label == part[1:] if part.startswith("=") else
+                               part in case.label for part in only)]
