@@ -113,6 +113,33 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+@contextlib.contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only.
+
+    On PostgreSQL its driver connection runs in autocommit while it is out of the pool:
+    no BEGIN before its first statement and no ROLLBACK when it goes back, two round
+    trips of every checkout (a studio asset page made 16 checkouts for 20 statements:
+    42 round trips). Each statement still sees one snapshot, as under READ COMMITTED
+    inside a transaction. The flag is the driver's own, set and reset client-side:
+    SQLAlchemy's isolation_level="AUTOCOMMIT" option asks the server for the level at
+    every checkout, which costs more round trips than it saves. On SQLite a read keeps
+    its deferred transaction (one snapshot for all its statements; no round trip to
+    save)."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "postgresql":
+            yield conn
+            return
+        driver = conn.connection.dbapi_connection
+        driver.autocommit = True
+        try:
+            yield conn
+        finally:
+            conn.rollback()  # SQLAlchemy's own bookkeeping; nothing is open on the server
+            if not driver.closed:
+                driver.autocommit = False
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
+from events.db import read_connection
 from events.errors import NotFound
 from events.projects import PoliciesSet
 from events.store import Recorded, utc
@@ -143,7 +144,7 @@ def project_of(engine: Engine, project_id: str) -> tuple[dict[str, Any], int]:
     version: name, description, members in the order they joined, policies, channels by
     name, compute used. NotFound while the read model has yet to see it."""
     p, m = projects.c, members.c
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         row = conn.execute(select(projects).where(p.project_id == project_id)
                            ).mappings().first()
         if row is None:
@@ -187,7 +188,7 @@ def visible_projects(engine: Engine, user_id: str, is_admin: bool) -> list[str] 
     """Ids of the projects a user belongs to; None means every project (an admin)."""
     if is_admin:
         return None
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         return list(conn.execute(select(members.c.project_id)
                                  .where(members.c.user_id == user_id)).scalars())
 
@@ -204,7 +205,7 @@ def projects_page(engine: Engine, user_id: str, is_admin: bool, *, after: int, l
         stmt = (select(p.position, p.project_id, p.name, members.c.role)
                 .join(members, members.c.project_id == p.project_id)
                 .where(members.c.user_id == user_id))
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         return [tuple(row) for row in conn.execute(
             stmt.where(p.position > after).order_by(p.position).limit(limit))]
 
@@ -213,7 +214,7 @@ def user_names(engine: Engine, user_ids: set[str]) -> dict[str, str]:
     """Display names for user ids (unknown ids are left out)."""
     if not user_ids:
         return {}
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         return dict(conn.execute(select(users.c.user_id, users.c.name)
                                  .where(users.c.user_id.in_(sorted(user_ids)))).all())
 
@@ -231,7 +232,7 @@ def shared_projects(engine: Engine, viewer_id: str | None, user_id: str,
         mine = members.alias("mine")
         stmt = stmt.join(mine, mine.c.project_id == theirs.c.project_id).where(
             mine.c.user_id == viewer_id)
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         rows = conn.execute(stmt.order_by(projects.c.name, projects.c.project_id)).all()
     return [{"project_id": p, "name": n, "role": r} for p, n, r in rows]
 
@@ -243,7 +244,7 @@ def known_people(engine: Engine, viewer_id: str | None, project_id: str,
     admin), minus the project's own members; by name."""
     current = select(members.c.user_id).where(members.c.project_id == project_id)
     stmt = _people_seen_by(viewer_id).where(users.c.user_id.not_in(current))
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         return [{"user_id": u, "name": n} for u, n in conn.execute(stmt.limit(500)).all()]
 
 
@@ -257,7 +258,7 @@ def find_people(engine: Engine, viewer_id: str | None, text: str, limit: int,
     name = func.lower(users.c.name)
     stmt = _people_seen_by(viewer_id).where(name.like(pattern, escape="\\"))
     starts = case((name.like(_like_escaped(text.lower()) + "%", escape="\\"), 0), else_=1)
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         rows = conn.execute(stmt.order_by(None).order_by(starts, users.c.name, users.c.user_id)
                             .limit(limit)).all()
     return [{"user_id": u, "name": n} for u, n in rows]
