@@ -25,7 +25,7 @@ from app import create_app
 from app.config import Settings
 from app.services import build_services
 from commands.jobs import load_job
-from commands.people import create_user
+from commands.users import create_user
 from events.migrate import upgrade
 from workers import promotion as _registers_promotion_jobs  # noqa: F401 - the promote kind
 from workers import rebuild as _registers_rebuild_jobs  # noqa: F401 - rebuild/rebake kinds

@@ -33,7 +33,7 @@ from app.config import Settings
 from app.services import Services, build_services
 from bench.history import load
 from commands.guests import join_link, open_link
-from commands.people import create_user
+from commands.users import create_user
 from events.db import make_engine, normalise_url
 from events.domain import stream_id
 from events.migrate import upgrade

@@ -52,7 +52,7 @@ from bench.stats import percentile  # noqa: E402
 from bench.studio_day import play_day  # noqa: E402
 from bench.studio_world import Plan  # noqa: E402
 from bench.topology import free_port  # noqa: E402
-from commands.people import create_user  # noqa: E402
+from commands.users import create_user  # noqa: E402
 from events.db import make_engine  # noqa: E402
 from events.domain import stream_id  # noqa: E402
 from events.migrate import upgrade  # noqa: E402

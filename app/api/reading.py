@@ -19,8 +19,8 @@ from app.http import query_args, respond, shared_schema
 from app.person_names import with_names
 from commands import projects
 from commands.membership import project_of_asset, require_asset_member, require_member
-from commands.people import Principal
 from commands.state import parse_id
+from commands.users import Principal
 from projections import queries
 from projections.access import project_of, user_names
 from projections.registry import ACCESS, SEARCH, TREE, make_runner

@@ -20,7 +20,7 @@ from app.http import respond
 from app.schemas.common import Name
 from app.schemas.responses import MeOut, PageOut, PersonOut, TokenOut, UserOut
 from app.schemas.users import RevokeTokenSchema, TokenCreateSchema, UserCreateSchema
-from commands import accounts
+from commands import users
 from events.errors import NotFound
 from projections import access
 from projections.access import shared_projects, user_names
@@ -38,10 +38,10 @@ reads the directory page by page."""
             errors=(401, 403, 409, 422), response=UserOut)
 def create_user() -> Response:
     data = body(UserCreateSchema)
-    user, token = accounts.create_user_as(services().store, current_principal(), meta(),
+    user, token = users.create_user_as(services().store, current_principal(), meta(),
                                           data["name"], is_admin=data["is_admin"])
     return written({"user_id": user.user_id, "name": user.name, "is_admin": user.is_admin,
-                    **accounts.token_body(token)}, 201)
+                    **users.token_body(token)}, 201)
 
 
 @blueprint.get("/users/me")
@@ -98,9 +98,9 @@ def get_user(user_id: str) -> Response:
             tags=TAGS, idempotent_key=True, errors=(401, 409, 422), response=TokenOut)
 def issue_token() -> Response:
     data = body(TokenCreateSchema)
-    token = accounts.issue_own_token(services().store, current_principal(), meta(),
+    token = users.issue_own_token(services().store, current_principal(), meta(),
                                      data["label"])
-    return written(accounts.token_body(token), 201)
+    return written(users.token_body(token), 201)
 
 
 @blueprint.delete("/tokens/<token_id>")
@@ -109,7 +109,7 @@ def issue_token() -> Response:
 def revoke_token(token_id: str) -> Response:
     principal = current_principal()
     reason = body(RevokeTokenSchema)["reason"] if _has_body() else ""
-    accounts.revoke_token_as(services().store, principal, token_id, reason)
+    users.revoke_token_as(services().store, principal, token_id, reason)
     return Response(status=204)
 
 

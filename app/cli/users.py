@@ -9,8 +9,8 @@ import os
 from app.cli.serve import studio_address
 from app.config import Settings
 from app.services import build_services
-from commands.people import create_user, first_admin, revoke_token
 from commands.signin import LINK_MINUTES, issue_signin_link
+from commands.users import create_user, first_admin, revoke_token
 
 
 def register(sub: argparse._SubParsersAction) -> None:
