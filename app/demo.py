@@ -106,7 +106,7 @@ class Story:
         return f"{self.base_url}{path}"
 
 
-def create_people(story: Story) -> dict[str, Person]:
+def create_users(story: Story) -> dict[str, Person]:
     """Ana (global admin, art director), Ben (designer) and Rita (brand reviewer), each
     with an API token."""
     people = {}

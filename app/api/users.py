@@ -26,8 +26,8 @@ from projections import access
 from projections.access import shared_projects, user_names
 
 blueprint = Blueprint("users", __name__)
-TAGS = ("people",)
-PEOPLE_LIMIT = 20
+TAGS = ("users",)
+USER_SEARCH_LIMIT = 20
 """The most people one search answers: a narrower name finds the others, and nobody
 reads the directory page by page."""
 
@@ -52,23 +52,23 @@ def me() -> Response:
                     "is_admin": principal.is_admin, "token_id": principal.token_id})
 
 
-class PeopleQuery(ReadQuery):
+class UserSearchQuery(ReadQuery):
     q = Name(required=True, strip=True, validate=validate.Length(2, 100),
              metadata={"description": "part of a name (at least 2 characters, any case)"})
-    limit = fields.Integer(load_default=10, validate=validate.Range(1, PEOPLE_LIMIT))
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, USER_SEARCH_LIMIT))
 
 
 @blueprint.get("/users")
 @documented("Find people by name: those whose name contains q, among the members of your "
             "projects (anyone, for global admins); names starting with q first, at most "
-            f"{PEOPLE_LIMIT}", tags=TAGS, query=PeopleQuery, errors=(401, 422),
+            f"{USER_SEARCH_LIMIT}", tags=TAGS, query=UserSearchQuery, errors=(401, 422),
             response=PageOut)
-def find_people() -> Response:
+def find_users() -> Response:
     principal = current_principal()
-    args = read_args(PeopleQuery)
+    args = read_args(UserSearchQuery)
     # Caught up to the head this request found: someone just added or registered is found.
     freshness = caught_up(("access",))
-    found = access.find_people(services().engine,
+    found = access.find_users(services().engine,
                                None if principal.is_admin else principal.user_id,
                                args["q"], args["limit"])
     return read_response({"items": found, "next_cursor": None}, freshness)

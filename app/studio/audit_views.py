@@ -15,7 +15,7 @@ from app.api.reading import wait_for_projections
 from app.context import services
 from app.http import encode_cursor
 from app.studio.audit_text import ACTIONS, people_in, what, who
-from app.studio.people import display_names
+from app.studio.display_names import display_names
 from app.studio.web import page_args, principal, render_page, signed_in, studio_blueprint, url_with
 from projections import queries
 from projections.access import visible_projects
