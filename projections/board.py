@@ -216,7 +216,7 @@ def asset_names(conn: Connection, asset_ids: Sequence[str]) -> dict[str, str]:
                              .where(assets.c.asset_id.in_(sorted(set(asset_ids))))).all())
 
 
-def people_of_projects(conn: Connection, project_ids: Sequence[str] | None,
+def users_of_projects(conn: Connection, project_ids: Sequence[str] | None,
                        ) -> list[tuple[str, str]]:
     """(user id, name) of the members of ``project_ids`` (None: every user), by name."""
     u, m = users.c, members.c

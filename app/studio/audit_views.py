@@ -53,7 +53,7 @@ def audit_page() -> str:
     return render_page(
         "studio/audit.html", fragments=("audit_rows",), rows=rows, filters=filters,
         actions=ACTIONS, projects=projects,
-        people=queries.people_of_projects(lineage.engine, mine),
+        people=queries.users_of_projects(lineage.engine, mine),
         export_url=url_with("/api/audit/export", format="csv", **filters),
         next_url=url_with("/audit", **filters, cursor=encode_cursor({"after": next_after}))
         if next_after is not None else None,
