@@ -191,7 +191,7 @@ def shared_projects(engine: Engine, viewer_id: str | None, user_id: str,
 
 
 def known_users(engine: Engine, viewer_id: str | None, project_id: str,
-                 ) -> list[dict[str, str]]:
+                ) -> list[dict[str, str]]:
     """Users a project admin may add without knowing their id: members of the other
     projects ``viewer_id`` belongs to (every user when ``viewer_id`` is None: a global
     admin), minus the project's own members; by name."""
@@ -202,7 +202,7 @@ def known_users(engine: Engine, viewer_id: str | None, project_id: str,
 
 
 def find_users(engine: Engine, viewer_id: str | None, text: str, limit: int,
-                ) -> list[dict[str, str]]:
+               ) -> list[dict[str, str]]:
     """Users whose name contains ``text`` (ignoring case), among those ``viewer_id``
     may see: the members of the projects they belong to, themselves included (every
     user when ``viewer_id`` is None: a global admin); names starting with ``text`` first, then by

@@ -107,4 +107,4 @@ def compare_with_replay(engine: Engine, names: Iterable[str] = (),
     live = snapshot(engine, chosen)
     runner.replay(*chosen)
     return ReplayComparison(len(live), sum(map(len, live.values())),
-                             differences(live, snapshot(engine, chosen)))
+                            differences(live, snapshot(engine, chosen)))

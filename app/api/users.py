@@ -69,8 +69,8 @@ def find_users() -> Response:
     # Caught up to the head this request found: someone just added or registered is found.
     freshness = caught_up(("access",))
     found = access.find_users(services().engine,
-                               None if principal.is_admin else principal.user_id,
-                               args["q"], args["limit"])
+                              None if principal.is_admin else principal.user_id,
+                              args["q"], args["limit"])
     return read_response({"items": found, "next_cursor": None}, freshness)
 
 

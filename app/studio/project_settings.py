@@ -115,7 +115,7 @@ def _person_named(name: str) -> str:
     caught_up(("access",))
     text = shared_schema(PersonNameSchema).load({"person": name})["person"]
     found = find_users(services().engine, None if person.is_admin else person.user_id,
-                        text, 20)
+                       text, 20)
     same = [p for p in found if p["name"].casefold() == text.casefold()]
     if len(same) == 1:
         return same[0]["user_id"]
