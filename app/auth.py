@@ -23,7 +23,7 @@ from flask import g, request
 
 from app.context import services
 from app.sessions import cookie_principal, session_token
-from commands.people import Principal, authenticate, token_id_of
+from commands.users import Principal, authenticate, token_id_of
 from events.errors import DomainError, Unauthorized
 
 FAILURES_ALLOWED = 20

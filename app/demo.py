@@ -25,7 +25,7 @@ from app import create_app
 from app.config import Settings
 from app.services import build_services
 from commands.jobs import load_job
-from commands.people import create_user
+from commands.users import create_user
 from events.migrate import upgrade
 from workers import promotion as _registers_promotion_jobs  # noqa: F401 - the promote kind
 from workers import rebuild as _registers_rebuild_jobs  # noqa: F401 - rebuild/rebake kinds
@@ -106,7 +106,7 @@ class Story:
         return f"{self.base_url}{path}"
 
 
-def create_people(story: Story) -> dict[str, Person]:
+def create_users(story: Story) -> dict[str, Person]:
     """Ana (global admin, art director), Ben (designer) and Rita (brand reviewer), each
     with an API token."""
     people = {}

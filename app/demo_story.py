@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from app.demo import DemoFailed, Person, Story, create_people
+from app.demo import DemoFailed, Person, Story, create_users
 from commands.signin import LINK_MINUTES, issue_signin_link
 from events.verify import verify_chain
 
@@ -59,7 +59,7 @@ def run_demo(data_dir: Path, *, say: Callable[[str], None] = print,
     started = time.perf_counter()
     story = Story(Path(data_dir), say, base_url)
     try:
-        people = create_people(story)
+        people = create_users(story)
         ids = tell(story, people)
         code = issue_signin_link(story.services.store, people["ana"].user_id,
                                  actor_id=people["ana"].user_id)

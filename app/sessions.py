@@ -15,8 +15,8 @@ import secrets
 from flask import Response, g, request
 
 from app.context import services
-from commands.people import Principal
 from commands.signin import SESSION_HOURS, csrf_token, session_principal
+from commands.users import Principal
 from events.errors import Forbidden
 
 SESSION_COOKIE = "lineage_session"

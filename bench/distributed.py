@@ -5,7 +5,7 @@ with 2 API processes, 3 ``lineage worker`` processes, ``lineage relay`` and ``li
 projections run``, each its own process logging to ``var/distributed/<time>/``. Plays a
 studio day through the HTTP API (bench/studio_day.py), waits (bounded) for the job queue
 to drain and the projections to catch up, stops every process, then proves exactly-once,
-no stuck jobs, projections equal to a rebuild and an intact hash chain
+no stuck jobs, projections equal to a replay from zero and an intact hash chain
 (bench/studio_check.py), and prints latency per route, throughput, job overhead and
 projection lag beside the issue's targets. Exits 1 when a correctness check fails.
 

@@ -1,6 +1,6 @@
 """A seeded store for bench/read.py, kept on disk between runs.
 
-Seeding 1,000,000 events and rebuilding the projections takes minutes on 2 cores, so
+Seeding 1,000,000 events and replaying the projections takes minutes on 2 cores, so
 each (backend, size) is seeded once: SQLite into ``var/bench-cache/read/sqlite-<size>/``
 (database file and data folder), PostgreSQL into a database of its own,
 ``bench_read_<size>`` (never the test database), with its data folder beside the SQLite
@@ -33,7 +33,7 @@ from app.config import Settings
 from app.services import Services, build_services
 from bench.history import load
 from commands.guests import join_link, open_link
-from commands.people import create_user
+from commands.users import create_user
 from events.db import make_engine, normalise_url
 from events.domain import stream_id
 from events.migrate import upgrade
@@ -133,8 +133,8 @@ def _seed(url: str, data_dir: Path, size: int) -> dict:
         _through_the_api(services, ids)
         started = time.perf_counter()
         services.engine.dispose()
-        make_runner(services.engine).rebuild()
-        print(f"  projections rebuilt in {time.perf_counter() - started:.0f} s", flush=True)
+        make_runner(services.engine).replay()
+        print(f"  projections replayed in {time.perf_counter() - started:.0f} s", flush=True)
         ids["head"] = services.store.head().position
     finally:
         services.close()

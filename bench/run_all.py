@@ -25,10 +25,10 @@ BENCHMARKS = [
      "at least 1.5x eventsourcing on appends, 1.0x on decoded reads"),
     ("jobs.py", [], [], "overhead p50 < 50 ms, p95 < 150 ms; relay > 1,000 jobs/s"),
     ("read.py", ["--sizes", "10000,100000", "--samples", "20"],
-     ["--sizes", "100000,1000000", "--parts", "routes,queries,rebuild,lag"],
+     ["--sizes", "100000,1000000", "--parts", "routes,queries,replay,lag"],
      "every GET route p95 < 20 ms at 1M events, except free-text search (< 50 ms within a "
      "project, < 100 ms across a person's projects); none but free text grows more than "
-     "1.5x from 100k to 1M events; rebuild > 20,000 events/s"),
+     "1.5x from 100k to 1M events; projection replay > 20,000 events/s"),
     ("rebuild.py", [], [], "rebuild overhead under 10% of the recorded step times"),
     ("builtin_model.py", ["--renders", "6", "--prompts", "100"], ["--renders", "20"],
      "draft 256 px < 1 s; 2x upscale of 512 px < 10 s; held-out adherence > 90%"),

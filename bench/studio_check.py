@@ -7,7 +7,7 @@
 - jobs: every job the driver was told about is in the log, and every job in the log
   completed or failed with a reason (none stuck);
 - projections: the live read tables, built incrementally by ``lineage projections
-  run``, equal a blue/green rebuild from position 0 (``projections.compare``, as the
+  run``, equal a blue/green replay from position 0 (``projections.compare``, as the
   tests compare them);
 - the hash chain verifies (``events.verify.verify_chain``).
 
@@ -38,7 +38,7 @@ from events.schema import event_commands, events  # noqa: E402
 from events.store import utc  # noqa: E402
 from events.types import decode  # noqa: E402
 from events.verify import verify_chain  # noqa: E402
-from projections.compare import compare_with_rebuild  # noqa: E402
+from projections.compare import compare_with_replay  # noqa: E402
 from projections.registry import PROJECTIONS  # noqa: E402
 
 # Writes sent by the bootstrap admin, whom the driver knows only by token: their command
@@ -199,11 +199,11 @@ def _seconds(later: datetime, earlier: datetime) -> float:
 
 
 def check_projections(engine: Engine) -> Check:
-    """Catch up, rebuild every projection from 0, compare the tables row by row."""
-    found = compare_with_rebuild(engine)
-    return Check("projections equal a rebuild from zero", not found.differences,
+    """Catch up, replay every projection from 0, compare the tables row by row."""
+    found = compare_with_replay(engine)
+    return Check("projections equal a replay from zero", not found.differences,
                  "; ".join(map(str, found.differences))
-                 or f"{found.tables} tables, {found.rows} rows identical after rebuilding "
+                 or f"{found.tables} tables, {found.rows} rows identical after replaying "
                  f"{len(PROJECTIONS)} projections")
 
 

@@ -2,7 +2,7 @@
 JavaScript and CSS, and how soon a live update reaches a second open page.
 
 1. Render: the history of bench/read.py (``--events``; the issue's size is 1,000,000)
-   plus one project with a board of 200 assets, projections rebuilt, then p50/p95 of
+   plus one project with a board of 200 assets, projections replayed, then p50/p95 of
    whole pages drawn by the Flask app for a signed-in person (session cookie, exactly as
    a browser asks): the board of 200 assets, the asset page with 200 versions, its
    compare and version pages, and the projects page.
@@ -52,7 +52,7 @@ from bench.stats import percentile  # noqa: E402
 from bench.studio_day import play_day  # noqa: E402
 from bench.studio_world import Plan  # noqa: E402
 from bench.topology import free_port  # noqa: E402
-from commands.people import create_user  # noqa: E402
+from commands.users import create_user  # noqa: E402
 from events.db import make_engine  # noqa: E402
 from events.domain import stream_id  # noqa: E402
 from events.migrate import upgrade  # noqa: E402
@@ -92,8 +92,8 @@ def time_pages(name: str, url: str, args: argparse.Namespace) -> None:
     board = add_board(store, admin.user_id)
     print(f"  loaded {store.head().position:,} events in {time.perf_counter() - started:.0f} s")
     started = time.perf_counter()
-    make_runner(engine).rebuild()
-    print(f"  projections rebuilt in {time.perf_counter() - started:.0f} s")
+    make_runner(engine).replay()
+    print(f"  projections replayed in {time.perf_counter() - started:.0f} s")
     engine.dispose()
     with tempfile.TemporaryDirectory() as data_dir:
         services = build_services(Settings.from_env(database_url=url, data_dir=Path(data_dir),

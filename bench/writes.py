@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from app import create_app  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.services import build_services  # noqa: E402
-from commands.people import create_user  # noqa: E402
+from commands.users import create_user  # noqa: E402
 from events.assets import VersionCreated  # noqa: E402
 from events.db import make_engine, normalise_url  # noqa: E402
 from events.migrate import upgrade  # noqa: E402

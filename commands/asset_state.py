@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from commands.fold_cache import Folded, Folding, cache_of
-from commands.people import Principal
 from commands.projects import ProjectState, load_project
 from commands.state import fold
+from commands.users import Principal
 from events.assets import AssetCreated, JobsRequested, TagAdded, TagRemoved, VersionCreated
 from events.domain import stream_id
 from events.errors import NotFound

@@ -12,10 +12,10 @@ from commands.asset_state import (
     load_asset_as,
     version_summary,
 )
-from commands.people import Principal
 from commands.projects import hidden, load_project
 from commands.reviews import decision_body, pin_body
 from commands.state import ensure_same_request, execute, expected, first_of, new_id
+from commands.users import Principal
 from events.assets import AssetCreated, TagAdded, TagRemoved
 from events.domain import stream_id
 from events.errors import NotFound

@@ -22,10 +22,10 @@ from commands.generation import (
     pending_finals,
 )
 from commands.models import RECIPE_EXTRAS, recipe_extras
-from commands.people import Principal
 from commands.policies import check_policies
 from commands.projects import ProjectState
 from commands.state import execute, new_id
+from commands.users import Principal
 from events.assets import JobsRequested
 from events.errors import DomainError, NotFound
 from events.jobs import JobRequested

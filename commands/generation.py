@@ -15,11 +15,11 @@ from typing import Any
 from commands.asset_state import AssetState, load_asset_as
 from commands.jobs import load_job
 from commands.models import recipe_extras
-from commands.people import Principal
 from commands.policies import check_policies
 from commands.projects import ProjectState
 from commands.state import all_of, execute, expected, first_of, new_id
 from commands.templates import load_template_as, render
+from commands.users import Principal
 from events.assets import JobsRequested
 from events.domain import stream_id
 from events.errors import DomainError, NotFound

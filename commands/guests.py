@@ -20,10 +20,10 @@ from typing import Any
 
 from commands.asset_state import folded_asset, locate_asset
 from commands.fold_cache import Folding, cache_of
-from commands.people import Principal
 from commands.projects import hidden, load_project
 from commands.reviews import AddComment, comment_body, decide_comment
 from commands.state import execute, first_of, new_id
+from commands.users import Principal
 from events.domain import stream_id
 from events.errors import DomainError, Forbidden, NotFound
 from events.guests import GUEST_PERMISSIONS, GuestJoined, GuestLinkCreated, GuestLinkRevoked

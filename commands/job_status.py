@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 
 from commands.job_progress import read_progress
 from commands.jobs import STARTED, JobState, load_job
-from commands.people import Principal
 from commands.projects import load_project
+from commands.users import Principal
 from events.jobs import JobCancelled, JobCompleted, JobFailed, JobStarted
 from events.store import EventStore, Recorded
 from rules.access import VIEWER, require_role

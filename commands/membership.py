@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from commands.asset_state import locate_asset
 from commands.fold_cache import cache_of
-from commands.people import Principal
 from commands.projects import load_project
+from commands.users import Principal
 from events.domain import stream_id
 from events.errors import NotFound
 from events.store import EventStore

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from commands.fold_cache import Folding, cache_of
-from commands.people import Principal, get_user
 from commands.state import ensure_same_request, execute, expected, first_of, new_id
+from commands.users import Principal, get_user
 from events.domain import stream_id
 from events.errors import Conflict, DomainError, NotFound
 from events.projects import (

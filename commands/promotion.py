@@ -21,10 +21,10 @@ from typing import Any
 from commands.asset_state import AssetState, load_entity_asset
 from commands.generation import asset_expected, job_appends, jobs_result, pending_finals
 from commands.lineage_chain import is_source_step, load_chain
-from commands.people import Principal
 from commands.policies import check_policies
 from commands.projects import ProjectState
 from commands.state import execute, new_id
+from commands.users import Principal
 from events.assets import JobsRequested, VersionCreated
 from events.errors import DomainError
 from events.jobs import JobRequested

@@ -18,9 +18,9 @@ from commands.asset_state import load_entity_asset
 from commands.edits import blob_not_in_project
 from commands.generation import pending_finals
 from commands.lineage_chain import is_source_step, load_chain
-from commands.people import Principal
 from commands.policies import check_policies
 from commands.state import execute, first_of, new_id
+from commands.users import Principal
 from events.assets import JobsRequested, VersionCreated
 from events.domain import stream_id
 from events.errors import DomainError

@@ -19,9 +19,9 @@ from commands.asset_state import (
     iso,
 )
 from commands.fold_cache import Folded, cache_of
-from commands.people import Principal
 from commands.projects import Answer, ProjectState
 from commands.state import execute, expected, first_of, new_id
+from commands.users import Principal
 from events.domain import stream_id
 from events.errors import Conflict, DomainError, NotFound
 from events.reviews import (

@@ -21,7 +21,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from commands.fold_cache import cache_of
-from commands.people import TOKEN, IssuedToken, Principal, authenticate, get_user, new_token
+from commands.users import TOKEN, IssuedToken, Principal, authenticate, get_user, new_token
 from events.domain import stream_id
 from events.errors import ConcurrencyError, Unauthorized
 from events.signin import SigninLinkIssued, SigninLinkUsed

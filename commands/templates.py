@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from commands.asset_state import iso
-from commands.people import Principal
 from commands.projects import Answer, hidden, load_project
 from commands.state import ensure_same_request, execute, expected, first_of, fold, new_id
+from commands.users import Principal
 from events.domain import stream_id
 from events.errors import DomainError, NotFound
 from events.store import ANY, NO_STREAM, EventStore, Metadata, StreamAppend

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from commands.asset_state import AssetState, load_asset, load_asset_as, version_summary
-from commands.people import Principal
 from commands.state import execute, expected, first_of, new_id
+from commands.users import Principal
 from events.assets import TIERS, VersionCreated
 from events.domain import stream_id
 from events.errors import DomainError, NotFound

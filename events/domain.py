@@ -5,11 +5,11 @@ from events import (  # noqa: F401
     guests,
     jobs,
     models,
-    people,
     projects,
     reviews,
     signin,
     templates,
+    users,
 )
 
 STREAM_TYPES = ("user", "token", "project", "asset", "template", "job", "signin", "guestlink",

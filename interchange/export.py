@@ -22,7 +22,7 @@ from typing import Any
 
 from commands.asset_state import load_entity_asset
 from commands.lineage_chain import is_source_step, load_chain
-from commands.people import Principal
+from commands.users import Principal
 from events.assets import VersionCreated
 from events.chain import canonical_json
 from events.errors import DomainError

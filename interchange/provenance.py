@@ -21,7 +21,7 @@ from typing import Any
 from commands.asset_state import AssetState, load_asset, load_entity_asset
 from commands.jobs import load_job
 from commands.lineage_chain import ChainReader, is_source_step
-from commands.people import Principal, get_user
+from commands.users import Principal, get_user
 from events.assets import VersionCreated
 from events.errors import NotFound
 from events.jobs import JobStarted

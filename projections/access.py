@@ -237,9 +237,9 @@ def shared_projects(engine: Engine, viewer_id: str | None, user_id: str,
     return [{"project_id": p, "name": n, "role": r} for p, n, r in rows]
 
 
-def known_people(engine: Engine, viewer_id: str | None, project_id: str,
-                 ) -> list[dict[str, str]]:
-    """People a project admin may add without knowing their id: members of the other
+def known_users(engine: Engine, viewer_id: str | None, project_id: str,
+                ) -> list[dict[str, str]]:
+    """Users a project admin may add without knowing their id: members of the other
     projects ``viewer_id`` belongs to (every user when ``viewer_id`` is None: a global
     admin), minus the project's own members; by name."""
     current = select(members.c.user_id).where(members.c.project_id == project_id)
@@ -248,9 +248,9 @@ def known_people(engine: Engine, viewer_id: str | None, project_id: str,
         return [{"user_id": u, "name": n} for u, n in conn.execute(stmt.limit(500)).all()]
 
 
-def find_people(engine: Engine, viewer_id: str | None, text: str, limit: int,
-                ) -> list[dict[str, str]]:
-    """People whose name contains ``text`` (ignoring case), among those ``viewer_id``
+def find_users(engine: Engine, viewer_id: str | None, text: str, limit: int,
+               ) -> list[dict[str, str]]:
+    """Users whose name contains ``text`` (ignoring case), among those ``viewer_id``
     may see: the members of the projects they belong to, themselves included (every
     user when ``viewer_id`` is None: a global admin); names starting with ``text`` first, then by
     name; at most ``limit``."""

@@ -14,7 +14,7 @@ class ApplyContext:
     """What an apply function gets: the open transaction and the tables to write.
 
     ``tables`` maps logical table names to the physical generation being written (live,
-    or ``__next`` during a rebuild); ``cache`` holds immutable facts (which project owns
+    or ``__next`` during a replay); ``cache`` holds immutable facts (which project owns
     a stream) remembered across batches; ``batch`` is scratch space for one batch only
     (it dies with the transaction, so a rollback cannot leave it out of step).
 
@@ -81,7 +81,7 @@ class ApplyContext:
         """The row inserted into ``name`` under ``key`` that is still buffered, else None.
 
         An apply function changes such a row in place instead of queueing an UPDATE (a
-        rebuild then writes each row once): the same result, since the row's INSERT has
+        replay then writes each row once): the same result, since the row's INSERT has
         not been sent and every earlier change to it was made in place too.
         """
         return self._unsent.get((name, key))

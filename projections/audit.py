@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from events import assets, guests, jobs, people, projects, reviews, signin, templates
+from events import assets, guests, jobs, projects, reviews, signin, templates, users
 from events.store import Recorded
 from events.types import Event, encode
 from projections.runner import ApplyContext, Projection
@@ -21,7 +21,7 @@ from rules.approvals import channel_key
 SUBJECT_FIELDS = ("decision_id", "comment_id", "pin_id", "version_id", "job_id",
                   "template_id", "asset_id", "link_id", "project_id", "token_id", "user_id")
 HIDDEN_FIELDS = ("secret_hash",)
-_DOMAIN_MODULES = (assets, guests, jobs, people, projects, reviews, signin, templates)
+_DOMAIN_MODULES = (assets, guests, jobs, projects, reviews, signin, templates, users)
 
 
 _VISIBLE_FIELDS: dict[type[Event], tuple[str, ...]] = {}

@@ -216,8 +216,8 @@ def asset_names(conn: Connection, asset_ids: Sequence[str]) -> dict[str, str]:
                              .where(assets.c.asset_id.in_(sorted(set(asset_ids))))).all())
 
 
-def people_of_projects(conn: Connection, project_ids: Sequence[str] | None,
-                       ) -> list[tuple[str, str]]:
+def users_of_projects(conn: Connection, project_ids: Sequence[str] | None,
+                      ) -> list[tuple[str, str]]:
     """(user id, name) of the members of ``project_ids`` (None: every user), by name."""
     u, m = users.c, members.c
     query = select(u.user_id, u.name).order_by(func.lower(u.name), u.user_id)

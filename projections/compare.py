@@ -1,6 +1,6 @@
-"""Do the live read tables equal a rebuild from zero?
+"""Do the live read tables equal a replay from zero?
 
-Catch-up (many small batches, rows updated after they were written) and rebuild (one
+Catch-up (many small batches, rows updated after they were written) and replay (one
 pass over the log into fresh tables) share one code path, so they must leave the same
 rows. The tests assert it and the distributed run's checker proves it on the database a
 studio day left behind; both compare through this module, row by row.
@@ -35,22 +35,22 @@ class TableDifference:
 
     table: str
     live_rows: int
-    rebuilt_rows: int
+    replayed_rows: int
     only_live: int
-    only_rebuilt: int
+    only_replayed: int
     live_examples: tuple[str, ...]
-    rebuilt_examples: tuple[str, ...]
+    replayed_examples: tuple[str, ...]
 
     def __str__(self) -> str:
-        return (f"{self.table}: {self.live_rows} rows live, {self.rebuilt_rows} rebuilt "
-                f"({self.only_live} only live, {self.only_rebuilt} only rebuilt; e.g. live "
-                f"{list(self.live_examples[:1])} vs rebuilt {list(self.rebuilt_examples[:1])})")
+        return (f"{self.table}: {self.live_rows} rows live, {self.replayed_rows} replayed "
+                f"({self.only_live} only live, {self.only_replayed} only replayed; e.g. live "
+                f"{list(self.live_examples[:1])} vs replayed {list(self.replayed_examples[:1])})")
 
 
 @dataclasses.dataclass(frozen=True)
-class RebuildComparison:
-    """What :func:`compare_with_rebuild` found: tables and rows compared, and every table
-    that differs (empty when the rebuild equals the live tables)."""
+class ReplayComparison:
+    """What :func:`compare_with_replay` found: tables and rows compared, and every table
+    that differs (empty when the replay equals the live tables)."""
 
     tables: int
     rows: int
@@ -77,34 +77,34 @@ def snapshot(engine: Engine, names: Iterable[str] = ()) -> Snapshot:
     return result
 
 
-def differences(live: Snapshot, rebuilt: Snapshot) -> list[TableDifference]:
+def differences(live: Snapshot, replayed: Snapshot) -> list[TableDifference]:
     """The tables whose rows differ between two snapshots (a table missing from one side
     counts as empty there), in table name order."""
     found = []
-    for table in sorted(live.keys() | rebuilt.keys()):
-        mine, theirs = live.get(table, {}), rebuilt.get(table, {})
+    for table in sorted(live.keys() | replayed.keys()):
+        mine, theirs = live.get(table, {}), replayed.get(table, {})
         only_live = sorted(mine[key] for key in mine.keys() - theirs.keys())
-        only_rebuilt = sorted(theirs[key] for key in theirs.keys() - mine.keys())
-        if only_live or only_rebuilt:
+        only_replayed = sorted(theirs[key] for key in theirs.keys() - mine.keys())
+        if only_live or only_replayed:
             found.append(TableDifference(
-                table, len(mine), len(theirs), len(only_live), len(only_rebuilt),
-                tuple(only_live[:EXAMPLES]), tuple(only_rebuilt[:EXAMPLES])))
+                table, len(mine), len(theirs), len(only_live), len(only_replayed),
+                tuple(only_live[:EXAMPLES]), tuple(only_replayed[:EXAMPLES])))
     return found
 
 
-def compare_with_rebuild(engine: Engine, names: Iterable[str] = (),
-                         **runner_options: object) -> RebuildComparison:
-    """Catch the named projections (default: all) up, snapshot their live tables, rebuild
+def compare_with_replay(engine: Engine, names: Iterable[str] = (),
+                        **runner_options: object) -> ReplayComparison:
+    """Catch the named projections (default: all) up, snapshot their live tables, replay
     them from position 0 in one pass, snapshot again and compare.
 
     The catch-up first means events appended since the last run are not reported as
     differences; other writers should be stopped, or their events may land between the
     two snapshots. ``runner_options`` go to :func:`projections.registry.make_runner`.
-    The rebuilt tables stay live afterwards (they are the read side from then on)."""
+    The replayed tables stay live afterwards (they are the read side from then on)."""
     chosen = tuple(names)
     runner = make_runner(engine, **runner_options)
     runner.catch_up(chosen or None)
     live = snapshot(engine, chosen)
-    runner.rebuild(*chosen)
-    return RebuildComparison(len(live), sum(map(len, live.values())),
-                             differences(live, snapshot(engine, chosen)))
+    runner.replay(*chosen)
+    return ReplayComparison(len(live), sum(map(len, live.values())),
+                            differences(live, snapshot(engine, chosen)))

@@ -1,11 +1,11 @@
-"""Filling a rebuild's fresh tables: in one process, or split across two.
+"""Filling a replay's fresh tables: in one process, or split across two.
 
-A rebuild fills each projection's ``__next`` tables from position 0, batch after batch,
+A replay fills each projection's ``__next`` tables from position 0, batch after batch,
 each batch committed with that generation's own checkpoint. Projections are independent
 (separate tables, separate checkpoints), so two processes can fill two groups of them at
 once, each reading the log itself: the work is mostly Python per event, and one process
 uses one core. The parent waits for both, and the swap into the live tables stays one
-transaction in the parent (see ProjectionRunner.rebuild).
+transaction in the parent (see ProjectionRunner.replay).
 
 The second process is started by spawn, not fork, and is handed only a
 :class:`SecondFill`: the database URL, the projections' names and the batch size. It
@@ -36,9 +36,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from events.db import SQLITE_BUSY_TIMEOUT_MS
 
 FILL_PROCESSES = 2
-REBUILD_COSTS = {"audit": 5.0, "catalog": 5.0, "review_state": 3.0, "version_tree": 1.5,
+REPLAY_COSTS = {"audit": 5.0, "catalog": 5.0, "review_state": 3.0, "version_tree": 1.5,
                  "metrics": 1.0, "access": 0.1}
-"""Relative cost per log event of rebuilding each projection (measured on the read
+"""Relative cost per log event of replaying each projection (measured on the read
 benchmark's history), to give the two fill processes equal shares; others count 1."""
 
 Fill = Callable[[Sequence[Any]], int]
@@ -46,13 +46,13 @@ Fill = Callable[[Sequence[Any]], int]
 
 @dataclasses.dataclass(frozen=True)
 class SecondFill:
-    """Everything a rebuild's second fill process is handed (it is pickled for spawn):
+    """Everything a replay's second fill process is handed (it is pickled for spawn):
     it fills the ``__next`` tables of the projections ``names`` in the database at
     ``database_url`` (on SQLite, in the side file beside it: :func:`side_path`)."""
 
     database_url: str
     names: tuple[str, ...]
-    rebuild_batch_size: int
+    replay_batch_size: int
     before_commit: Callable[[str, int], None] | None = None
     """ProjectionRunner's test hook, when it has one; it must pickle (a module-level
     function or a partial of one)."""
@@ -73,7 +73,7 @@ def sqlite_file(engine: Engine) -> str | None:
 
 
 def processes_for(engine: Engine, wanted: int | None = None) -> int:
-    """How many processes fill a rebuild on ``engine``'s database: ``wanted`` (default
+    """How many processes fill a replay on ``engine``'s database: ``wanted`` (default
     two with two cores or more), and always one for an in-memory SQLite database
     (another process could not see it). Other threads running here do not matter: the
     second process is spawned, not forked."""
@@ -89,10 +89,10 @@ def split(targets: Sequence[Any], processes: int) -> list[list[Any]]:
     about equal cost, heaviest first, each group in the given order; no empty group."""
     groups: list[list[Any]] = [[] for _ in range(max(1, min(processes, len(targets))))]
     loads = [0.0] * len(groups)
-    for target in sorted(targets, key=lambda t: -REBUILD_COSTS.get(t[0].name, 1.0)):
+    for target in sorted(targets, key=lambda t: -REPLAY_COSTS.get(t[0].name, 1.0)):
         lightest = loads.index(min(loads))
         groups[lightest].append(target)
-        loads[lightest] += REBUILD_COSTS.get(target[0].name, 1.0)
+        loads[lightest] += REPLAY_COSTS.get(target[0].name, 1.0)
     order = {id(target): n for n, target in enumerate(targets)}
     return [sorted(group, key=lambda t: order[id(t)]) for group in groups]
 
@@ -112,7 +112,7 @@ def fill_all(fill: Fill, groups: list[list[Any]], entry: SecondFillEntry | None 
         raise ValueError("a second fill needs its entry and order, and two groups at most")
     context = multiprocessing.get_context("spawn")
     read = context.Value("q", 0)
-    child = context.Process(target=entry, args=(order, read), name="rebuild-fill",
+    child = context.Process(target=entry, args=(order, read), name="replay-fill",
                             daemon=True)
     child.start()
     try:
@@ -123,19 +123,19 @@ def fill_all(fill: Fill, groups: list[list[Any]], entry: SecondFillEntry | None 
         raise
     child.join()
     if child.exitcode != 0:
-        raise RuntimeError(f"the rebuild's second fill process failed (exit code "
+        raise RuntimeError(f"the replay's second fill process failed (exit code "
                            f"{child.exitcode}): nothing was swapped")
     return max(total, read.value)
 
 
 # -- SQLite: the second process's side file ----------------------------------------------
 
-SIDE_SUFFIX = "-rebuild.db"
+SIDE_SUFFIX = "-replay.db"
 _SIDE_COMPANIONS = ("", "-journal", "-wal", "-shm")
 
 
 def side_path(engine: Engine) -> Path:
-    """The side file a second fill process writes: ``<database>-rebuild.db``.
+    """The side file a second fill process writes: ``<database>-replay.db``.
 
     Raises ValueError for a database without a file."""
     database = sqlite_file(engine)
@@ -146,7 +146,7 @@ def side_path(engine: Engine) -> Path:
 
 @contextlib.contextmanager
 def side_file(engine: Engine) -> Iterator[Path]:
-    """:func:`side_path`, removed before (leftovers of an interrupted rebuild, like its
+    """:func:`side_path`, removed before (leftovers of an interrupted replay, like its
     ``__next`` tables) and after the block, whether it succeeded or not."""
     path = side_path(engine)
     _remove(path)

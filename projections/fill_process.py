@@ -1,4 +1,4 @@
-"""A rebuild's second fill process (see projections/fill.py), started by spawn.
+"""A replay's second fill process (see projections/fill.py), started by spawn.
 
 It is handed a :class:`projections.fill.SecondFill` (the database URL, the projections'
 names, the batch size) and builds everything else itself: its engine, its runner, the
@@ -24,7 +24,7 @@ def run(order: SecondFill, read: Any) -> None:  # noqa: ANN401 - a multiprocessi
     engine = make_engine(order.database_url)
     try:
         runner = ProjectionRunner(engine, by_names(order.names),
-                                  rebuild_batch_size=order.rebuild_batch_size,
+                                  replay_batch_size=order.replay_batch_size,
                                   before_commit=order.before_commit)
         read.value = runner.fill_next()
     finally:

@@ -37,7 +37,7 @@ def create_index(conn: Connection, docs: Table) -> None:
 
 def create_search_index(conn: Connection, docs: Table) -> None:
     """PostgreSQL's GIN index over the vectors (SQLite's FTS5 table is its own index).
-    Separate from :func:`create_index` so a rebuild builds it once, after the bulk fill,
+    Separate from :func:`create_index` so a replay builds it once, after the bulk fill,
     instead of maintaining it document by document."""
     if conn.dialect.name == "postgresql":
         conn.execute(text(f'CREATE INDEX "ix_rm_catalog_docs_tsv_{uuid.uuid4().hex[:8]}" '

@@ -1,5 +1,5 @@
 """Every projection Lineage runs, in the order a catch-up visits them (the registry and a
-rebuild's second fill process both look them up here)."""
+replay's second fill process both look them up here)."""
 
 from __future__ import annotations
 

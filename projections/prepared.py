@@ -1,6 +1,6 @@
 """Statements compiled once and run as plain DBAPI executemany calls.
 
-A rebuild writes hundreds of thousands of rows. Through ``Connection.execute`` each row
+A replay writes hundreds of thousands of rows. Through ``Connection.execute`` each row
 costs SQLAlchemy's per-row parameter assembly (``construct_params``: several times the
 time the database takes to store the row). A :class:`Prepared` statement does that work
 once: it compiles the statement for the dialect, remembers the bind names in order and

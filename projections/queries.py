@@ -152,9 +152,9 @@ def asset_names(engine: Engine, asset_ids: list[str]) -> dict[str, str]:
         return board.asset_names(conn, asset_ids)
 
 
-def people_of_projects(engine: Engine, project_ids: list[str] | None) -> list[tuple[str, str]]:
+def users_of_projects(engine: Engine, project_ids: list[str] | None) -> list[tuple[str, str]]:
     with read_connection(engine) as conn:
-        return board.people_of_projects(conn, project_ids)
+        return board.users_of_projects(conn, project_ids)
 
 
 def project_guest_links(engine: Engine, project_id: str) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ MODELS = (models.PROJECTION.name,)
 
 
 def make_runner(engine: Engine, **options: object) -> ProjectionRunner:
-    """A runner over every projection whose rebuilds fill in two processes where the
+    """A runner over every projection whose replays fill in two processes where the
     machine and database allow (options: see ProjectionRunner)."""
     options.setdefault("second_fill", fill_process.run)
     return ProjectionRunner(engine, PROJECTIONS, **options)  # type: ignore[arg-type]

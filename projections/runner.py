@@ -1,4 +1,4 @@
-"""The projection runner: checkpoints, catch-up and blue/green rebuild.
+"""The projection runner: checkpoints, catch-up and blue/green replay.
 
 A projection is a name, the tables it owns and one apply function per event type it
 cares about (other types are skipped). The runner reads events after the projection's
@@ -6,7 +6,7 @@ checkpoint, applies a batch and moves the checkpoint in the SAME transaction, so
 crash anywhere before the commit leaves neither the table changes nor the checkpoint.
 The checkpoint row is locked for the batch (``SELECT … FOR UPDATE`` on PostgreSQL; the
 ``BEGIN IMMEDIATE`` write lock on SQLite), so several runners never apply an event
-twice. Catch-up and rebuild are one code path: a rebuild is a catch-up from position 0
+twice. Catch-up and replay are one code path: a replay is a catch-up from position 0
 into ``<table>__next`` copies, swapped in by one transaction at the end.
 """
 
@@ -51,12 +51,12 @@ from projections.tables import (
 
 log = logging.getLogger(__name__)
 DEFAULT_BATCH = 500
-REBUILD_BATCH = 20_000
-"""Events per transaction while a rebuild fills its ``__next`` tables: nobody waits on
+REPLAY_BATCH = 20_000
+"""Events per transaction while a replay fills its ``__next`` tables: nobody waits on
 those, so batches are large (fewer commits, longer executemany runs); live catch-up
 keeps small batches for latency."""
-REBUILD_SQLITE_CACHE_KIB = 256 * 1024
-"""SQLite page cache (KiB) of the connection that fills a rebuild (see bulk_page_cache);
+REPLAY_SQLITE_CACHE_KIB = 256 * 1024
+"""SQLite page cache (KiB) of the connection that fills a replay (see bulk_page_cache);
 pages are allocated as used (a small database never takes this much); 256 MiB holds the
 random-id indexes of a million-event history."""
 
@@ -73,7 +73,7 @@ class Projection:
     The optional hooks manage storage SQLAlchemy cannot describe (a full-text index):
     created after the tables, dropped before them, renamed along with them;
     ``index_extra`` indexes that storage for queries and, like the query indexes, runs
-    only once a rebuild's bulk fill is done.
+    only once a replay's bulk fill is done.
     """
 
     name: str
@@ -135,17 +135,17 @@ def apply_events(ctx: ApplyContext, projection: Projection, batch: Iterable[Reco
 class ProjectionRunner:
     """Runs projections against one database.
 
-    ``batch_size`` is the events per transaction of live catch-up, ``rebuild_batch_size``
-    that of a rebuild's bulk fill, ``fill_processes`` the processes that fill a rebuild
+    ``batch_size`` is the events per transaction of live catch-up, ``replay_batch_size``
+    that of a replay's bulk fill, ``fill_processes`` the processes that fill a replay
     (see projections.fill.processes_for); a second one runs ``second_fill`` (see
-    projections/fill_process.py; without it a rebuild fills in this process alone).
+    projections/fill_process.py; without it a replay fills in this process alone).
     ``before_commit`` is a test hook called inside each batch's transaction after the
     events were applied and the checkpoint written, just before the commit (in a fill's
     second process, there: it must then pickle).
     """
 
     def __init__(self, engine: Engine, projections: Iterable[Projection], *,
-                 batch_size: int = DEFAULT_BATCH, rebuild_batch_size: int = REBUILD_BATCH,
+                 batch_size: int = DEFAULT_BATCH, replay_batch_size: int = REPLAY_BATCH,
                  fill_processes: int | None = None,
                  second_fill: SecondFillEntry | None = None,
                  before_commit: Callable[[str, int], None] | None = None) -> None:
@@ -154,7 +154,7 @@ class ProjectionRunner:
         self.second_fill = second_fill
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
-        self.rebuild_batch_size = rebuild_batch_size
+        self.replay_batch_size = replay_batch_size
         self.before_commit = before_commit
         self._cache: dict[str, Any] = {}
 
@@ -238,7 +238,7 @@ class ProjectionRunner:
             _write_checkpoint(conn, checkpoint, position)
         return len(batch), caught_up, position
 
-    # -- rebuild ----------------------------------------------------------------------
+    # -- replay ----------------------------------------------------------------------
 
     def _fill(self, targets: list[Target], engine: Engine | None = None) -> int:
         """Fill the targets' fresh tables up to the head through ``engine`` (default the
@@ -250,7 +250,7 @@ class ProjectionRunner:
         with (engine or self.engine).connect() as conn, bulk_page_cache(conn):
             conn = conn.execution_options(lineage_write=True)
             while not caught_up:
-                read, caught_up = self._step_many(targets, self.rebuild_batch_size, conn)
+                read, caught_up = self._step_many(targets, self.replay_batch_size, conn)
                 total += read
             with conn.begin():
                 _index(conn, targets)
@@ -259,7 +259,7 @@ class ProjectionRunner:
 
     def fill_next(self) -> int:
         """Fill the ``__next`` tables of every projection of this runner from position 0
-        as a rebuild's second fill process does (on SQLite into the side file beside the
+        as a replay's second fill process does (on SQLite into the side file beside the
         database, see projections/fill.py); returns the events read."""
         targets = _next_targets(self.projections.values())
         if self.engine.dialect.name != "sqlite":
@@ -282,7 +282,7 @@ class ProjectionRunner:
             return fill_all(self._fill, groups)
         order = SecondFill(self.engine.url.render_as_string(hide_password=False),
                            tuple(projection.name for projection, _, _ in groups[1]),
-                           self.rebuild_batch_size, self.before_commit)
+                           self.replay_batch_size, self.before_commit)
         if self.engine.dialect.name != "sqlite":
             return fill_all(self._fill, groups, self.second_fill, order)
         with side_file(self.engine):
@@ -291,8 +291,8 @@ class ProjectionRunner:
             copy_side(self.engine, side_path(self.engine), lambda conn: _index(conn, groups[1]))
         return total
 
-    def rebuild(self, *names: str) -> int:
-        """Blue/green rebuild of the named projections (default: all) from position 0, in
+    def replay(self, *names: str) -> int:
+        """Blue/green replay of the named projections (default: all) from position 0, in
         one pass over the log (one per fill process, see projections/fill.py); returns
         the events read.
 
@@ -304,7 +304,7 @@ class ProjectionRunner:
         targets = _next_targets(projections)
         with write_transaction(self.engine) as conn:
             for projection, fresh, checkpoint in targets:
-                drop_storage(conn, projection, fresh)  # leftovers of an interrupted rebuild
+                drop_storage(conn, projection, fresh)  # leftovers of an interrupted replay
                 create_storage(conn, projection, fresh, query_indexes=False)
                 conn.execute(delete(subscription_checkpoints)
                              .where(subscription_checkpoints.c.name == checkpoint))
@@ -326,7 +326,7 @@ class ProjectionRunner:
                 _write_checkpoint(conn, projection.name, position)
                 conn.execute(delete(subscription_checkpoints)
                              .where(subscription_checkpoints.c.name == checkpoint))
-        log.info("rebuilt %s from %d events", ", ".join(p.name for p in projections), total)
+        log.info("replayed %s from %d events", ", ".join(p.name for p in projections), total)
         return total
 
     def create_missing(self) -> None:
@@ -389,7 +389,7 @@ class ProjectionRunner:
 
 
 def _next_targets(projections: Iterable[Projection]) -> list[Target]:
-    """Each projection with its ``__next`` tables and their checkpoint: what a rebuild
+    """Each projection with its ``__next`` tables and their checkpoint: what a replay
     fills."""
     return [(p, physical_tables(p.tables, NEXT_SUFFIX), p.name + NEXT_SUFFIX)
             for p in projections]
@@ -411,7 +411,7 @@ def _begin(conn: Connection) -> Iterator[Connection]:
 
 @contextlib.contextmanager
 def bulk_page_cache(conn: Connection) -> Iterator[None]:
-    """SQLite: a page cache of REBUILD_SQLITE_CACHE_KIB for ``conn`` while the block
+    """SQLite: a page cache of REPLAY_SQLITE_CACHE_KIB for ``conn`` while the block
     runs, then its own size again (the memory is given back before the connection
     returns to the pool). PostgreSQL's buffers are the server's: left alone.
 
@@ -425,7 +425,7 @@ def bulk_page_cache(conn: Connection) -> Iterator[None]:
     # On the driver's connection: through ``conn`` the pragma would begin a transaction.
     driver = conn.connection.driver_connection
     before = driver.execute("PRAGMA cache_size").fetchone()[0]
-    driver.execute(f"PRAGMA cache_size = -{REBUILD_SQLITE_CACHE_KIB}")
+    driver.execute(f"PRAGMA cache_size = -{REPLAY_SQLITE_CACHE_KIB}")
     try:
         yield
     finally:
@@ -462,7 +462,7 @@ def vacuum(conn: Connection, tables: Iterable[Table]) -> None:
     """Vacuum and analyse freshly filled tables on PostgreSQL (``conn`` outside a
     transaction; it is left in autocommit mode).
 
-    A rebuilt generation has no statistics and no visibility map until autovacuum gets
+    A replayed generation has no statistics and no visibility map until autovacuum gets
     to it (never, where autovacuum is off): the planner then guesses row counts and picks
     scans over the query indexes, and every index-only scan still reads the table's rows.
     SQLite is left alone: its plans are chosen without statistics, and it has no

@@ -1,6 +1,6 @@
-"""Read-model tables: logical definitions, and their physical copies for blue/green rebuilds.
+"""Read-model tables: logical definitions, and their physical copies for blue/green replays.
 
-Every table is defined once here under its live name. A rebuild creates copies named
+Every table is defined once here under its live name. A replay creates copies named
 ``<table>__next`` (:func:`physical_tables`), fills them from position 0 while the live
 ones keep serving, then swaps them in one transaction (:func:`swap_tables`). Indexes are
 created separately with a per-build token in their names, because index names are
@@ -501,7 +501,7 @@ def physical_tables(logical: Iterable[Table], suffix: str = "") -> dict[str, Tab
 
 
 APPLY_INDEXES = {("rm_audit_log", ("subject_id",)), ("rm_catalog_tags", ("asset_id",))}
-"""Secondary indexes the apply functions themselves look rows up by: a rebuild needs them
+"""Secondary indexes the apply functions themselves look rows up by: a replay needs them
 from the start; the others serve queries and are built once the copy is filled."""
 
 

@@ -18,7 +18,7 @@ from events.projects import ROLES
 
 
 class Principal(Protocol):
-    """Who asks (commands.people.Principal): their user id, and whether they are a
+    """Who asks (commands.users.Principal): their user id, and whether they are a
     global admin."""
 
     user_id: str

@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from datetime import datetime
 
-from commands.people import create_user
+from commands.users import create_user
 from events.assets import AssetCreated, TagAdded, TagRemoved, VersionCreated
 from events.domain import stream_id
 from events.jobs import JobRequested

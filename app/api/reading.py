@@ -16,10 +16,10 @@ from app.auth import current_principal
 from app.context import services
 from app.cursors import MAX_POSITION
 from app.http import query_args, respond, shared_schema
-from app.person_names import with_names
+from app.user_names import with_names
 from commands.membership import project_of_asset, require_asset_member, require_member
-from commands.people import Principal
 from commands.state import parse_id
+from commands.users import Principal
 from projections import queries
 from projections.access import project_of, user_names
 from projections.registry import ACCESS, SEARCH, TREE, make_runner

@@ -21,7 +21,7 @@ from app.api import (
     models,
     openapi,
     projects,
-    review,
+    review_state,
     reviews,
     search,
     stream,
@@ -34,7 +34,7 @@ from app.api import (
 
 BLUEPRINTS = (
     health, jobs,
-    trees, review, search, audit, metrics, stream, job_lists,
+    trees, review_state, search, audit, metrics, stream, job_lists,
     projects, assets, versions, uploads, reviews, templates, users, guests, models, openapi,
     lineage_tools,
 )

@@ -20,14 +20,14 @@ from app.http import respond
 from app.schemas.common import Name
 from app.schemas.responses import MeOut, PageOut, PersonOut, TokenOut, UserOut
 from app.schemas.users import RevokeTokenSchema, TokenCreateSchema, UserCreateSchema
-from commands import accounts
+from commands import users
 from events.errors import NotFound
 from projections import access
 from projections.access import shared_projects, user_names
 
 blueprint = Blueprint("users", __name__)
-TAGS = ("people",)
-PEOPLE_LIMIT = 20
+TAGS = ("users",)
+USER_SEARCH_LIMIT = 20
 """The most people one search answers: a narrower name finds the others, and nobody
 reads the directory page by page."""
 
@@ -38,10 +38,10 @@ reads the directory page by page."""
             errors=(401, 403, 409, 422), response=UserOut)
 def create_user() -> Response:
     data = body(UserCreateSchema)
-    user, token = accounts.create_user_as(services().store, current_principal(), meta(),
+    user, token = users.create_user_as(services().store, current_principal(), meta(),
                                           data["name"], is_admin=data["is_admin"])
     return written({"user_id": user.user_id, "name": user.name, "is_admin": user.is_admin,
-                    **accounts.token_body(token)}, 201)
+                    **users.token_body(token)}, 201)
 
 
 @blueprint.get("/users/me")
@@ -52,25 +52,25 @@ def me() -> Response:
                     "is_admin": principal.is_admin, "token_id": principal.token_id})
 
 
-class PeopleQuery(ReadQuery):
+class UserSearchQuery(ReadQuery):
     q = Name(required=True, strip=True, validate=validate.Length(2, 100),
              metadata={"description": "part of a name (at least 2 characters, any case)"})
-    limit = fields.Integer(load_default=10, validate=validate.Range(1, PEOPLE_LIMIT))
+    limit = fields.Integer(load_default=10, validate=validate.Range(1, USER_SEARCH_LIMIT))
 
 
 @blueprint.get("/users")
 @documented("Find people by name: those whose name contains q, among the members of your "
             "projects (anyone, for global admins); names starting with q first, at most "
-            f"{PEOPLE_LIMIT}", tags=TAGS, query=PeopleQuery, errors=(401, 422),
+            f"{USER_SEARCH_LIMIT}", tags=TAGS, query=UserSearchQuery, errors=(401, 422),
             response=PageOut)
-def find_people() -> Response:
+def find_users() -> Response:
     principal = current_principal()
-    args = read_args(PeopleQuery)
+    args = read_args(UserSearchQuery)
     # Caught up to the head this request found: someone just added or registered is found.
     freshness = caught_up(("access",))
-    found = access.find_people(services().engine,
-                               None if principal.is_admin else principal.user_id,
-                               args["q"], args["limit"])
+    found = access.find_users(services().engine,
+                              None if principal.is_admin else principal.user_id,
+                              args["q"], args["limit"])
     return read_response({"items": found, "next_cursor": None}, freshness)
 
 
@@ -98,9 +98,9 @@ def get_user(user_id: str) -> Response:
             tags=TAGS, idempotent_key=True, errors=(401, 409, 422), response=TokenOut)
 def issue_token() -> Response:
     data = body(TokenCreateSchema)
-    token = accounts.issue_own_token(services().store, current_principal(), meta(),
+    token = users.issue_own_token(services().store, current_principal(), meta(),
                                      data["label"])
-    return written(accounts.token_body(token), 201)
+    return written(users.token_body(token), 201)
 
 
 @blueprint.delete("/tokens/<token_id>")
@@ -109,7 +109,7 @@ def issue_token() -> Response:
 def revoke_token(token_id: str) -> Response:
     principal = current_principal()
     reason = body(RevokeTokenSchema)["reason"] if _has_body() else ""
-    accounts.revoke_token_as(services().store, principal, token_id, reason)
+    users.revoke_token_as(services().store, principal, token_id, reason)
     return Response(status=204)
 
 

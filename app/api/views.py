@@ -18,10 +18,10 @@ from app.http import (
     respond,
     shared_schema,
 )
-from app.person_names import with_names
 from app.schemas.common import Limits, ListQuery
-from commands.people import user_names
+from app.user_names import with_names
 from commands.state import parse_id
+from commands.users import user_names
 from events.store import Metadata
 from projections import queries
 from rules.job_estimate import JobLimits

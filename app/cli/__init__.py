@@ -28,7 +28,7 @@ EPILOG = """\
 Start here:
   lineage serve                 start Lineage on http://127.0.0.1:8000 (API docs at /api/docs)
   lineage demo                  watch the whole story run once, in a temporary folder
-  lineage users create NAME     add a person and print their API token
+  lineage users create NAME     add a user and print their API token
 
 Settings come from LINEAGE_* environment variables (see README.md), e.g.
 LINEAGE_DATA_DIR (default ./var) and LINEAGE_DATABASE_URL.

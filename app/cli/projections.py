@@ -1,10 +1,15 @@
-"""``lineage projections run|status|rebuild [NAME]``: the read-model runner."""
+"""``lineage projections run|status|replay [NAME...]``: the read-model runner.
+
+``replay`` re-reads the event log into fresh read tables; it was called ``rebuild``,
+which is still accepted (hidden, with a note) so older scripts keep working. Re-making
+an image from its lineage is ``lineage rebuild`` (app/cli/rebuild.py)."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import signal
+import sys
 import threading
 
 from app.config import Settings
@@ -15,7 +20,8 @@ from projections.service import run_forever
 
 def register(sub: argparse._SubParsersAction) -> None:
     projections = sub.add_parser("projections", help="read models built from the event log")
-    actions = projections.add_subparsers(dest="projections_command", required=True)
+    actions = projections.add_subparsers(dest="projections_command", required=True,
+                                         metavar="{run,status,replay}")
     run = actions.add_parser("run", help="keep projections caught up (several may run; "
                                          "checkpoint locks stop double applies)")
     run.add_argument("names", nargs="*", help="projections to run (default: all)")
@@ -23,10 +29,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(func=_run)
     actions.add_parser("status", help="checkpoint and lag of each projection").set_defaults(
         func=_status)
-    rebuild = actions.add_parser("rebuild", help="rebuild from position 0 (blue/green: "
-                                                 "the old tables serve until the switch)")
-    rebuild.add_argument("name", nargs="?", help="projection to rebuild (default: all)")
-    rebuild.set_defaults(func=_rebuild)
+    replay = actions.add_parser(
+        "replay", help="replay the event log from position 0 into fresh read tables "
+                       "(blue/green: the old tables serve until the switch)")
+    replay.add_argument("names", nargs="*", help="projections to replay, in one pass over "
+                                                 "the log (default: all)")
+    replay.set_defaults(func=_replay)
+    # The old name, hidden from the help (no help=): scripts written before the rename.
+    old = actions.add_parser("rebuild", description="Deprecated name of "
+                             "`lineage projections replay`.")
+    old.add_argument("names", nargs="*", help="projections to replay (default: all)")
+    old.set_defaults(func=_replay_by_old_name)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -54,9 +67,17 @@ def _status(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _rebuild(args: argparse.Namespace) -> int:
+def _replay(args: argparse.Namespace) -> int:
     runner = make_runner(build_services(Settings.from_env()).engine)
-    names = [args.name] if args.name else list(runner.projections)
-    read = runner.rebuild(*names)  # one pass over the log for all of them
-    print(f"rebuilt {', '.join(names)} from {read} events")
+    for name in args.names:
+        runner.projection(name)  # fail fast on a typo, before any table is touched
+    names = args.names or list(runner.projections)
+    read = runner.replay(*names)  # one pass over the log for all of them
+    print(f"replayed {', '.join(names)} from {read} events")
     return 0
+
+
+def _replay_by_old_name(args: argparse.Namespace) -> int:
+    print("note: `lineage projections rebuild` is now `lineage projections replay` "
+          "(`lineage rebuild` re-makes images)", file=sys.stderr)
+    return _replay(args)

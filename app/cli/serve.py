@@ -15,8 +15,8 @@ from app.config import Settings
 from app.heap import freeze_startup_heap
 from app.runtime import start_background, stop_background
 from app.services import Services, build_services
-from commands.people import IssuedToken, any_user_exists, create_user
 from commands.signin import LINK_MINUTES, issue_signin_link
+from commands.users import IssuedToken, any_user_exists, create_user
 from events.migrate import upgrade
 
 

@@ -9,12 +9,12 @@ import os
 from app.cli.serve import studio_address
 from app.config import Settings
 from app.services import build_services
-from commands.people import create_user, first_admin, revoke_token
 from commands.signin import LINK_MINUTES, issue_signin_link
+from commands.users import create_user, first_admin, revoke_token
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    users = sub.add_parser("users", help="people and their API tokens")
+    users = sub.add_parser("users", help="users and their API tokens")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     create = users_sub.add_parser("create", help="create a user and print their token once")
     create.add_argument("name")

@@ -23,9 +23,9 @@ from app.api.reading import (
     wait_for_projections,
 )
 from app.context import services
+from app.studio.display_names import display_names
 from app.studio.making_generate import generate_context
 from app.studio.panels import asset_panels
-from app.studio.people import display_names
 from app.studio.strip import ancestors, build_strip, version_numbers
 from app.studio.web import (
     PageQuery,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.studio.display_names import LINK_PREFIX
 from app.studio.formatting import status_label
-from app.studio.people import LINK_PREFIX
 
 ACTIONS = (("", "Every action"), ("decision", "Decisions"), ("comment", "Comments"),
            ("version", "Versions and pins"), ("job", "Jobs"), ("asset", "Assets and tags"),

@@ -15,7 +15,7 @@ from app.api.reading import wait_for_projections
 from app.context import services
 from app.http import encode_cursor
 from app.studio.audit_text import ACTIONS, people_in, what, who
-from app.studio.people import display_names
+from app.studio.display_names import display_names
 from app.studio.web import page_args, principal, render_page, signed_in, studio_blueprint, url_with
 from projections import queries
 from projections.access import visible_projects
@@ -53,7 +53,7 @@ def audit_page() -> str:
     return render_page(
         "studio/audit.html", fragments=("audit_rows",), rows=rows, filters=filters,
         actions=ACTIONS, projects=projects,
-        people=queries.people_of_projects(lineage.engine, mine),
+        people=queries.users_of_projects(lineage.engine, mine),
         export_url=url_with("/api/audit/export", format="csv", **filters),
         next_url=url_with("/audit", **filters, cursor=encode_cursor({"after": next_after}))
         if next_after is not None else None,

@@ -19,8 +19,8 @@ from app.api.reading import project_as_member, wait_for_projections
 from app.context import services
 from app.schemas.assets import AssetCreateSchema
 from app.schemas.projects import ProjectCreateSchema
+from app.studio.display_names import display_names
 from app.studio.forms import form_body, form_meta
-from app.studio.people import display_names
 from app.studio.web import (
     PageQuery,
     answered,

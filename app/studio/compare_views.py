@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 
 from app.api.reading import project_as_member, removed_channels, wait_for_projections
 from app.context import services
-from app.studio.people import display_names
+from app.studio.display_names import display_names
 from app.studio.recipe_diff import recipe_diff
 from app.studio.strip import version_numbers
 from app.studio.web import (

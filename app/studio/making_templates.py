@@ -17,8 +17,8 @@ from flask import Response, request
 from app.api.reading import caught_up, project_as_member, wait_for_projections
 from app.context import services
 from app.schemas.templates import TemplateCreateSchema, TemplateReviseSchema
+from app.studio.display_names import display_names
 from app.studio.forms import form_body, form_meta
-from app.studio.people import display_names
 from app.studio.web import (
     PageQuery,
     answered,

@@ -24,8 +24,8 @@ from app.context import services
 from app.http import shared_schema
 from app.schemas.common import Limits, Name, StrictSchema
 from app.schemas.projects import CHANNEL_NAME, ChannelSchema, MemberSchema, PoliciesSchema
+from app.studio.display_names import display_names
 from app.studio.forms import EmptyForm, form_body, form_meta, number
-from app.studio.people import display_names
 from app.studio.web import (
     PageQuery,
     answered,
@@ -38,7 +38,7 @@ from app.studio.web import (
 )
 from commands import projects
 from commands.state import parse_id
-from projections.access import find_people, known_people
+from projections.access import find_users, known_users
 from rules.access import ADMIN, ROLES
 
 
@@ -70,7 +70,7 @@ def settings_page(project_id: str) -> str:
     person = principal()
     # Suggested at first: the people of the admin's projects (a global admin's too; the
     # page's people search suggests anyone else they may find as they type).
-    people = known_people(lineage.engine, person.user_id, project_id)
+    people = known_users(lineage.engine, person.user_id, project_id)
     names = display_names(lineage.engine, {m["user_id"] for m in project["members"]})
     admins = sum(1 for m in project["members"] if m["role"] == ADMIN)
     return render_page("studio/settings.html", project=project, roles=ROLES, names=names,
@@ -114,8 +114,8 @@ def _person_named(name: str) -> str:
     person = principal()
     caught_up(("access",))
     text = shared_schema(PersonNameSchema).load({"person": name})["person"]
-    found = find_people(services().engine, None if person.is_admin else person.user_id,
-                        text, 20)
+    found = find_users(services().engine, None if person.is_admin else person.user_id,
+                       text, 20)
     same = [p for p in found if p["name"].casefold() == text.casefold()]
     if len(same) == 1:
         return same[0]["user_id"]

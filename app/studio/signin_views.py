@@ -22,8 +22,8 @@ from app.sessions import (
 )
 from app.studio.static_files import static_url
 from app.studio.web import page_args, principal, signed_in, studio_blueprint
-from commands.people import revoke_token
 from commands.signin import redeem_signin_link, start_session
+from commands.users import revoke_token
 from events.errors import Unauthorized
 
 blueprint = studio_blueprint("studio_signin", __name__)

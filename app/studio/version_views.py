@@ -15,9 +15,9 @@ from marshmallow import fields
 
 from app.api.reading import project_as_member, removed_channels, wait_for_projections
 from app.context import services
+from app.studio.display_names import display_names
 from app.studio.forms import EmptyForm, form_body, form_meta
 from app.studio.panels import version_panels
-from app.studio.people import display_names
 from app.studio.web import (
     PageQuery,
     answered,

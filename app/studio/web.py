@@ -21,7 +21,7 @@ from app.auth import current_principal
 from app.errors import jsonable, problem
 from app.sessions import page_csrf_token
 from app.studio.static_files import static_url
-from commands.people import Principal
+from commands.users import Principal
 from events.errors import DomainError, Unauthorized
 
 CONTENT_SECURITY_POLICY = "; ".join((

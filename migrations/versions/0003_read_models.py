@@ -1,11 +1,11 @@
 """Read models: the first generation of every projection's live tables (version trees,
 review state, catalog with its full-text index, audit log, metrics, access).
 
-Projection tables are disposable: they are rebuilt from the event log, and
-projections/tables.py describes their current shape for blue/green rebuilds. This
+Projection tables are disposable: they are replayed from the event log, and
+projections/tables.py describes their current shape for blue/green replays. This
 revision is frozen as that shape stood when it was written (it imports nothing from the
 live code, so later table changes cannot rewrite it); a later change to a read model is
-a new revision, or rolled out with ``lineage projections rebuild NAME``.
+a new revision, or rolled out with ``lineage projections replay NAME``.
 tests/integration/test_migrations.py checks that the whole history still builds what
 projections/tables.py describes.
 
@@ -23,7 +23,7 @@ depends_on = None
 
 Position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-# Secondary indexes as (table, columns). Rebuilds name theirs with a random hex token;
+# Secondary indexes as (table, columns). Replays name theirs with a random hex token;
 # "m0003" can never be one, so names never collide with a later generation's.
 INDEXES = (
     ("rm_members", ("user_id",)),

@@ -2,8 +2,8 @@
 narrows its hits by project, and finds the projects' asset documents, through this
 index instead of scanning every project's documents (which grows with the history).
 
-Rebuilds create the index too (projections/tables.py); this revision adds it to the live
-table of an existing database. Names of a rebuilt generation's indexes carry a random
+Replays create the index too (projections/tables.py); this revision adds it to the live
+table of an existing database. Names of a replayed generation's indexes carry a random
 token, so both directions look the index up by its columns.
 
 Revision ID: 0005
@@ -23,7 +23,7 @@ COLUMNS = ["project_id", "kind"]
 
 
 def _existing() -> list[str]:
-    """Names of the indexes on exactly these columns (one after a rebuild or upgrade)."""
+    """Names of the indexes on exactly these columns (one after a replay or upgrade)."""
     return [index["name"] for index in sa.inspect(op.get_bind()).get_indexes(TABLE)
             if index["column_names"] == COLUMNS]
 

@@ -2,9 +2,9 @@
 by model, sampler and tool, and uploads are described by the recipe imported from their
 metadata (AUTOMATIC1111, ComfyUI, InvokeAI) like generated versions by their own.
 
-Rebuilds create the columns too (projections/tables.py); this revision adds them to the
+Replays create the columns too (projections/tables.py); this revision adds them to the
 live table. Versions catalogued before it keep empty values until
-``lineage projections rebuild catalog`` re-reads the log.
+``lineage projections replay catalog`` re-reads the log.
 
 Revision ID: 0007
 Revises: 0006

@@ -4,9 +4,9 @@ count of unrevoked approvals, which disagreed with the rule, is gone. Projects c
 log position that created them, so lists of projects page from the read table (filled
 here from the log).
 
-Rebuilds create the columns too (projections/tables.py); this revision adds them to the
+Replays create the columns too (projections/tables.py); this revision adds them to the
 live tables. Decisions recorded before it keep empty values (search then counts any
-standing approval, as before) until ``lineage projections rebuild catalog metrics``
+standing approval, as before) until ``lineage projections replay catalog metrics``
 re-reads the log.
 
 Revision ID: 0011

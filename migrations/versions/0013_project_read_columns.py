@@ -2,7 +2,7 @@
 policies, channels, compute used and stream version (the ETag), members the position
 that added them (the order they joined).
 
-Rebuilds create the columns too (projections/tables.py). This revision adds them to the
+Replays create the columns too (projections/tables.py). This revision adds them to the
 live tables and empties the access tables and checkpoint, so the runner's first catch-up
 refills them from the log (it reads only project and user events: a short pass).
 

@@ -2,8 +2,8 @@
 page newest first along the catalog's positions, across every project or within some;
 the front page reads each project's newest images along the versions' positions.
 
-Rebuilds create the indexes too (projections/tables.py); this revision adds them to the
-live tables of an existing database. Names of a rebuilt generation's indexes carry a
+Replays create the indexes too (projections/tables.py); this revision adds them to the
+live tables of an existing database. Names of a replayed generation's indexes carry a
 random token, so both directions look an index up by its columns.
 
 Revision ID: 0015
@@ -24,7 +24,7 @@ INDEXES = (("rm_catalog_versions", ("position",), "ix_rm_catalog_versions_3_m001
 
 
 def _existing(table: str, columns: tuple[str, ...]) -> list[str]:
-    """Names of the indexes on exactly these columns (one after a rebuild or upgrade)."""
+    """Names of the indexes on exactly these columns (one after a replay or upgrade)."""
     return [index["name"] for index in sa.inspect(op.get_bind()).get_indexes(table)
             if tuple(index["column_names"]) == columns]
 

@@ -27,7 +27,7 @@ from werkzeug.test import TestResponse
 from app import create_app
 from app.config import Settings
 from app.services import Services, build_services
-from commands.people import User, create_user
+from commands.users import User, create_user
 
 E2E_LIMITS = {"max_side": 1024, "max_prompt_chars": 2000, "max_image_pixels": 1024 * 1024,
               "max_upload_bytes": 2 * 1024 * 1024}

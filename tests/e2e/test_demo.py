@@ -9,8 +9,8 @@ import pytest
 
 from app.cli import main
 from commands.asset_state import load_asset
-from commands.people import get_user
 from commands.signin import redeem_signin_link
+from commands.users import get_user
 from events.db import make_engine
 from events.store import EventStore
 from workers.job_runner import find_version

@@ -1,6 +1,6 @@
 """GET /api/assets/{id} (also ``?as_of=``), /api/versions/{id}, /api/projects/{id},
 /api/templates/{id} and /api/models answer from the read tables (SQLite and PostgreSQL):
-the same answer after the projections are rebuilt from the log, the tree's answer to the
+the same answer after the projections are replayed from the log, the tree's answer to the
 same "as of" question, the caller's own writes at once, and membership decided on every
 request."""
 
@@ -73,10 +73,10 @@ def _answers(api, h) -> dict[str, tuple[int, object, str | None]]:
     return answers
 
 
-def test_answers_are_the_same_after_the_projections_are_rebuilt(api, history):
+def test_answers_are_the_same_after_the_projections_are_replayed(api, history):
     before = _answers(api, history)
 
-    make_runner(api.services.engine).rebuild()
+    make_runner(api.services.engine).replay()
 
     assert _answers(api, history) == before
     assert all(status == 200 for status, _, _ in before.values())
@@ -147,7 +147,7 @@ def test_reads_show_the_callers_own_writes_and_membership_is_decided_at_once(api
         assert_problem(creator.get(path), 404, "does not exist")
 
 
-def test_the_model_registry_reads_the_same_after_a_rebuild(api, services):
+def test_the_model_registry_reads_the_same_after_a_replay(api, services):
     inspected = {"kind": "pipeline", "spec": "/srv/models/flux", "path": "/srv/models/flux",
                  "family": "flux", "pipeline_class": "FluxPipeline",
                  "components": ["transformer"], "files": {"t.safetensors": "c" * 64},
@@ -157,7 +157,7 @@ def test_the_model_registry_reads_the_same_after_a_rebuild(api, services):
                    {**inspected, "weights_hash": "e" * 64}, "flux")
     before = api.admin.get("/api/models").get_json()
 
-    make_runner(api.services.engine).rebuild("models")
+    make_runner(api.services.engine).replay("models")
 
     assert api.admin.get("/api/models").get_json() == before
     (item,) = before["items"]

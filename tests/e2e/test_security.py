@@ -12,7 +12,7 @@ from app import create_app
 from app.auth import FAILURES_ALLOWED, current_principal, limiter
 from app.config import Settings
 from app.services import Services
-from commands.people import create_user, revoke_token
+from commands.users import create_user, revoke_token
 from events.schema import event_head
 from events.store import EventStore
 

@@ -21,8 +21,8 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.config import Settings
 from app.sessions import LOGIN_COOKIE, SESSION_COOKIE
-from commands.people import revoke_token
 from commands.signin import csrf_token
+from commands.users import revoke_token
 from tests.e2e.test_authorization_matrix import CALLERS, LADDER, World, world  # noqa: F401
 
 STUDIO_CALLERS = tuple(c for c in CALLERS if c != "anonymous") + ("anonymous",)

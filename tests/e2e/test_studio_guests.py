@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.sessions import LOGIN_COOKIE
 from commands.guests import create_guest_link, load_link
-from commands.people import authenticate
+from commands.users import authenticate
 from events.store import Metadata
 from projections.registry import make_runner
 from tests.e2e.conftest import assert_problem, png_bytes

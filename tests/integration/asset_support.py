@@ -7,8 +7,8 @@ import dataclasses
 import uuid
 
 from commands.assets import create_asset
-from commands.people import Principal, create_user
 from commands.projects import create_project
+from commands.users import Principal, create_user
 from events.assets import VersionCreated
 from events.store import ANY, EventStore, Metadata, StreamAppend
 

@@ -10,9 +10,9 @@ import pytest
 
 from commands.assets import create_asset
 from commands.generation import request_generation
-from commands.people import Principal, create_user
 from commands.projects import create_project, set_policies
 from commands.state import execute, fold
+from commands.users import Principal, create_user
 from events.assets import TagAdded
 from events.errors import ConcurrencyError, PolicyViolation
 from events.store import ANY, Metadata, StreamAppend

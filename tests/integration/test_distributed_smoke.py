@@ -1,7 +1,7 @@
 """`make distributed` in miniature: the production topology (gunicorn with 2 API
 processes, 3 `lineage worker` processes, `lineage relay`, `lineage projections run`) on
 PostgreSQL + RabbitMQ, a tiny studio day through the HTTP API, and the checker's proofs:
-exactly once, no stuck job, projections equal a rebuild, an intact hash chain."""
+exactly once, no stuck job, projections equal a replay, an intact hash chain."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_given_a_tiny_studio_day_when_checked_then_every_correctness_check_passe
     names = {c["name"] for c in summary["checks"]}
     assert {"every accepted request in the log exactly once",
             "every job completed or failed with a reason",
-            "projections equal a rebuild from zero", "hash chain verifies"} <= names
+            "projections equal a replay from zero", "hash chain verifies"} <= names
     # The day really happened: drafts were generated and reviewed through the API.
     assert summary["jobs"]["completed"] >= 1
     assert summary["done"]["comments"] >= 1 and summary["done"]["decisions"] >= 1

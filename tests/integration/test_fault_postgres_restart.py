@@ -14,7 +14,7 @@ import pytest
 from app import create_app
 from app.config import Settings
 from app.services import Services
-from commands.people import create_user
+from commands.users import create_user
 from events.db import make_engine
 from events.errors import ServiceUnavailable
 from events.store import ANY, EventStore, Metadata

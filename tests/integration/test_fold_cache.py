@@ -9,10 +9,10 @@ import pytest
 from commands import fold_cache
 from commands.asset_state import ASSET, AssetState, apply, load_asset
 from commands.assets import create_asset
-from commands.people import authenticate, create_user, revoke_token
 from commands.projects import load_project, set_member_role
 from commands.reviews import add_comment, record_decision, resolve_comment
 from commands.state import fold
+from commands.users import authenticate, create_user, revoke_token
 from events.db import make_engine
 from events.errors import Unauthorized
 from events.projects import ComputeUsed

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from commands.jobs import load_job
-from commands.people import Principal
 from commands.rebuild import request_rebake
+from commands.users import Principal
 from events.store import EventStore, Metadata
 from imaging.blobs import BlobStore
 from tests.hosted_stub import USAGE, StubImagesServer, error_answer, stub_png

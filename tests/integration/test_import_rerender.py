@@ -25,8 +25,8 @@ from PIL.PngImagePlugin import PngInfo
 from safetensors.torch import load_file, save_file
 
 from commands.models import register_model
-from commands.people import Principal
 from commands.uploads import upload_version
+from commands.users import Principal
 from events.store import EventStore, Metadata
 from imaging.blobs import BlobStore
 from interchange.png_metadata import format_a1111_parameters

@@ -70,9 +70,9 @@ def test_downgrade_to_base_and_upgrade_again_round_trips(empty_engine):
     assert store.head().position == 1
 
 
-def test_migrated_read_models_have_the_shape_a_rebuild_creates(empty_engine):
+def test_migrated_read_models_have_the_shape_a_replay_creates(empty_engine):
     """The frozen revisions build exactly what projections/tables.py (and the full-text
-    extra storage) describe: a rebuild's next generation, created beside the migrated
+    extra storage) describe: a replay's next generation, created beside the migrated
     tables, has the same tables, columns, keys and indexes. A table change without a
     migration (or a migration without the table change) fails here."""
     upgrade(empty_engine)
@@ -84,10 +84,10 @@ def test_migrated_read_models_have_the_shape_a_rebuild_creates(empty_engine):
     shapes = _read_model_shapes(empty_engine)
 
     live = {name: shape for name, shape in shapes.items() if NEXT_SUFFIX not in name}
-    rebuilt = {name.replace(NEXT_SUFFIX, ""): shape for name, shape in shapes.items()
+    replayed = {name.replace(NEXT_SUFFIX, ""): shape for name, shape in shapes.items()
                if NEXT_SUFFIX in name}
     assert {t.name for p in PROJECTIONS for t in p.tables} <= set(live)
-    assert live == rebuilt
+    assert live == replayed
 
 
 def _read_model_shapes(engine) -> dict:  # noqa: ANN001

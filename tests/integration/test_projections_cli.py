@@ -1,4 +1,4 @@
-"""``lineage projections run --once|status|rebuild`` and the background part of
+"""``lineage projections run --once|status|replay`` and the background part of
 ``lineage serve``, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from projections.registry import make_runner
 from tests.read_history import History
 
 
-def test_cli_run_status_rebuild(store, database_url, monkeypatch, capsys):
+def test_cli_run_status_replay(store, database_url, monkeypatch, capsys):
     monkeypatch.setenv("LINEAGE_DATABASE_URL", database_url)
     history = History(store)
     ada, _ = history.user("ada")
@@ -28,9 +28,23 @@ def test_cli_run_status_rebuild(store, database_url, monkeypatch, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert all(line.split()[3] == "0" for line in lines[2:])
 
-    assert main(["projections", "rebuild", "catalog"]) == 0
-    assert "rebuilt catalog" in capsys.readouterr().out
+    assert main(["projections", "replay", "catalog"]) == 0
+    assert "replayed catalog" in capsys.readouterr().out
     assert make_runner(store.engine).positions(["catalog"])["catalog"] == head
+
+
+def test_the_old_name_rebuild_still_replays_and_says_it_was_renamed(store, database_url,
+                                                                    monkeypatch, capsys):
+    monkeypatch.setenv("LINEAGE_DATABASE_URL", database_url)
+    history = History(store)
+    ada, _ = history.user("ada")
+    history.project("p", {ada: "admin"})
+
+    assert main(["projections", "rebuild", "access"]) == 0
+
+    out, err = capsys.readouterr()
+    assert "replayed access" in out and "lineage projections replay" in err
+    assert make_runner(store.engine).positions(["access"])["access"] == store.head().position
 
 
 def test_background_part_follows_appends(store, tmp_path):

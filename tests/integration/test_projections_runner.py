@@ -1,4 +1,4 @@
-"""Projection runner: catch-up, blue/green rebuild, crash safety, concurrent runners."""
+"""Projection runner: catch-up, blue/green replay, crash safety, concurrent runners."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from events.jobs import (
     JobStarted,
 )
 from events.store import EventStore
-from projections.compare import compare_with_rebuild, differences, snapshot
+from projections.compare import compare_with_replay, differences, snapshot
 from projections.fill import split
 from projections.registry import PROJECTIONS, make_runner
 from projections.runner import ProjectionRunner
@@ -86,9 +86,9 @@ def jobs(history: History, asset: str, ada: str, bob: str) -> None:
     history.job_events(queued, JobCancelled(job_id=queued, requested_by=ada))
 
 
-def test_given_history_appended_in_steps_when_rebuilt_then_tables_equal_incremental(store):
+def test_given_history_appended_in_steps_when_replayed_then_tables_equal_incremental(store):
     # Incremental: one event per batch, so every change is an UPDATE of a row already
-    # sent; the rebuild reads everything in one batch, so it edits unsent rows in place.
+    # sent; the replay reads everything in one batch, so it edits unsent rows in place.
     history = History(store)
     runner = make_runner(store.engine, batch_size=1)
     for _ in range(3):
@@ -99,7 +99,7 @@ def test_given_history_appended_in_steps_when_rebuilt_then_tables_equal_incremen
     assert incremental["rm_channel_removals"]
 
     for projection in PROJECTIONS:
-        assert compare_with_rebuild(store.engine, [projection.name]).differences == []
+        assert compare_with_replay(store.engine, [projection.name]).differences == []
 
     assert all(s.behind == 0 for s in runner.status())
 
@@ -121,7 +121,7 @@ def test_given_crash_between_apply_and_commit_then_nothing_half_applied(store):
     assert snapshot(store.engine, ["metrics"])["rm_metric_assets"] == {}
 
     runner.catch_up(["metrics"])
-    assert compare_with_rebuild(store.engine, ["metrics"]).differences == []
+    assert compare_with_replay(store.engine, ["metrics"]).differences == []
 
 
 def test_given_two_runners_at_once_then_no_event_is_applied_twice(store):
@@ -141,23 +141,23 @@ def test_given_two_runners_at_once_then_no_event_is_applied_twice(store):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert compare_with_rebuild(store.engine, ["metrics", "version_tree"]).differences == []
+    assert compare_with_replay(store.engine, ["metrics", "version_tree"]).differences == []
 
 
-def test_given_appends_during_rebuild_then_nothing_lost_or_doubled(store):
+def test_given_appends_during_replay_then_nothing_lost_or_doubled(store):
     history = History(store)
     ids = rich_history(history, count=2)
     live = make_runner(store.engine)
     live.catch_up()
     errors = []
 
-    def rebuild() -> None:
+    def replay() -> None:
         try:
-            make_runner(store.engine, batch_size=2).rebuild("version_tree")
+            make_runner(store.engine, batch_size=2).replay("version_tree")
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    worker = threading.Thread(target=rebuild)
+    worker = threading.Thread(target=replay)
     worker.start()
     late = [history.version(ids["asset"], ids["ada"], prompt=f"late {n}") for n in range(8)]
     live.catch_up(["version_tree"])
@@ -167,7 +167,7 @@ def test_given_appends_during_rebuild_then_nothing_lost_or_doubled(store):
     assert errors == []
     swapped = snapshot(store.engine, ["version_tree"])
     assert sum(1 for row in swapped["rm_versions"].values() if repr(late[-1]) in row) == 1
-    live.rebuild("version_tree")
+    live.replay("version_tree")
     assert differences(swapped, snapshot(store.engine, ["version_tree"])) == []
     assert live.positions(["version_tree"])["version_tree"] == store.head().position
 
@@ -185,7 +185,7 @@ def test_status_reports_lag_until_caught_up(store):
     assert all(s.behind == 0 and s.lag_seconds == 0 for s in runner.status())
 
 
-def test_live_tables_keep_serving_while_a_rebuild_fills_the_next_ones(store):
+def test_live_tables_keep_serving_while_a_replay_fills_the_next_ones(store):
     history = History(store)
     ids = rich_history(history, count=2)
     runner = make_runner(store.engine)
@@ -201,8 +201,8 @@ def test_live_tables_keep_serving_while_a_rebuild_fills_the_next_ones(store):
                 seen_during.append(search(conn, SearchQuery(projects=[ids["project"]],
                                                             q="fox")))
 
-    make_runner(store.engine, batch_size=3, rebuild_batch_size=3,
-                before_commit=query_live).rebuild("catalog")
+    make_runner(store.engine, batch_size=3, replay_batch_size=3,
+                before_commit=query_live).replay("catalog")
 
     assert len(seen_during) > 1
     assert all(answer == before for answer in seen_during)
@@ -210,7 +210,7 @@ def test_live_tables_keep_serving_while_a_rebuild_fills_the_next_ones(store):
         assert search(conn, SearchQuery(projects=[ids["project"]], q="fox")) == before
 
 
-def test_rebuilt_tables_have_the_same_indexes_as_migrated_ones(store):
+def test_replayed_tables_have_the_same_indexes_as_migrated_ones(store):
     def indexes() -> dict[str, list]:
         inspector = inspect(store.engine)
         return {table.name: sorted(tuple(i["column_names"]) for i in
@@ -222,36 +222,36 @@ def test_rebuilt_tables_have_the_same_indexes_as_migrated_ones(store):
     runner = make_runner(store.engine)
     rich_history(History(store))
     for projection in PROJECTIONS:
-        runner.rebuild(projection.name)
-        runner.rebuild(projection.name)  # twice: index names must never collide
+        runner.replay(projection.name)
+        runner.replay(projection.name)  # twice: index names must never collide
 
     assert indexes() == migrated
 
 
-def test_rebuilding_all_in_one_pass_equals_incremental(store):
+def test_replaying_all_in_one_pass_equals_incremental(store):
     history = History(store)
     rich_history(history, count=2)
-    runner = make_runner(store.engine, batch_size=4, rebuild_batch_size=5)
+    runner = make_runner(store.engine, batch_size=4, replay_batch_size=5)
     runner.catch_up()
     incremental = snapshot(store.engine)
 
-    read = runner.rebuild()
+    read = runner.replay()
 
     assert read == store.head().position  # the audit reads every domain event
     assert differences(incremental, snapshot(store.engine)) == []
     assert all(s.behind == 0 for s in runner.status())
 
 
-def test_rebuilt_tables_come_vacuumed_with_planner_statistics_on_postgresql(postgres_url):
+def test_replayed_tables_come_vacuumed_with_planner_statistics_on_postgresql(postgres_url):
     """A fresh generation has no statistics until ANALYZE, and no visibility map until
     VACUUM: without them PostgreSQL guesses and scans, and its index-only scans read the
     rows anyway (autovacuum may be off, or late)."""
     engine = make_engine(postgres_url)
-    rebuilt = {"rm_versions", "rm_catalog_versions", "rm_catalog_docs"}
+    replayed = {"rm_versions", "rm_catalog_versions", "rm_catalog_docs"}
     try:
         rich_history(History(EventStore(engine)), count=2)
 
-        make_runner(engine).rebuild("version_tree", "catalog")
+        make_runner(engine).replay("version_tree", "catalog")
 
         with engine.connect() as conn:
             analysed = set(conn.exec_driver_sql(
@@ -262,14 +262,14 @@ def test_rebuilt_tables_come_vacuumed_with_planner_statistics_on_postgresql(post
                 "current_schema()::regnamespace AND relkind = 'r'")}
     finally:
         engine.dispose()
-    assert rebuilt <= analysed
-    for name in rebuilt:
+    assert replayed <= analysed
+    for name in replayed:
         total, visible = pages[name]
         assert total > 0 and visible == total, (name, total, visible)
 
 
-def test_a_rebuild_gives_its_connection_back_with_the_page_cache_it_had(sqlite_template,
-                                                                       tmp_path):
+def test_a_replay_gives_its_connection_back_with_the_page_cache_it_had(sqlite_template,
+                                                                      tmp_path):
     """The fill enlarges its SQLite connection's page cache; pooled connections must come
     back to their own size, or every later request would keep that memory. (SQLite only:
     PostgreSQL's buffers are the server's.)"""
@@ -280,7 +280,7 @@ def test_a_rebuild_gives_its_connection_back_with_the_page_cache_it_had(sqlite_t
     with store.engine.connect() as conn:
         before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
 
-    make_runner(store.engine, rebuild_batch_size=5).rebuild()
+    make_runner(store.engine, replay_batch_size=5).replay()
 
     pool = store.engine.pool
     connections = [pool.connect() for _ in range(pool.checkedin())]
@@ -306,15 +306,15 @@ def test_fill_groups_share_the_work_and_keep_every_projection_once():
     assert split(targets[:1], 2) == [targets[:1]]
 
 
-def test_two_fill_processes_rebuild_what_incremental_built_on_postgresql(postgres_url):
+def test_two_fill_processes_replay_what_incremental_built_on_postgresql(postgres_url):
     engine = make_engine(postgres_url)
     try:
         rich_history(History(EventStore(engine)), count=2)
-        runner = make_runner(engine, batch_size=4, rebuild_batch_size=5, fill_processes=2)
+        runner = make_runner(engine, batch_size=4, replay_batch_size=5, fill_processes=2)
         runner.catch_up()
         incremental = snapshot(engine)
 
-        read = runner.rebuild()
+        read = runner.replay()
 
         assert read == EventStore(engine).head().position
         assert differences(incremental, snapshot(engine)) == []
@@ -346,10 +346,10 @@ def test_a_failed_second_fill_process_swaps_nothing(postgres_url):
         before = snapshot(engine)
 
         with pytest.raises(RuntimeError, match="second fill process"):
-            failing_second_fill(engine).rebuild()
+            failing_second_fill(engine).replay()
 
         assert differences(before, snapshot(engine)) == []
-        assert make_runner(engine).rebuild() == EventStore(engine).head().position
+        assert make_runner(engine).replay() == EventStore(engine).head().position
         assert differences(before, snapshot(engine)) == []
     finally:
         engine.dispose()

@@ -1,9 +1,9 @@
-"""A SQLite rebuild filled by two processes: the second writes a side file of its own,
+"""A SQLite replay filled by two processes: the second writes a side file of its own,
 copied into the database before the swap (projections/fill.py).
 
 The second process is spawned with only the database URL and the projections' names, so
-a rebuild may start while other threads of this process are inside SQLite calls (a
-forked child could wait forever for the mutexes they held): each rebuild here runs
+a replay may start while other threads of this process are inside SQLite calls (a
+forked child could wait forever for the mutexes they held): each replay here runs
 beside a thread that keeps reading the database."""
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ def sqlite_store(sqlite_template, tmp_path):
     store.engine.dispose()
 
 
-def rebuild_alone(store: EventStore, *names: str, fail: bool = False) -> tuple[int, str]:
-    """Rebuild ``names`` (default all) in this process while another thread keeps
-    reading the database: how many processes filled, and what the rebuild returned
+def replay_alone(store: EventStore, *names: str, fail: bool = False) -> tuple[int, str]:
+    """Replay ``names`` (default all) in this process while another thread keeps
+    reading the database: how many processes filled, and what the replay returned
     (events read) or raised."""
     engine = store.engine
     runner = (failing_second_fill(engine) if fail else
-              make_runner(engine, batch_size=4, rebuild_batch_size=5, fill_processes=2))
+              make_runner(engine, batch_size=4, replay_batch_size=5, fill_processes=2))
     stop = threading.Event()
 
     def keep_reading() -> None:
@@ -57,7 +57,7 @@ def rebuild_alone(store: EventStore, *names: str, fail: bool = False) -> tuple[i
     try:
         processes = processes_for(engine, 2)
         try:
-            return processes, str(runner.rebuild(*names))
+            return processes, str(runner.replay(*names))
         except Exception as exc:  # noqa: BLE001 - the test reads it
             return processes, f"{type(exc).__name__}: {exc}"
     finally:
@@ -70,10 +70,10 @@ def files_beside(store: EventStore) -> set[str]:
     return {path.name for path in Path(store.engine.url.database).parent.iterdir()}
 
 
-def test_two_fill_processes_on_sqlite_rebuild_what_incremental_built(sqlite_store):
+def test_two_fill_processes_on_sqlite_replay_what_incremental_built(sqlite_store):
     store = sqlite_store
     ids = rich_history(History(store), count=2)
-    runner = make_runner(store.engine, batch_size=4, rebuild_batch_size=5)
+    runner = make_runner(store.engine, batch_size=4, replay_batch_size=5)
     runner.catch_up()
     incremental = snapshot(store.engine)
     query = SearchQuery(projects=[ids["project"]], q="scarf")
@@ -82,12 +82,12 @@ def test_two_fill_processes_on_sqlite_rebuild_what_incremental_built(sqlite_stor
     assert found["total"] > 0
     before = files_beside(store)
 
-    assert rebuild_alone(store) == (2, str(store.head().position))
+    assert replay_alone(store) == (2, str(store.head().position))
     # Equal costs: the catalog goes to the second process, its full-text table with it.
     assert [[t[0].name for t in group] for group in split(
         [(p, None, p.name) for p in (audit.PROJECTION, catalog.PROJECTION)], 2)] == [
         ["audit"], ["catalog"]]
-    assert rebuild_alone(store, "audit", "catalog")[0] == 2
+    assert replay_alone(store, "audit", "catalog")[0] == 2
 
     assert differences(incremental, snapshot(store.engine)) == []
     with store.engine.connect() as conn:
@@ -103,11 +103,11 @@ def test_a_failed_second_fill_process_on_sqlite_swaps_nothing(sqlite_store):
     before = snapshot(store.engine)
     files = files_beside(store)
 
-    processes, raised = rebuild_alone(store, fail=True)
+    processes, raised = replay_alone(store, fail=True)
 
     assert processes == 2
-    assert raised.startswith("RuntimeError: the rebuild's second fill process failed"), raised
+    assert raised.startswith("RuntimeError: the replay's second fill process failed"), raised
     assert differences(before, snapshot(store.engine)) == []
     assert files_beside(store) <= files
-    assert rebuild_alone(store) == (2, str(store.head().position))
+    assert replay_alone(store) == (2, str(store.head().position))
     assert differences(before, snapshot(store.engine)) == []

@@ -21,11 +21,11 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from commands.jobs import load_job
-from commands.people import Principal
 from commands.projects import set_channel
 from commands.rebuild import request_rebuild
 from commands.reviews import record_decision
 from commands.uploads import upload_version
+from commands.users import Principal
 from events.store import Metadata
 from imaging.blobs import BlobStore
 from imaging.png import encode_png

@@ -15,9 +15,9 @@ from PIL import Image
 
 from commands.asset_state import load_asset
 from commands.jobs import load_job
-from commands.people import Principal
 from commands.rebuild import request_rebake
 from commands.reviews import record_decision
+from commands.users import Principal
 from events.errors import DomainError
 from events.store import Metadata
 from imaging.blobs import BlobStore

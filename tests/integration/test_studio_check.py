@@ -1,6 +1,6 @@
 """The distributed run's checker (bench/studio_check.py) catches what it exists to catch:
 a lost write, a doubled one, a refused write that was written anyway, a stuck job, a
-job that failed without a reason and a read table that a rebuild would not give."""
+job that failed without a reason and a read table that a replay would not give."""
 
 from __future__ import annotations
 
@@ -133,6 +133,6 @@ def test_given_a_read_row_edited_behind_the_runners_back_then_the_projection_che
     check = check_projections(store.engine)
 
     assert not check.ok
-    assert "rm_assets: 1 rows live, 1 rebuilt (1 only live, 1 only rebuilt" in check.detail
+    assert "rm_assets: 1 rows live, 1 replayed (1 only live, 1 only replayed" in check.detail
     assert "edited by hand" in check.detail
-    assert check_projections(store.engine).ok  # the rebuild replaced the edited table
+    assert check_projections(store.engine).ok  # the replay replaced the edited table

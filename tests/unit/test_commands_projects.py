@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from commands.people import Principal
 from commands.projects import (
     ProjectState,
     decide_create,
@@ -15,6 +14,7 @@ from commands.projects import (
     decide_set_policies,
     evolve,
 )
+from commands.users import Principal
 from events.errors import Conflict, DomainError, Forbidden, NotFound
 from events.projects import (
     ChannelRemoved,

@@ -9,7 +9,7 @@ import { watchJobCards } from "./making_jobs.js";
 import { startMaskPainters } from "./mask_painter.js";
 import { startGeneratePanel } from "./generate_panel.js";
 import { startAdjustPreviews } from "./adjust_preview.js";
-import { startPeopleSearch } from "./people_search.js";
+import { startUserSearch } from "./user_search.js";
 
 enhanceForms(document);
 if (window.matchMedia("(max-width: 820px)").matches) {
@@ -36,4 +36,4 @@ watchJobCards(document);
 startMaskPainters(document);
 startGeneratePanel(document);
 startAdjustPreviews(document);
-startPeopleSearch(document);
+startUserSearch(document);

@@ -32,7 +32,7 @@ from playwright.sync_api import sync_playwright
 
 from app.config import Settings
 from app.services import Services, build_services
-from commands.people import User, create_user
+from commands.users import User, create_user
 from tests.conftest import IN_CI, RABBITMQ_URL, service_missing
 from tests.integration.jobs_support import delete_queues
 from workers.broker import ping_broker

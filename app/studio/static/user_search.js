@@ -33,6 +33,6 @@ function setup(input) {
   });
 }
 
-export function startPeopleSearch(root) {
-  root.querySelectorAll("input[data-people-search]").forEach(setup);
+export function startUserSearch(root) {
+  root.querySelectorAll("input[data-user-search]").forEach(setup);
 }

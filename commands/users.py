@@ -1,6 +1,11 @@
 """Users and API tokens: register, issue (secret shown once, stored hashed), revoke,
 authenticate. Tokens read ``lin_<token_id>.<secret>``; the token id names the stream, so
-authentication folds one short stream and compares hashes in constant time."""
+authentication folds one short stream and compares hashes in constant time.
+
+The ``*_as`` / ``*_own_*`` commands are the same acts asked for over HTTP by a principal:
+admins create users; everyone manages their own tokens. No endpoint lets a user act as
+another: tokens are issued to the caller, and a token of someone else is "not found"
+unless the caller is a global admin."""
 
 from __future__ import annotations
 
@@ -12,16 +17,18 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from commands.fold_cache import Folding, cache_of
 from commands.state import key_reused
 from events.domain import stream_id
-from events.errors import Conflict, NotFound, Unauthorized
-from events.people import TokenIssued, TokenRevoked, UserRegistered
+from events.errors import Conflict, Forbidden, NotFound, Unauthorized
 from events.store import NO_STREAM, EventStore, Metadata, Recorded, StreamAppend
 from events.types import Event
+from events.users import TokenIssued, TokenRevoked, UserRegistered
 
 TOKEN_PATTERN = re.compile(r"^lin_([0-9a-f]{32})\.([A-Za-z0-9_-]{20,100})$")
+TOKEN_ID_CHARS = frozenset("0123456789abcdef")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,3 +220,36 @@ def first_admin(store: EventStore) -> str | None:
 
 def any_user_exists(store: EventStore) -> bool:
     return bool(store.read_all(limit=1, event_types=[UserRegistered.type_name]))
+
+
+def create_user_as(store: EventStore, principal: Principal, meta: Metadata, name: str,
+                   *, is_admin: bool) -> tuple[User, IssuedToken]:
+    """Global admins only (Forbidden otherwise). Returns the user and their first token;
+    Conflict for a repeated command id in ``meta`` (the secret is never shown twice)."""
+    if not principal.is_admin:
+        raise Forbidden("only global admins create users", required_role="global admin")
+    return create_user(store, name, is_admin=is_admin, meta=meta)
+
+
+def issue_own_token(store: EventStore, principal: Principal, meta: Metadata, label: str,
+                    ) -> IssuedToken:
+    """A new token for the caller; Conflict for a repeated command id in ``meta``."""
+    return issue_token(store, principal.user_id, label, meta=meta)
+
+
+def revoke_token_as(store: EventStore, principal: Principal, token_id: str, reason: str,
+                    ) -> None:
+    """Revoke one of the caller's tokens (any token for a global admin). NotFound for
+    unknown tokens and other people's."""
+    missing = NotFound(f"token {token_id[:80]} does not exist")
+    if len(token_id) != 32 or not set(token_id) <= TOKEN_ID_CHARS:
+        raise missing
+    history = store.read_stream(stream_id("token", token_id))
+    issued = next((r.event for r in history if isinstance(r.event, TokenIssued)), None)
+    if issued is None or (issued.user_id != principal.user_id and not principal.is_admin):
+        raise missing
+    revoke_token(store, token_id, actor_id=principal.user_id, reason=reason)
+
+
+def token_body(token: IssuedToken) -> dict[str, Any]:
+    return {"token_id": token.token_id, "user_id": token.user_id, "token": token.token}
