@@ -200,7 +200,7 @@ def test_every_view_and_search_leave_a_removed_channels_approvals_out_until_it_i
                        _found(api, project, position, approved="true"),
                        _found(api, project, position, status="approved"))
 
-    make_runner(api.services.engine).rebuild()
+    make_runner(api.services.engine).replay()
 
     assert (_standing(api, client, asset, position),
             _standing(api, client, asset, position, before_removal),
@@ -216,6 +216,6 @@ def test_every_view_and_search_leave_a_removed_channels_approvals_out_until_it_i
         ("compare", "version pages"), {first, second})
     assert _found(api, project, position, approved="true") == {first, second}
     assert _found(api, project, position, status="approved") == {first, second}
-    make_runner(api.services.engine).rebuild()
+    make_runner(api.services.engine).replay()
     assert _standing(api, client, asset, position) == dict.fromkeys(
         ("tree", "review", "page"), both)
