@@ -151,6 +151,12 @@ class FoldCache:
             if held is None or held.version < folded.version:
                 self._folds.put(key, folded)
 
+    def known(self, key: Hashable) -> object | None:
+        """The fact remembered under ``key``, None when there is none yet (a caller that
+        reads many facts in one query asks first which it still needs)."""
+        with self._lock:
+            return self._facts.get(key)
+
     def fact(self, key: Hashable, compute: Callable[[], T | None]) -> T | None:
         """``compute()``, remembered under ``key`` once it is not None: for facts that
         never change once recorded (an entity's stream, an asset's project)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from commands.state import execute
 from events.assets import VersionCreated
@@ -267,6 +267,22 @@ def load_job(store: EventStore, job_id: str) -> tuple[JobState, int, list[Record
     if state.request is None:
         raise NotFound(f"job {job_id} does not exist")
     return state, len(history), history
+
+
+def load_jobs(store: EventStore, job_ids: Iterable[str],
+              ) -> dict[str, tuple[JobState, int, list[Recorded]]]:
+    """:func:`load_job` of several jobs by id, their streams read in one query; unknown
+    jobs are left out."""
+    streams = {stream_id("job", job_id): job_id for job_id in job_ids}
+    histories: dict[str, list[Recorded]] = {}
+    for recorded in store.read_streams(streams):
+        histories.setdefault(streams[recorded.stream_id], []).append(recorded)
+    jobs = {}
+    for job_id, history in histories.items():
+        state = fold_job([r.event for r in history])
+        if state.request is not None:
+            jobs[job_id] = (state, len(history), history)
+    return jobs
 
 
 def completion_command_id(job_id: str) -> str:

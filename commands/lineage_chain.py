@@ -8,8 +8,10 @@ model that may lag behind.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
+from commands.asset_state import AssetState, VersionInfo, load_asset, locate_asset
 from events.assets import VersionCreated
 from events.errors import DomainError, NotFound
 from events.store import EventStore
@@ -19,32 +21,45 @@ MAX_CHAIN_LENGTH = 1000
 
 
 class ChainReader:
-    """Finds versions by id, reading each asset stream once and remembering it."""
+    """Finds versions by id, folding each asset stream they live in once per reader.
 
-    def __init__(self, store: EventStore) -> None:
+    An asset is folded through the store's fold cache (commands.asset_state.load_asset):
+    the log itself, caught up with the events after the cached fold and checked against
+    it, so a walk costs one short query per asset however long the chain or the stream.
+    """
+
+    def __init__(self, store: EventStore, assets: Iterable[AssetState] = ()) -> None:
+        """``assets``: assets the caller already folded, read again only for versions
+        they do not hold."""
         self.store = store
-        self._versions: dict[str, VersionCreated] = {}
-        self._created_at: dict[str, datetime] = {}
-        self._streams_read: set[str] = set()
+        self._assets: dict[str, AssetState] = {}
+        self._versions: dict[str, VersionInfo] = {}
+        for asset in assets:
+            self._add(asset)
+
+    def _add(self, asset: AssetState) -> None:
+        self._assets[asset.asset_id] = asset
+        self._versions.update(asset.versions)
 
     def version(self, version_id: str) -> VersionCreated:
         """The VersionCreated event of ``version_id``; NotFound when there is none."""
         if version_id not in self._versions:
-            stream = self.store.locate(version_id)
-            if stream is not None and stream not in self._streams_read:
-                self._streams_read.add(stream)
-                for recorded in self.store.read_stream(stream):
-                    if isinstance(recorded.event, VersionCreated):
-                        self._versions[recorded.event.version_id] = recorded.event
-                        self._created_at[recorded.event.version_id] = recorded.recorded_at
+            asset_id = locate_asset(self.store, version_id, "version")
+            if asset_id not in self._assets:
+                self._add(load_asset(self.store, asset_id)[0])
         if version_id not in self._versions:
             raise NotFound(f"version {version_id} does not exist")
-        return self._versions[version_id]
+        return self._versions[version_id].event
 
     def created_at(self, version_id: str) -> datetime:
-        """When the version was recorded (the version must have been read)."""
+        """When the version was recorded."""
         self.version(version_id)
-        return self._created_at[version_id]
+        return self._versions[version_id].created_at
+
+    def asset(self, asset_id: str) -> AssetState:
+        """The folded asset holding a version this reader found (its comments, decisions
+        and pins as of the same read)."""
+        return self._assets[asset_id]
 
     def chain(self, version_id: str) -> list[VersionCreated]:
         """The versions from the root to ``version_id`` following first parents.

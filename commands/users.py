@@ -15,7 +15,7 @@ import hmac
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -134,16 +134,31 @@ def revoke_token(store: EventStore, token_id: str, *, actor_id: str, reason: str
                  stream_type="token")
 
 
-def user_names(store: EventStore, user_ids: set[str]) -> dict[str, str]:
-    """The names of the given users that exist (a user's name is the fact their first
-    event registered, cached once read)."""
-    names = {}
-    for user_id in user_ids:
-        try:
-            names[user_id] = get_user(store, user_id).name
-        except NotFound:
-            continue
-    return names
+def user_names(store: EventStore, user_ids: Iterable[str]) -> dict[str, str]:
+    """The names of the given users that exist, by id (see :func:`get_users`)."""
+    return {user_id: user.name for user_id, user in get_users(store, user_ids).items()}
+
+
+def get_users(store: EventStore, user_ids: Iterable[str]) -> dict[str, User]:
+    """The given users that exist, by id; unknown ids are left out.
+
+    Users already read come from the store's cache; the others are read together, the
+    first event of each stream in one query, so naming the many people of a page or a
+    lineage costs one round trip however many there are."""
+    cache = cache_of(store)
+    users, unread = {}, []
+    for user_id in dict.fromkeys(user_ids):
+        known = cache.known(("user", user_id))
+        if known is None:
+            unread.append(user_id)
+        else:
+            users[user_id] = known
+    streams = {stream_id("user", user_id): user_id for user_id in unread}
+    for recorded in store.read_streams(streams, up_to_version=1):
+        user, user_id = _registered(recorded), streams[recorded.stream_id]
+        if user is not None:
+            users[user_id] = cache.fact(("user", user_id), lambda user=user: user)
+    return users
 
 
 def get_user(store: EventStore, user_id: str) -> User:
@@ -152,15 +167,20 @@ def get_user(store: EventStore, user_id: str) -> User:
 
     def registered() -> User | None:
         history = store.read_stream(stream_id("user", user_id), up_to_version=1)
-        if not history or not isinstance(history[0].event, UserRegistered):
-            return None
-        first = history[0].event
-        return User(first.user_id, first.name, first.is_admin)
+        return _registered(history[0]) if history else None
 
     user = cache_of(store).fact(("user", user_id), registered)
     if user is None:
         raise NotFound(f"user {user_id} does not exist")
     return user
+
+
+def _registered(first: Recorded) -> User | None:
+    """The user a user stream's first event registered (None if it registered none)."""
+    event = first.event
+    if not isinstance(event, UserRegistered):
+        return None
+    return User(event.user_id, event.name, event.is_admin)
 
 
 @dataclasses.dataclass

@@ -14,16 +14,17 @@ model lags. Pure apart from the loads in :func:`version_provenance`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from commands.asset_state import AssetState, load_asset, load_entity_asset
-from commands.jobs import load_job
+from commands.asset_state import AssetState, CommentInfo, DecisionInfo, load_entity_asset
+from commands.jobs import load_jobs
 from commands.lineage_chain import ChainReader, is_source_step
-from commands.users import Principal, get_user
+from commands.users import Principal, user_names
 from events.assets import VersionCreated
-from events.errors import NotFound
 from events.jobs import JobStarted
 from events.store import EventStore
 from rules.access import VIEWER
@@ -49,25 +50,63 @@ def version_provenance(store: EventStore, principal: Principal,
 
     Raises NotFound for unknown versions and for callers outside the project.
     """
-    load_entity_asset(store, principal, version_id, "version", VIEWER)
-    reader = ChainReader(store)
+    asset, *_ = load_entity_asset(store, principal, version_id, "version", VIEWER)
+    reader = ChainReader(store, [asset])
     chain = reader.chain(version_id)
-    assets = {v.asset_id: load_asset(store, v.asset_id)[0] for v in chain}
-    builder = _Builder(store)
+    reviews = _reviews_of(chain, [reader.asset(asset_id) for asset_id in
+                                  dict.fromkeys(v.asset_id for v in chain)])
+    started = _jobs_started(store, chain)
+    builder = _Builder(user_names(store, _people(chain, reviews.values())))
     for version in chain:
         builder.version(version, reader.created_at(version.version_id),
-                        _job_started(store, version), assets[version.asset_id])
+                        started.get(version.job_id), reviews[version.version_id])
     builder.document["entity"][_image(chain[-1].content_hash)]["lineage:requested"] = True
     return builder.finish()
 
 
+@dataclasses.dataclass(frozen=True)
+class _Reviews:
+    """The comments, decisions and pin labels on one version, in recorded order."""
+
+    comments: list[CommentInfo] = dataclasses.field(default_factory=list)
+    decisions: list[DecisionInfo] = dataclasses.field(default_factory=list)
+    pins: list[str] = dataclasses.field(default_factory=list)
+
+
+def _reviews_of(chain: list[VersionCreated], assets: list[AssetState]) -> dict[str, _Reviews]:
+    """The reviews of each version of the chain, by version id: each asset's comments,
+    decisions and pins are sorted out once, not scanned again for every step."""
+    reviews = {version.version_id: _Reviews() for version in chain}
+    for asset in assets:
+        for info in asset.comments.values():
+            if info.event.version_id in reviews:
+                reviews[info.event.version_id].comments.append(info)
+        for info in asset.decisions.values():
+            if info.event.version_id in reviews:
+                reviews[info.event.version_id].decisions.append(info)
+        for pin in asset.pins.values():
+            if pin.event.version_id in reviews:
+                reviews[pin.event.version_id].pins.append(pin.event.label)
+    return reviews
+
+
+def _people(chain: list[VersionCreated], reviews: Iterable[_Reviews]) -> set[str]:
+    """Everyone the document names: the chain's authors, and the authors of comments on
+    and reviewers of its versions (read together, not one stream per person)."""
+    people = {version.author_id for version in chain}
+    for on_version in reviews:
+        people.update(info.event.author_id for info in on_version.comments)
+        people.update(info.event.reviewer_id for info in on_version.decisions)
+    return people
+
+
 class _Builder:
-    def __init__(self, store: EventStore) -> None:
-        self.store = store
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
         self.document: dict[str, Any] = {"prefix": dict(PREFIXES), "entity": {}, "activity": {},
                                          "agent": {}}
         self._ids = 0
-        self._names: dict[str, str] = {}
+        self._images: dict[str, str] = {}
         self.document["agent"][SOFTWARE] = {
             "prov:type": _qname("prov:SoftwareAgent"), "prov:label": "Lineage",
             "lineage:softwareVersion": SOFTWARE_VERSION}
@@ -75,7 +114,7 @@ class _Builder:
     # -- records ----------------------------------------------------------------------
 
     def version(self, version: VersionCreated, created_at: datetime,
-                started_at: datetime | None, asset: AssetState) -> None:
+                started_at: datetime | None, reviews: _Reviews) -> None:
         image = _image(version.content_hash)
         entity = self.document["entity"].setdefault(image, {
             "prov:type": _qname("lineage:Image"), "lineage:contentHash": version.content_hash,
@@ -83,6 +122,7 @@ class _Builder:
             "lineage:width": version.width, "lineage:height": version.height,
             "lineage:tier": version.tier, "lineage:operation": version.operation})
         entity["lineage:versionId"].append(version.version_id)
+        self._images[version.version_id] = image
         entity["prov:label"] = f"version {version.version_id}"
         promoted_from = version.recipe.get("promoted_from")
         if promoted_from:
@@ -91,10 +131,8 @@ class _Builder:
             entity["lineage:remadeFrom"] = version.derived_from
         elif version.derived_from:
             entity["lineage:rebakedFrom"] = version.derived_from
-        pins = [info.event.label for info in asset.pins.values()
-                if info.event.version_id == version.version_id]
-        if pins:
-            entity["lineage:pins"] = json.dumps(sorted(pins))
+        if reviews.pins:
+            entity["lineage:pins"] = json.dumps(sorted(reviews.pins))
         step = f"step:{version.version_id}"
         activity: dict[str, Any] = {
             "prov:type": _qname(f"lineage:{version.operation}"),
@@ -129,7 +167,7 @@ class _Builder:
                     "prov:activity": step, "prov:agent": self.model(version.recipe),
                     "prov:role": _qname("lineage:model")})
         for parent_id in version.parent_ids[:1]:
-            parent = self._parent_entity(parent_id)
+            parent = self._images.get(parent_id)
             if parent is not None:
                 self.relation("used", {"prov:activity": step, "prov:entity": parent,
                                        "prov:role": _qname("lineage:input")})
@@ -142,13 +180,11 @@ class _Builder:
                 "prov:type": _qname("lineage:Mask"), "lineage:contentHash": mask})
             self.relation("used", {"prov:activity": step, "prov:entity": _image(mask),
                                    "prov:role": _qname("lineage:mask")})
-        self.reviews(version, asset, image)
+        self.reviews(version, reviews, image)
 
-    def reviews(self, version: VersionCreated, asset: AssetState, image: str) -> None:
-        for info in asset.comments.values():
+    def reviews(self, version: VersionCreated, reviews: _Reviews, image: str) -> None:
+        for info in reviews.comments:
             comment = info.event
-            if comment.version_id != version.version_id:
-                continue
             key = f"comment:{comment.comment_id}"
             record: dict[str, Any] = {
                 "prov:type": _qname("lineage:Comment"), "lineage:body": comment.body,
@@ -162,10 +198,8 @@ class _Builder:
             self.relation("wasAttributedTo", {"prov:entity": key,
                                               "prov:agent": self.person(comment.author_id)})
             self.relation("wasInfluencedBy", {"prov:influencee": key, "prov:influencer": image})
-        for info in asset.decisions.values():
+        for info in reviews.decisions:
             decision = info.event
-            if decision.version_id != version.version_id:
-                continue
             key = f"decision:{decision.decision_id}"
             record = {
                 "prov:type": _qname("lineage:Decision"), "lineage:decision": decision.decision,
@@ -192,12 +226,9 @@ class _Builder:
     def person(self, user_id: str) -> str:
         key = f"user:{user_id}"
         if key not in self.document["agent"]:
-            try:
-                name = get_user(self.store, user_id).name
-            except NotFound:
-                name = user_id
             self.document["agent"][key] = {"prov:type": _qname("prov:Person"),
-                                           "prov:label": name, "lineage:userId": user_id}
+                                           "prov:label": self.names.get(user_id, user_id),
+                                           "lineage:userId": user_id}
         return key
 
     def model(self, recipe: dict[str, Any]) -> str:
@@ -212,12 +243,6 @@ class _Builder:
         self._ids += 1
         self.document.setdefault(kind, {})[f"_:{kind[0:3]}{self._ids}"] = record
 
-    def _parent_entity(self, parent_id: str) -> str | None:
-        for key, entity in self.document["entity"].items():
-            if parent_id in entity.get("lineage:versionId", []):
-                return key
-        return None
-
     def finish(self) -> dict[str, Any]:
         for entity in self.document["entity"].values():
             ids = entity.get("lineage:versionId")
@@ -226,16 +251,16 @@ class _Builder:
         return self.document
 
 
-def _job_started(store: EventStore, version: VersionCreated) -> datetime | None:
-    """When the attempt that made the version started (the last JobStarted)."""
-    if not version.job_id:
-        return None
-    try:
-        _, _, history = load_job(store, version.job_id)
-    except NotFound:
-        return None
-    starts = [r.recorded_at for r in history if isinstance(r.event, JobStarted)]
-    return starts[-1] if starts else None
+def _jobs_started(store: EventStore, chain: list[VersionCreated]) -> dict[str, datetime]:
+    """When the attempt that made each step started (its job's last JobStarted), by job
+    id; the chain's jobs are read in one query. Jobs never started are left out."""
+    jobs = load_jobs(store, [version.job_id for version in chain if version.job_id])
+    started = {}
+    for job_id, (_, _, history) in jobs.items():
+        starts = [r.recorded_at for r in history if isinstance(r.event, JobStarted)]
+        if starts:
+            started[job_id] = starts[-1]
+    return started
 
 
 def _image(content_hash: str) -> str:

@@ -126,6 +126,54 @@ def test_read_stream_up_to_version_and_time(store):
                                                      up_to_version=2)] == ["b"]
 
 
+def test_read_streams_reads_several_streams_in_one_position_ordered_list(store):
+    append(store, "s-1", NO_STREAM, "a1", "a2")
+    append(store, "s-2", NO_STREAM, "b1")
+    append(store, "s-1", 2, "a3")
+    append(store, "s-3", NO_STREAM, "c1")
+
+    read = store.read_streams(["s-1", "s-2", "never-written", "s-1"])
+
+    assert [r.event.text for r in read] == ["a1", "a2", "b1", "a3"]
+    assert [(r.stream_id, r.stream_version) for r in read] == [
+        ("s-1", 1), ("s-1", 2), ("s-2", 1), ("s-1", 3)]
+    assert read == [r for r in store.read_all() if r.stream_id in ("s-1", "s-2")]
+    assert store.read_streams([]) == []
+
+
+def test_read_streams_up_to_version_and_time_cut_each_stream(store):
+    append(store, "s-1", NO_STREAM, "a1", "a2")
+    append(store, "s-2", NO_STREAM, "b1", "b2")
+    time.sleep(0.01)
+    middle = append(store, "s-1", 2, "a3")[0].recorded_at
+    time.sleep(0.01)
+    append(store, "s-2", 2, "b3")
+
+    first = store.read_streams(["s-1", "s-2"], up_to_version=1)
+    assert [r.event.text for r in first] == ["a1", "b1"]
+    then = store.read_streams(["s-1", "s-2"], as_of=middle)
+    assert [r.event.text for r in then] == ["a1", "a2", "b1", "b2", "a3"]
+    before = store.read_streams(["s-1", "s-2"], as_of=middle - timedelta(microseconds=1))
+    assert [r.event.text for r in before] == ["a1", "a2", "b1", "b2"]
+    assert [r.event.text for r in store.read_streams(["s-2"], as_of=middle)] == [
+        r.event.text for r in store.read_stream("s-2", as_of=middle)]
+
+
+def test_read_streams_of_more_streams_than_one_query_names_keep_position_order(
+        store, monkeypatch):
+    monkeypatch.setattr("events.store.STREAMS_PER_QUERY", 2)
+    for n in range(5):
+        append(store, f"s-{n}", NO_STREAM, f"{n}-first")
+    for n in reversed(range(5)):
+        append(store, f"s-{n}", 1, f"{n}-second")
+
+    read = store.read_streams([f"s-{n}" for n in range(5)])
+
+    assert [r.event.text for r in read] == [
+        *(f"{n}-first" for n in range(5)), *(f"{n}-second" for n in reversed(range(5)))]
+    assert [r.position for r in read] == list(range(1, 11))
+
+
 def test_read_all_pages_in_position_order_and_filters(store):
     for i in range(25):
         append(store, f"s-{i % 3}", ANY, f"n{i}")
