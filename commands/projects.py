@@ -51,7 +51,6 @@ class ProjectState:
     policies: dict[str, Any] = dataclasses.field(
         default_factory=lambda: dict.fromkeys(POLICY_NAMES))
     channels: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
-    removed_channels: frozenset[str] = frozenset()
     """Channels removed and not set again: their approvals do not stand."""
     compute_used_seconds: float = 0.0
 
@@ -81,10 +80,8 @@ def apply(state: ProjectState, event: Event, at: datetime | None = None) -> None
         case ChannelSet():
             state.channels[event.name] = {"min_width": event.min_width,
                                           "min_height": event.min_height}
-            state.removed_channels -= {event.name}
         case ChannelRemoved():
             state.channels.pop(event.name, None)
-            state.removed_channels |= {event.name}
         case ComputeUsed():
             state.compute_used_seconds += event.seconds
 

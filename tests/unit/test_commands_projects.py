@@ -25,7 +25,6 @@ from events.projects import (
     PoliciesSet,
 )
 from rules.access import require_role
-from rules.approvals import offered
 
 
 def given(*events) -> ProjectState:
@@ -129,7 +128,7 @@ def test_role_checks_hide_projects_from_strangers_and_name_the_role_needed():
     assert info.value.extra == {"required_role": "reviewer", "your_role": "creator"}
 
 
-def test_given_a_channel_when_removing_it_then_removed_until_set_again():
+def test_given_a_channel_when_removing_it_then_gone_until_set_again():
     state = given(*decide_create("p1", "Spring", "", "ann"),
                   ChannelSet(name="print", min_width=10, min_height=10),
                   ChannelSet(name="social", min_width=5, min_height=5))
@@ -138,12 +137,12 @@ def test_given_a_channel_when_removing_it_then_removed_until_set_again():
 
     assert events == [ChannelRemoved(name="print")]
     after = evolve(state, events[0])
-    assert sorted(after.channels) == ["social"] and after.removed_channels == {"print"}
-    approvals = {"print": "v1", "social": "v2", "default": "v3"}
-    assert offered(approvals, after.removed_channels) == {"social": "v2", "default": "v3"}
+    assert sorted(after.channels) == ["social"]
+    with pytest.raises(NotFound):
+        decide_remove_channel(after, "print")
     again = evolve(after, ChannelSet(name="print", min_width=20, min_height=20))
-    assert again.removed_channels == frozenset()
-    assert offered(approvals, again.removed_channels) == approvals
+    assert again.channels["print"] == {"min_width": 20, "min_height": 20}
+    assert decide_remove_channel(again, "print") == [ChannelRemoved(name="print")]
 
 
 def test_when_removing_a_channel_the_project_lacks_then_not_found():
