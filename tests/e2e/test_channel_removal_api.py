@@ -152,6 +152,18 @@ def _found(api, project: str, position: int, **filters: str) -> set[str]:  # noq
     return {item["version_id"] for item in found["items"]}
 
 
+def _assert_everywhere(api, client, project: str, asset: str, versions: list[str],  # noqa: ANN001
+                       position: int, standing: dict[str, str], approved: set[str]) -> None:
+    """The tree, review, asset page, compare and version pages and search (approved=
+    and status=) all show ``standing`` (channel -> version label) / ``approved`` ids."""
+    assert _standing(api, client, asset, position) == dict.fromkeys(
+        ("tree", "review", "page"), standing)
+    assert _marked_approved(client, asset, versions, position) == dict.fromkeys(
+        ("compare", "version pages"), approved)
+    assert _found(api, project, position, approved="true") == approved
+    assert _found(api, project, position, status="approved") == approved
+
+
 def test_every_view_and_search_leave_a_removed_channels_approvals_out_until_it_is_set_again(
         api, client):
     project = api.project()
@@ -170,25 +182,16 @@ def test_every_view_and_search_leave_a_removed_channels_approvals_out_until_it_i
                              ).get_json()["position"]
     sign_in(client, api.admin.token)
     both = {"social": "v1", "print": "v2"}
-    assert _standing(api, client, asset, position) == dict.fromkeys(
-        ("tree", "review", "page"), both)
-    assert _marked_approved(client, asset, [first, second], position) == dict.fromkeys(
-        ("compare", "version pages"), {first, second})
-    assert _found(api, project, position, approved="true") == {first, second}
-    assert _found(api, project, position, status="approved") == {first, second}
+    _assert_everywhere(api, client, project, asset, [first, second], position,
+                       both, {first, second})
     before_removal = api.admin.get(f"/api/assets/{asset}/review").get_json()[
         "versions"][-1]["decisions"][-1]["decided_at"]  # the print approval's time
 
     position = api.admin.delete(f"/api/projects/{project}/channels/print"
                                 ).get_json()["position"]
 
-    social = {"social": "v1"}
-    assert _standing(api, client, asset, position) == dict.fromkeys(
-        ("tree", "review", "page"), social)
-    assert _marked_approved(client, asset, [first, second], position) == dict.fromkeys(
-        ("compare", "version pages"), {first})
-    assert _found(api, project, position, approved="true") == {first}
-    assert _found(api, project, position, status="approved") == {first}
+    _assert_everywhere(api, client, project, asset, [first, second], position,
+                       {"social": "v1"}, {first})
     assert _found(api, project, position, approved="false") == {second}
     # As of a moment before the removal, the print approval stood, everywhere.
     assert _standing(api, client, asset, position, before_removal) == dict.fromkeys(
@@ -210,12 +213,8 @@ def test_every_view_and_search_leave_a_removed_channels_approvals_out_until_it_i
     position = api.admin.put(f"/api/projects/{project}/channels/print",
                              json={"min_width": 32, "min_height": 32}).get_json()["position"]
 
-    assert _standing(api, client, asset, position) == dict.fromkeys(
-        ("tree", "review", "page"), both)
-    assert _marked_approved(client, asset, [first, second], position) == dict.fromkeys(
-        ("compare", "version pages"), {first, second})
-    assert _found(api, project, position, approved="true") == {first, second}
-    assert _found(api, project, position, status="approved") == {first, second}
+    _assert_everywhere(api, client, project, asset, [first, second], position,
+                       both, {first, second})
     make_runner(api.services.engine).replay()
     assert _standing(api, client, asset, position) == dict.fromkeys(
         ("tree", "review", "page"), both)
