@@ -10,29 +10,19 @@ Revision ID: 0005
 Revises: 0003
 Create Date: 2026-11-25
 """
-import sqlalchemy as sa
-from alembic import op
+from migrations import indexes
 
 revision = "0005"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-TABLE = "rm_catalog_docs"
-COLUMNS = ["project_id", "kind"]
-
-
-def _existing() -> list[str]:
-    """Names of the indexes on exactly these columns (one after a replay or upgrade)."""
-    return [index["name"] for index in sa.inspect(op.get_bind()).get_indexes(TABLE)
-            if index["column_names"] == COLUMNS]
+INDEXES = (("rm_catalog_docs", ("project_id", "kind"), "ix_rm_catalog_docs_2_m0005"),)
 
 
 def upgrade() -> None:
-    if not _existing():
-        op.create_index("ix_rm_catalog_docs_2_m0005", TABLE, COLUMNS)
+    indexes.add(INDEXES)
 
 
 def downgrade() -> None:
-    for name in _existing():
-        op.drop_index(name, TABLE)
+    indexes.drop(INDEXES)

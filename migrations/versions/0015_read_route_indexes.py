@@ -10,8 +10,7 @@ Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-05
 """
-import sqlalchemy as sa
-from alembic import op
+from migrations import indexes
 
 revision = "0015"
 down_revision = "0014"
@@ -23,19 +22,9 @@ INDEXES = (("rm_catalog_versions", ("position",), "ix_rm_catalog_versions_3_m001
            ("rm_versions", ("project_id", "position"), "ix_rm_versions_1_m0015"))
 
 
-def _existing(table: str, columns: tuple[str, ...]) -> list[str]:
-    """Names of the indexes on exactly these columns (one after a replay or upgrade)."""
-    return [index["name"] for index in sa.inspect(op.get_bind()).get_indexes(table)
-            if tuple(index["column_names"]) == columns]
-
-
 def upgrade() -> None:
-    for table, columns, name in INDEXES:
-        if not _existing(table, columns):
-            op.create_index(name, table, list(columns))
+    indexes.add(INDEXES)
 
 
 def downgrade() -> None:
-    for table, columns, _ in INDEXES:
-        for name in _existing(table, columns):
-            op.drop_index(name, table)
+    indexes.drop(INDEXES)

@@ -16,6 +16,8 @@ Create Date: 2026-12-05
 import sqlalchemy as sa
 from alembic import op
 
+from migrations import indexes
+
 revision = "0017"
 down_revision = "0016"
 branch_labels = None
@@ -23,11 +25,6 @@ depends_on = None
 
 INDEXES = (("rm_review_decisions", ("version_id",), "ix_rm_review_decisions_1_m0017"),
            ("rm_version_parents", ("parent_id",), "ix_rm_version_parents_0_m0017"))
-
-
-def _existing(table: str, columns: tuple[str, ...]) -> list[str]:
-    return [index["name"] for index in sa.inspect(op.get_bind()).get_indexes(table)
-            if tuple(index["column_names"]) == columns]
 
 
 def upgrade() -> None:
@@ -40,13 +37,9 @@ def upgrade() -> None:
               if op.get_bind().dialect.name == "postgresql" else "json_each(v.parent_ids)")
     op.execute("INSERT INTO rm_version_parents (version_id, parent_id, project_id) "
                f"SELECT DISTINCT v.version_id, p.value, v.project_id FROM rm_versions v, {unnest} p")
-    for table, columns, name in INDEXES:
-        if not _existing(table, columns):
-            op.create_index(name, table, list(columns))
+    indexes.add(INDEXES)
 
 
 def downgrade() -> None:
-    for table, columns, _ in INDEXES:
-        for name in _existing(table, columns):
-            op.drop_index(name, table)
+    indexes.drop(INDEXES)
     op.drop_table("rm_version_parents")
