@@ -30,6 +30,7 @@ from projections.tables import (
     catalog_tags,
     decisions,
     members,
+    project_assets,
     projects,
     users,
     versions,
@@ -170,12 +171,12 @@ def projects_overview(conn: Connection, user_id: str, is_admin: bool, covers: in
     """:func:`project_names` with each project's asset count, and for the ``shown``
     projects with the newest assets, the images of their ``covers`` newest versions (the
     rest come without: a global admin may see hundreds of projects)."""
-    a, v = assets.c, versions.c
+    c, v = project_assets.c, versions.c
     overview = project_names(conn, user_id, is_admin)
     ids = [project["project_id"] for project in overview]
-    counted = select(a.project_id, func.count(), func.max(a.position)).group_by(a.project_id)
+    counted = select(c.project_id, c.assets, c.newest_position)
     if not is_admin:
-        counted = counted.where(a.project_id.in_(ids))
+        counted = counted.where(c.project_id.in_(ids))
     stats = {pid: (count, newest) for pid, count, newest in conn.execute(counted)}
     recent = sorted(ids, key=lambda pid: -(stats.get(pid, (0, 0))[1]))[:shown]
     for project in overview:

@@ -123,6 +123,16 @@ version_parents = Table(
     Column("project_id", String(36), nullable=False),
 )
 
+# 0019: each project's asset count and newest asset's position, kept as assets are made,
+# so the front page lists hundreds of projects (a global admin's) without counting every
+# asset of the log.
+project_assets = Table(
+    "rm_project_assets", metadata,
+    Column("project_id", String(36), primary_key=True),
+    Column("assets", Integer, nullable=False),
+    Column("newest_position", Position, nullable=False),
+)
+
 # -- asset streams: what the tree and review tables leave out --------------------------
 # One row per event of an asset's stream (its version now or as of a time is the ETag of
 # the asset and its versions), the jobs an asset waits for, and what an upload imported.

@@ -17,7 +17,14 @@ from events.store import Recorded, utc
 from projections.common import current_approvals, existed_at, iso, normalise_tag, valid_at
 from projections.runner import ApplyContext, Projection
 from projections.scopes import entity_id
-from projections.tables import assets, catalog_tags, pins, version_parents, versions
+from projections.tables import (
+    assets,
+    catalog_tags,
+    pins,
+    project_assets,
+    version_parents,
+    versions,
+)
 from rules.approvals import offered
 
 THUMBNAIL_LINK = "/api/versions/{version_id}/image?size=thumbnail"
@@ -32,6 +39,32 @@ def _asset_created(ctx: ApplyContext, rec: Recorded) -> None:
         "created_by": rec.actor_id,
         "created_at": rec.recorded_at, "position": rec.position})
     ctx.cache["asset-project:" + e.asset_id] = e.project_id
+    _count_asset(ctx, e.project_id, rec.position)
+
+
+def _count_asset(ctx: ApplyContext, project_id: str, position: int) -> None:
+    """One more asset in the project's count, the newest at ``position``. Whether the
+    project's row exists is read once per batch (``ctx.batch`` dies with a rollback, so
+    it never claims a row the rollback undid)."""
+    row = ctx.unsent("rm_project_assets", project_id)
+    if row is not None:
+        row["assets"] += 1
+        row["newest_position"] = position
+        return
+    known = ctx.batch.setdefault("counted-projects", set())
+    if project_id not in known:
+        read = ctx.statement("rm_project_assets", "exists", lambda t: select(
+            t.c.project_id).where(t.c.project_id == bindparam("b_id")))
+        exists = ctx.conn.execute(read, {"b_id": project_id}).scalar() is not None
+        known.add(project_id)
+        if not exists:
+            ctx.insert("rm_project_assets", {"project_id": project_id, "assets": 1,
+                                             "newest_position": position}, key=project_id)
+            return
+    write = ctx.statement("rm_project_assets", "count", lambda t: update(t).where(
+        t.c.project_id == bindparam("b_id")).values(assets=t.c.assets + 1,
+                                                     newest_position=bindparam("b_pos")))
+    ctx.queue("rm_project_assets", write, {"b_id": project_id, "b_pos": position})
 
 
 def _retag(ctx: ApplyContext, rec: Recorded, add: bool) -> None:
@@ -87,7 +120,7 @@ def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
 
 PROJECTION = Projection(
     name="version_tree",
-    tables=(assets, versions, version_parents),
+    tables=(assets, versions, version_parents, project_assets),
     handlers={
         "asset.created": _asset_created,
         "asset.tag_added": lambda ctx, rec: _retag(ctx, rec, True),

@@ -271,3 +271,27 @@ def test_0018_refills_the_access_tables_so_removed_channels_are_read_from_a_tabl
         assert removed_channels(conn, "p") == {"web"}
         assert removed_channels(conn, "p", between) == {"web", "print"}
     assert [c["name"] for c in project_of(empty_engine, "p")[0]["channels"]] == ["print"]
+
+
+def test_0019_counts_each_projects_assets_from_the_assets_table(empty_engine):
+    """Assets made before 0019 are counted from rm_assets, so the front page's counts
+    and its choice of which projects show covers do not wait for a replay."""
+    from projections.board import projects_overview
+
+    upgrade(empty_engine, "0018")
+    with empty_engine.begin() as conn:
+        conn.execute(text("INSERT INTO rm_projects (project_id, name, description, created_at) "
+                          "VALUES ('p', 'P', '', CURRENT_TIMESTAMP), "
+                          "('q', 'Q', '', CURRENT_TIMESTAMP)"))
+        for n, project in enumerate(("p", "q", "p"), start=1):
+            conn.execute(text(
+                "INSERT INTO rm_assets (asset_id, project_id, name, brief, tags, created_by, "
+                "created_at, position) VALUES (:a, :p, 'A', '', '[]', 'u', CURRENT_TIMESTAMP, "
+                ":n)"), {"a": f"a{n}", "p": project, "n": n})
+
+    upgrade(empty_engine)
+
+    with empty_engine.connect() as conn:
+        overview = projects_overview(conn, "admin", True, shown=1)
+    assert [(p["name"], p["assets"], p["covers"] is not None) for p in overview] == [
+        ("P", 2, True), ("Q", 1, False)]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from projections.audit_queries import AuditQuery, audit_entries
+from projections.board import projects_overview
 from projections.metrics import project_metrics
 from projections.registry import make_runner
 from projections.review_state import asset_review
@@ -300,3 +301,30 @@ def test_metrics_for_a_project(store, history):
     per_asset = {a["name"]: a for a in figures["assets"]}
     assert per_asset["slow"]["changes_requested_before_approval"] == 2
     assert per_asset["fast"]["compute_seconds"] == 10.0
+
+
+def test_front_page_counts_each_projects_assets_as_they_are_made(store, history):
+    """The asset counts beside project names are kept as assets are made (a count in the
+    batch that creates the project's first asset, and in later batches), and a replay
+    from the log gives the same; the project with the newest asset gets its covers."""
+    ada, _ = history.user("ada")
+    big = history.project("big", {ada: "admin"})
+    small = history.project("small", {ada: "admin"})
+    history.project("empty", {ada: "admin"})
+    for n in range(3):
+        history.asset(big, f"b{n}")
+    history.asset(small, "s0")
+    project_once(store)
+    history.asset(big, "b3")
+    history.asset(big, "b4")
+    history.version(history.asset(small, "s1"), ada)
+    project_once(store)
+
+    def front_page() -> dict[str, tuple[int, bool]]:
+        with store.engine.connect() as conn:
+            return {p["name"]: (p["assets"], p["covers"] is not None)
+                    for p in projects_overview(conn, ada, False, shown=1)}
+
+    assert front_page() == {"big": (5, False), "small": (2, True), "empty": (0, False)}
+    make_runner(store.engine).replay()
+    assert front_page() == {"big": (5, False), "small": (2, True), "empty": (0, False)}
