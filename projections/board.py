@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from projections.backlog import waited_seconds, waiting_versions
 from projections.common import iso
@@ -49,7 +49,8 @@ def newest_assets(conn: Connection, project_id: str, limit: int) -> tuple[list[s
     ids = conn.execute(select(a.asset_id).where(a.project_id == project_id)
                        .order_by(a.position.desc()).limit(limit)).scalars().all()
     total = len(ids) if len(ids) < limit else conn.execute(
-        select(func.count()).where(a.project_id == project_id)).scalar_one()
+        select(project_assets.c.assets).where(project_assets.c.project_id == project_id)
+    ).scalar_one()
     return list(ids), total
 
 
@@ -57,34 +58,29 @@ def asset_cards(conn: Connection, asset_ids: Sequence[str], channels: Sequence[s
                 ) -> list[dict[str, Any]]:
     """A card per asset, in the order of ``asset_ids``: name, tags, version counts per
     tier, the cover version (the approved one, else the newest), the newest version,
-    and ``status`` per channel (``channels``; ``["default"]`` when empty)."""
+    and ``status`` per channel (``channels``; ``["default"]`` when empty).
+
+    Three statements whatever the assets hold: the assets with their version counts and
+    newest version's id (kept by the version_tree projection), their standing decisions,
+    and the newest and approved versions by id."""
     if not asset_ids:
         return []
     channels = list(channels) or [DEFAULT_CHANNEL]
     ids = list(dict.fromkeys(asset_ids))
     a, v, d = assets.c, versions.c, decisions.c
     cards: dict[str, dict[str, Any]] = {}
-    for row in conn.execute(select(a.asset_id, a.name, a.brief, a.tags, a.created_at)
+    newest_ids: dict[str, str] = {}
+    for row in conn.execute(select(a.asset_id, a.name, a.brief, a.tags, a.created_at,
+                                   a.draft_versions, a.final_versions, a.newest_version_id)
                             .where(a.asset_id.in_(ids))).all():
         cards[row.asset_id] = {
             "asset_id": row.asset_id, "name": row.name, "brief": row.brief,
             "tags": list(row.tags), "created_at": iso(row.created_at),
-            "counts": {"draft": 0, "final": 0}, "version_count": 0, "cover": None,
+            "counts": {"draft": row.draft_versions, "final": row.final_versions},
+            "version_count": row.draft_versions + row.final_versions, "cover": None,
             "newest": None, "updated_at": iso(row.created_at), "status": {}}
-    for asset_id, tier, count in conn.execute(
-            select(v.asset_id, v.tier, func.count()).where(v.asset_id.in_(ids))
-            .group_by(v.asset_id, v.tier)).all():
-        cards[asset_id]["counts"][tier] = count
-        cards[asset_id]["version_count"] += count
-    newest_positions = (select(v.asset_id, func.max(v.position).label("position"))
-                        .where(v.asset_id.in_(ids)).group_by(v.asset_id).subquery())
-    newest: dict[str, dict[str, Any]] = {}
-    for row in conn.execute(
-            select(v.asset_id, v.version_id, v.tier, v.width, v.height, v.created_at,
-                   v.position, v.content_hash)
-            .join(newest_positions, and_(newest_positions.c.asset_id == v.asset_id,
-                                         newest_positions.c.position == v.position))).all():
-        newest[row.asset_id] = _version(row)
+        if row.newest_version_id is not None:
+            newest_ids[row.asset_id] = row.newest_version_id
     standing: dict[str, list[tuple[str, str | None, str, int]]] = {}
     for row in conn.execute(select(d.asset_id, d.version_id, d.channel, d.decision, d.position)
                             .where(d.asset_id.in_(ids), d.revoked_at.is_(None))
@@ -93,11 +89,12 @@ def asset_cards(conn: Connection, asset_ids: Sequence[str], channels: Sequence[s
             (row.version_id, row.channel, row.decision, row.position))
     approved_ids = {version_id for rows in standing.values()
                     for version_id in fold_approvals(r[:3] for r in rows).values()}
-    approved_rows = {row.version_id: _version(row) for row in conn.execute(
+    shown = {row.version_id: _version(row) for row in conn.execute(
         select(v.asset_id, v.version_id, v.tier, v.width, v.height, v.created_at, v.position,
-               v.content_hash).where(v.version_id.in_(sorted(approved_ids)))).all()}
+               v.content_hash).where(v.version_id.in_(sorted(approved_ids
+                                                             | set(newest_ids.values())))))}
     for asset_id, card in cards.items():
-        latest = newest.get(asset_id)
+        latest = shown.get(newest_ids.get(asset_id, ""))
         decided = standing.get(asset_id, [])
         approvals = fold_approvals(r[:3] for r in decided)
         card["status"] = {channel: _status(channel, approvals, decided, latest)
@@ -106,7 +103,7 @@ def asset_cards(conn: Connection, asset_ids: Sequence[str], channels: Sequence[s
                             if channel in approvals}
         cover_id = next((approvals[c] for c in channels if c in approvals), None)
         card["newest"] = latest
-        card["cover"] = approved_rows.get(cover_id) if cover_id else latest
+        card["cover"] = shown.get(cover_id) if cover_id else latest
         if latest is not None:
             card["updated_at"] = latest["created_at"]
     return [cards[asset_id] for asset_id in ids if asset_id in cards]

@@ -91,6 +91,11 @@ assets = Table(
     Column("created_by", String(80)),
     _time("created_at", False),
     Column("position", Position, nullable=False),
+    # 0019: what a board card shows of the asset's versions, kept as they are made: how
+    # many per tier, and the newest one.
+    Column("draft_versions", Integer, nullable=False),
+    Column("final_versions", Integer, nullable=False),
+    Column("newest_version_id", String(36)),
 )
 versions = Table(
     "rm_versions", metadata,

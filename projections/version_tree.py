@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
+from events.assets import TIERS
 from events.errors import NotFound
 from events.store import Recorded, utc
 from projections.common import current_approvals, existed_at, iso, normalise_tag, valid_at
@@ -37,7 +38,9 @@ def _asset_created(ctx: ApplyContext, rec: Recorded) -> None:
         "asset_id": e.asset_id, "project_id": e.project_id, "name": e.name,
         "brief": e.brief, "tags": sorted({normalise_tag(t) for t in e.tags} - {""}),
         "created_by": rec.actor_id,
-        "created_at": rec.recorded_at, "position": rec.position})
+        "created_at": rec.recorded_at, "position": rec.position,
+        "draft_versions": 0, "final_versions": 0, "newest_version_id": None},
+        key=e.asset_id)
     ctx.cache["asset-project:" + e.asset_id] = e.project_id
     _count_asset(ctx, e.project_id, rec.position)
 
@@ -116,6 +119,25 @@ def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
         ctx.insert("rm_version_parents", {"version_id": e.version_id, "parent_id": parent,
                                           "project_id": project_id or ""})
     ctx.cache["depth:" + e.version_id] = depth
+    _summarise_version(ctx, e.asset_id, e.version_id, e.tier)
+
+
+def _summarise_version(ctx: ApplyContext, asset_id: str, version_id: str, tier: str) -> None:
+    """The asset's version count for ``tier`` goes up by one and ``version_id`` is its
+    newest (the log's order is the versions' order)."""
+    counts = {f"{name}_versions": int(name == tier) for name in TIERS}
+    row = ctx.unsent("rm_assets", asset_id)
+    if row is not None:
+        for column, added in counts.items():
+            row[column] += added
+        row["newest_version_id"] = version_id
+        return
+    write = ctx.statement("rm_assets", "summarise", lambda t: update(t).where(
+        t.c.asset_id == bindparam("b_id")).values(
+        newest_version_id=bindparam("b_version"),
+        **{column: t.c[column] + bindparam("b_" + column) for column in counts}))
+    ctx.queue("rm_assets", write, {"b_id": asset_id, "b_version": version_id,
+                                   **{"b_" + column: added for column, added in counts.items()}})
 
 
 PROJECTION = Projection(

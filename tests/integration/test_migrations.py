@@ -273,10 +273,11 @@ def test_0018_refills_the_access_tables_so_removed_channels_are_read_from_a_tabl
     assert [c["name"] for c in project_of(empty_engine, "p")[0]["channels"]] == ["print"]
 
 
-def test_0019_counts_each_projects_assets_from_the_assets_table(empty_engine):
-    """Assets made before 0019 are counted from rm_assets, so the front page's counts
-    and its choice of which projects show covers do not wait for a replay."""
-    from projections.board import projects_overview
+def test_0019_fills_the_front_pages_and_boards_summaries_from_the_read_tables(empty_engine):
+    """Assets and versions made before 0019 are counted from rm_assets and rm_versions,
+    so the front page's counts (and which projects show covers) and the board's version
+    counts and newest versions do not wait for a replay."""
+    from projections.board import asset_cards, projects_overview
 
     upgrade(empty_engine, "0018")
     with empty_engine.begin() as conn:
@@ -286,12 +287,22 @@ def test_0019_counts_each_projects_assets_from_the_assets_table(empty_engine):
         for n, project in enumerate(("p", "q", "p"), start=1):
             conn.execute(text(
                 "INSERT INTO rm_assets (asset_id, project_id, name, brief, tags, created_by, "
-                "created_at, position) VALUES (:a, :p, 'A', '', '[]', 'u', CURRENT_TIMESTAMP, "
+                "created_at, position) VALUES (:a, :p, :a, '', '[]', 'u', CURRENT_TIMESTAMP, "
                 ":n)"), {"a": f"a{n}", "p": project, "n": n})
+        for n, tier in enumerate(("draft", "final", "draft"), start=1):
+            conn.execute(text(
+                "INSERT INTO rm_versions (version_id, asset_id, project_id, parent_ids, "
+                "operation, tier, author_id, content_hash, width, height, recipe, note, "
+                "cost_seconds, created_at, position, depth) VALUES (:v, 'a1', 'p', '[]', "
+                "'generate', :tier, 'u', 'h', 64, 64, '{}', '', 0, CURRENT_TIMESTAMP, :n, 0)"),
+                {"v": f"v{n}", "tier": tier, "n": 10 + n})
 
     upgrade(empty_engine)
 
     with empty_engine.connect() as conn:
         overview = projects_overview(conn, "admin", True, shown=1)
+        cards = asset_cards(conn, ["a1", "a3"], [])
     assert [(p["name"], p["assets"], p["covers"] is not None) for p in overview] == [
         ("P", 2, True), ("Q", 1, False)]
+    assert [(c["name"], c["counts"], (c["newest"] or {}).get("version_id")) for c in cards] == [
+        ("a1", {"draft": 2, "final": 1}, "v3"), ("a3", {"draft": 0, "final": 0}, None)]

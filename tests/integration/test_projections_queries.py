@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from projections.audit_queries import AuditQuery, audit_entries
-from projections.board import projects_overview
+from projections.board import asset_cards, projects_overview
 from projections.metrics import project_metrics
 from projections.registry import make_runner
 from projections.review_state import asset_review
@@ -328,3 +328,33 @@ def test_front_page_counts_each_projects_assets_as_they_are_made(store, history)
     assert front_page() == {"big": (5, False), "small": (2, True), "empty": (0, False)}
     make_runner(store.engine).replay()
     assert front_page() == {"big": (5, False), "small": (2, True), "empty": (0, False)}
+
+
+def test_board_cards_count_versions_per_tier_and_show_the_newest_and_the_approved(
+        store, history):
+    """A card's counts and newest version are kept as versions are made (in the batch
+    that made the asset and in later ones) and a replay gives the same; the cover is
+    the approved version, not the newest."""
+    ada, _ = history.user("ada")
+    project = history.project("p", {ada: "admin"})
+    poster = history.asset(project, "poster")
+    first = history.version(poster, ada)
+    final = history.version(poster, ada, parents=(first,), tier="final")
+    bare = history.asset(project, "bare")
+    project_once(store)
+    newest = history.version(poster, ada, parents=(final,))
+    history.decide(final, ada, channel=None)
+    project_once(store)
+
+    def cards() -> dict[str, tuple]:
+        with store.engine.connect() as conn:
+            return {card["name"]: (card["counts"], card["version_count"],
+                                   (card["newest"] or {}).get("version_id"),
+                                   (card["cover"] or {}).get("version_id"), card["status"])
+                    for card in asset_cards(conn, [poster, bare], [])}
+
+    expected = {"poster": ({"draft": 2, "final": 1}, 3, newest, final, {"default": "approved"}),
+                "bare": ({"draft": 0, "final": 0}, 0, None, None, {"default": "empty"})}
+    assert cards() == expected
+    make_runner(store.engine).replay()
+    assert cards() == expected
