@@ -117,15 +117,11 @@ versions = Table(
     _time("created_at", False),
     Column("position", Position, nullable=False),
     Column("depth", Integer, nullable=False),
-)
-
-# "Made from" edges: one row per parent a version names, so "was anything made from this
-# version?" is an index lookup (the review backlog leaves superseded versions out by it).
-version_parents = Table(
-    "rm_version_parents", metadata,
-    Column("version_id", String(36), primary_key=True),
-    Column("parent_id", String(36), primary_key=True),
-    Column("project_id", String(36), nullable=False),
+    # 0019: what the review backlog asks of each version, kept as the log goes: how many
+    # versions of its own project were made from it, and how many decisions on it stand
+    # (not revoked). A version waits for review while both are 0.
+    Column("children", Integer, nullable=False),
+    Column("standing_decisions", Integer, nullable=False),
 )
 
 # 0019: each project's asset count and newest asset's position, kept as assets are made,
@@ -477,10 +473,9 @@ INDEXES: dict[str, Sequence[Sequence[str]]] = {
     "rm_assets": [("project_id", "position")],
     # (project_id, position): the front page's newest images per project (migration 0015).
     "rm_versions": [("asset_id", "position"), ("project_id", "position")],
-    "rm_version_parents": [("parent_id",)],
     "rm_asset_jobs": [("asset_id",)],
     "rm_review_comments": [("asset_id", "position")],
-    # (version_id): the review backlog leaves out decided versions by it (migration 0017).
+    # (version_id): one version's decisions (migration 0017).
     "rm_review_decisions": [("asset_id", "position"), ("version_id",)],
     "rm_review_pins": [("asset_id", "position")],
     # (position), (project_id, position): searches without free text page newest first

@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, true, update
 
 from events.assets import TIERS
 from events.errors import NotFound
@@ -23,7 +23,6 @@ from projections.tables import (
     catalog_tags,
     pins,
     project_assets,
-    version_parents,
     versions,
 )
 from rules.approvals import offered
@@ -114,10 +113,10 @@ def _version_created(ctx: ApplyContext, rec: Recorded) -> None:
         "author_id": e.author_id, "content_hash": e.content_hash, "width": e.width,
         "height": e.height, "recipe": e.recipe, "note": e.note, "job_id": e.job_id,
         "cost_seconds": e.cost_seconds, "derived_from": e.derived_from,
-        "created_at": rec.recorded_at, "position": rec.position, "depth": depth})
+        "created_at": rec.recorded_at, "position": rec.position, "depth": depth,
+        "children": 0, "standing_decisions": 0}, key=e.version_id)
     for parent in dict.fromkeys(e.parent_ids):
-        ctx.insert("rm_version_parents", {"version_id": e.version_id, "parent_id": parent,
-                                          "project_id": project_id or ""})
+        _count_on_version(ctx, parent, "children", 1, project_id=project_id or "")
     ctx.cache["depth:" + e.version_id] = depth
     _summarise_version(ctx, e.asset_id, e.version_id, e.tier)
 
@@ -140,14 +139,37 @@ def _summarise_version(ctx: ApplyContext, asset_id: str, version_id: str, tier: 
                                    **{"b_" + column: added for column, added in counts.items()}})
 
 
+def _count_on_version(ctx: ApplyContext, version_id: str, column: str, added: int, *,
+                      project_id: str | None = None) -> None:
+    """Add ``added`` to the version's ``column`` (``children``: versions of its own
+    project made from it, only when ``project_id`` is its project; ``standing_decisions``:
+    decisions on it not revoked). The review backlog reads both: a version waits while
+    both are 0."""
+    row = ctx.unsent("rm_versions", version_id)
+    if row is not None:
+        if project_id is None or row["project_id"] == project_id:
+            row[column] += added
+        return
+    write = ctx.statement("rm_versions", "count:" + column, lambda t: update(t).where(
+        t.c.version_id == bindparam("b_id"),
+        t.c.project_id == bindparam("b_project") if column == "children" else true(),
+    ).values({column: t.c[column] + bindparam("b_added")}))
+    ctx.queue("rm_versions", write, {"b_id": version_id, "b_project": project_id,
+                                     "b_added": added})
+
+
 PROJECTION = Projection(
     name="version_tree",
-    tables=(assets, versions, version_parents, project_assets),
+    tables=(assets, versions, project_assets),
     handlers={
         "asset.created": _asset_created,
         "asset.tag_added": lambda ctx, rec: _retag(ctx, rec, True),
         "asset.tag_removed": lambda ctx, rec: _retag(ctx, rec, False),
         "version.created": _version_created,
+        "decision.recorded": lambda ctx, rec: _count_on_version(
+            ctx, rec.event.version_id, "standing_decisions", 1),
+        "decision.revoked": lambda ctx, rec: _count_on_version(
+            ctx, rec.event.version_id, "standing_decisions", -1),
     },
 )
 

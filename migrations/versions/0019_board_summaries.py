@@ -1,13 +1,16 @@
 """What the front page and a project's board show, kept as assets and versions are made
 instead of counted per request: each project's asset count and newest asset's position
-(``rm_project_assets``), and on each asset its version count per tier and its newest
-version (``rm_assets``). Counting them per request grew with the log: a global admin's
-front page counted every asset (PostgreSQL at 1M events: 8 ms for 200 projects' 20,000
-assets), and a board grouped its assets' versions twice.
+(``rm_project_assets``), on each asset its version count per tier and its newest version
+(``rm_assets``), and on each version how many versions of its project were made from it
+and how many decisions on it stand (``rm_versions``: a version waits for review while
+both are 0). Counting them per request grew with the log: a global admin's front page
+counted every asset (PostgreSQL at 1M events: 8 ms for 200 projects' 20,000 assets), a
+board grouped its assets' versions twice, and the review backlog looked each version up
+in the decisions and in the "made from" edges of 0017, which this revision drops.
 
 Rebuilds create and fill both too (projections/tables.py, the version_tree projection);
-this revision adds them to a live database and fills them in SQL from ``rm_assets`` and
-``rm_versions``, without replaying the log.
+this revision adds them to a live database and fills them in SQL from the read tables,
+without replaying the log.
 
 Revision ID: 0019
 Revises: 0018
@@ -16,6 +19,8 @@ Create Date: 2026-12-05
 import sqlalchemy as sa
 from alembic import op
 
+from migrations import indexes
+
 revision = "0019"
 down_revision = "0018"
 branch_labels = None
@@ -23,6 +28,7 @@ depends_on = None
 
 Position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TIER_COLUMNS = {"draft": "draft_versions", "final": "final_versions"}
+EDGES = (("rm_version_parents", ("parent_id",), "ix_rm_version_parents_0_m0017"),)
 
 
 def upgrade() -> None:
@@ -44,9 +50,31 @@ def upgrade() -> None:
     op.execute(f"UPDATE rm_assets SET {counts}, newest_version_id = (SELECT v.version_id "
                "FROM rm_versions v WHERE v.asset_id = rm_assets.asset_id "
                "ORDER BY v.position DESC LIMIT 1)")
+    for column in ("children", "standing_decisions"):
+        op.add_column("rm_versions", sa.Column(column, sa.Integer(), nullable=False,
+                                               server_default="0"))
+    op.execute("UPDATE rm_versions SET children = (SELECT count(*) FROM rm_version_parents p "
+               "WHERE p.parent_id = rm_versions.version_id "
+               "AND p.project_id = rm_versions.project_id), "
+               "standing_decisions = (SELECT count(*) FROM rm_review_decisions d "
+               "WHERE d.version_id = rm_versions.version_id AND d.revoked_at IS NULL)")
+    op.drop_table("rm_version_parents")
 
 
 def downgrade() -> None:
+    op.create_table(
+        "rm_version_parents",
+        sa.Column("version_id", sa.String(36), primary_key=True),
+        sa.Column("parent_id", sa.String(36), primary_key=True),
+        sa.Column("project_id", sa.String(36), nullable=False))
+    unnest = ("json_array_elements_text(v.parent_ids)"
+              if op.get_bind().dialect.name == "postgresql" else "json_each(v.parent_ids)")
+    op.execute("INSERT INTO rm_version_parents (version_id, parent_id, project_id) "
+               f"SELECT DISTINCT v.version_id, p.value, v.project_id FROM rm_versions v, {unnest} p")
+    indexes.add(EDGES)
+    with op.batch_alter_table("rm_versions") as batch:
+        batch.drop_column("standing_decisions")
+        batch.drop_column("children")
     with op.batch_alter_table("rm_assets") as batch:
         batch.drop_column("newest_version_id")
         for column in reversed(TIER_COLUMNS.values()):

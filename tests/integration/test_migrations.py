@@ -206,11 +206,13 @@ def test_0016_keeps_every_event_and_only_the_indexes_reads_use(empty_engine):
     assert verify_chain(empty_engine).ok
 
 
-def test_0017_fills_the_made_from_edges_so_the_backlog_leaves_superseded_versions_out(
+def test_0017_and_0019_keep_the_backlog_leaving_superseded_and_decided_versions_out(
         empty_engine):
-    """Versions written before 0017 name their parents only in JSON: the revision fills
-    the edge table from them, so a dashboard's backlog still leaves out what was made
-    from (v1 -> v2, and v3 from v2 twice: only v3 waits)."""
+    """Versions written before 0017 name their parents only in JSON: 0017 fills the
+    "made from" edges from them, and 0019 turns edges and standing decisions into counts
+    on each version, so a dashboard's backlog still leaves out what was made from (v1 ->
+    v2, and v3 from v2 twice) and what was decided (v4 approved; v5's decision revoked):
+    only v3 and v5 wait."""
     from datetime import UTC, datetime
 
     from projections.backlog import review_backlog
@@ -220,7 +222,8 @@ def test_0017_fills_the_made_from_edges_so_the_backlog_leaves_superseded_version
         conn.execute(text("INSERT INTO rm_assets (asset_id, project_id, name, brief, tags, "
                           "created_by, created_at, position) VALUES ('a', 'p', 'Poster', '', "
                           "'[]', 'u', CURRENT_TIMESTAMP, 1)"))
-        for n, parents in ((1, "[]"), (2, '["v1"]'), (3, '["v2", "v2"]')):
+        for n, parents in ((1, "[]"), (2, '["v1"]'), (3, '["v2", "v2"]'), (4, "[]"),
+                           (5, "[]")):
             conn.execute(text(
                 "INSERT INTO rm_versions (version_id, asset_id, project_id, parent_ids, "
                 "operation, tier, author_id, content_hash, width, height, recipe, note, "
@@ -228,14 +231,24 @@ def test_0017_fills_the_made_from_edges_so_the_backlog_leaves_superseded_version
                 "'generate', 'draft', 'u', 'h', 64, 64, '{}', '', 0, CURRENT_TIMESTAMP, :n, "
                 ":depth)"), {"v": f"v{n}", "parents": parents, "n": n + 1, "depth": n - 1})
 
-    upgrade(empty_engine)
+        for n, revoked in ((4, None), (5, "CURRENT_TIMESTAMP")):
+            conn.execute(text(
+                "INSERT INTO rm_review_decisions (decision_id, version_id, asset_id, decision, "
+                "content_hash, reviewer_id, role, note, decided_at, position, revoked_at) "
+                f"VALUES (:d, :v, 'a', 'approved', 'h', 'r', 'reviewer', '', CURRENT_TIMESTAMP, "
+                f":n, {revoked or 'NULL'})"), {"d": f"d{n}", "v": f"v{n}", "n": 10 + n})
 
+    upgrade(empty_engine, "0017")
     with empty_engine.connect() as conn:
         edges = conn.execute(text("SELECT version_id, parent_id, project_id FROM "
                                   "rm_version_parents ORDER BY version_id")).all()
-        backlog = review_backlog(conn, "p", datetime.now(UTC))
     assert [tuple(e) for e in edges] == [("v2", "v1", "p"), ("v3", "v2", "p")]
-    assert [entry["version_id"] for entry in backlog] == ["v3"]
+
+    upgrade(empty_engine)
+
+    with empty_engine.connect() as conn:
+        backlog = review_backlog(conn, "p", datetime.now(UTC))
+    assert [entry["version_id"] for entry in backlog] == ["v3", "v5"]
 
 
 def test_0018_refills_the_access_tables_so_removed_channels_are_read_from_a_table(empty_engine):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from projections.audit_queries import AuditQuery, audit_entries
+from projections.backlog import review_backlog
 from projections.board import asset_cards, projects_overview
 from projections.metrics import project_metrics
 from projections.registry import make_runner
@@ -358,3 +359,32 @@ def test_board_cards_count_versions_per_tier_and_show_the_newest_and_the_approve
     assert cards() == expected
     make_runner(store.engine).replay()
     assert cards() == expected
+
+
+def test_the_backlog_follows_decisions_revocations_and_what_was_made_from(store, history):
+    """A version leaves the review backlog when decided or when a version of its project
+    is made from it (in the batch that made it or a later one), and comes back when its
+    decision is revoked; a replay gives the same backlog."""
+    ada, _ = history.user("ada")
+    project = history.project("p", {ada: "admin"})
+    asset = history.asset(project, "poster")
+    first = history.version(asset, ada)
+    edit = history.version(asset, ada, parents=(first,), operation="img2img")
+    decided = history.version(asset, ada)
+    history.decide(decided, ada)
+    reconsidered = history.version(asset, ada)
+    project_once(store)
+    history.revoke(reconsidered, history.decide(reconsidered, ada), ada)
+    again = history.version(asset, ada)
+    history.decide(again, ada)
+    inpainted = history.version(asset, ada, parents=(edit,), operation="inpaint")
+    project_once(store)
+
+    def backlog() -> list[str]:
+        with store.engine.connect() as conn:
+            now = datetime.now(UTC)
+            return [entry["version_id"] for entry in review_backlog(conn, project, now)]
+
+    assert backlog() == [reconsidered, inpainted]
+    make_runner(store.engine).replay()
+    assert backlog() == [reconsidered, inpainted]
