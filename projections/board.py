@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, union_all
 
 from projections.backlog import waited_seconds, waiting_versions
 from projections.common import iso
@@ -168,7 +168,7 @@ def projects_overview(conn: Connection, user_id: str, is_admin: bool, covers: in
     """:func:`project_names` with each project's asset count, and for the ``shown``
     projects with the newest assets, the images of their ``covers`` newest versions (the
     rest come without: a global admin may see hundreds of projects)."""
-    c, v = project_assets.c, versions.c
+    c = project_assets.c
     overview = project_names(conn, user_id, is_admin)
     ids = [project["project_id"] for project in overview]
     counted = select(c.project_id, c.assets, c.newest_position)
@@ -176,21 +176,31 @@ def projects_overview(conn: Connection, user_id: str, is_admin: bool, covers: in
         counted = counted.where(c.project_id.in_(ids))
     stats = {pid: (count, newest) for pid, count, newest in conn.execute(counted)}
     recent = sorted(ids, key=lambda pid: -(stats.get(pid, (0, 0))[1]))[:shown]
+    newest = _newest_versions(conn, recent, covers)
     for project in overview:
-        project["assets"] = stats.get(project["project_id"], (0, 0))[0]
-        project["covers"] = [] if project["project_id"] in recent else None
-    for project in overview:
-        if project["covers"] is None:
-            continue
-        # Along the versions' (project_id, position) index: the newest few, not every
-        # version of the project's assets sorted.
-        newest = conn.execute(
-            select(v.version_id).where(v.project_id == project["project_id"])
-            .order_by(v.position.desc()).limit(covers)).scalars().all()
-        project["covers"] = [{"version_id": version_id,
-                              "image": IMAGE_LINK.format(version_id=version_id)}
-                             for version_id in newest]
+        project_id = project["project_id"]
+        project["assets"] = stats.get(project_id, (0, 0))[0]
+        project["covers"] = None if project_id not in newest else [
+            {"version_id": version_id, "image": IMAGE_LINK.format(version_id=version_id)}
+            for version_id in newest[project_id]]
     return overview
+
+
+def _newest_versions(conn: Connection, project_ids: Sequence[str],
+                     limit: int) -> dict[str, list[str]]:
+    """The ``limit`` newest version ids of each project, newest first, in one statement:
+    a UNION ALL of one walk per project down the versions' (project_id, position) index
+    (one statement per project cost a round trip each, 24 on a front page)."""
+    v = versions.c
+    newest = {project_id: [] for project_id in project_ids}
+    if not project_ids:
+        return newest
+    walks = [select(v.project_id, v.version_id, v.position).where(v.project_id == project_id)
+             .order_by(v.position.desc()).limit(limit).subquery() for project_id in project_ids]
+    rows = conn.execute(union_all(*(select(walk) for walk in walks))).all()
+    for row in sorted(rows, key=lambda row: -row.position):
+        newest[row.project_id].append(row.version_id)
+    return newest
 
 
 def tag_levels(conn: Connection, project_id: str) -> list[dict[str, Any]]:

@@ -331,6 +331,23 @@ def test_front_page_counts_each_projects_assets_as_they_are_made(store, history)
     assert front_page() == {"big": (5, False), "small": (2, True), "empty": (0, False)}
 
 
+def test_front_page_covers_are_each_shown_projects_newest_versions(store, history):
+    """Covers (fetched for all shown projects in one statement) are each project's own
+    newest versions, newest first; a shown project without versions has none, a project
+    beyond ``shown`` gets no covers at all."""
+    ada, _ = history.user("ada")
+    made = {}
+    for name in ("old", "a", "b", "bare"):
+        project = history.project(name, {ada: "admin"})
+        asset = history.asset(project, name + "-asset")
+        made[name] = [history.version(asset, ada) for _ in range(0 if name == "bare" else 3)]
+    project_once(store)
+    with store.engine.connect() as conn:
+        covers = {p["name"]: p["covers"] and [c["version_id"] for c in p["covers"]]
+                  for p in projects_overview(conn, ada, False, covers=2, shown=3)}
+    assert covers == {"a": made["a"][:0:-1], "b": made["b"][:0:-1], "bare": [], "old": None}
+
+
 def test_board_cards_count_versions_per_tier_and_show_the_newest_and_the_approved(
         store, history):
     """A card's counts and newest version are kept as versions are made (in the batch
