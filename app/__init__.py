@@ -12,6 +12,7 @@ from app.config import Settings
 from app.errors import register_error_handlers
 from app.services import Services, build_services
 from app.studio import register as register_studio
+from app.studio.template_environment import StudioEnvironment
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or (services.settings if services else Settings.from_env())
     app = Flask(__name__, static_folder=None)  # the studio serves its own (immutable)
+    app.jinja_environment = StudioEnvironment  # before app.jinja_env is first built
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.wsgi_app = StreamedBodyLimit(app.wsgi_app, settings.max_upload_bytes)
     if settings.trusted_proxies > 0:

@@ -30,6 +30,7 @@ from app.studio import (
     version_views,
 )
 from app.studio.forms import new_form_key
+from app.studio.strip_tiles import PIN_ICON
 from app.studio.text import finalize
 from app.studio.web import image_url
 
@@ -48,6 +49,7 @@ def register(app: Flask) -> None:
                                  template_parts=making_templates.template_parts)
     app.jinja_env.globals.update(new_form_key=new_form_key, image_url=image_url,
                                  status_labels=formatting.STATUS_LABELS,
+                                 pin_icon_svg=PIN_ICON,
                                  asset_job_cards=making_jobs.job_cards,
                                  making_policy=making_jobs.policy_lines)
     for module in BLUEPRINTS:

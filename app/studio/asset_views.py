@@ -27,6 +27,7 @@ from app.studio.display_names import display_names
 from app.studio.making_generate import generate_context
 from app.studio.panels import asset_panels
 from app.studio.strip import ancestors, build_strip, version_numbers
+from app.studio.strip_tiles import tile_drawer
 from app.studio.web import (
     PageQuery,
     page_args,
@@ -131,16 +132,22 @@ def review_context(asset_id: str, selected: str | None, as_of: datetime | None,
     reviews = {entry["version_id"]: entry for entry in review["versions"]}
     approved_ids = set(tree["approved"])
     order = [node["version_id"] for node in nodes]
+    numbers = version_numbers(nodes)
+    pinned_ids = {pin["version_id"] for pin in review["pins"]}
+    current_id = current["version_id"] if current else None
+    version_url = version_links(page, as_of)
     context: dict[str, Any] = {
         "asset": tree["asset"], "as_of": as_of, "nodes": nodes,
-        "numbers": version_numbers(nodes), "current": current,
-        "strip": build_strip(nodes, current["version_id"] if current else None, approved_ids),
+        "numbers": numbers, "current": current,
+        "strip": build_strip(nodes, current_id, approved_ids),
+        "tile": tile_drawer(numbers, approved_ids, reviews, pinned_ids, current_id,
+                            version_url),
         "approved": review["approved"], "approved_ids": approved_ids, "pins": review["pins"],
-        "pinned_ids": {pin["version_id"] for pin in review["pins"]},
+        "pinned_ids": pinned_ids,
         "reviews": reviews, "from_parents": [], "prev_id": None, "next_id": None,
         "compare_with": None, "agreed": False, "live_after": freshness.position,
         "names": display_names(lineage.engine, _people(nodes, review)),
-        "version_url": version_links(page, as_of),
+        "version_url": version_url,
     }
     if current is not None:
         version_id = current["version_id"]

@@ -118,3 +118,48 @@ def test_a_channels_status_follows_its_latest_standing_decision_and_newer_versio
     assert _status("print", {}, asked, {"position": 13}) == "needs_review"  # a newer version
     assert _status("default", {}, asked, newest) == "needs_review"
     assert _status("default", {}, [], None) == "empty"
+
+
+def test_a_strip_tile_links_its_version_and_shows_its_state_in_badges_and_words():
+    """The strip's tiles (drawn in Python): the current one marked, a parent's number in
+    the title, seed and state in the alt text, one badge per state, links escaped."""
+    from flask import Flask
+
+    from app.studio.strip_tiles import tile_drawer
+
+    def node(version_id: str, tier: str = "draft", parents: tuple = ()) -> dict:
+        return {"version_id": version_id, "tier": tier, "operation": "generate",
+                "parent_ids": list(parents), "width": 640, "height": 480, "seed": 7}
+
+    reviews = {"a": {"state": "changes_requested", "open_comments": 2}}
+    tile = tile_drawer({"a": 1, "b": 2}, {"b"}, reviews, {"a"}, "a",
+                       lambda version_id: f"/assets/x?v={version_id}&as_of=now")
+    with Flask(__name__).test_request_context():
+        first, second = str(tile(node("a"))), str(tile(node("b", "final", ("a",))))
+    assert 'class="tile selected"' in first and 'aria-current="true"' in first
+    assert 'href="/assets/x?v=a&amp;as_of=now"' in first
+    assert 'alt="v1: draft generate, seed 7, changes requested"' in first
+    assert "badge-changes" in first and "badge-pin" in first
+    assert '<span class="badge badge-comments">2</span>' in first
+    assert "badge-approved" not in first and "badge-final" not in first
+    assert 'class="tile approved"' in second and "aria-current" not in second
+    assert 'title="v2 · final generate from v1"' in second
+    assert 'alt="v2: final generate, seed 7, approved"' in second
+    assert "badge-approved" in second and "badge-final" in second
+    assert "badge-changes" not in second and "badge-pin" not in second
+    assert 'src="/api/versions/b/image?size=256" ' in second
+
+
+def test_page_templates_read_dict_keys_and_still_call_dict_methods_named_like_keys():
+    """``a.b`` reads a dict's key first (app/studio/template_environment.py), yet a
+    channel named "items" or "get" does not hide the dict's methods, and a missing key
+    is still undefined (prints nothing)."""
+    from flask import Flask
+
+    from app.studio.template_environment import StudioEnvironment
+
+    page = StudioEnvironment(Flask(__name__)).from_string(
+        "{{ d.name }}|{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}"
+        "|{{ d.get('name') }}|{{ d.missing }}|{{ o.real }}")
+    shown = page.render(d={"name": "poster", "items": "x", "get": "y"}, o=3)
+    assert shown == "poster|name=poster;items=x;get=y;|poster||3"
