@@ -35,6 +35,30 @@ class Bar:
     height: float
     text: str
 
+    # Where the template draws the bar and its texts, worked out here: a dashboard draws
+    # hundreds of bars, and the same sums in the template's expressions cost it ~3 ms.
+    @property
+    def drawn_width(self) -> float:
+        """A horizontal bar's width, at least 1 so a zero still shows."""
+        return max(self.width, 1)
+
+    @property
+    def drawn_height(self) -> float:
+        return max(self.height, 0)
+
+    @property
+    def label_x(self) -> float:
+        return self.x - 6
+
+    @property
+    def text_y(self) -> float:
+        return self.y + 13
+
+    @property
+    def value_x(self) -> float:
+        """Where a horizontal bar's value is written: just past its end."""
+        return self.x + self.drawn_width + 6
+
 
 @dataclasses.dataclass(frozen=True)
 class Chart:

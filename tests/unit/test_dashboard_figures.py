@@ -66,6 +66,16 @@ def test_finals_per_approved_asset_are_drawn_against_the_cap() -> None:
     assert chart.bars[0].width * 2 == chart.reference[0] - chart.bars[0].x
 
 
+def test_a_zero_bar_still_shows_and_its_value_is_written_past_its_end() -> None:
+    from app.studio.dashboard_figures import horizontal
+
+    chart = horizontal("t", [("big", 10.0), ("none", 0.0)], "s", lambda v: f"{v:g} s")
+    big, zero = chart.bars
+    assert (zero.width, zero.drawn_width, zero.value_x) == (0.0, 1, zero.x + 1 + 6)
+    assert big.drawn_width == big.width and big.value_x == big.x + big.width + 6
+    assert big.label_x == big.x - 6 and zero.text_y == zero.y + 13
+
+
 def test_backlog_and_csv_rows() -> None:
     backlog = [{"version_id": "v1", "asset_id": "a", "asset_name": "=cmd()",
                 "waited_seconds": 30}, {"version_id": "v2", "asset_id": "a",
