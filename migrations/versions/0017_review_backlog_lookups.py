@@ -13,33 +13,24 @@ Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-05
 """
-import sqlalchemy as sa
 from alembic import op
 
-from migrations import indexes
+from migrations import indexes, version_parents
 
 revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
 
-INDEXES = (("rm_review_decisions", ("version_id",), "ix_rm_review_decisions_1_m0017"),
-           ("rm_version_parents", ("parent_id",), "ix_rm_version_parents_0_m0017"))
+DECISIONS_BY_VERSION = (("rm_review_decisions", ("version_id",),
+                         "ix_rm_review_decisions_1_m0017"),)
 
 
 def upgrade() -> None:
-    op.create_table(
-        "rm_version_parents",
-        sa.Column("version_id", sa.String(36), primary_key=True),
-        sa.Column("parent_id", sa.String(36), primary_key=True),
-        sa.Column("project_id", sa.String(36), nullable=False))
-    unnest = ("json_array_elements_text(v.parent_ids)"
-              if op.get_bind().dialect.name == "postgresql" else "json_each(v.parent_ids)")
-    op.execute("INSERT INTO rm_version_parents (version_id, parent_id, project_id) "
-               f"SELECT DISTINCT v.version_id, p.value, v.project_id FROM rm_versions v, {unnest} p")
-    indexes.add(INDEXES)
+    version_parents.create_and_fill()
+    indexes.add(DECISIONS_BY_VERSION)
 
 
 def downgrade() -> None:
-    indexes.drop(INDEXES)
-    op.drop_table("rm_version_parents")
+    indexes.drop((*DECISIONS_BY_VERSION, version_parents.BY_PARENT))
+    op.drop_table(version_parents.TABLE)

@@ -19,7 +19,7 @@ Create Date: 2026-12-05
 import sqlalchemy as sa
 from alembic import op
 
-from migrations import indexes
+from migrations import version_parents
 
 revision = "0019"
 down_revision = "0018"
@@ -28,7 +28,6 @@ depends_on = None
 
 Position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TIER_COLUMNS = {"draft": "draft_versions", "final": "final_versions"}
-EDGES = (("rm_version_parents", ("parent_id",), "ix_rm_version_parents_0_m0017"),)
 
 
 def upgrade() -> None:
@@ -58,20 +57,11 @@ def upgrade() -> None:
                "AND p.project_id = rm_versions.project_id), "
                "standing_decisions = (SELECT count(*) FROM rm_review_decisions d "
                "WHERE d.version_id = rm_versions.version_id AND d.revoked_at IS NULL)")
-    op.drop_table("rm_version_parents")
+    op.drop_table(version_parents.TABLE)
 
 
 def downgrade() -> None:
-    op.create_table(
-        "rm_version_parents",
-        sa.Column("version_id", sa.String(36), primary_key=True),
-        sa.Column("parent_id", sa.String(36), primary_key=True),
-        sa.Column("project_id", sa.String(36), nullable=False))
-    unnest = ("json_array_elements_text(v.parent_ids)"
-              if op.get_bind().dialect.name == "postgresql" else "json_each(v.parent_ids)")
-    op.execute("INSERT INTO rm_version_parents (version_id, parent_id, project_id) "
-               f"SELECT DISTINCT v.version_id, p.value, v.project_id FROM rm_versions v, {unnest} p")
-    indexes.add(EDGES)
+    version_parents.create_and_fill()
     with op.batch_alter_table("rm_versions") as batch:
         batch.drop_column("standing_decisions")
         batch.drop_column("children")

@@ -243,12 +243,18 @@ def test_0017_and_0019_keep_the_backlog_leaving_superseded_and_decided_versions_
         edges = conn.execute(text("SELECT version_id, parent_id, project_id FROM "
                                   "rm_version_parents ORDER BY version_id")).all()
     assert [tuple(e) for e in edges] == [("v2", "v1", "p"), ("v3", "v2", "p")]
+    edges = [tuple(e) for e in edges]
 
     upgrade(empty_engine)
 
     with empty_engine.connect() as conn:
         backlog = review_backlog(conn, "p", datetime.now(UTC))
     assert [entry["version_id"] for entry in backlog] == ["v3", "v5"]
+
+    downgrade(empty_engine, "0018")  # the edges come back from the parent lists
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT version_id, parent_id, project_id FROM "
+                                 "rm_version_parents ORDER BY version_id")).all() == edges
 
 
 def test_0018_refills_the_access_tables_so_removed_channels_are_read_from_a_table(empty_engine):
